@@ -1,0 +1,85 @@
+"""Trains the teacher. Usage: /usr/bin/python3 train_teacher.py configs/teacher.yaml [--key=value ...]
+The checkpoint carries its config; the best epoch on the validation split is kept."""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import augment, to_tensor, train_val_split  # noqa: E402
+from model import Teacher  # noqa: E402
+
+
+def load_config(argv):
+    cfg = {}
+    for arg in argv:
+        if arg.startswith("--"):
+            key, _, val = arg[2:].partition("=")
+            cfg[key] = yaml.safe_load(val)
+        else:
+            with open(arg) as f:
+                cfg.update(yaml.safe_load(f))
+    return cfg
+
+
+@torch.no_grad()
+def evaluate(model, x, y, bs=1000):
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), bs):
+        correct += (model(x[i:i + bs]).argmax(1) == y[i:i + bs]).sum().item()
+    return correct / len(x)
+
+
+def main():
+    cfg = load_config(sys.argv[1:])
+    torch.manual_seed(cfg["seed"])
+    np.random.seed(cfg["seed"])
+    if "threads" in cfg:
+        torch.set_num_threads(int(cfg["threads"]))
+    (xtr, ytr), (xva, yva) = train_val_split(cfg["val_size"], cfg["seed"])
+    if cfg.get("subset"):
+        xtr, ytr = xtr[: cfg["subset"]], ytr[: cfg["subset"]]
+    xtr, xva = to_tensor(xtr), to_tensor(xva)
+    ytr, yva = torch.from_numpy(ytr), torch.from_numpy(yva)
+    model = Teacher(**cfg["model"])
+    opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"], momentum=cfg["momentum"],
+                          weight_decay=cfg["weight_decay"], nesterov=True)
+    steps = cfg["epochs"] * ((len(xtr) + cfg["batch_size"] - 1) // cfg["batch_size"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.2)
+    os.makedirs(cfg["out"], exist_ok=True)
+    best = -1.0
+    log = open(os.path.join(cfg["out"], "log.jsonl"), "a")
+    for epoch in range(cfg["epochs"]):
+        model.train()
+        t0 = time.time()
+        perm = torch.randperm(len(xtr))
+        total = 0.0
+        for i in range(0, len(xtr), cfg["batch_size"]):
+            idx = perm[i:i + cfg["batch_size"]]
+            xb = augment(xtr[idx]) if cfg.get("augment", True) else xtr[idx]
+            loss = F.cross_entropy(model(xb), ytr[idx], label_smoothing=cfg.get("label_smoothing", 0.0))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        acc = evaluate(model, xva, yva)
+        rec = {"epoch": epoch, "loss": total / len(xtr), "val_acc": acc, "seconds": time.time() - t0}
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if acc >= best:
+            best = acc
+            torch.save({"config": cfg, "model": model.state_dict(), "epoch": epoch, "val_acc": acc},
+                       os.path.join(cfg["out"], "teacher.pt"))
+    print(json.dumps({"best_val_acc": best}))
+
+
+if __name__ == "__main__":
+    main()
