@@ -17,7 +17,8 @@ export function affineParams(min: number, max: number, bits: number): { scale: n
   let scale = Math.fround((max - min) / levels);
   // A constant channel (or a range below float32 resolution): any positive scale represents it.
   if (!(scale > 0) || !Number.isFinite(scale)) scale = 1;
-  return { scale, zeroPoint: Math.fround(-min / scale) };
+  // `+ 0` turns -0 into 0, which proto3 then omits as the default.
+  return { scale, zeroPoint: Math.fround(-min / scale) + 0 };
 }
 
 /** Per-channel geometry of a shape: `outer` blocks of `channels` channels of `inner` values. */

@@ -21,12 +21,15 @@ export function resolveFrameLimits(overrides: Partial<FrameLimits> = {}): FrameL
 const CODEC_TO_WIRE: Record<Codec, offramp.v1.Codec> = { none: pb.Codec.CODEC_NONE, zstd: pb.Codec.CODEC_ZSTD };
 const GRAPH_TO_WIRE: Record<GraphName, offramp.v1.Graph> = { tail: pb.Graph.GRAPH_TAIL, full: pb.Graph.GRAPH_FULL };
 
+const CODEC_FROM_WIRE = new Map<number, Codec>([[pb.Codec.CODEC_NONE, 'none'], [pb.Codec.CODEC_ZSTD, 'zstd']]);
+const GRAPH_FROM_WIRE = new Map<number, GraphName>([[pb.Graph.GRAPH_TAIL, 'tail'], [pb.Graph.GRAPH_FULL, 'full']]);
+
 function codecFromWire(v: number): Codec | undefined {
-  return v === pb.Codec.CODEC_NONE ? 'none' : v === pb.Codec.CODEC_ZSTD ? 'zstd' : undefined;
+  return CODEC_FROM_WIRE.get(v);
 }
 
 function graphFromWire(v: number): GraphName | undefined {
-  return v === pb.Graph.GRAPH_TAIL ? 'tail' : v === pb.Graph.GRAPH_FULL ? 'full' : undefined;
+  return GRAPH_FROM_WIRE.get(v);
 }
 
 /** Capability lists ignore codec values this version does not know (a newer peer may offer more). */

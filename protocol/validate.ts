@@ -73,7 +73,8 @@ function validateHelloAck(m: HelloAck, limits: FrameLimits): void {
   }
   checkBundleRef(m.bundle, limits);
   checkCapabilities(m.codecs, m.bitWidths);
-  for (const [k, v] of Object.entries(m.limits)) {
+  for (const k of ['maxFrameBytes', 'maxInFlight', 'maxBatch'] as const) {
+    const v = m.limits[k];
     checkUint(v, `limits.${k}`);
     if (v === 0) fail('BAD_REQUEST', `limits.${k} must be positive`);
   }

@@ -121,7 +121,7 @@ describe('decodeFrame: hostile input gets a typed error', () => {
   });
 
   it('ignores unknown codecs in a Hello (a newer peer may offer more)', () => {
-    const r = decodeFrame(rawFrame({ hello: { protocolVersion: 1, bundle: hello.bundle, codecs: [1, 42, 2, 1] } }));
+    const r = decodeFrame(rawFrame({ hello: { protocolVersion: 1, bundle: hello.bundle, codecs: [1, 42, 2, 1] as offramp.v1.Codec[] } }));
     expect(r.ok && r.message.type === 'hello' && r.message.codecs).toEqual(['none', 'zstd']);
   });
 

@@ -67,7 +67,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
       batchSize: fc.integer({ min: 1, max: 256 }),
     }),
   ),
-  fc.record({ type: fc.constant('error' as const), id: text(40), code: fc.constantFrom(...ERROR_CODES.filter(isWireErrorCode)) as fc.Arbitrary<WireErrorCode>, message: text(200), retryAfterMs: u32 }),
+  fc.record({ type: fc.constant('error' as const), id: text(40), code: fc.constantFrom<WireErrorCode>(...ERROR_CODES.filter(isWireErrorCode)), message: text(200), retryAfterMs: u32 }),
 );
 
 describe('frame round trip (property)', () => {
