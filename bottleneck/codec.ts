@@ -34,6 +34,11 @@ export interface EncodeSpec {
   codec?: Codec | 'auto';
   /** zstd level; default 3. */
   zstdLevel?: number;
+  /**
+   * 'auto' does not try zstd below this packed size (default 128 B): under ~100 B its frame
+   * overhead eats the gain, and trying costs ~20 µs (bench/codec.bench.ts).
+   */
+  zstdMinBytes?: number;
 }
 
 /** What {@link encodeFeatures} produces: the bytes to send and how to read them. */
@@ -109,7 +114,8 @@ export function encodeFeatures(x: Float32Array, spec: EncodeSpec, zstd?: ZstdBac
   }
   let bytes = packed;
   let codec: Codec = 'none';
-  if (zstd && codecWanted !== 'none') {
+  const worthTrying = codecWanted === 'zstd' || packed.length >= (spec.zstdMinBytes ?? 128);
+  if (zstd && codecWanted !== 'none' && worthTrying) {
     const compressed = zstd.compress(packed, spec.zstdLevel ?? 3);
     if (compressed.length < packed.length) {
       bytes = compressed;

@@ -137,6 +137,15 @@ describe('zstd', () => {
     expect(decodeFeatures(big.bytes, big.meta, { zstd })).toEqual(sparse);
   });
 
+  it("is not tried under zstdMinBytes by 'auto', and an explicit 'zstd' still falls back when it does not help", () => {
+    const zeros = new Float32Array(100);
+    expect(encodeFeatures(zeros, { shape: [100], bits: 8, range: { min: 0, max: 1 } }, zstd).meta.codec).toBe('none');
+    expect(encodeFeatures(zeros, { shape: [100], bits: 8, range: { min: 0, max: 1 }, zstdMinBytes: 0 }, zstd).meta.codec).toBe('zstd');
+    const noise = encodeFeatures(randomFloats(98, 5), { shape: [98], bits: 2, codec: 'zstd' }, zstd);
+    expect(noise.meta.codec).toBe('none');
+    expect(noise.bytes.length).toBe(25);
+  });
+
   it('round-trips through a real frame: encode → InferRequest → decodeFrame → decode', () => {
     const x = new Float32Array(12 * 7 * 7).map((_, i) => (i % 9 === 0 ? 1 : 0));
     const enc = encodeFeatures(x, { shape: [1, 12, 7, 7], bits: 8, range: { min: 0, max: 1 } }, zstd);
