@@ -57,6 +57,7 @@ export function observedRange(x: Float32Array, shape: readonly number[], axis: n
  */
 export function quantize(x: Float32Array, shape: readonly number[], axis: number, bits: number, scale: readonly number[], zeroPoint: readonly number[], out: Uint8Array = new Uint8Array(x.length)): Uint8Array {
   const qmax = (1 << bits) - 1;
+  const top = qmax + 1;
   const { outer, channels, inner } = scale.length === 1 ? { outer: 1, channels: 1, inner: x.length } : channelGeometry(shape, axis);
   let i = 0;
   for (let o = 0; o < outer; o++) {
@@ -64,9 +65,10 @@ export function quantize(x: Float32Array, shape: readonly number[], axis: number
       const inv = 1 / scale[c]!;
       const zp = zeroPoint[c]!;
       for (const end = i + inner; i < end; i++) {
-        const q = Math.round(x[i]! * inv + zp);
-        // NaN fails both comparisons and is stored as 0 by the Uint8Array.
-        out[i] = q < 0 ? 0 : q > qmax ? qmax : q;
+        // round half up = floor(t + 0.5); `| 0` floors non-negative values. NaN fails both
+        // comparisons and `NaN | 0` is 0.
+        const t = x[i]! * inv + zp + 0.5;
+        out[i] = t >= top ? qmax : t < 1 ? 0 : t | 0;
       }
     }
   }
