@@ -5,7 +5,7 @@
 import { offramp } from './generated/offramp.js';
 import { OfframpError, errorCodeFromWire, errorCodeToWire, isOfframpError } from './errors.js';
 import { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.js';
-import type { Codec, GraphName, Message, BundleRef } from './messages.js';
+import type { Codec, RequestGraph, Message, BundleRef } from './messages.js';
 import { validateMessage } from './validate.js';
 
 const pb = offramp.v1;
@@ -19,16 +19,16 @@ export function resolveFrameLimits(overrides: Partial<FrameLimits> = {}): FrameL
 }
 
 const CODEC_TO_WIRE: Record<Codec, offramp.v1.Codec> = { none: pb.Codec.CODEC_NONE, zstd: pb.Codec.CODEC_ZSTD };
-const GRAPH_TO_WIRE: Record<GraphName, offramp.v1.Graph> = { tail: pb.Graph.GRAPH_TAIL, full: pb.Graph.GRAPH_FULL };
+const GRAPH_TO_WIRE: Record<RequestGraph, offramp.v1.Graph> = { tail: pb.Graph.GRAPH_TAIL, full: pb.Graph.GRAPH_FULL };
 
 const CODEC_FROM_WIRE = new Map<number, Codec>([[pb.Codec.CODEC_NONE, 'none'], [pb.Codec.CODEC_ZSTD, 'zstd']]);
-const GRAPH_FROM_WIRE = new Map<number, GraphName>([[pb.Graph.GRAPH_TAIL, 'tail'], [pb.Graph.GRAPH_FULL, 'full']]);
+const GRAPH_FROM_WIRE = new Map<number, RequestGraph>([[pb.Graph.GRAPH_TAIL, 'tail'], [pb.Graph.GRAPH_FULL, 'full']]);
 
 function codecFromWire(v: number): Codec | undefined {
   return CODEC_FROM_WIRE.get(v);
 }
 
-function graphFromWire(v: number): GraphName | undefined {
+function graphFromWire(v: number): RequestGraph | undefined {
   return GRAPH_FROM_WIRE.get(v);
 }
 

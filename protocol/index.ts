@@ -16,7 +16,7 @@ export type { ErrorCode, WireErrorCode, OfframpErrorOptions } from './errors.js'
 export { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.js';
 export { BIT_WIDTHS, packedByteLength } from './messages.js';
 export type {
-  Codec, GraphName as RequestGraph, BundleRef, Hello, HelloAck, ServerLimits, TensorEncoding, InferRequest,
+  Codec, RequestGraph, BundleRef, Hello, HelloAck, ServerLimits, TensorEncoding, InferRequest,
   ServerTimings, InferResponse, ErrorMessage, Message,
 } from './messages.js';
 export { encodeFrame, decodeFrame, resolveFrameLimits, type DecodeResult } from './frame.js';

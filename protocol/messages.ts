@@ -8,7 +8,7 @@ import type { WireErrorCode } from './errors.js';
 export type Codec = 'none' | 'zstd';
 
 /** Graph of the bundle a request runs on: the split tail, or the full model (full offload). */
-export type GraphName = 'tail' | 'full';
+export type RequestGraph = 'tail' | 'full';
 
 /** Bit widths a tensor may be sent at: 1..8 quantized, 16 float16, 32 float32. */
 export const BIT_WIDTHS: readonly number[] = Object.freeze([1, 2, 3, 4, 5, 6, 7, 8, 16, 32]);
@@ -87,7 +87,7 @@ export interface InferRequest {
   exitConfidence: number;
   /** Milliseconds the edge has from receipt; 0 = the server's default. */
   deadlineMs: number;
-  graph: GraphName;
+  graph: RequestGraph;
 }
 
 /** Server-side timings, microseconds. */
