@@ -1,5 +1,7 @@
 """Trains the teacher. Usage: /usr/bin/python3 train_teacher.py configs/teacher.yaml [--key=value ...]
-The checkpoint carries its config; the best epoch on the validation split is kept."""
+The checkpoint carries its config; the best epoch on the validation split is kept (teacher.pt).
+Every epoch also writes last.pt (model, optimizer, schedule, RNG state): run again with
+--resume=true to continue an interrupted run where it stopped."""
 import json
 import os
 import sys
@@ -54,8 +56,18 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.2)
     os.makedirs(cfg["out"], exist_ok=True)
     best = -1.0
+    start = 0
+    last_path = os.path.join(cfg["out"], "last.pt")
+    if cfg.get("resume") and os.path.exists(last_path):
+        state = torch.load(last_path)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        torch.set_rng_state(state["rng"])
+        start, best = state["epoch"] + 1, state["best"]
+        print(json.dumps({"resumed_at_epoch": start, "best_val_acc": best}), flush=True)
     log = open(os.path.join(cfg["out"], "log.jsonl"), "a")
-    for epoch in range(cfg["epochs"]):
+    for epoch in range(start, cfg["epochs"]):
         model.train()
         t0 = time.time()
         perm = torch.randperm(len(xtr))
@@ -78,6 +90,9 @@ def main():
             best = acc
             torch.save({"config": cfg, "model": model.state_dict(), "epoch": epoch, "val_acc": acc},
                        os.path.join(cfg["out"], "teacher.pt"))
+        torch.save({"config": cfg, "model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "rng": torch.get_rng_state(), "epoch": epoch, "best": best}, last_path + ".tmp")
+        os.replace(last_path + ".tmp", last_path)
     print(json.dumps({"best_val_acc": best}))
 
 
