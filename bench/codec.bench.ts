@@ -2,14 +2,14 @@
  * Feature codec benchmark: encode and decode time per request and bytes produced, for a small
  * feature (2×7×7, the Fashion-MNIST bottleneck) and a large one (12×28×28, a ResNet-style
  * bottleneck at 224×224), at 1, 2, 4, 8 bits (and float16/float32), with and without zstd.
- * Baseline measured in the same run: copying the raw float32 tensor (what sending it
- * uncompressed costs at least).
+ * zstd runs on every backend present (wasm always, native when zstd-napi built). Baseline measured
+ * in the same run: copying the raw float32 tensor (what sending it uncompressed costs at least).
  *
  * Usage: npm run bench:codec -- [--json out.json] [--iterations 2000]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decodeFeatures, encodeFeatures, loadZstdWasm } from '../bottleneck/index.js';
+import { decodeFeatures, encodeFeatures, loadZstdNative, loadZstdWasm, type ZstdBackend } from '../bottleneck/index.js';
 import { environment, percentile, r2, timeUs } from './stats.js';
 
 const { values: args } = parseArgs({ options: { json: { type: 'string' }, iterations: { type: 'string', default: '2000' } } });
@@ -25,7 +25,13 @@ function reluLike(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => (next() < 0.5 ? 0 : -Math.log(1 - next())));
 }
 
-const zstd = await loadZstdWasm();
+const wasm = await loadZstdWasm();
+const nativeZstd = loadZstdNative();
+const variants: { codec: 'none' | 'zstd'; backend: string; zstd: ZstdBackend | undefined }[] = [
+  { codec: 'none', backend: '-', zstd: undefined },
+  { codec: 'zstd', backend: 'wasm', zstd: wasm },
+  ...(nativeZstd ? [{ codec: 'zstd' as const, backend: 'native', zstd: nativeZstd }] : []),
+];
 const shapes = [[1, 2, 7, 7], [1, 12, 28, 28]];
 const rows: Record<string, unknown>[] = [];
 const baseline: Record<string, unknown>[] = [];
@@ -38,17 +44,17 @@ for (const shape of shapes) {
   const copyDec = timeUs(() => new Float32Array(raw.buffer.slice(0)), iterations);
   baseline.push({ shape: shape.join('x'), bytes: n * 4, copyUsP50: r2(percentile(copyEnc, 50)), copyBackUsP50: r2(percentile(copyDec, 50)) });
   for (const bits of [1, 2, 4, 8, 16, 32]) {
-    for (const codec of ['none', 'zstd'] as const) {
+    for (const { codec, backend: backendName, zstd } of variants) {
       const spec = { shape, bits, range: { min: 0, max: 4 }, codec: codec === 'zstd' ? ('auto' as const) : ('none' as const) };
-      const backend = codec === 'zstd' ? zstd : undefined;
-      const enc = encodeFeatures(x, spec, backend);
-      const te = timeUs(() => encodeFeatures(x, spec, backend), iterations);
+      const enc = encodeFeatures(x, spec, zstd);
+      const te = timeUs(() => encodeFeatures(x, spec, zstd), iterations);
       const out = new Float32Array(n);
       const td = timeUs(() => decodeFeatures(enc.bytes, enc.meta, { zstd, out }), iterations);
       rows.push({
         shape: shape.join('x'),
         bits,
         codec,
+        backend: backendName,
         codecUsed: enc.meta.codec,
         bytes: enc.bytes.length,
         packedBytes: enc.meta.uncompressedBytes,
@@ -66,6 +72,6 @@ console.log('baseline (raw float32 copy, same run):');
 console.table(baseline);
 console.table(rows);
 if (args.json) {
-  writeFileSync(args.json, JSON.stringify({ benchmark: 'codec', iterations, data: 'synthetic post-ReLU features: 50% zeros, exponential(1), range [0, 4]', zstd: zstd.name, environment: environment(), baseline, rows }, null, 2) + '\n');
+  writeFileSync(args.json, JSON.stringify({ benchmark: 'codec', iterations, data: 'synthetic post-ReLU features: 50% zeros, exponential(1), range [0, 4]', zstd: variants.slice(1).map((v) => v.zstd!.name), environment: environment(), baseline, rows }, null, 2) + '\n');
   console.log(`wrote ${args.json}`);
 }

@@ -13,4 +13,4 @@ export { encodeFeatures, decodeFeatures, type EncodeSpec, type EncodedFeatures, 
 export { packBits, unpackBits } from './bitpack.js';
 export { encodeFloat16, decodeFloat16, toHalfBits, fromHalfBits } from './float16.js';
 export { affineParams, quantize, dequantize, observedRange, type QuantRange } from './quantize.js';
-export { loadZstdWasm, zstdContentSize, checkZstdFrame, type ZstdBackend } from './zstd.js';
+export { loadZstd, loadZstdWasm, loadZstdNative, zstdContentSize, checkZstdFrame, type ZstdBackend } from './zstd.js';

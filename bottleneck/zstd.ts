@@ -1,8 +1,11 @@
 /**
  * zstd behind one small interface. The portable backend is `zstd-codec` (wasm, Node and
- * browsers). Its one-shot decompression allocates whatever the frame header claims, so every
- * decompression here first reads the header itself and refuses, before any allocation, a frame
- * that is not exactly one zstd frame declaring exactly the expected content size.
+ * browsers); `zstd-napi` (native, an optional dependency built by node-gyp) is preferred in Node
+ * when it loaded, the way ws treats `bufferutil`. zstd-codec's one-shot decompression allocates
+ * whatever the frame header claims, so every decompression here first reads the header itself and
+ * refuses, before any allocation, a frame that does not declare exactly the expected content
+ * size; both backends then decompress into a buffer of exactly that size, so a frame that lies
+ * (or hides a second frame) fails inside the cap.
  */
 import { createRequire } from 'node:module';
 import { OfframpError } from '../protocol/errors.js';
@@ -99,4 +102,58 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
     }
   });
   return wasm;
+}
+
+interface ZstdNapiBinding {
+  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+  compressBound(size: number): number;
+}
+
+let native: ZstdBackend | null | undefined;
+
+/** The native backend (zstd-napi), or `null` when the optional dependency is not installed/built. */
+export function loadZstdNative(): ZstdBackend | null {
+  if (native !== undefined) return native;
+  try {
+    // The low-level binding: fixed-size destination buffers (ZSTD_compressCCtx/ZSTD_decompressDCtx).
+    const b = createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapiBinding;
+    const cctx = new b.CCtx();
+    const dctx = new b.DCtx();
+    native = {
+      name: 'zstd-napi (native)',
+      compress(data, level) {
+        const dst = new Uint8Array(b.compressBound(data.length));
+        return dst.subarray(0, cctx.compress(dst, data, level));
+      },
+      decompress(frame, expectedSize) {
+        checkZstdFrame(frame, expectedSize);
+        const dst = new Uint8Array(expectedSize);
+        let n: number;
+        try {
+          n = dctx.decompress(dst, frame);
+        } catch (err) {
+          throw new OfframpError('BAD_REQUEST', `zstd frame is corrupt: ${(err as Error).message}`, { cause: err });
+        }
+        if (n !== expectedSize) throw new OfframpError('BAD_REQUEST', 'zstd frame is corrupt or its content does not match its header');
+        return dst;
+      },
+    };
+  } catch {
+    native = null;
+  }
+  return native;
+}
+
+/**
+ * A zstd backend: 'auto' (default) is native when it loaded, else wasm; 'native' fails with
+ * CODEC_UNAVAILABLE when it did not load.
+ */
+export async function loadZstd(prefer: 'auto' | 'native' | 'wasm' = 'auto'): Promise<ZstdBackend> {
+  if (prefer !== 'wasm') {
+    const n = loadZstdNative();
+    if (n) return n;
+    if (prefer === 'native') throw new OfframpError('CODEC_UNAVAILABLE', 'zstd-napi is not installed or did not build');
+  }
+  return loadZstdWasm();
 }

@@ -1,11 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeFeatures, loadZstdWasm, zstdContentSize, type ZstdBackend } from '../../bottleneck/index.js';
+import { describe, expect, it } from 'vitest';
+import { decodeFeatures, loadZstd, loadZstdNative, loadZstdWasm, zstdContentSize, type ZstdBackend } from '../../bottleneck/index.js';
 import type { TensorEncoding } from '../../protocol/index.js';
 
-let zstd: ZstdBackend;
-beforeAll(async () => {
-  zstd = await loadZstdWasm();
-});
+// One conformance suite for every backend this machine has: wasm always; native when the optional
+// dependency zstd-napi built (it does wherever npm ci can run node-gyp, CI included).
+const wasm = await loadZstdWasm();
+const nativeBackend = loadZstdNative();
+const backends: ZstdBackend[] = nativeBackend ? [wasm, nativeBackend] : [wasm];
 
 /** A zstd frame whose header claims `claimed` bytes and whose one RLE block really produces them. */
 function rleFrame(claimed: number, produced: number): Uint8Array {
@@ -25,7 +26,7 @@ function rleFrame(claimed: number, produced: number): Uint8Array {
 
 const meta = (elements: number): TensorEncoding => ({ shape: [elements], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'zstd', uncompressedBytes: elements });
 
-describe('zstd frame checks', () => {
+describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => {
   it('reads the declared content size from the header', () => {
     expect(zstdContentSize(zstd.compress(new Uint8Array(5000), 3))).toBe(5000);
     expect(zstdContentSize(rleFrame(123_456, 10))).toBe(123_456);
@@ -68,5 +69,18 @@ describe('zstd frame checks', () => {
     const bad = Uint8Array.from(good);
     for (let i = 8; i < bad.length; i++) bad[i] = 0xff;
     expect(() => decodeFeatures(bad, meta(4096), { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+});
+
+describe('zstd backends', () => {
+  it("'auto' prefers native when it loaded, and each backend decodes the others' frames", async () => {
+    expect((await loadZstd()).name).toBe(nativeBackend ? 'zstd-napi (native)' : 'zstd-codec (wasm)');
+    const data = Uint8Array.from({ length: 9408 }, (_, i) => ((i * 7) % 13 < 6 ? 0 : i % 16));
+    for (const a of backends) for (const b of backends) expect(b.decompress(a.compress(data, 3), data.length)).toEqual(data);
+  });
+
+  it("'native' is refused with CODEC_UNAVAILABLE exactly when zstd-napi did not load", async () => {
+    if (nativeBackend) expect((await loadZstd('native')).name).toBe('zstd-napi (native)');
+    else await expect(loadZstd('native')).rejects.toMatchObject({ code: 'CODEC_UNAVAILABLE' });
   });
 });
