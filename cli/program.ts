@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { evalCommand, type EvalCommandOptions } from './eval.js';
 import { inspectCommand } from './inspect.js';
+import { trainCommand } from './train.js';
 
 /** The package's version, found by walking up from this file (source or dist/). */
 function packageVersion(): string {
@@ -32,6 +34,27 @@ export function buildProgram(): Command {
     .option('--json', 'print the verified manifest as JSON')
     .action(async (dir: string, opts: { json?: boolean }) => {
       process.exitCode = await inspectCommand(dir, opts, (s) => console.log(s), (s) => console.error(s));
+    });
+  program
+    .command('eval')
+    .description('run the Fashion-MNIST test set through head → exit → codec → tail and report accuracy, exits and bytes')
+    .requiredOption('--bundle <dir>', 'bundle folder')
+    .option('--bits <b>', 'bit width (default: the largest that fits the bundle\'s byte budget)')
+    .option('--threshold <t>', 'exit threshold (default: the manifest\'s recommended one)')
+    .option('--limit <n>', 'only the first n test images')
+    .option('--json <file>', 'also write the result as JSON')
+    .action(async (opts: EvalCommandOptions) => {
+      process.exitCode = await evalCommand(opts, (s) => console.log(s), (s) => console.error(s));
+    });
+  program
+    .command('train')
+    .description('train teacher (if needed) and student, and export the bundle (Python + PyTorch)')
+    .requiredOption('--config <yaml>', 'experiment config, e.g. bottleneck/train/configs/fmnist-b32.yaml')
+    .option('--smoke', 'one epoch per stage on 2,000 images, into bottleneck/train/runs/smoke/')
+    .option('--set <key=value...>', 'config overrides, e.g. --set finetune.epochs=2')
+    .option('--python <path>', 'interpreter with PyTorch', '/usr/bin/python3')
+    .action(async (opts: { config: string; smoke?: boolean; set?: string[]; python: string }) => {
+      process.exitCode = await trainCommand(opts);
     });
   return program;
 }

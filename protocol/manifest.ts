@@ -76,6 +76,8 @@ export const ManifestSchema = z.strictObject({
     range: z.strictObject({ min: z.number(), max: z.number() }).refine((r) => r.min < r.max, 'min must be below max'),
     /** Bit widths the weights were trained for. */
     bits: z.array(z.number().int().min(1).max(8)).min(1),
+    /** The payload budget the bundle is named for (bytes per sample); picks the default bit width. */
+    budgetBytes: z.number().int().positive().optional(),
     /** Validation-split accuracy of the split model per bit width (absent for timing-only bundles). */
     accuracy: z.record(bitKey, probability).optional(),
     /** Largest payload the TS codec produced per sample, per bit width, in bytes. */

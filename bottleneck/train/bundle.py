@@ -62,26 +62,20 @@ def count_macs(module, example):
         if isinstance(m, torch.nn.Conv2d):
             k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
             total[0] += out[0].numel() * k
+        elif isinstance(m, torch.nn.ConvTranspose2d):  # every input pixel scatters a k x k x out block
+            k = m.kernel_size[0] * m.kernel_size[1] * (m.out_channels // m.groups)
+            total[0] += inp[0][0].numel() * k
         elif isinstance(m, torch.nn.Linear):
             total[0] += m.in_features * m.out_features
 
     handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+               if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
     with torch.no_grad():
         module.eval()
         module(example[:1])
     for h in handles:
         h.remove()
     return total[0]
-
-
-def fake_quant(x, lo, hi, bits):
-    """Simulated quantization exactly as the TS codec does it (float32 scale and zero point)."""
-    levels = (1 << bits) - 1
-    scale = torch.tensor((hi - lo) / levels, dtype=torch.float32)
-    zp = torch.tensor(-lo, dtype=torch.float32) / scale
-    q = torch.clamp(torch.round(x * (1.0 / scale) + zp), 0, levels)
-    return (q - zp) * scale
 
 
 def calibrate_exit(exit_probs, exit_pred, split_pred, labels, thresholds, max_loss=0.005):

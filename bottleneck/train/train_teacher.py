@@ -10,23 +10,11 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import augment, to_tensor, train_val_split  # noqa: E402
+from common import load_config, resolve, setup  # noqa: E402
 from model import Teacher  # noqa: E402
-
-
-def load_config(argv):
-    cfg = {}
-    for arg in argv:
-        if arg.startswith("--"):
-            key, _, val = arg[2:].partition("=")
-            cfg[key] = yaml.safe_load(val)
-        else:
-            with open(arg) as f:
-                cfg.update(yaml.safe_load(f))
-    return cfg
 
 
 @torch.no_grad()
@@ -39,11 +27,13 @@ def evaluate(model, x, y, bs=1000):
 
 
 def main():
-    cfg = load_config(sys.argv[1:])
-    torch.manual_seed(cfg["seed"])
+    train(load_config(sys.argv[1:]))
+
+
+def train(cfg):
+    """Trains a teacher from a config dict; returns the path of its best checkpoint."""
+    setup(cfg)
     np.random.seed(cfg["seed"])
-    if "threads" in cfg:
-        torch.set_num_threads(int(cfg["threads"]))
     (xtr, ytr), (xva, yva) = train_val_split(cfg["val_size"], cfg["seed"])
     if cfg.get("subset"):
         xtr, ytr = xtr[: cfg["subset"]], ytr[: cfg["subset"]]
@@ -54,6 +44,7 @@ def main():
                           weight_decay=cfg["weight_decay"], nesterov=True)
     steps = cfg["epochs"] * ((len(xtr) + cfg["batch_size"] - 1) // cfg["batch_size"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps, pct_start=0.2)
+    cfg["out"] = resolve(cfg["out"])
     os.makedirs(cfg["out"], exist_ok=True)
     best = -1.0
     start = 0
@@ -94,6 +85,7 @@ def main():
                     "rng": torch.get_rng_state(), "epoch": epoch, "best": best}, last_path + ".tmp")
         os.replace(last_path + ".tmp", last_path)
     print(json.dumps({"best_val_acc": best}))
+    return os.path.join(cfg["out"], "teacher.pt")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+/** `offramp train`: the Python training/export pipeline (Debian's PyTorch via /usr/bin/python3). */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bottleneck/train/pipeline.py, found from this file in the source tree or in dist/. */
+function pipelineScript(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, 'bottleneck', 'train', 'pipeline.py');
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new Error('bottleneck/train/pipeline.py not found');
+}
+
+/** Runs the pipeline with inherited stdio; resolves to its exit code. */
+export function trainCommand(opts: { config: string; smoke?: boolean; python: string; set?: string[] }): Promise<number> {
+  const args = [pipelineScript(), resolve(opts.config), ...(opts.smoke ? ['--smoke'] : []), ...(opts.set ?? []).map((kv) => `--${kv}`)];
+  return new Promise((resolvePromise) => {
+    const child = spawn(opts.python, args, { stdio: 'inherit' });
+    child.on('error', (e) => {
+      console.error(`offramp train: cannot run ${opts.python}: ${e.message} (install Debian's python3-torch python3-onnx dataset-fashion-mnist)`);
+      resolvePromise(1);
+    });
+    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+  });
+}
