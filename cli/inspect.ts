@@ -18,7 +18,8 @@ export function formatBundle(b: LoadedBundle): string {
   lines.push(`${m.id} ${m.version}${m.timingOnly ? ' (timing only: random weights, no accuracy claims)' : ''}`);
   lines.push(`  folder            ${b.dir}`);
   lines.push(`  manifest sha256   ${b.manifestSha256}`);
-  lines.push(`  task              ${m.task}, ${m.labels.length} labels: ${m.labels.join(', ')}`);
+  const shown = m.labels.length > 12 ? `${m.labels.slice(0, 10).join(', ')}, … ${m.labels.at(-1)}` : m.labels.join(', ');
+  lines.push(`  task              ${m.task}, ${m.labels.length} labels: ${shown}`);
   const n = m.input.normalization;
   lines.push(`  input             ${shape(m.input.shape)} ${m.input.layout} from raw ${m.input.raw.dtype} ${shape(m.input.raw.shape)}; x·${n.scale.toPrecision(4)} − [${n.mean.join(', ')}] ÷ [${n.std.join(', ')}]`);
   const bn = m.bottleneck;
