@@ -52,7 +52,7 @@ describe('offramp eval (CLI)', () => {
     try {
       const out = join(dir, 'out.json');
       const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'index.ts'), 'eval', '--bundle', TINY, '--bits', '4', '--limit', '300', '--json', out], { cwd: ROOT }, (err, so) => (err ? reject(err) : resolve(so)));
+        execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'index.ts'), 'eval', '--bundle', TINY, '--bits', '4', '--limit', '300', '--json', out], { cwd: ROOT }, (err, so) => (err ? reject(new Error(err.message)) : resolve(so)));
       });
       expect(stdout).toMatch(/^tiny: 300 test samples at 4 bits, exit threshold /);
       const j = JSON.parse(await readFile(out, 'utf8')) as Record<string, unknown>;
