@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { evalCommand, type EvalCommandOptions } from './eval.js';
 import { inspectCommand } from './inspect.js';
+import { addServeCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 /** The package's version, found by walking up from this file (source or dist/). */
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
     .action(async (opts: EvalCommandOptions) => {
       process.exitCode = await evalCommand(opts, (s) => console.log(s), (s) => console.error(s));
     });
+  addServeCommand(program);
   program
     .command('train')
     .description('train teacher (if needed) and student, and export the bundle (Python + PyTorch)')

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, exitDecision, softmax } from '../../head/exit.js';
-import { normalizeInto } from '../../head/preprocess.js';
+import { exitDecision } from '../../head/exit.js';
+import { normalizeInto } from '../../protocol/normalize.js';
+import { argmax, softmax } from '../../protocol/scores.js';
 
 describe('softmax / argmax / exitDecision', () => {
   it('computes a stable softmax', () => {

@@ -1,11 +1,11 @@
-/** Raw samples to model input, following the bundle manifest's normalisation. */
-import type { Manifest } from '../protocol/manifest.js';
+/** Raw samples to model input, following a bundle manifest's normalisation (pure). */
+import type { Manifest } from './manifest.js';
 
 /**
  * Writes `(raw · scale − mean[c]) / std[c]` for one sample into `out` at `offset` (channel-major,
- * as NCHW lays it out) and returns `out`.
+ * as NCHW lays it out) and returns `out`. `raw` may be `out` itself (in place).
  */
-export function normalizeInto(raw: Uint8Array, input: Manifest['input'], out: Float32Array, offset = 0): Float32Array {
+export function normalizeInto(raw: ArrayLike<number>, input: Manifest['input'], out: Float32Array, offset = 0): Float32Array {
   const { scale, mean, std } = input.normalization;
   const channels = input.shape[0]!;
   const perChannel = raw.length / channels;

@@ -1,0 +1,69 @@
+/** Edge server options: every limit has a safe default; flags, env vars and a config file map here. */
+import type { Logger } from 'pino';
+
+/** Who may connect. */
+export type AuthOptions =
+  /** Any bearer token equal to `secret`. */
+  | { type: 'shared-secret'; secret: string }
+  /** Tokens `base64url(JSON {sub, exp}).base64url(HMAC-SHA256(secret, first part))`, `exp` in Unix seconds. */
+  | { type: 'hmac'; secret: string };
+
+export interface EdgeServerOptions {
+  /** Folder whose subfolders are bundles (each with a manifest.json). */
+  models: string;
+  port?: number;
+  host?: string;
+  /** Inference worker threads (one onnxruntime session per graph per worker). Default 2. */
+  workers?: number;
+  /** onnxruntime intra-op threads per worker. Default 1. */
+  intraOpThreads?: number;
+  /** Let onnxruntime threads spin while idle. Default false. */
+  spinning?: boolean;
+  /** Largest batch the batcher forms. Default 32. */
+  maxBatch?: number;
+  /** How long the oldest queued request may wait for a batch to fill, µs. Default 2000. */
+  maxQueueDelayUs?: number;
+  /** Queued requests per model graph before QUEUE_FULL. Default 1024. */
+  maxQueue?: number;
+  /** In-flight requests per connection (announced in HelloAck). Default 64. */
+  maxInFlight?: number;
+  /** Deadline for requests that do not set one, ms. Default 10000. */
+  defaultDeadlineMs?: number;
+  /** Ping interval; a peer that misses a pong by the next ping is terminated. Default 15000. */
+  heartbeatMs?: number;
+  /** Close a connection with 1008 when its unsent bytes exceed this. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  /** How long a drain waits for in-flight requests, ms. Default 10000. */
+  drainTimeoutMs?: number;
+  /** Milliseconds a connection has to send its Hello. Default 10000. */
+  helloTimeoutMs?: number;
+  auth?: AuthOptions;
+  /** Allowed Origin header values; absent = any (non-browser clients send none). */
+  origins?: string[];
+  /** PEM key and certificate: serve wss:// and https://. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Server id announced in HelloAck. */
+  serverId?: string;
+  logger?: Logger;
+}
+
+/** Options with defaults applied. */
+export type ResolvedOptions = Required<Omit<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'logger'>> &
+  Pick<EdgeServerOptions, 'auth' | 'origins' | 'tls'> & { logger: Logger };
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  workers: 2,
+  intraOpThreads: 1,
+  spinning: false,
+  maxBatch: 32,
+  maxQueueDelayUs: 2000,
+  maxQueue: 1024,
+  maxInFlight: 64,
+  defaultDeadlineMs: 10_000,
+  heartbeatMs: 15_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  drainTimeoutMs: 10_000,
+  helloTimeoutMs: 10_000,
+} as const;

@@ -1,0 +1,146 @@
+/**
+ * The dynamic batcher (Triton's semantics): one bounded queue per model graph; a batch is formed
+ * when a worker is idle and either `maxBatch` requests wait or the oldest has waited
+ * `maxQueueDelayUs`. Requests whose deadline passed are answered DEADLINE_EXCEEDED and never run.
+ */
+import { OfframpError } from '../protocol/errors.js';
+import type { WorkerPool } from './pool.js';
+
+/** One queued sample. Exactly one of `resolve` / `reject` is called, once. */
+export interface QueuedRequest {
+  features: Float32Array;
+  enqueuedAt: number;
+  deadlineAt: number;
+  cancelled: boolean;
+  resolve(r: { logits: Float32Array; queueUs: number; computeUs: number; batchSize: number }): void;
+  reject(e: OfframpError): void;
+}
+
+interface Queue {
+  key: string;
+  sampleSize: number;
+  classes: number;
+  items: QueuedRequest[];
+}
+
+export interface SchedulerOptions {
+  maxBatch: number;
+  maxQueueDelayUs: number;
+  maxQueue: number;
+}
+
+/** Observations for metrics. */
+export interface SchedulerHooks {
+  onBatch?(key: string, size: number, computeUs: number): void;
+  onDepth?(key: string, depth: number): void;
+}
+
+export class Scheduler {
+  private readonly queues = new Map<string, Queue>();
+  private timer: NodeJS.Timeout | undefined;
+  private rr = 0;
+  /** Recent batch compute time (µs), to suggest retry_after_ms on QUEUE_FULL. */
+  private lastComputeUs = 1000;
+
+  constructor(private readonly pool: WorkerPool, private readonly opts: SchedulerOptions, private readonly hooks: SchedulerHooks = {}) {
+    pool.onIdle = () => this.pump();
+  }
+
+  addGraph(key: string, sampleSize: number, classes: number): void {
+    this.queues.set(key, { key, sampleSize, classes, items: [] });
+  }
+
+  /** Queued requests across all graphs. */
+  depth(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.items.length;
+    return n;
+  }
+
+  /** Queues a request, or throws QUEUE_FULL at once. */
+  enqueue(key: string, r: QueuedRequest): void {
+    const q = this.queues.get(key);
+    if (!q) throw new OfframpError('INTERNAL', `no queue for ${key}`);
+    if (q.items.length >= this.opts.maxQueue) {
+      const batches = Math.ceil(q.items.length / this.opts.maxBatch) / Math.max(1, this.pool.size);
+      throw new OfframpError('QUEUE_FULL', `queue for ${key} holds ${q.items.length} requests`, {
+        retryAfterMs: Math.max(1, Math.ceil((batches * this.lastComputeUs) / 1000)),
+      });
+    }
+    q.items.push(r);
+    this.hooks.onDepth?.(key, q.items.length);
+    this.pump();
+  }
+
+  /** Forms and dispatches every batch that is due while workers are idle. */
+  pump(): void {
+    const now = performance.now();
+    let nextDue = Infinity;
+    const queues = [...this.queues.values()];
+    for (let turn = 0; turn < queues.length && this.pool.idleCount() > 0; ) {
+      const q = queues[(this.rr + turn) % queues.length]!;
+      if (q.items.length === 0) {
+        turn++;
+        continue;
+      }
+      const due = q.items[0]!.enqueuedAt + this.opts.maxQueueDelayUs / 1000;
+      if (q.items.length >= this.opts.maxBatch || now >= due) {
+        this.dispatch(q, now);
+        this.rr = (this.rr + turn + 1) % queues.length;
+        turn = 0; // start over: another queue may be due too
+      } else {
+        nextDue = Math.min(nextDue, due);
+        turn++;
+      }
+    }
+    if (this.pool.idleCount() > 0) {
+      for (const q of queues) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + this.opts.maxQueueDelayUs / 1000);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (nextDue !== Infinity && this.pool.idleCount() > 0) {
+      this.timer = setTimeout(() => this.pump(), Math.max(0, nextDue - performance.now()));
+    }
+  }
+
+  private dispatch(q: Queue, now: number): void {
+    // Take up to maxBatch live requests from the front; expired ones end here, uncomputed.
+    const batch: QueuedRequest[] = [];
+    let taken = 0;
+    while (taken < q.items.length && batch.length < this.opts.maxBatch) {
+      const r = q.items[taken++]!;
+      if (r.cancelled) continue;
+      if (r.deadlineAt <= now) r.reject(new OfframpError('DEADLINE_EXCEEDED', 'the deadline passed while the request was queued; it was not computed'));
+      else batch.push(r);
+    }
+    q.items.splice(0, taken);
+    this.hooks.onDepth?.(q.key, q.items.length);
+    const n = batch.length;
+    if (n === 0) return;
+    const data = new Float32Array(n * q.sampleSize);
+    batch.forEach((r, i) => data.set(r.features, i * q.sampleSize));
+    const queueUs = batch.map((r) => Math.round((now - r.enqueuedAt) * 1000));
+    this.pool.run(q.key, n, data).then(
+      ({ logits, computeUs }) => {
+        this.lastComputeUs = computeUs;
+        this.hooks.onBatch?.(q.key, n, computeUs);
+        batch.forEach((r, i) => {
+          if (!r.cancelled) r.resolve({ logits: logits.subarray(i * q.classes, (i + 1) * q.classes), queueUs: queueUs[i]!, computeUs, batchSize: n });
+        });
+      },
+      (err: unknown) => {
+        const e = err instanceof OfframpError ? err : new OfframpError('INTERNAL', String(err));
+        for (const r of batch) if (!r.cancelled) r.reject(e);
+      },
+    );
+  }
+
+  /** Rejects everything still queued (shutdown). */
+  rejectAll(e: OfframpError): void {
+    for (const q of this.queues.values()) {
+      for (const r of q.items) if (!r.cancelled) r.reject(e);
+      q.items = [];
+    }
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * `createEdgeServer`: HTTP(S) + WebSocket on one port. Upgrades are checked (draining, Origin,
+ * credentials) before any WebSocket frame; inference runs in a worker pool behind the batcher.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { loadZstd } from '../bottleneck/zstd.js';
+import { OfframpError } from '../protocol/errors.js';
+import { resolveFrameLimits } from '../protocol/frame.js';
+import { bearerToken, checkToken, SUBPROTOCOL } from './auth.js';
+import { EdgeConnection, type ServerContext } from './connection.js';
+import { createMetrics } from './metrics.js';
+import { DEFAULTS, type EdgeServerOptions, type ResolvedOptions } from './options.js';
+import { WorkerPool } from './pool.js';
+import { graphKey, loadRegistry, workerGraphs } from './registry.js';
+import { Scheduler } from './scheduler.js';
+
+/** A running edge server. */
+export interface EdgeServer {
+  /** Where it listens (port 0 resolved). */
+  address: { host: string; port: number };
+  /** ws:// or wss:// URL of the WebSocket endpoint. */
+  url: string;
+  /** Readiness goes 503 at once; in-flight requests finish (up to drainTimeoutMs); sockets close 1001. */
+  drain(): Promise<void>;
+  /** Stops now: queued requests end SHUTTING_DOWN, sockets close 1001, workers stop. */
+  close(): Promise<void>;
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  socket.destroy();
+}
+
+/** Starts an edge server serving every bundle under `options.models`. */
+export async function createEdgeServer(options: EdgeServerOptions): Promise<EdgeServer> {
+  const opts: ResolvedOptions = {
+    ...DEFAULTS,
+    serverId: `offramp-edge-${process.pid}`,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    logger: options.logger ?? pino({ level: 'silent' }),
+  } as ResolvedOptions;
+  const log = opts.logger;
+  const registry = await loadRegistry(opts.models);
+  const largest = Math.max(...[...registry.values()].map((s) => s.maxFrameBytes));
+  const maxElements = Math.max(...[...registry.values()].flatMap((s) => [s.shapes.tail, s.shapes.full].map((sh) => sh.reduce((a, b) => a * b, 1))));
+  const limits = resolveFrameLimits({ maxFrameBytes: largest, maxElements });
+  const zstd = await loadZstd();
+  const metrics = createMetrics();
+  const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning }, opts.workers);
+  const scheduler = new Scheduler(pool, opts, {
+    onBatch: (_key, size) => metrics.batchSize.observe(size),
+    onDepth: (key, depth) => metrics.queueDepth.set({ graph: key }, depth),
+  });
+  for (const s of registry.values()) {
+    scheduler.addGraph(graphKey(s.key, 'tail'), s.shapes.tail.reduce((a, b) => a * b, 1), s.classes);
+    scheduler.addGraph(graphKey(s.key, 'full'), s.shapes.full.reduce((a, b) => a * b, 1), s.classes);
+  }
+  let draining = false;
+  let ready = true;
+  const connections = new Set<EdgeConnection>();
+  const ctx: ServerContext = { registry, scheduler, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return json(405, { error: 'method not allowed' });
+    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/readyz') return ready && !draining ? json(200, { status: 'ready' }) : json(503, { status: draining ? 'draining' : 'starting' });
+    if (path === '/metrics') {
+      metrics.connections.set(connections.size);
+      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
+      return;
+    }
+    if (path === '/v1/models') {
+      return json(200, {
+        models: [...registry.values()].map((s) => ({ id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, bits: s.bundle.manifest.bottleneck.bits, timingOnly: s.bundle.manifest.timingOnly })),
+      });
+    }
+    json(404, { error: 'not found' });
+  };
+  const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handle) : createHttpServer(handle);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (draining) return reject(socket, 503, 'Service Unavailable');
+    const origin = req.headers.origin;
+    if (opts.origins && origin !== undefined && !opts.origins.includes(origin)) return reject(socket, 403, 'Forbidden');
+    if (opts.auth) {
+      const why = checkToken(opts.auth, bearerToken(req));
+      if (why) {
+        log.info({ event: 'unauthenticated', why, remote: req.socket.remoteAddress }, 'upgrade refused');
+        return reject(socket, 401, 'Unauthorized');
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const conn = new EdgeConnection(ws, ctx, log.child({ remote: req.socket.remoteAddress }));
+      connections.add(conn);
+      ws.on('close', () => connections.delete(conn));
+      ws.on('error', (err) => log.debug({ event: 'socket-error', err: err.message }, 'socket error'));
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const c of connections) {
+      if (!c.alive) {
+        c.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ping();
+    }
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  log.info({ event: 'listening', port: addr.port, host: addr.address, bundles: [...registry.keys()], workers: opts.workers }, 'edge server ready');
+
+  let stopped: Promise<void> | undefined;
+  const stop = async (waitMs: number): Promise<void> => {
+    draining = true;
+    const until = performance.now() + waitMs;
+    while (performance.now() < until && [...connections].some((c) => c.inFlight > 0)) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    scheduler.rejectAll(new OfframpError('SHUTTING_DOWN', 'the edge is shutting down', { retryAfterMs: 1000 }));
+    for (const c of connections) c.close(1001, 'server shutting down');
+    clearInterval(heartbeat);
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+    await pool.close();
+    ready = false;
+    log.info({ event: 'stopped' }, 'edge server stopped');
+  };
+  return {
+    address: { host: addr.address, port: addr.port },
+    url: `${opts.tls ? 'wss' : 'ws'}://${host}:${addr.port}`,
+    drain: () => (stopped ??= stop(opts.drainTimeoutMs)),
+    close: () => (stopped ??= stop(0)),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Inference worker (worker_threads): one onnxruntime-node session per graph it is given, so
+ * `session.run()` blocks this thread and never the server's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { WorkerGraph, WorkerInit, WorkerReply, WorkerJob } from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const sessions = new Map<string, { session: ort.InferenceSession; graph: WorkerGraph }>();
+
+async function start(): Promise<void> {
+  for (const graph of init.graphs) {
+    const session = await ort.InferenceSession.create(graph.path, {
+      intraOpNumThreads: init.intraOpThreads,
+      interOpNumThreads: 1,
+      extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' } } },
+    });
+    // Warm up at batch 1 so the first request does not pay for allocation.
+    await session.run({ [graph.input]: new ort.Tensor('float32', new Float32Array(graph.sampleSize), [1, ...graph.sampleShape]) });
+    sessions.set(graph.key, { session, graph });
+  }
+  parentPort!.postMessage({ type: 'ready' } satisfies WorkerReply);
+}
+
+parentPort!.on('message', (job: WorkerJob) => {
+  void (async () => {
+    const s = sessions.get(job.key);
+    if (!s) {
+      parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: `no graph ${job.key}` } satisfies WorkerReply);
+      return;
+    }
+    try {
+      const t0 = performance.now();
+      const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
+      const logits = (out[s.graph.output]!.data as Float32Array).slice();
+      const computeUs = Math.round((performance.now() - t0) * 1000);
+      parentPort!.postMessage({ type: 'result', id: job.id, ok: true, logits, computeUs } satisfies WorkerReply, [logits.buffer]);
+    } catch (err) {
+      parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
+    }
+  })();
+});
+
+start().catch((err: unknown) => {
+  parentPort!.postMessage({ type: 'failed', message: (err as Error).message } satisfies WorkerReply);
+});

@@ -1,0 +1,296 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadZstdWasm, type ZstdBackend } from '../../bottleneck/index.js';
+import { argmax, softmax, type InferResponse, type LoadedBundle, type Message } from '../../protocol/index.js';
+import { createEdgeServer, signToken, type EdgeServer, type EdgeServerOptions } from '../../tail/index.js';
+import { fullRequest, loadBundle, tailRequest, TestClient, tinyGolden, type Golden } from './client.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const TINY = join(ROOT, 'test', 'fixtures', 'tiny');
+let models: string;
+let bundle: LoadedBundle;
+let golden: Golden;
+let zstd: ZstdBackend;
+const servers: EdgeServer[] = [];
+
+beforeAll(async () => {
+  models = await mkdtemp(join(tmpdir(), 'offramp-models-'));
+  await cp(TINY, join(models, 'tiny'), { recursive: true });
+  bundle = await loadBundle(join(models, 'tiny'));
+  golden = await tinyGolden(TINY);
+  zstd = await loadZstdWasm();
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await rm(models, { recursive: true, force: true });
+});
+
+async function start(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {
+  const s = await createEdgeServer({ models, port: 0, workers: 1, ...over });
+  servers.push(s);
+  return s;
+}
+
+async function connected(server: EdgeServer): Promise<TestClient> {
+  const c = await TestClient.open(server.url);
+  const ack = await c.hello(bundle);
+  expect(ack.type).toBe('helloAck');
+  return c;
+}
+
+const errorOf = (m: Message): { code: string; message: string; id: string } => {
+  if (m.type !== 'error') throw new Error(`expected an error, got ${JSON.stringify(m)}`);
+  return m;
+};
+
+describe('edge server: happy path', () => {
+  let server: EdgeServer;
+  beforeAll(async () => {
+    server = await start();
+  });
+
+  it('answers split requests with the scores PyTorch gives for the golden samples', async () => {
+    const c = await connected(server);
+    for (const bits of [2, 4, 8]) {
+      for (let i = 0; i < golden.features.length; i++) {
+        const id = `s${bits}-${i}`;
+        c.send(tailRequest(bundle, id, golden.features[i]!, bits, zstd));
+        const r = (await c.answer(id)) as InferResponse;
+        expect(r.type).toBe('inferResponse');
+        const expected = golden.splitLogitsByBits[String(bits)]![i]!;
+        expect(r.label).toBe(argmax(expected));
+        const p = softmax(expected);
+        r.scores.forEach((s, k) => expect(Math.abs(s - p[k]!)).toBeLessThan(1e-4));
+        expect(r.batchSize).toBeGreaterThanOrEqual(1);
+      }
+    }
+    c.close();
+  });
+
+  it('answers full-offload requests (raw uint8 image) like full.onnx', async () => {
+    const c = await connected(server);
+    for (let i = 0; i < golden.images.length; i++) {
+      c.send(fullRequest(bundle, `f${i}`, golden.images[i]!));
+      const r = (await c.answer(`f${i}`)) as InferResponse;
+      expect(r.label).toBe(argmax(golden.fullLogits[i]!));
+    }
+    c.close();
+  });
+
+  it('serves health, readiness, metrics and the model list over HTTP on the same port', async () => {
+    const base = `http://127.0.0.1:${server.address.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
+    const list = (await (await fetch(`${base}/v1/models`)).json()) as { models: { id: string; manifestSha256: string }[] };
+    expect(list.models).toEqual([expect.objectContaining({ id: 'tiny', manifestSha256: bundle.manifestSha256 })]);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/offramp_requests_total\{outcome="ok"\} \d+/);
+    expect(text).toContain('offramp_batch_size_bucket');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
+
+describe('edge server: the handshake refuses explicitly', () => {
+  let server: EdgeServer;
+  beforeAll(async () => {
+    server = await start();
+  });
+  const cases: [string, (b: LoadedBundle) => Parameters<TestClient['hello']>[1], string][] = [
+    ['an unknown bundle', () => ({ bundle: { id: 'nope', version: '0.1.0', manifestSha256: 'a'.repeat(64) } }), 'UNKNOWN_MODEL'],
+    ['another manifest hash', (b) => ({ bundle: { id: 'tiny', version: b.manifest.version, manifestSha256: 'b'.repeat(64) } }), 'MODEL_MISMATCH'],
+    ['another protocol version', () => ({ protocolVersion: 99 }), 'UNSUPPORTED_VERSION'],
+  ];
+  for (const [what, over, code] of cases) {
+    it(`answers ${what} with ${code} and closes cleanly`, async () => {
+      const c = await TestClient.open(server.url);
+      const e = errorOf(await c.hello(bundle, over(bundle)));
+      expect(e.code).toBe(code);
+      expect(e.id).toBe('');
+      expect((await c.closed).code).toBe(1008);
+    });
+  }
+  it('refuses a request before the Hello', async () => {
+    const c = await TestClient.open(server.url);
+    c.send(tailRequest(bundle, 'x', golden.features[0]!, 8));
+    expect(errorOf(await c.next((m) => m.type === 'error')).message).toBe('expected Hello, got inferRequest');
+    expect((await c.closed).code).toBe(1008);
+  });
+});
+
+describe('edge server: every request ends in one answer or one typed error', () => {
+  it('BAD_REQUEST for a malformed frame, and the connection stays usable', async () => {
+    const c = await connected(await start());
+    c.sendRaw(Uint8Array.from([0x1a, 0xff, 0x01, 0x00]));
+    const e = errorOf(await c.next((m) => m.type === 'error'));
+    expect(e.code).toBe('BAD_REQUEST');
+    c.send(tailRequest(bundle, 'after', golden.features[0]!, 8));
+    expect((await c.answer('after')).type).toBe('inferResponse');
+    c.close();
+  });
+
+  it('SHAPE_MISMATCH, BAD_REQUEST for a width the tail was not trained for, UNSUPPORTED_CODEC outside the handshake', async () => {
+    const server = await start();
+    const c = await connected(server);
+    c.send(tailRequest(bundle, 'shape', golden.features[0]!, 8, undefined, { encoding: { shape: [1, 2, 5, 5], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'none', uncompressedBytes: 50 }, raw: new Uint8Array(50) }));
+    expect(errorOf(await c.answer('shape'))).toMatchObject({ code: 'SHAPE_MISMATCH', message: 'tensor [1, 2, 5, 5] does not fit the tail graph\'s input [1, 2, 7, 7]' });
+    c.send(tailRequest(bundle, 'bits', golden.features[0]!, 3));
+    expect(errorOf(await c.answer('bits'))).toMatchObject({ code: 'BAD_REQUEST', message: '3-bit tensors are not accepted for the tail graph (2, 4, 8, 16, 32)' });
+    const raw = await TestClient.open(server.url);
+    await raw.hello(bundle, { codecs: ['none'] });
+    const sparse = new Float32Array(98);
+    raw.send(tailRequest(bundle, 'z', sparse, 32, zstd));
+    expect(errorOf(await raw.answer('z'))).toMatchObject({ code: 'UNSUPPORTED_CODEC' });
+    c.close();
+    raw.close();
+  });
+
+  it('TOO_LARGE for a zstd frame claiming more than its tensor, without allocating it', async () => {
+    const c = await connected(await start());
+    // 17-byte zstd frame claiming 256 MiB (see test/bottleneck/zstd.test.ts), as a 2x7x7 float32 tensor.
+    const bomb = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0x03, 0, 0x80, 0]);
+    c.send(tailRequest(bundle, 'bomb', new Float32Array(98), 32, undefined, { raw: bomb, encoding: { shape: [1, 2, 7, 7], bits: 32, scale: [], zeroPoint: [], axis: 0, codec: 'zstd', uncompressedBytes: 392 } }));
+    expect(errorOf(await c.answer('bomb'))).toMatchObject({ code: 'TOO_LARGE', message: 'zstd frame claims 268435456 bytes; the declared tensor holds 392' });
+    c.close();
+  });
+
+  it('DUPLICATE_ID and TOO_MANY_IN_FLIGHT while requests wait in the batcher', async () => {
+    const c = await connected(await start({ maxQueueDelayUs: 300_000, maxInFlight: 2 }));
+    c.send(tailRequest(bundle, 'a', golden.features[0]!, 8));
+    c.send(tailRequest(bundle, 'a', golden.features[1]!, 8));
+    c.send(tailRequest(bundle, 'b', golden.features[1]!, 8));
+    c.send(tailRequest(bundle, 'c', golden.features[2]!, 8));
+    const dup = errorOf(await c.next((m) => m.type === 'error' && m.code === 'DUPLICATE_ID'));
+    expect(dup).toMatchObject({ id: 'a', message: 'request id "a" is already in flight' });
+    expect(errorOf(await c.answer('c'))).toMatchObject({ code: 'TOO_MANY_IN_FLIGHT', message: '2 requests in flight; the limit is 2' });
+    const [a, b] = await Promise.all([c.answer('a'), c.answer('b')]);
+    expect([a.type, b.type]).toEqual(['inferResponse', 'inferResponse']);
+    c.close();
+  });
+
+  it('QUEUE_FULL at once, with retry_after_ms, beyond maxQueue', async () => {
+    const c = await connected(await start({ maxQueueDelayUs: 300_000, maxQueue: 1 }));
+    c.send(tailRequest(bundle, 'q1', golden.features[0]!, 8));
+    c.send(tailRequest(bundle, 'q2', golden.features[1]!, 8));
+    const full = await c.answer('q2');
+    expect(errorOf(full).code).toBe('QUEUE_FULL');
+    expect(full.type === 'error' && full.retryAfterMs).toBeGreaterThan(0);
+    expect((await c.answer('q1')).type).toBe('inferResponse');
+    c.close();
+  });
+
+  it('DEADLINE_EXCEEDED for a request whose deadline passes in the queue; it is not computed', async () => {
+    const server = await start({ maxQueueDelayUs: 100_000 });
+    const c = await connected(server);
+    c.send(tailRequest(bundle, 'late', golden.features[0]!, 8, undefined, { deadlineMs: 5 }));
+    expect(errorOf(await c.answer('late'))).toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    const metrics = await (await fetch(`http://127.0.0.1:${server.address.port}/metrics`)).text();
+    expect(metrics).not.toMatch(/offramp_batch_size_count \d*[1-9]/);
+    c.close();
+  });
+
+  it('closes with 1009 a frame over maxPayload', async () => {
+    const c = await connected(await start());
+    c.sendRaw(new Uint8Array(64 * 1024));
+    expect((await c.closed).code).toBe(1009);
+  });
+});
+
+describe('edge server: batching and the event loop', () => {
+  it("batches two clients' requests together", async () => {
+    const server = await start({ maxBatch: 2, maxQueueDelayUs: 5_000_000 });
+    const [a, b] = await Promise.all([connected(server), connected(server)]);
+    a.send(tailRequest(bundle, 'x', golden.features[0]!, 8));
+    b.send(tailRequest(bundle, 'y', golden.features[1]!, 8));
+    const [ra, rb] = (await Promise.all([a.answer('x'), b.answer('y')])) as InferResponse[];
+    expect([ra!.batchSize, rb!.batchSize]).toEqual([2, 2]);
+    a.close();
+    b.close();
+  });
+
+  it('keeps the WebSocket loop responsive while batches compute (inference runs in workers)', async () => {
+    const server = await start({ workers: 2, maxBatch: 64, maxQueueDelayUs: 1000 });
+    const c = await connected(server);
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const n = 3000;
+    let computeUs = 0;
+    for (let round = 0; round < n / 60; round++) {
+      const ids = Array.from({ length: 60 }, (_, i) => `r${round}-${i}`);
+      for (const id of ids) c.send(tailRequest(bundle, id, golden.features[0]!, 8));
+      for (const id of ids) computeUs += ((await c.answer(id)) as InferResponse).timings.computeUs;
+    }
+    h.disable();
+    // Compute summed over requests (each batch's time counted once per member) far exceeds any
+    // event-loop stall: the loop never waited on a model.
+    expect(computeUs / 1000).toBeGreaterThan(50);
+    expect(h.max / 1e6).toBeLessThan(50);
+    c.close();
+  }, 60_000);
+});
+
+describe('edge server: authentication and origins at the upgrade', () => {
+  it('refuses a missing or wrong shared secret with 401, accepts the right one in either header', async () => {
+    const server = await start({ auth: { type: 'shared-secret', secret: 's3cret' } });
+    await expect(TestClient.open(server.url)).rejects.toThrow('HTTP 401');
+    await expect(TestClient.open(server.url, { headers: { Authorization: 'Bearer nope' } })).rejects.toThrow('HTTP 401');
+    const viaHeader = await TestClient.open(server.url, { headers: { Authorization: 'Bearer s3cret' } });
+    expect((await viaHeader.hello(bundle)).type).toBe('helloAck');
+    const viaProtocol = await TestClient.open(server.url, {}, ['offramp.v1', 'bearer.s3cret']);
+    expect(viaProtocol.ws.protocol).toBe('offramp.v1');
+    expect((await viaProtocol.hello(bundle)).type).toBe('helloAck');
+    viaHeader.close();
+    viaProtocol.close();
+  });
+
+  it('checks HMAC tokens: forged and expired ones get 401', async () => {
+    const server = await start({ auth: { type: 'hmac', secret: 'k' } });
+    const good = signToken('k', 'dev-1', Math.floor(Date.now() / 1000) + 60);
+    const c = await TestClient.open(server.url, { headers: { Authorization: `Bearer ${good}` } });
+    expect((await c.hello(bundle)).type).toBe('helloAck');
+    c.close();
+    await expect(TestClient.open(server.url, { headers: { Authorization: `Bearer ${signToken('other', 'dev-1', Math.floor(Date.now() / 1000) + 60)}` } })).rejects.toThrow('HTTP 401');
+    await expect(TestClient.open(server.url, { headers: { Authorization: `Bearer ${signToken('k', 'dev-1', 1)}` } })).rejects.toThrow('HTTP 401');
+  });
+
+  it('refuses a foreign Origin with 403', async () => {
+    const server = await start({ origins: ['https://app.example'] });
+    await expect(TestClient.open(server.url, { headers: { Origin: 'https://evil.example' } })).rejects.toThrow('HTTP 403');
+    const c = await TestClient.open(server.url, { headers: { Origin: 'https://app.example' } });
+    c.close();
+  });
+});
+
+describe('edge server: drain on SIGTERM (spawned `offramp serve`)', () => {
+  it('goes unready at once, refuses new requests with SHUTTING_DOWN, finishes in-flight ones, closes with 1001, exits 0', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'index.ts'), 'serve', '--models', models, '--port', '0', '--workers', '1', '--max-queue-delay-us', '300000', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /\{"listening":"([^"]+)"\}/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error(`serve exited before listening: ${out}`)));
+    });
+    const c = await connected({ url } as EdgeServer);
+    c.send(tailRequest(bundle, 'inflight', golden.features[0]!, 8));
+    // The duplicate's immediate DUPLICATE_ID proves the first is in flight (waiting in the batcher).
+    c.send(tailRequest(bundle, 'inflight', golden.features[0]!, 8));
+    expect(errorOf(await c.next((m) => m.type === 'error')).code).toBe('DUPLICATE_ID');
+    child.kill('SIGTERM');
+    const port = new URL(url).port;
+    let status = 200;
+    while (status === 200) status = (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+    expect(status).toBe(503);
+    c.send(tailRequest(bundle, 'late', golden.features[1]!, 8));
+    expect(errorOf(await c.answer('late')).code).toBe('SHUTTING_DOWN');
+    expect((await c.answer('inflight')).type).toBe('inferResponse');
+    expect((await c.closed).code).toBe(1001);
+    expect(await exited).toBe(0);
+  }, 30_000);
+});
