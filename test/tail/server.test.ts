@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadZstdWasm, type ZstdBackend } from '../../bottleneck/index.js';
 import { argmax, softmax, type InferResponse, type LoadedBundle, type Message } from '../../protocol/index.js';
@@ -261,6 +262,49 @@ describe('edge server: authentication and origins at the upgrade', () => {
     await expect(TestClient.open(server.url, { headers: { Origin: 'https://evil.example' } })).rejects.toThrow('HTTP 403');
     const c = await TestClient.open(server.url, { headers: { Origin: 'https://app.example' } });
     c.close();
+  });
+});
+
+describe('edge server: TLS and heartbeat', () => {
+  it('serves wss:// with a key and certificate (self-signed, made by openssl for this test)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'offramp-tls-'));
+    try {
+      await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost']);
+      const cert = await readFile(join(dir, 'cert.pem'));
+      const server = await start({ tls: { key: await readFile(join(dir, 'key.pem')), cert } });
+      expect(server.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+      const c = await TestClient.open(server.url.replace('127.0.0.1', 'localhost'), { ca: cert });
+      expect((await c.hello(bundle)).type).toBe('helloAck');
+      c.send(tailRequest(bundle, 't', golden.features[0]!, 8));
+      expect((await c.answer('t')).type).toBe('inferResponse');
+      c.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('terminates a peer that stops answering pings', async () => {
+    const server = await start({ heartbeatMs: 50 });
+    const c = await connected(server);
+    // A half-open peer: its socket stops reading, so it never sees a ping nor sends a pong.
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const closed = c.closed;
+    // The server terminates within two heartbeat intervals; once the socket reads again the
+    // client sees the connection drop without a close frame (1006).
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        void fetch(`http://127.0.0.1:${server.address.port}/metrics`).then((r) => r.text()).then((t) => {
+          if (/offramp_connections 0/.test(t)) resolve();
+          else setImmediate(check);
+        });
+      };
+      check();
+    });
+    expect(performance.now() - t0).toBeLessThan(2000);
+    socket.resume();
+    expect((await closed).code).toBe(1006);
   });
 });
 
