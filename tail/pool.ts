@@ -99,8 +99,13 @@ export class WorkerPool {
     slot.busy = true; // never schedule on a dead worker again
   }
 
+  /** Stops every worker; batches still running end with SHUTTING_DOWN. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const s of this.slots) {
+      s.pending?.reject(new OfframpError('SHUTTING_DOWN', 'the edge stopped while this batch ran', { retryAfterMs: 1000 }));
+      s.pending = undefined;
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
