@@ -54,7 +54,7 @@ def run_stage(name, student, params, h1, t_logits, y, val, cfg, stage_cfg, log):
     alpha = cfg.get("kd_alpha", 0.9)
     for epoch in range(stage_cfg["epochs"]):
         t0 = time.time()
-        set_modes(student, name)
+        set_modes(student, name, stage_cfg.get("train_head", False))
         perm = torch.randperm(len(h1))
         total = 0.0
         for i in range(0, len(h1), bs):
@@ -66,7 +66,7 @@ def run_stage(name, student, params, h1, t_logits, y, val, cfg, stage_cfg, log):
             if name == "head_distill":
                 loss = F.mse_loss(student.decoder(zq), h1[idx]) + loss_exit
             else:
-                logits = student.tail(zq.detach())
+                logits = student.tail(zq if stage_cfg.get("train_head") else zq.detach())
                 loss = kd_loss(logits, t_logits[idx], temp) * alpha + F.cross_entropy(logits, y[idx]) * (1 - alpha) + loss_exit
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -84,18 +84,20 @@ def run_stage(name, student, params, h1, t_logits, y, val, cfg, stage_cfg, log):
         log.flush()
 
 
-def set_modes(student, stage):
+def set_modes(student, stage, train_head=False):
     """Frozen parts stay in eval mode so their batch-norm statistics do not drift."""
     student.train()
     student.stage1.eval()
-    if stage == "finetune":
+    if stage == "finetune" and not train_head:
         student.shared.eval()
 
 
-def trainable(student, stage):
-    """The parameters a stage trains; everything else gets requires_grad=False."""
+def trainable(student, stage, train_head=False):
+    """The parameters a stage trains; everything else gets requires_grad=False. With
+    finetune.train_head the encoder keeps learning in stage 2 too (BottleFit freezes it)."""
     modules = ([student.shared, student.encoder, student.exit, student.decoder] if stage == "head_distill"
-               else [student.exit, student.decoder, student.stage2, student.stage3, student.classifier])
+               else [student.exit, student.decoder, student.stage2, student.stage3, student.classifier]
+               + ([student.shared, student.encoder] if train_head else []))
     for p in student.parameters():
         p.requires_grad_(False)
     params = [p for m in modules for p in m.parameters()]
@@ -129,7 +131,8 @@ def train(cfg):
     with open(os.path.join(out, "log.jsonl"), "a") as log:
         for stage in ("head_distill", "finetune"):
             if cfg[stage]["epochs"] > 0:
-                run_stage(stage, student, trainable(student, stage), h1, t_logits, ytr, (vh1, yva), cfg, cfg[stage], log)
+                params = trainable(student, stage, cfg[stage].get("train_head", False))
+                run_stage(stage, student, params, h1, t_logits, ytr, (vh1, yva), cfg, cfg[stage], log)
     path = os.path.join(out, "student.pt")
     torch.save({"config": cfg, "model": student.state_dict()}, path)
     return path
