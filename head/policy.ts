@@ -1,0 +1,167 @@
+/**
+ * The device's decision (pure): after the head has run, take the first confident exit; otherwise
+ * offload the bottleneck (at which bit width) or finish locally, whichever the objective prefers,
+ * by expected latency and energy from measured compute times, the link estimate and the device
+ * profile. Nothing here does I/O or reads a clock: every input is an argument.
+ */
+import type { Manifest } from '../protocol/manifest.js';
+
+/** What the device knows about its link (EWMA of recent requests and pings). */
+export interface LinkEstimate {
+  /** false while disconnected or refused: offloading is not an option. */
+  available: boolean;
+  rttMs: number;
+  /** Bits per second. */
+  uplinkBps: number;
+  downlinkBps: number;
+}
+
+/** The radio's power model P = α·throughput + β (Huang et al., MobiSys 2012), plus tail energy. */
+export interface RadioModel {
+  name: string;
+  alphaUpMwPerMbps: number;
+  betaMw: number;
+  /** Energy the radio spends staying up after a transfer (LTE tail), J; 0 if not modelled. */
+  tailJ: number;
+}
+
+/** A device: its compute power draw and its radio. */
+export interface DeviceProfile {
+  name: string;
+  computePowerW: number;
+  radio: RadioModel;
+}
+
+export type Objective = 'latency' | 'energy' | 'accuracy';
+export type ForcedPolicy = 'always-offload' | 'always-local' | 'exit-then-offload';
+
+export interface PolicyOptions {
+  objective: Objective;
+  /** Largest accuracy loss (fraction, e.g. 0.005) the exits may cost against the split model. */
+  maxAccuracyLoss: number;
+  /** For objective 'accuracy': the latency the answer must fit in, ms. */
+  latencyBudgetMs?: number;
+  force?: ForcedPolicy;
+  /** Bit width to offload at; default: chosen per request among the bundle's widths. */
+  bits?: number;
+}
+
+/** Measured costs the decision weighs (ms, bytes). */
+export interface CostInputs {
+  /** Finishing on the device after the head (the rest of the local model). */
+  localMs: number;
+  /** Expected server time (queue + decode + compute). */
+  serverMs: number;
+  /** Request frame bytes per bit width. */
+  requestBytes: Record<number, number>;
+  responseBytes: number;
+}
+
+/** One option's expected cost. */
+export interface OptionCost {
+  latencyMs: number;
+  energyJ: number;
+  accuracy: number;
+}
+
+export type Decision =
+  | { kind: 'exit'; exit: number; label: number; confidence: number }
+  | { kind: 'offload'; bits: number; expected: OptionCost }
+  | { kind: 'local'; expected: OptionCost };
+
+/**
+ * The threshold for `maxAccuracyLoss`: the lowest calibrated threshold whose overall accuracy
+ * stays within the loss of the split model (the table's last threshold if none does).
+ */
+export function thresholdFor(exit: Manifest['exits'][number], splitAccuracy: number, maxAccuracyLoss: number): number {
+  const ok = exit.thresholds.filter((r) => r.overallAccuracy >= splitAccuracy - maxAccuracyLoss - 1e-12);
+  return ok.length ? Math.min(...ok.map((r) => r.threshold)) : exit.thresholds[exit.thresholds.length - 1]!.threshold;
+}
+
+/** Energy of sending `bytes` up and `down` bytes down over `link` with `radio`, J. */
+export function radioEnergyJ(radio: RadioModel, link: LinkEstimate, upBytes: number, downBytes: number): number {
+  const upS = (upBytes * 8) / link.uplinkBps;
+  const downS = (downBytes * 8) / link.downlinkBps;
+  const mbps = link.uplinkBps / 1e6;
+  const activeS = upS + downS + link.rttMs / 1000;
+  return ((radio.alphaUpMwPerMbps * mbps + radio.betaMw) / 1000) * activeS + radio.tailJ;
+}
+
+/** Expected latency and energy of offloading at `bits`. */
+export function offloadCost(bits: number, costs: CostInputs, link: LinkEstimate, device: DeviceProfile, accuracy: number): OptionCost {
+  const up = costs.requestBytes[bits]!;
+  const latencyMs = link.rttMs + (up * 8 * 1000) / link.uplinkBps + (costs.responseBytes * 8 * 1000) / link.downlinkBps + costs.serverMs;
+  return { latencyMs, energyJ: radioEnergyJ(device.radio, link, up, costs.responseBytes), accuracy };
+}
+
+/** Expected latency and energy of finishing locally. */
+export function localCost(costs: CostInputs, device: DeviceProfile, accuracy: number): OptionCost {
+  return { latencyMs: costs.localMs, energyJ: (device.computePowerW * costs.localMs) / 1000, accuracy };
+}
+
+function better(objective: Objective, a: OptionCost, b: OptionCost, budgetMs: number): boolean {
+  if (objective === 'latency') return a.latencyMs < b.latencyMs || (a.latencyMs === b.latencyMs && a.energyJ < b.energyJ);
+  if (objective === 'energy') return a.energyJ < b.energyJ || (a.energyJ === b.energyJ && a.latencyMs < b.latencyMs);
+  // accuracy under a latency budget: options inside the budget first, then the most accurate, then the fastest.
+  const ina = a.latencyMs <= budgetMs;
+  const inb = b.latencyMs <= budgetMs;
+  if (ina !== inb) return ina;
+  if (!ina) return a.latencyMs < b.latencyMs;
+  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.latencyMs < b.latencyMs);
+}
+
+/** Everything {@link decide} needs about the bundle, precomputed once per device. */
+export interface PolicyModel {
+  /** Exit thresholds in exit order (Infinity: never exit). */
+  thresholds: number[];
+  /** Bit widths the bundle serves and the split model's accuracy at each. */
+  bits: number[];
+  splitAccuracy: Record<number, number>;
+  /** Accuracy of finishing locally (the full model). */
+  localAccuracy: number;
+}
+
+/** Precomputes the policy's view of a bundle for `maxAccuracyLoss`. */
+export function policyModel(m: Manifest, maxAccuracyLoss: number): PolicyModel {
+  const bits = [...m.bottleneck.bits].sort((a, b) => a - b);
+  const splitAccuracy: Record<number, number> = {};
+  for (const b of bits) splitAccuracy[b] = m.bottleneck.accuracy?.[String(b)] ?? 0;
+  const best = Math.max(...bits.map((b) => splitAccuracy[b]!));
+  return {
+    thresholds: m.exits.map((e) => thresholdFor(e, best, maxAccuracyLoss)),
+    bits,
+    splitAccuracy,
+    localAccuracy: m.accuracy?.teacher ?? best,
+  };
+}
+
+/**
+ * Decides for one input. `exits` holds each exit's (label, confidence) in order, as computed from
+ * the head's outputs.
+ */
+export function decide(model: PolicyModel, exits: readonly { label: number; confidence: number }[], costs: CostInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): Decision {
+  if (opts.force !== 'always-offload' && opts.force !== 'always-local') {
+    for (let i = 0; i < exits.length; i++) {
+      if (exits[i]!.confidence >= model.thresholds[i]!) return { kind: 'exit', exit: i, label: exits[i]!.label, confidence: exits[i]!.confidence };
+    }
+  }
+  const local: Decision = { kind: 'local', expected: localCost(costs, device, model.localAccuracy) };
+  if (opts.force === 'always-local' || !link.available) return local;
+  const widths = opts.bits !== undefined ? [opts.bits] : model.bits;
+  let best: Extract<Decision, { kind: 'offload' }> | undefined;
+  for (const bits of widths) {
+    if (costs.requestBytes[bits] === undefined) continue;
+    const c = offloadCost(bits, costs, link, device, model.splitAccuracy[bits] ?? 0);
+    if (!best || better(opts.objective, c, best.expected, opts.latencyBudgetMs ?? Infinity)) best = { kind: 'offload', bits, expected: c };
+  }
+  if (!best) return local;
+  if (opts.force === 'always-offload' || opts.force === 'exit-then-offload') return best;
+  return better(opts.objective, local.expected, best.expected, opts.latencyBudgetMs ?? Infinity) ? local : best;
+}
+
+/** Radio models from Huang et al., MobiSys 2012 (uplink α, β), as the benchmark issue cites them. */
+export const RADIOS: Readonly<Record<'lte' | '3g' | 'wifi', RadioModel>> = Object.freeze({
+  lte: { name: 'LTE (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 438.39, betaMw: 1288.04, tailJ: 0 },
+  '3g': { name: '3G (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 868.98, betaMw: 817.88, tailJ: 0 },
+  wifi: { name: 'WiFi (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 283.17, betaMw: 132.86, tailJ: 0 },
+});

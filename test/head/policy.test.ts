@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { decide, offloadCost, radioEnergyJ, RADIOS, thresholdFor, type CostInputs, type DeviceProfile, type LinkEstimate, type PolicyModel } from '../../head/policy.js';
+
+const exitSpec = {
+  output: 'exit0_logits',
+  confidence: 'max-prob' as const,
+  recommendedThreshold: 0.9,
+  thresholds: [
+    { threshold: 0.5, exitRate: 0.9, exitAccuracy: 0.9, overallAccuracy: 0.90 },
+    { threshold: 0.8, exitRate: 0.7, exitAccuracy: 0.97, overallAccuracy: 0.935 },
+    { threshold: 0.9, exitRate: 0.6, exitAccuracy: 0.99, overallAccuracy: 0.938 },
+    { threshold: 0.99, exitRate: 0.3, exitAccuracy: 1, overallAccuracy: 0.941 },
+  ],
+};
+
+const device: DeviceProfile = { name: 'test', computePowerW: 2, radio: RADIOS.lte };
+const link: LinkEstimate = { available: true, rttMs: 50, uplinkBps: 10e6, downlinkBps: 10e6 };
+const model: PolicyModel = { thresholds: [0.9], bits: [2, 4, 8], splitAccuracy: { 2: 0.93, 4: 0.94, 8: 0.942 }, localAccuracy: 0.945 };
+const costs: CostInputs = { localMs: 40, serverMs: 2, requestBytes: { 2: 60, 4: 90, 8: 150 }, responseBytes: 80 };
+const unsure = [{ label: 3, confidence: 0.5 }];
+
+describe('thresholdFor', () => {
+  it('picks the lowest threshold within the loss, or the last row', () => {
+    expect(thresholdFor(exitSpec, 0.942, 0.005)).toBe(0.9);
+    expect(thresholdFor(exitSpec, 0.942, 0.01)).toBe(0.8);
+    expect(thresholdFor(exitSpec, 0.942, 0.1)).toBe(0.5);
+    expect(thresholdFor(exitSpec, 0.99, 0)).toBe(0.99);
+  });
+});
+
+describe('radio energy (P = α·throughput + β)', () => {
+  it('matches a hand computation for LTE', () => {
+    // active = 8000/1e7 + 800/1e7 + 0.05 s = 0.05088 s; P = 438.39·10 + 1288.04 mW = 5.67194 W
+    expect(radioEnergyJ(RADIOS.lte, link, 1000, 100)).toBeCloseTo(5.67194 * 0.05088, 12);
+  });
+  it('prices an offload as RTT + transfer + server time', () => {
+    const c = offloadCost(4, costs, link, device, 0.94);
+    expect(c.latencyMs).toBeCloseTo(50 + 0.072 + 0.064 + 2, 10);
+  });
+});
+
+describe('decide', () => {
+  it('takes the first exit that clears its threshold', () => {
+    expect(decide(model, [{ label: 7, confidence: 0.95 }], costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005 })).toEqual({ kind: 'exit', exit: 0, label: 7, confidence: 0.95 });
+  });
+
+  it('objective latency: offloads when the link beats local compute, stays local when it does not', () => {
+    // 20 ms RTT + ~0.1 ms transfer + 2 ms server < 40 ms local
+    const d = decide(model, unsure, costs, { ...link, rttMs: 20 }, device, { objective: 'latency', maxAccuracyLoss: 0.005 });
+    expect(d.kind === 'offload' && d.bits).toBe(2); // fewest bytes, fastest
+    const slow: LinkEstimate = { ...link, rttMs: 300 };
+    expect(decide(model, unsure, costs, slow, device, { objective: 'latency', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+  });
+
+  it('objective energy: compares radio energy with compute energy', () => {
+    // local: 2 W · 40 ms = 0.08 J; LTE offload ≥ 5.67 W · 0.05 s ≈ 0.29 J → local
+    expect(decide(model, unsure, costs, link, device, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+    const wifi: DeviceProfile = { ...device, radio: RADIOS.wifi };
+    const fast: LinkEstimate = { ...link, rttMs: 5 };
+    expect(decide(model, unsure, costs, fast, wifi, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('offload');
+  });
+
+  it('objective accuracy: the most accurate option inside the latency budget', () => {
+    const d = decide(model, unsure, { ...costs, localMs: 500 }, link, device, { objective: 'accuracy', maxAccuracyLoss: 0.005, latencyBudgetMs: 100 });
+    expect(d.kind === 'offload' && d.bits).toBe(8);
+    expect(decide(model, unsure, costs, link, device, { objective: 'accuracy', maxAccuracyLoss: 0.005, latencyBudgetMs: 100 }).kind).toBe('local');
+  });
+
+  it('finishes locally when the link is down, and honours forced policies', () => {
+    expect(decide(model, unsure, costs, { ...link, available: false }, device, { objective: 'latency', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+    const sure = [{ label: 1, confidence: 0.99 }];
+    expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'always-offload' }).kind).toBe('offload');
+    expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'always-local' }).kind).toBe('local');
+    expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'exit-then-offload' }).kind).toBe('exit');
+    const d = decide(model, unsure, { ...costs, localMs: 1 }, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'exit-then-offload', bits: 8 });
+    expect(d.kind === 'offload' && d.bits).toBe(8);
+  });
+});
