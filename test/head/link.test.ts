@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { LinkEstimator } from '../../head/link.js';
+
+describe('LinkEstimator', () => {
+  it('starts from the initial estimate, unavailable until told otherwise', () => {
+    const l = new LinkEstimator({ initial: { rttMs: 40, uplinkBps: 5e6 } });
+    expect(l.estimate()).toEqual({ available: false, rttMs: 40, uplinkBps: 5e6, downlinkBps: 5e6 });
+    l.setAvailable(true);
+    expect(l.estimate().available).toBe(true);
+  });
+
+  it('moves the RTT by alpha toward each ping', () => {
+    const l = new LinkEstimator({ alpha: 0.5, initial: { rttMs: 100 } });
+    l.observeRtt(20);
+    expect(l.estimate().rttMs).toBe(60);
+    l.observeRtt(20);
+    expect(l.estimate().rttMs).toBe(40);
+    l.observeRtt(NaN);
+    expect(l.estimate().rttMs).toBe(40);
+  });
+
+  it('learns throughput only from transfers that stand out above the RTT', () => {
+    const l = new LinkEstimator({ alpha: 1, initial: { rttMs: 10, uplinkBps: 1e6 } });
+    l.observeRequest(100, 100, 10.5); // 0.5 ms above the RTT: an RTT sample, not a throughput one
+    expect(l.estimate()).toMatchObject({ rttMs: 10.5, uplinkBps: 1e6 });
+    l.observeRequest(12_500, 0, 20.5); // 12,500 B in 10 ms = 10 Mbit/s
+    expect(l.estimate().uplinkBps).toBeCloseTo(10e6, 6);
+  });
+
+  it('refuses alpha outside (0, 1]', () => {
+    expect(() => new LinkEstimator({ alpha: 0 })).toThrow('alpha must be in (0, 1], got 0');
+  });
+});
