@@ -146,7 +146,8 @@ export function decide(model: PolicyModel, exits: readonly { label: number; conf
     }
   }
   const local: Decision = { kind: 'local', expected: localCost(costs, device, model.localAccuracy) };
-  if (opts.force === 'always-local' || !link.available) return local;
+  const offloadForced = opts.force === 'always-offload' || opts.force === 'exit-then-offload';
+  if (opts.force === 'always-local' || (!link.available && !offloadForced)) return local;
   const widths = opts.bits !== undefined ? [opts.bits] : model.bits;
   let best: Extract<Decision, { kind: 'offload' }> | undefined;
   for (const bits of widths) {
@@ -155,7 +156,7 @@ export function decide(model: PolicyModel, exits: readonly { label: number; conf
     if (!best || better(opts.objective, c, best.expected, opts.latencyBudgetMs ?? Infinity)) best = { kind: 'offload', bits, expected: c };
   }
   if (!best) return local;
-  if (opts.force === 'always-offload' || opts.force === 'exit-then-offload') return best;
+  if (offloadForced) return best;
   return better(opts.objective, local.expected, best.expected, opts.latencyBudgetMs ?? Infinity) ? local : best;
 }
 

@@ -68,6 +68,8 @@ describe('decide', () => {
 
   it('finishes locally when the link is down, and honours forced policies', () => {
     expect(decide(model, unsure, costs, { ...link, available: false }, device, { objective: 'latency', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+    // A forced offload stays an offload: the caller turns the missing link into a fallback.
+    expect(decide(model, unsure, costs, { ...link, available: false }, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'always-offload' }).kind).toBe('offload');
     const sure = [{ label: 1, confidence: 0.99 }];
     expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'always-offload' }).kind).toBe('offload');
     expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'always-local' }).kind).toBe('local');

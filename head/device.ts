@@ -1,0 +1,176 @@
+/**
+ * `createDevice`: the device SDK. Runs the head and its exits on the device; when no exit is
+ * confident, the policy picks offloading (and the bit width) or finishing locally. Every
+ * `infer()` resolves: when the edge does not answer in time, disconnects or refuses, the device
+ * answers from its local full model (path 'fallback', with the reason).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeFeatures } from '../bottleneck/codec.js';
+import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
+import { loadBundle } from '../protocol/bundle.js';
+import type { Manifest } from '../protocol/manifest.js';
+import { packedByteLength, type InferRequest } from '../protocol/messages.js';
+import { normalizeInto } from '../protocol/normalize.js';
+import { argmax, softmax } from '../protocol/scores.js';
+import { loadBackend, type BackendName } from './backend.js';
+import { exitDecision } from './exit.js';
+import { LinkEstimator } from './link.js';
+import { decide, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
+import { EdgeTransport, type FailureReason } from './transport.js';
+
+export interface DeviceOptions {
+  /** Bundle folder (verified: schema, sha256 of every file, ONNX ports). */
+  bundle: string;
+  /** ws:// or wss:// URL of an edge; absent: the device never offloads. */
+  edge?: string;
+  token?: string;
+  policy?: Partial<PolicyOptions>;
+  /** Default onnxruntime-node in Node.js; 'onnxruntime-web' runs the same graphs in wasm. */
+  backend?: BackendName;
+  /** Power model for the energy estimate. Default: this host at 5 W with an LTE radio. */
+  profile?: DeviceProfile;
+  /** Every infer() answers within this many ms of the head finishing (edge or fallback). Default 1000. */
+  deadlineMs?: number;
+}
+
+export type InferPath = `exit:${number}` | 'edge' | 'local' | 'fallback';
+
+export interface InferResult {
+  label: number;
+  scores: number[];
+  path: InferPath;
+  reason?: FailureReason;
+  bits?: number;
+  bytesUp: number;
+  bytesDown: number;
+  timings: { head: number; encode: number; network: number; server: { queue: number; decode: number; compute: number }; local: number; total: number };
+  energy: { computeJ: number; radioJ: number; totalJ: number; model: string };
+}
+
+export interface Device {
+  readonly manifest: Manifest;
+  readonly backend: BackendName;
+  infer(image: Uint8Array | Float32Array): Promise<InferResult>;
+  close(): Promise<void>;
+}
+
+const HOST_PROFILE: DeviceProfile = { name: 'host (5 W compute, LTE radio)', computePowerW: 5, radio: RADIOS.lte };
+/** Frame overhead beyond the payload (ids, names, quantization fields), for the policy's byte estimate. */
+const FRAME_OVERHEAD = 64;
+
+function ewma(old: number, sample: number): number {
+  return old + 0.2 * (sample - old);
+}
+
+/** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
+export async function createDevice(options: DeviceOptions): Promise<Device> {
+  const bundle = await loadBundle(options.bundle, { checkGraphs: false });
+  const m = bundle.manifest;
+  const backendName: BackendName = options.backend ?? 'onnxruntime-node';
+  const backend = await loadBackend(backendName);
+  const [head, full] = await Promise.all([
+    readFile(join(options.bundle, m.graphs.head.file)).then((b) => backend.open(b)),
+    readFile(join(options.bundle, m.graphs.full.file)).then((b) => backend.open(b)),
+  ]);
+  const zstd: ZstdBackend = await loadZstd();
+  const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
+  const model = policyModel(m, policy.maxAccuracyLoss);
+  const profile = options.profile ?? HOST_PROFILE;
+  const deadlineMs = options.deadlineMs ?? 1000;
+  const link = new LinkEstimator();
+  const transport = options.edge
+    ? new EdgeTransport({
+        url: options.edge, token: options.token, clientName: 'offramp-device',
+        bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 },
+        codecs: ['none', 'zstd'], bitWidths: m.bottleneck.bits,
+        onRtt: (ms) => link.observeRtt(ms), onState: (ready) => link.setAvailable(ready),
+      })
+    : undefined;
+  const inSize = m.input.shape.reduce((a, b) => a * b, 1);
+  const featShape = [1, ...m.bottleneck.shape];
+  const featValues = m.bottleneck.shape.reduce((a, b) => a * b, 1);
+  const inputName = m.graphs.head.inputs[0]!.name;
+  const fullInput = m.graphs.full.inputs[0]!.name;
+  const fullOutput = m.graphs.full.outputs[0]!.name;
+  const requestBytes: Record<number, number> = {};
+  for (const b of m.bottleneck.bits) requestBytes[b] = packedByteLength(featValues, b) + FRAME_OVERHEAD;
+  const responseBytes = m.labels.length * 5 + 32;
+
+  const toInput = (image: Uint8Array | Float32Array): Float32Array => {
+    if (image.length !== inSize) throw new RangeError(`input has ${image.length} values; ${m.id} takes ${inSize}`);
+    return image instanceof Float32Array ? image : normalizeInto(image, m.input, new Float32Array(inSize));
+  };
+  const runLocal = async (x: Float32Array): Promise<{ scores: Float32Array; ms: number }> => {
+    const t0 = performance.now();
+    const out = await full.run({ [fullInput]: { data: x, dims: [1, ...m.input.shape] } });
+    return { scores: softmax(out[fullOutput]!.data), ms: performance.now() - t0 };
+  };
+  // Measured costs the policy weighs; the full model is timed once now, then on every local run.
+  const warm = new Float32Array(inSize);
+  await head.run({ [inputName]: { data: warm, dims: [1, ...m.input.shape] } });
+  let localMs = (await runLocal(warm)).ms;
+  let serverMs = 1;
+  // Give the handshake a moment, without making a device whose edge is absent wait long.
+  await transport?.whenReady(Math.min(1000, deadlineMs));
+
+  const energy = (computeMs: number, up: number, down: number): InferResult['energy'] => {
+    const computeJ = (profile.computePowerW * computeMs) / 1000;
+    const radioJ = up + down > 0 ? radioEnergyJ(profile.radio, link.estimate(), up, down) : 0;
+    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
+  };
+
+  return {
+    manifest: m,
+    backend: backendName,
+    async infer(image) {
+      const t0 = performance.now();
+      const x = toInput(image);
+      const h = await head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
+      const headMs = performance.now() - t0;
+      const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
+      // With an edge configured, decide as if it were reachable: when it is not, an offload
+      // decision becomes a local answer with the reason (path 'fallback').
+      const estimate = transport ? { ...link.estimate(), available: true } : link.estimate();
+      const d = decide(model, exits, { localMs, serverMs, requestBytes, responseBytes }, estimate, profile, policy);
+      const base = { bytesUp: 0, bytesDown: 0, timings: { head: headMs, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 } };
+      if (d.kind === 'exit') {
+        const scores = Array.from(softmax(h[m.exits[d.exit]!.output]!.data));
+        base.timings.total = performance.now() - t0;
+        return { ...base, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
+      }
+      const local = async (path: 'local' | 'fallback', extra: Partial<InferResult>): Promise<InferResult> => {
+        const r = await runLocal(x);
+        localMs = ewma(localMs, r.ms);
+        const timings = { ...base.timings, ...extra.timings, local: r.ms, total: performance.now() - t0 };
+        const scores = Array.from(r.scores);
+        return { ...base, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
+      };
+      if (d.kind === 'local' || !transport) return local('local', {});
+      const te = performance.now();
+      const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, { shape: featShape, bits: d.bits, range: m.bottleneck.range }, zstd);
+      const encodeMs = performance.now() - te;
+      const req: Omit<InferRequest, 'id' | 'deadlineMs'> = {
+        type: 'inferRequest', name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes,
+        exitIndex: exits.length ? 0 : -1, exitConfidence: exits[0]?.confidence ?? 0, graph: 'tail',
+      };
+      const o = await transport.request(req, deadlineMs);
+      const timings = { ...base.timings, encode: encodeMs };
+      if (!o.ok) return local('fallback', { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings });
+      const srv = o.response.timings;
+      const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
+      const serverTotal = server.queue + server.decode + server.compute;
+      serverMs = ewma(serverMs, serverTotal);
+      link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
+      return {
+        label: o.response.label, scores: o.response.scores, path: 'edge', bits: d.bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
+        timings: { ...timings, network: o.ms - serverTotal, server, total: performance.now() - t0 },
+        energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
+      };
+    },
+    async close() {
+      await transport?.close();
+      await Promise.all([head.release(), full.release()]);
+    },
+  };
+}

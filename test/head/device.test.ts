@@ -1,0 +1,94 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
+import { createDevice, type BackendName, type InferResult } from '../../head/index.js';
+import { argmax } from '../../protocol/index.js';
+import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
+import { tinyGolden, type Golden } from '../tail/client.js';
+
+const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny');
+let models: string;
+let golden: Golden;
+let data: ImageSet;
+let edge: EdgeServer;
+let slow: EdgeServer;
+
+beforeAll(async () => {
+  models = await mkdtemp(join(tmpdir(), 'offramp-device-'));
+  await cp(TINY, join(models, 'tiny'), { recursive: true });
+  golden = await tinyGolden(TINY);
+  data = await loadFashionMnistTest();
+  edge = await createEdgeServer({ models, port: 0, workers: 1 });
+  slow = await createEdgeServer({ models, port: 0, workers: 1, maxQueueDelayUs: 5_000_000 });
+});
+afterAll(async () => {
+  await Promise.all([edge.close(), slow.close()]);
+  await rm(models, { recursive: true, force: true });
+});
+
+const image = (i: number): Uint8Array => Uint8Array.from(golden.images[i]!);
+
+// One conformance suite for both inference backends (hono's runTest style).
+describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %s', (backend) => {
+  it('always-local answers like full.onnx', async () => {
+    const d = await createDevice({ bundle: TINY, backend, policy: { force: 'always-local' } });
+    for (let i = 0; i < golden.images.length; i++) {
+      const r = await d.infer(image(i));
+      expect(r.path).toBe('local');
+      expect(r.label).toBe(argmax(golden.fullLogits[i]!));
+      expect(r.bytesUp).toBe(0);
+      expect(r.energy.radioJ).toBe(0);
+      expect(r.energy.computeJ).toBeGreaterThan(0);
+    }
+    await d.close();
+  });
+
+  it('offloads to the edge and answers like the split model at the chosen width', async () => {
+    const d = await createDevice({ bundle: TINY, backend, edge: edge.url, policy: { force: 'always-offload', bits: 4 } });
+    for (let i = 0; i < golden.images.length; i++) {
+      const r: InferResult = await d.infer(image(i));
+      expect(r.path).toBe('edge');
+      expect(r.bits).toBe(4);
+      expect(r.label).toBe(argmax(golden.splitLogitsByBits['4']![i]!));
+      expect(r.bytesUp).toBeGreaterThan(49);
+      expect(r.energy.radioJ).toBeGreaterThan(0);
+      expect(r.timings.total).toBeGreaterThanOrEqual(r.timings.head);
+    }
+    await d.close();
+  });
+
+  it('takes the exit when it is confident', async () => {
+    const d = await createDevice({ bundle: TINY, backend, policy: { maxAccuracyLoss: 1, force: 'exit-then-offload' } });
+    const r = await d.infer(image(0));
+    expect(r.path).toBe('exit:0');
+    expect(r.timings.total).toBeLessThan(1000);
+    await d.close();
+  });
+
+  it("falls back locally with reason 'timeout' when the edge is slow", async () => {
+    const d = await createDevice({ bundle: TINY, backend, edge: slow.url, deadlineMs: 100, policy: { force: 'always-offload' } });
+    const r = await d.infer(image(1));
+    expect(r).toMatchObject({ path: 'fallback', reason: 'timeout', label: argmax(golden.fullLogits[1]!) });
+    await d.close();
+  });
+
+  it("falls back with reason 'disconnected' when no edge is there", async () => {
+    const d = await createDevice({ bundle: TINY, backend, edge: 'ws://127.0.0.1:1', policy: { force: 'always-offload' } });
+    const r = await d.infer(image(2));
+    expect(r).toMatchObject({ path: 'fallback', reason: 'disconnected', label: argmax(golden.fullLogits[2]!) });
+    await d.close();
+  });
+});
+
+describe('both backends', () => {
+  it('predict the same labels on 200 test images', async () => {
+    const [a, b] = await Promise.all((['onnxruntime-node', 'onnxruntime-web'] as const).map((backend) => createDevice({ bundle: TINY, backend, policy: { force: 'always-local' } })));
+    for (let i = 0; i < 200; i++) {
+      const img = Uint8Array.from(imageAt(data, i));
+      expect((await b!.infer(img)).label).toBe((await a!.infer(img)).label);
+    }
+    await Promise.all([a!.close(), b!.close()]);
+  });
+});
