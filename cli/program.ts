@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { demoCommand } from './demo.js';
 import { evalCommand, type EvalCommandOptions } from './eval.js';
 import { inspectCommand } from './inspect.js';
 import { addServeCommand } from './serve.js';
@@ -48,6 +49,16 @@ export function buildProgram(): Command {
       process.exitCode = await evalCommand(opts, (s) => console.log(s), (s) => console.error(s));
     });
   addServeCommand(program);
+  program
+    .command('demo')
+    .description('edge in-process + device: the committed test set through adaptive, always-local and always-offload')
+    .option('--bundle <dir>', 'bundle (default: models/fmnist-b32, or the tiny test bundle until it lands)')
+    .option('--limit <n>', 'only the first n test images')
+    .option('--concurrency <n>', 'infer() calls in flight', '8')
+    .option('--no-progress', 'no progress bar')
+    .action(async (opts: { bundle?: string; limit?: string; concurrency?: string; progress?: boolean }) => {
+      process.exitCode = await demoCommand(opts, (s) => console.log(s));
+    });
   program
     .command('train')
     .description('train teacher (if needed) and student, and export the bundle (Python + PyTorch)')
