@@ -154,7 +154,16 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         type: 'inferRequest', name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes,
         exitIndex: exits.length ? 0 : -1, exitConfidence: exits[0]?.confidence ?? 0, graph: 'tail',
       };
-      const o = await transport.request(req, deadlineMs);
+      let o = await transport.request(req, deadlineMs);
+      // QUEUE_FULL says when to come back: retry once if that still fits the deadline.
+      if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
+        const wait = o.retryAfterMs;
+        const left = deadlineMs - (performance.now() - te) - wait;
+        if (left > 0) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          o = await transport.request(req, left);
+        }
+      }
       const timings = { ...base.timings, encode: encodeMs };
       if (!o.ok) return local('fallback', { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings });
       const srv = o.response.timings;

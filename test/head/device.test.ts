@@ -82,6 +82,24 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %
   });
 });
 
+describe('edge going away mid-stream', () => {
+  it('every pending infer() resolves by fallback within its deadline', async () => {
+    const server = await createEdgeServer({ models, port: 0, workers: 1, maxQueueDelayUs: 5_000_000 });
+    const d = await createDevice({ bundle: TINY, edge: server.url, deadlineMs: 2000, policy: { force: 'always-offload' } });
+    const t0 = performance.now();
+    const pending = Array.from({ length: 20 }, (_, i) => d.infer(image(i % golden.images.length)));
+    await server.close();
+    const results = await Promise.all(pending);
+    expect(performance.now() - t0).toBeLessThan(2000 + 500);
+    for (const [i, r] of results.entries()) {
+      expect(r.path).toBe('fallback');
+      expect(r.reason).toMatch(/^(disconnected|server-error:SHUTTING_DOWN)$/);
+      expect(r.label).toBe(argmax(golden.fullLogits[i % golden.images.length]!));
+    }
+    await d.close();
+  });
+});
+
 describe('both backends', () => {
   it('predict the same labels on 200 test images', async () => {
     const [a, b] = await Promise.all((['onnxruntime-node', 'onnxruntime-web'] as const).map((backend) => createDevice({ bundle: TINY, backend, policy: { force: 'always-local' } })));
