@@ -27,3 +27,6 @@ export function environment(): Record<string, unknown> {
 
 /** Rounds to 2 decimals for reports. */
 export const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Rounds to 3 decimals for reports. */
+export const r3 = (x: number): number => Math.round(x * 1000) / 1000;
