@@ -197,7 +197,15 @@ export class EdgeConnection {
       this.ws.close(1008, 'too much unread data');
       return;
     }
-    const bytes = encodeFrame(m, this.ctx.limits);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(m, this.ctx.limits);
+    } catch (err) {
+      // A response that fails validation (a model producing NaN, say) must still end its request.
+      this.log.error({ event: 'encode-failed', type: m.type, err: (err as Error).message }, 'cannot encode a frame');
+      if (m.type === 'inferResponse') this.sendError(m.id, new OfframpError('INTERNAL', `the answer could not be encoded: ${(err as Error).message}`));
+      return;
+    }
     this.ctx.metrics.bytes.inc({ direction: 'out' }, bytes.length);
     this.ws.send(bytes);
   }

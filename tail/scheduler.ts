@@ -125,7 +125,12 @@ export class Scheduler {
         this.lastComputeUs = computeUs;
         this.hooks.onBatch?.(q.key, n, computeUs);
         batch.forEach((r, i) => {
-          if (!r.cancelled) r.resolve({ logits: logits.subarray(i * q.classes, (i + 1) * q.classes), queueUs: queueUs[i]!, computeUs, batchSize: n });
+          if (r.cancelled) return;
+          try {
+            r.resolve({ logits: logits.subarray(i * q.classes, (i + 1) * q.classes), queueUs: queueUs[i]!, computeUs, batchSize: n });
+          } catch (err) {
+            r.reject(new OfframpError('INTERNAL', `answering failed: ${String(err)}`));
+          }
         });
       },
       (err: unknown) => {
