@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -191,6 +192,30 @@ describe('edge server: every request ends in one answer or one typed error', () 
     const metrics = await (await fetch(`http://127.0.0.1:${server.address.port}/metrics`)).text();
     expect(metrics).not.toMatch(/offramp_batch_size_count \d*[1-9]/);
     c.close();
+  });
+
+  it('INTERNAL, and the server stays up, when a model answers NaN', async () => {
+    // A copy of the tiny bundle whose tail returns NaN logits (test/fixtures/make_nan_tail.py).
+    const broken = await mkdtemp(join(tmpdir(), 'offramp-nan-'));
+    try {
+      const dir = join(broken, 'tiny');
+      await cp(TINY, dir, { recursive: true });
+      await cp(join(ROOT, 'test', 'fixtures', 'nan-tail.onnx'), join(dir, 'tail.onnx'));
+      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { graphs: { tail: { sha256: string } } };
+      manifest.graphs.tail.sha256 = createHash('sha256').update(await readFile(join(dir, 'tail.onnx'))).digest('hex');
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const server = await createEdgeServer({ models: broken, port: 0, workers: 1 });
+      servers.push(server);
+      const c = await TestClient.open(server.url);
+      expect((await c.hello(await loadBundle(dir))).type).toBe('helloAck');
+      c.send(tailRequest(bundle, 'nan', golden.features[0]!, 8));
+      expect(errorOf(await c.answer('nan'))).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^the answer could not be encoded: scores must be finite/) });
+      c.send(fullRequest(bundle, 'full', golden.images[0]!));
+      expect((await c.answer('full')).type).toBe('inferResponse');
+      c.close();
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
   });
 
   it('closes with 1009 a frame over maxPayload', async () => {
