@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeFeatures } from '../bottleneck/codec.js';
 import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
-import { loadBundle } from '../protocol/bundle.js';
+import { loadBundle, manifestFromBytes, sha256Hex } from '../protocol/bundle.js';
+import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { packedByteLength, type InferRequest } from '../protocol/messages.js';
 import { normalizeInto } from '../protocol/normalize.js';
@@ -19,9 +20,14 @@ import { LinkEstimator } from './link.js';
 import { decide, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
 import { EdgeTransport, type FailureReason } from './transport.js';
 
+/** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
+export interface InMemoryBundle {
+  files: Record<string, Uint8Array>;
+}
+
 export interface DeviceOptions {
-  /** Bundle folder (verified: schema, sha256 of every file, ONNX ports). */
-  bundle: string;
+  /** Bundle folder, or its files in memory; verified either way (schema, sha256 of every file used). */
+  bundle: string | InMemoryBundle;
   /** ws:// or wss:// URL of an edge; absent: the device never offloads. */
   edge?: string;
   token?: string;
@@ -63,16 +69,37 @@ function ewma(old: number, sample: number): number {
   return old + 0.2 * (sample - old);
 }
 
+/** The manifest, its hash and the verified bytes of the graphs the device runs. */
+async function readBundle(source: string | InMemoryBundle): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
+  if (typeof source === 'string') {
+    const b = await loadBundle(source, { checkGraphs: false });
+    const [head, full] = await Promise.all([readFile(join(source, b.manifest.graphs.head.file)), readFile(join(source, b.manifest.graphs.full.file))]);
+    return { manifest: b.manifest, manifestSha256: b.manifestSha256, head, full };
+  }
+  const file = (name: string): Uint8Array => {
+    const bytes = source.files[name];
+    if (!bytes) throw new OfframpError('BUNDLE_FILE_MISSING', `the in-memory bundle has no ${name}`);
+    return bytes;
+  };
+  const manifestBytes = file('manifest.json');
+  const manifest = manifestFromBytes(manifestBytes);
+  const verified = (g: 'head' | 'full'): Uint8Array => {
+    const spec = manifest.graphs[g];
+    const bytes = file(spec.file);
+    const actual = sha256Hex(bytes);
+    if (actual !== spec.sha256) throw new OfframpError('BUNDLE_HASH_MISMATCH', `${spec.file}: sha256 is ${actual}; the manifest says ${spec.sha256}`);
+    return bytes;
+  };
+  return { manifest, manifestSha256: sha256Hex(manifestBytes), head: verified('head'), full: verified('full') };
+}
+
 /** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
 export async function createDevice(options: DeviceOptions): Promise<Device> {
-  const bundle = await loadBundle(options.bundle, { checkGraphs: false });
+  const bundle = await readBundle(options.bundle);
   const m = bundle.manifest;
   const backendName: BackendName = options.backend ?? 'onnxruntime-node';
   const backend = await loadBackend(backendName);
-  const [head, full] = await Promise.all([
-    readFile(join(options.bundle, m.graphs.head.file)).then((b) => backend.open(b)),
-    readFile(join(options.bundle, m.graphs.full.file)).then((b) => backend.open(b)),
-  ]);
+  const [head, full] = await Promise.all([backend.open(bundle.head), backend.open(bundle.full)]);
   const zstd: ZstdBackend = await loadZstd();
   const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
   const model = policyModel(m, policy.maxAccuracyLoss);

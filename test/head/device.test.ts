@@ -1,4 +1,4 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,22 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %
     const r = await d.infer(image(2));
     expect(r).toMatchObject({ path: 'fallback', reason: 'disconnected', label: argmax(golden.fullLogits[2]!) });
     await d.close();
+  });
+});
+
+describe('bundle in memory', () => {
+  it('runs from buffers, and refuses a buffer whose hash does not match', async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const name of ['manifest.json', 'head.onnx', 'tail.onnx', 'full.onnx']) files[name] = await readFile(join(TINY, name));
+    const d = await createDevice({ bundle: { files }, policy: { force: 'always-local' } });
+    expect((await d.infer(image(0))).label).toBe(argmax(golden.fullLogits[0]!));
+    await d.close();
+    const bad = Uint8Array.from(files['head.onnx']!);
+    bad[10] = bad[10]! ^ 1;
+    await expect(createDevice({ bundle: { files: { ...files, 'head.onnx': bad } } })).rejects.toMatchObject({ code: 'BUNDLE_HASH_MISMATCH' });
+    const withoutFull = { ...files };
+    delete withoutFull['full.onnx'];
+    await expect(createDevice({ bundle: { files: withoutFull } })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: 'the in-memory bundle has no full.onnx' });
   });
 });
 
