@@ -34,6 +34,8 @@ export interface DeviceOptions {
   policy?: Partial<PolicyOptions>;
   /** Default onnxruntime-node in Node.js; 'onnxruntime-web' runs the same graphs in wasm. */
   backend?: BackendName;
+  /** Node.js with onnxruntime-node: run the head in a worker thread so the event loop stays free. */
+  headInWorker?: boolean;
   /** Power model for the energy estimate. Default: this host at 5 W with an LTE radio. */
   profile?: DeviceProfile;
   /** Every infer() answers within this many ms of the head finishing (edge or fallback). Default 1000. */
@@ -99,7 +101,11 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const m = bundle.manifest;
   const backendName: BackendName = options.backend ?? 'onnxruntime-node';
   const backend = await loadBackend(backendName);
-  const [head, full] = await Promise.all([backend.open(bundle.head), backend.open(bundle.full)]);
+  if (options.headInWorker && backendName !== 'onnxruntime-node') throw new RangeError('headInWorker needs the onnxruntime-node backend');
+  const [head, full] = await Promise.all([
+    options.headInWorker ? (await import('./worker-session.js')).openInWorker(bundle.head) : backend.open(bundle.head),
+    backend.open(bundle.full),
+  ]);
   const zstd: ZstdBackend = await loadZstd();
   const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
   const model = policyModel(m, policy.maxAccuracyLoss);

@@ -1,21 +1,8 @@
 /** A fixed pool of inference workers; the scheduler hands a batch to an idle one. */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { OfframpError } from '../protocol/errors.js';
+import { spawnModuleWorker } from '../protocol/worker.js';
 import type { WorkerInit, WorkerReply } from './worker-protocol.js';
-
-/**
- * A new inference worker: the compiled worker.js in dist/, or — running from source (tests, tsx) —
- * worker.ts loaded through tsx's loader, registered inside the worker.
- */
-function spawnWorker(init: WorkerInit): Worker {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData: init });
-  const ts = new URL('./worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ts)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
-}
 
 interface Slot {
   worker: Worker;
@@ -37,7 +24,7 @@ export class WorkerPool {
     const pool = new WorkerPool();
     await Promise.all(
       Array.from({ length: size }, () => new Promise<void>((resolve, reject) => {
-        const worker = spawnWorker(init);
+        const worker = spawnModuleWorker(import.meta.url, 'worker', init);
         const slot: Slot = { worker, busy: false };
         pool.slots.push(slot);
         worker.on('message', (m: WorkerReply) => {

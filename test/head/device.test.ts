@@ -82,6 +82,22 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %
   });
 });
 
+describe('head in a worker thread', () => {
+  it('answers like the head on the main thread', async () => {
+    const [inWorker, inline] = await Promise.all([
+      createDevice({ bundle: TINY, headInWorker: true, policy: { maxAccuracyLoss: 1, force: 'exit-then-offload' } }),
+      createDevice({ bundle: TINY, policy: { maxAccuracyLoss: 1, force: 'exit-then-offload' } }),
+    ]);
+    for (let i = 0; i < golden.images.length; i++) {
+      const [a, b] = await Promise.all([inWorker.infer(image(i)), inline.infer(image(i))]);
+      expect(a.path).toBe(b.path);
+      expect(a.label).toBe(b.label);
+      expect(a.scores).toEqual(b.scores);
+    }
+    await Promise.all([inWorker.close(), inline.close()]);
+  });
+});
+
 describe('bundle in memory', () => {
   it('runs from buffers, and refuses a buffer whose hash does not match', async () => {
     const files: Record<string, Uint8Array> = {};
