@@ -1,0 +1,119 @@
+/**
+ * A shaping TCP proxy on loopback: devices connect to it, it connects to the edge, and each
+ * direction goes through a {@link Shaper}. Bytes are counted here, so "bytes on the wire" are real
+ * WebSocket + protocol bytes. (This kernel has no netem: delay, jitter and loss live here.)
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Shaper, type DirectionProfile, type Outage } from './shaper.js';
+
+/** A link: both directions and optional outage windows (ms after the proxy starts). */
+export interface LinkProfile {
+  name: string;
+  up: DirectionProfile;
+  down: DirectionProfile;
+  outages?: Outage[];
+}
+
+/** Segments are cut to this size so serialisation is smooth, like TCP's MSS. */
+const SEGMENT = 1448;
+/** Pause a source when this many bytes wait in the shaper. */
+const HIGH_WATER = 1 << 20;
+
+export interface LinkProxy {
+  port: number;
+  /** Bytes that crossed each direction so far. */
+  bytes(): { up: number; down: number };
+  setProfile(profile: LinkProfile): void;
+  close(): Promise<void>;
+}
+
+interface Pipe {
+  shaper: Shaper;
+  queue: { at: number; data: Buffer }[];
+  queued: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Starts a proxy on 127.0.0.1 (port 0: any) forwarding to `target`. */
+export async function createLinkProxy(target: { host: string; port: number }, profile: LinkProfile, port = 0): Promise<LinkProxy> {
+  const t0 = performance.now();
+  let current = profile;
+  let up = 0;
+  let down = 0;
+  const sockets = new Set<Socket>();
+  const pipes = new Set<{ up: Shaper; down: Shaper }>();
+
+  const pump = (pipe: Pipe, from: Socket, to: Socket, count: (n: number) => void): void => {
+    const deliver = (): void => {
+      pipe.timer = undefined;
+      const now = performance.now() - t0;
+      while (pipe.queue.length && pipe.queue[0]!.at <= now) {
+        const seg = pipe.queue.shift()!;
+        pipe.queued -= seg.data.length;
+        count(seg.data.length);
+        if (!to.destroyed) to.write(seg.data);
+      }
+      if (pipe.queued < HIGH_WATER && from.isPaused()) from.resume();
+      if (pipe.queue.length) pipe.timer = setTimeout(deliver, Math.max(0, pipe.queue[0]!.at - (performance.now() - t0)));
+      else if (from.readableEnded && !to.destroyed) to.end();
+    };
+    from.on('data', (chunk: Buffer) => {
+      const now = performance.now() - t0;
+      for (let i = 0; i < chunk.length; i += SEGMENT) {
+        const data = chunk.subarray(i, i + SEGMENT);
+        pipe.queue.push({ at: pipe.shaper.schedule(now, data.length), data });
+        pipe.queued += data.length;
+      }
+      if (pipe.queued >= HIGH_WATER) from.pause();
+      if (!pipe.timer) pipe.timer = setTimeout(deliver, Math.max(0, pipe.queue[0]!.at - now));
+    });
+    from.on('end', () => {
+      if (!pipe.queue.length && !to.destroyed) to.end();
+    });
+  };
+
+  const server: Server = createServer((client) => {
+    const edge = connect(target.port, target.host);
+    client.setNoDelay(true);
+    edge.setNoDelay(true);
+    sockets.add(client);
+    sockets.add(edge);
+    const upShaper = new Shaper(current.up, current.outages);
+    const downShaper = new Shaper(current.down, current.outages);
+    const shapers = { up: upShaper, down: downShaper };
+    pipes.add(shapers);
+    const upPipe: Pipe = { shaper: upShaper, queue: [], queued: 0, timer: undefined };
+    const downPipe: Pipe = { shaper: downShaper, queue: [], queued: 0, timer: undefined };
+    pump(upPipe, client, edge, (n) => { up += n; });
+    pump(downPipe, edge, client, (n) => { down += n; });
+    const close = (): void => {
+      clearTimeout(upPipe.timer);
+      clearTimeout(downPipe.timer);
+      client.destroy();
+      edge.destroy();
+      sockets.delete(client);
+      sockets.delete(edge);
+      pipes.delete(shapers);
+    };
+    client.on('close', close);
+    edge.on('close', close);
+    client.on('error', close);
+    edge.on('error', close);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    bytes: () => ({ up, down }),
+    setProfile(p) {
+      current = p;
+      for (const s of pipes) {
+        s.up.setProfile(p.up, p.outages);
+        s.down.setProfile(p.down, p.outages);
+      }
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
