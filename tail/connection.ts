@@ -153,6 +153,8 @@ export class EdgeConnection {
         this.ctx.metrics.latency.observe({ stage: 'compute' }, computeUs);
         this.ctx.metrics.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
         this.countOutcome('ok');
+        // Per-request lines only at debug level, so logging never dominates serving.
+        this.log.debug({ event: 'request', id: r.id, graph: r.graph, bits: r.encoding.bits, bytes: r.raw.length, queueUs, computeUs, batchSize }, 'answered');
         this.send({ type: 'inferResponse', id: r.id, label: argmax(scores), scores, topLabels: [], timings: { queueUs, decodeUs, computeUs }, batchSize });
       },
       reject: (e) => this.fail(r.id, e, true),
