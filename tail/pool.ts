@@ -7,6 +7,8 @@ import type { WorkerInit, WorkerReply } from './worker-protocol.js';
 interface Slot {
   worker: Worker;
   busy: boolean;
+  /** Deaths since this slot last had a ready worker. */
+  failures: number;
   pending?: { resolve: (r: { logits: Float32Array; computeUs: number }) => void; reject: (e: Error) => void };
 }
 
@@ -16,35 +18,52 @@ export class WorkerPool {
   private closed = false;
   /** Called whenever a worker becomes idle. */
   onIdle: () => void = () => {};
+  /** Called when a worker died and was replaced (for logs). */
+  onRespawn: (reason: string) => void = () => {};
 
-  private constructor() {}
+  private constructor(private readonly init: WorkerInit) {}
 
   /** Starts `size` workers and resolves once each has loaded and warmed every graph. */
   static async start(init: WorkerInit, size: number): Promise<WorkerPool> {
-    const pool = new WorkerPool();
-    await Promise.all(
-      Array.from({ length: size }, () => new Promise<void>((resolve, reject) => {
-        const worker = spawnModuleWorker(import.meta.url, 'worker', init);
-        const slot: Slot = { worker, busy: false };
-        pool.slots.push(slot);
-        worker.on('message', (m: WorkerReply) => {
-          if (m.type === 'ready') resolve();
-          else if (m.type === 'failed') reject(new OfframpError('INTERNAL', `inference worker failed to start: ${m.message}`));
-          else pool.settle(slot, m);
-        });
-        worker.on('error', (err) => {
-          reject(err);
-          pool.fail(slot, err);
-        });
-        worker.on('exit', (code) => {
-          if (!pool.closed) pool.fail(slot, new Error(`inference worker exited with code ${code}`));
-        });
-      })),
-    ).catch(async (err: unknown) => {
+    const pool = new WorkerPool(init);
+    await Promise.all(Array.from({ length: size }, () => pool.spawn())).catch(async (err: unknown) => {
       await pool.close();
       throw err;
     });
     return pool;
+  }
+
+  /**
+   * Starts one worker in a new slot (or in `slot`, replacing a dead one); resolves when it is
+   * ready. The slot stays busy until then, so nothing is scheduled on it.
+   */
+  private spawn(slot?: Slot): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const worker = spawnModuleWorker(import.meta.url, 'worker', this.init);
+      const s: Slot = slot ?? { worker, busy: true, failures: 0 };
+      s.worker = worker;
+      s.busy = true;
+      if (!slot) this.slots.push(s);
+      worker.on('message', (m: WorkerReply) => {
+        if (m.type === 'ready') {
+          s.busy = false;
+          s.failures = 0;
+          resolve();
+          this.onIdle();
+        } else if (m.type === 'failed') reject(new OfframpError('INTERNAL', `inference worker failed to start: ${m.message}`));
+        else this.settle(s, m);
+      });
+      worker.on('error', (err) => {
+        reject(err);
+        this.fail(s, worker, err);
+      });
+      worker.on('exit', (code) => this.fail(s, worker, new Error(`inference worker exited with code ${code}`)));
+    });
+  }
+
+  /** The worker threads (diagnostics and tests). */
+  get threads(): readonly Worker[] {
+    return this.slots.map((s) => s.worker);
   }
 
   get size(): number {
@@ -79,11 +98,17 @@ export class WorkerPool {
     this.onIdle();
   }
 
-  private fail(slot: Slot, err: Error): void {
+  /** A worker died: its batch ends INTERNAL and a replacement starts in its slot. */
+  private fail(slot: Slot, worker: Worker, err: Error): void {
+    if (slot.worker !== worker || this.closed) return; // an old worker's late event, or shutdown
     const p = slot.pending;
     slot.pending = undefined;
+    slot.busy = true;
     if (p) p.reject(new OfframpError('INTERNAL', `inference worker crashed: ${err.message}`));
-    slot.busy = true; // never schedule on a dead worker again
+    // A worker that keeps dying before it is ready is not restarted forever: the slot stays busy.
+    if (++slot.failures > 3) return;
+    this.onRespawn(err.message);
+    this.spawn(slot).catch(() => {});
   }
 
   /** Stops every worker; batches still running end with SHUTTING_DOWN. */

@@ -52,6 +52,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const zstd = await loadZstd();
   const metrics = createMetrics();
   const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning }, opts.workers);
+  pool.onRespawn = (reason) => log.warn({ event: 'worker-respawn', reason }, 'an inference worker died and was replaced');
   const scheduler = new Scheduler(pool, opts, {
     onBatch: (_key, size) => metrics.batchSize.observe(size),
     onDepth: (key, depth) => metrics.queueDepth.set({ graph: key }, depth),
