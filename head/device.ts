@@ -60,6 +60,10 @@ export interface Device {
   readonly manifest: Manifest;
   readonly backend: BackendName;
   infer(image: Uint8Array | Float32Array): Promise<InferResult>;
+  /** True while handshaken with the edge. */
+  readonly connected: boolean;
+  /** Resolves true once connected, false after `timeoutMs` (or at once without an edge). */
+  whenConnected(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -156,6 +160,10 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   return {
     manifest: m,
     backend: backendName,
+    get connected() {
+      return transport?.ready ?? false;
+    },
+    whenConnected: (timeoutMs) => transport?.whenReady(timeoutMs) ?? Promise.resolve(false),
     async infer(image) {
       const t0 = performance.now();
       const x = toInput(image);

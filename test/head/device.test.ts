@@ -1,4 +1,5 @@
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,25 @@ describe('bundle in memory', () => {
     const withoutFull = { ...files };
     delete withoutFull['full.onnx'];
     await expect(createDevice({ bundle: { files: withoutFull } })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: 'the in-memory bundle has no full.onnx' });
+  });
+});
+
+describe('offline start', () => {
+  it('answers locally while the edge is absent, then offloads once it appears', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const d = await createDevice({ bundle: TINY, edge: `ws://127.0.0.1:${port}`, policy: { force: 'always-offload' } });
+    expect(d.connected).toBe(false);
+    expect(await d.infer(image(0))).toMatchObject({ path: 'fallback', reason: 'disconnected' });
+    const late = await createEdgeServer({ models, port, workers: 1 });
+    expect(await d.whenConnected(10_000)).toBe(true);
+    expect((await d.infer(image(0))).path).toBe('edge');
+    await d.close();
+    await late.close();
   });
 });
 
