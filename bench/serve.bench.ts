@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -86,7 +87,7 @@ async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Prom
   const sample = b.manifest.bottleneck.shape;
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
-    const ort = require(${JSON.stringify(require.resolve('onnxruntime-node'))});
+    const ort = require(${JSON.stringify(createRequire(import.meta.url).resolve('onnxruntime-node'))});
     (async () => {
       const { path, input, shape, batch, secs } = workerData;
       const s = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
@@ -104,7 +105,6 @@ async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Prom
   })));
   return rates.reduce((a, r) => a + r, 0);
 }
-const require = (await import('node:module')).createRequire(import.meta.url);
 
 const rows: Record<string, unknown>[] = [];
 for (const dir of bundles) {
