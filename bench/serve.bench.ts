@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { encodeFeatures } from '../bottleneck/index.js';
+import { waitForListening } from '../cli/serve.js';
 import { decodeFrame, encodeFrame, loadBundle, PROTOCOL_VERSION, type LoadedBundle } from '../protocol/index.js';
 import { environment, percentile, r2 } from './stats.js';
 
@@ -42,15 +43,7 @@ const bundles = args.bundle ?? (defaults.length ? defaults : [join(ROOT, 'test',
 
 async function startServer(modelsDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'serve', '--models', modelsDir, '--port', '0', '--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /\{"listening":"([^"]+)"\}/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
+  const url = await waitForListening(child);
   return { url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 

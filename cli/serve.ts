@@ -1,4 +1,5 @@
 /** `offramp serve`: flags, OFFRAMP_* environment variables and an optional JSON config file map to the same options. */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
@@ -30,6 +31,22 @@ interface ServeFlags {
   tlsKey?: string;
   tlsCert?: string;
   logLevel: string;
+}
+
+/**
+ * The URL a spawned `offramp serve` prints as `{"listening": url}` once it serves; rejects if the
+ * process exits first.
+ */
+export function waitForListening(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /\{"listening":"([^"]+)"\}/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`offramp serve exited (${code}) before listening: ${out}`)));
+  });
 }
 
 /** Adds the `serve` subcommand to `program`. */

@@ -176,7 +176,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const d = decide(model, exits, { localMs, serverMs, requestBytes, responseBytes }, estimate, profile, policy);
       const base = { bytesUp: 0, bytesDown: 0, timings: { head: headMs, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 } };
       if (d.kind === 'exit') {
-        const scores = Array.from(softmax(h[m.exits[d.exit]!.output]!.data));
+        const scores = Array.from(exits[d.exit]!.probs); // already computed for the decision
         base.timings.total = performance.now() - t0;
         return { ...base, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
       }

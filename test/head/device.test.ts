@@ -1,32 +1,29 @@
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
 import { createDevice, type BackendName, type InferResult } from '../../head/index.js';
 import { argmax } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
-import { tinyGolden, type Golden } from '../tail/client.js';
+import { TINY, tinyModels, type Golden } from '../tail/client.js';
 
-const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny');
 let models: string;
 let golden: Golden;
+let cleanup: () => Promise<void>;
 let data: ImageSet;
 let edge: EdgeServer;
 let slow: EdgeServer;
 
 beforeAll(async () => {
-  models = await mkdtemp(join(tmpdir(), 'offramp-device-'));
-  await cp(TINY, join(models, 'tiny'), { recursive: true });
-  golden = await tinyGolden(TINY);
+  ({ models, golden, cleanup } = await tinyModels());
   data = await loadFashionMnistTest();
   edge = await createEdgeServer({ models, port: 0, workers: 1 });
   slow = await createEdgeServer({ models, port: 0, workers: 1, maxQueueDelayUs: 5_000_000 });
 });
 afterAll(async () => {
   await Promise.all([edge.close(), slow.close()]);
-  await rm(models, { recursive: true, force: true });
+  await cleanup();
 });
 
 const image = (i: number): Uint8Array => Uint8Array.from(golden.images[i]!);

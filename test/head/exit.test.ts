@@ -16,7 +16,7 @@ describe('softmax / argmax / exitDecision', () => {
   });
   it('takes the exit exactly when the max probability reaches the threshold', () => {
     const logits = [0, Math.log(3)]; // p = 0.25, 0.75
-    expect(exitDecision(logits, 0.75)).toEqual({ take: true, label: 1, confidence: Math.fround(0.75) });
+    expect(exitDecision(logits, 0.75)).toEqual({ take: true, label: 1, confidence: Math.fround(0.75), probs: Float32Array.from([0.25, 0.75]) });
     expect(exitDecision(logits, 0.7500001).take).toBe(false);
   });
 });

@@ -1,29 +1,23 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFeatures } from '../../bottleneck/index.js';
 import { EdgeTransport, type TransportOptions } from '../../head/transport.js';
-import { argmax, loadBundle, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
+import { argmax, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer, type EdgeServerOptions } from '../../tail/index.js';
-import { tinyGolden, type Golden } from '../tail/client.js';
+import { tinyModels, type Golden } from '../tail/client.js';
 
-const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny');
 let models: string;
 let bundle: LoadedBundle;
 let golden: Golden;
+let cleanup: () => Promise<void>;
 const servers: EdgeServer[] = [];
 
 beforeAll(async () => {
-  models = await mkdtemp(join(tmpdir(), 'offramp-transport-'));
-  await cp(TINY, join(models, 'tiny'), { recursive: true });
-  bundle = await loadBundle(join(models, 'tiny'));
-  golden = await tinyGolden(TINY);
+  ({ models, bundle, golden, cleanup } = await tinyModels());
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
-  await rm(models, { recursive: true, force: true });
+  await cleanup();
 });
 
 async function start(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {

@@ -1,5 +1,7 @@
 /** A minimal protocol client for the server tests: a real `ws` socket speaking offramp.v1. */
-import { readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encodeFeatures, type ZstdBackend } from '../../bottleneck/index.js';
 import { decodeFrame, encodeFrame, loadBundle, PROTOCOL_VERSION, type Hello, type InferRequest, type Message, type LoadedBundle } from '../../protocol/index.js';
@@ -100,6 +102,16 @@ export function fullRequest(b: LoadedBundle, id: string, image: ArrayLike<number
     encoding: { shape: [1, ...m.input.shape], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'none', uncompressedBytes: raw.length },
     raw, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'full',
   };
+}
+
+/** The tiny test bundle (test/fixtures/tiny). */
+export const TINY = join(import.meta.dirname, '..', 'fixtures', 'tiny');
+
+/** A temporary models folder holding a copy of the tiny bundle, its loaded copy and golden data. */
+export async function tinyModels(): Promise<{ models: string; bundle: LoadedBundle; golden: Golden; cleanup: () => Promise<void> }> {
+  const models = await mkdtemp(join(tmpdir(), 'offramp-models-'));
+  await cp(TINY, join(models, 'tiny'), { recursive: true });
+  return { models, bundle: await loadBundle(join(models, 'tiny')), golden: await tinyGolden(TINY), cleanup: () => rm(models, { recursive: true, force: true }) };
 }
 
 export { loadBundle };

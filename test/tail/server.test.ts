@@ -8,27 +8,25 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadZstdWasm, type ZstdBackend } from '../../bottleneck/index.js';
 import { argmax, softmax, type InferResponse, type LoadedBundle, type Message } from '../../protocol/index.js';
+import { waitForListening } from '../../cli/serve.js';
 import { createEdgeServer, signToken, type EdgeServer, type EdgeServerOptions } from '../../tail/index.js';
-import { fullRequest, loadBundle, tailRequest, TestClient, tinyGolden, type Golden } from './client.js';
+import { fullRequest, loadBundle, tailRequest, TestClient, TINY, tinyModels, type Golden } from './client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TINY = join(ROOT, 'test', 'fixtures', 'tiny');
 let models: string;
 let bundle: LoadedBundle;
 let golden: Golden;
+let cleanup: () => Promise<void>;
 let zstd: ZstdBackend;
 const servers: EdgeServer[] = [];
 
 beforeAll(async () => {
-  models = await mkdtemp(join(tmpdir(), 'offramp-models-'));
-  await cp(TINY, join(models, 'tiny'), { recursive: true });
-  bundle = await loadBundle(join(models, 'tiny'));
-  golden = await tinyGolden(TINY);
+  ({ models, bundle, golden, cleanup } = await tinyModels());
   zstd = await loadZstdWasm();
 });
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
-  await rm(models, { recursive: true, force: true });
+  await cleanup();
 });
 
 async function start(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {
@@ -115,6 +113,15 @@ describe('edge server: the handshake refuses explicitly', () => {
       expect((await c.closed).code).toBe(1008);
     });
   }
+  it('answers a text frame with BAD_REQUEST, and closes a connection that sends no Hello in time', async () => {
+    const quick = await start({ helloTimeoutMs: 50 });
+    const c = await TestClient.open(quick.url);
+    c.ws.send('hello?');
+    expect(errorOf(await c.next((m) => m.type === 'error'))).toMatchObject({ code: 'BAD_REQUEST', message: 'text frames are not part of the protocol; send binary frames' });
+    expect(errorOf(await c.next((m) => m.type === 'error'))).toMatchObject({ code: 'BAD_REQUEST', message: 'no Hello within 50 ms' });
+    expect((await c.closed).code).toBe(1008);
+  });
+
   it('refuses a request before the Hello', async () => {
     const c = await TestClient.open(server.url);
     c.send(tailRequest(bundle, 'x', golden.features[0]!, 8));
@@ -337,15 +344,7 @@ describe('edge server: drain on SIGTERM (spawned `offramp serve`)', () => {
   it('goes unready at once, refuses new requests with SHUTTING_DOWN, finishes in-flight ones, closes with 1001, exits 0', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'index.ts'), 'serve', '--models', models, '--port', '0', '--workers', '1', '--max-queue-delay-us', '300000', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /\{"listening":"([^"]+)"\}/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error(`serve exited before listening: ${out}`)));
-    });
+    const url = await waitForListening(child);
     const c = await connected({ url } as EdgeServer);
     c.send(tailRequest(bundle, 'inflight', golden.features[0]!, 8));
     // The duplicate's immediate DUPLICATE_ID proves the first is in flight (waiting in the batcher).
