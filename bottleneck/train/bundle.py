@@ -107,3 +107,39 @@ def write_manifest(out_dir, manifest):
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
+
+
+def fmnist_manifest(bundle_id, version, **rest):
+    """A Fashion-MNIST manifest: the fixed task, labels and input description (the graphs take
+    raw / 255 and normalise themselves), plus the bundle-specific `rest` (bottleneck, exits,
+    accuracy, macs, provenance)."""
+    return {
+        "schemaVersion": 1, "id": bundle_id, "version": version, "task": "classification",
+        "labels": FMNIST_LABELS, "timingOnly": False,
+        "input": {"shape": [1, 28, 28], "layout": "NCHW",
+                  "normalization": {"scale": 1 / 255, "mean": [0.0], "std": [1.0]},
+                  "raw": {"dtype": "uint8", "shape": [28, 28]}},
+        **rest,
+    }
+
+
+@torch.no_grad()
+def write_golden(out_dir, head, tail, full, x, y, lo, hi, bits, split_predictions):
+    """golden.json: the images `x` through every graph and through the split at each bit width
+    with PyTorch's simulated quantization, plus PyTorch's split prediction for every test image
+    (the TS evaluator must agree on >= 99.9%). `head(x)` returns (features, exit logits)."""
+    from model import fake_quant  # model.py owns the codec-exact quantization
+    z, e = head(x)
+    golden = {
+        "images": (x * 255).round().to(torch.uint8).flatten(1).tolist(),
+        "labels": y.tolist(),
+        "features": z.flatten(1).tolist(),
+        "exit0Logits": e.tolist(),
+        "tailLogits": tail(z).tolist(),
+        "fullLogits": full(x).tolist(),
+        "splitLogitsByBits": {str(b): tail(fake_quant(z, lo, hi, b)).tolist() for b in bits},
+        "splitPredictionsByBits": {str(b): p.tolist() for b, p in split_predictions.items()},
+    }
+    with open(os.path.join(out_dir, "golden.json"), "w") as f:
+        json.dump(golden, f, separators=(",", ":"))
+        f.write("\n")

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bundle import FMNIST_LABELS, calibrate_exit, count_macs, export_onnx, write_manifest  # noqa: E402
+from bundle import calibrate_exit, count_macs, export_onnx, fmnist_manifest, write_golden, write_manifest  # noqa: E402
 from common import batched, load_config, resolve  # noqa: E402
 from data import load_split, to_tensor, train_val_split  # noqa: E402
 from model import HeadGraph, Student, TailGraph, Teacher, fake_quant  # noqa: E402
@@ -80,45 +80,21 @@ def export(cfg):
     export_onnx(teacher, example, os.path.join(out, "full.onnx"), ["input"], ["logits"])
 
     size, ch = cfg["student"]["size"], cfg["student"]["channels"]
-    manifest = {
-        "schemaVersion": 1,
-        "id": cfg["bundle"]["id"],
-        "version": cfg["bundle"]["version"],
-        "task": "classification",
-        "labels": FMNIST_LABELS,
-        "timingOnly": False,
-        "input": {"shape": [1, 28, 28], "layout": "NCHW",
-                  "normalization": {"scale": 1 / 255, "mean": [0.0], "std": [1.0]},
-                  "raw": {"dtype": "uint8", "shape": [28, 28]}},
-        "bottleneck": {"headOutput": "features", "tailInput": "features", "shape": [ch, size, size],
-                       "range": {"min": lo, "max": hi}, "bits": cfg["bits"], "budgetBytes": cfg["bundle"]["budget_bytes"],
-                       "accuracy": val_acc, "payloadBytes": {str(b): packed_bytes(values, b) for b in cfg["bits"]}},
-        "exits": [{"output": "exit0_logits", "confidence": "max-prob", "thresholds": rows, "recommendedThreshold": rec}],
-        "accuracy": {"split": "test", "samples": len(yte), "teacher": teacher_acc, "splitByBits": test_acc},
-        "macs": {"head": count_macs(head_graph, example), "tail": count_macs(tail_graph, zt[:2]), "full": count_macs(teacher, example)},
-        "provenance": {"tool": "bottleneck/train (offramp train)", "dataset": "fashion-mnist (Debian dataset-fashion-mnist), val split "
-                       f"{cfg['val_size']} of train seed {cfg['seed']}", "seed": cfg["seed"],
-                       "config": {"student": cfg, "teacher": teacher_cfg}},
-    }
+    manifest = fmnist_manifest(
+        cfg["bundle"]["id"], cfg["bundle"]["version"],
+        bottleneck={"headOutput": "features", "tailInput": "features", "shape": [ch, size, size],
+                    "range": {"min": lo, "max": hi}, "bits": cfg["bits"], "budgetBytes": cfg["bundle"]["budget_bytes"],
+                    "accuracy": val_acc, "payloadBytes": {str(b): packed_bytes(values, b) for b in cfg["bits"]}},
+        exits=[{"output": "exit0_logits", "confidence": "max-prob", "thresholds": rows, "recommendedThreshold": rec}],
+        accuracy={"split": "test", "samples": len(yte), "teacher": teacher_acc, "splitByBits": test_acc},
+        macs={"head": count_macs(head_graph, example), "tail": count_macs(tail_graph, zt[:2]), "full": count_macs(teacher, example)},
+        provenance={"tool": "bottleneck/train (offramp train)", "dataset": "fashion-mnist (Debian dataset-fashion-mnist), val split "
+                    f"{cfg['val_size']} of train seed {cfg['seed']}", "seed": cfg["seed"],
+                    "config": {"student": cfg, "teacher": teacher_cfg}},
+    )
     write_manifest(out, manifest)
 
-    gx = xte[:8]
-    gz, ge = student.head(gx)
-    golden = {
-        "images": (gx * 255).round().to(torch.uint8).flatten(1).tolist(),
-        "labels": yte[:8].tolist(),
-        "features": gz.flatten(1).tolist(),
-        "exit0Logits": ge.tolist(),
-        "tailLogits": student.tail(gz).tolist(),
-        "fullLogits": teacher(gx).tolist(),
-        "splitLogitsByBits": {str(b): student.tail(fake_quant(gz, lo, hi, b)).tolist() for b in cfg["bits"]},
-        # PyTorch's simulated-quantization prediction for every test image (the TS evaluator must
-        # agree on >= 99.9%).
-        "splitPredictionsByBits": {b: p.tolist() for b, p in test_preds.items()},
-    }
-    with open(os.path.join(out, "golden.json"), "w") as f:
-        json.dump(golden, f, separators=(",", ":"))
-        f.write("\n")
+    write_golden(out, student.head, student.tail, teacher, xte[:8], yte[:8], lo, hi, cfg["bits"], test_preds)
     summary = {"bundle": out, "bitsForBudget": bits_for_budget, "teacher": teacher_acc, "splitByBits": test_acc,
                "recommendedThreshold": rec, "macs": manifest["macs"]}
     print(json.dumps(summary), flush=True)
