@@ -112,20 +112,34 @@ export function encodeFeatures(x: Float32Array, spec: EncodeSpec, zstd?: ZstdBac
   } else {
     throw new RangeError(`bits must be 1..8, 16 or 32, got ${bits}`);
   }
-  let bytes = packed;
-  let codec: Codec = 'none';
-  const worthTrying = codecWanted === 'zstd' || packed.length >= (spec.zstdMinBytes ?? 128);
-  if (zstd && codecWanted !== 'none' && worthTrying) {
-    const compressed = zstd.compress(packed, spec.zstdLevel ?? 3);
-    if (compressed.length < packed.length) {
-      bytes = compressed;
-      codec = 'zstd';
-    }
-  }
+  const { bytes, codec } = compressIfSmaller(packed, spec, zstd);
   return {
     bytes,
     meta: { shape: [...spec.shape], bits, scale, zeroPoint, axis, codec, uncompressedBytes: packed.length },
   };
+}
+
+/** zstd when asked for, or in 'auto' mode when the packed size is worth trying and it shrinks. */
+function compressIfSmaller(packed: Uint8Array, spec: Pick<EncodeSpec, 'codec' | 'zstdLevel' | 'zstdMinBytes'>, zstd: ZstdBackend | undefined): { bytes: Uint8Array; codec: Codec } {
+  const codecWanted = spec.codec ?? 'auto';
+  const worthTrying = codecWanted === 'zstd' || packed.length >= (spec.zstdMinBytes ?? 128);
+  if (zstd && codecWanted !== 'none' && worthTrying) {
+    const compressed = zstd.compress(packed, spec.zstdLevel ?? 3);
+    if (compressed.length < packed.length) return { bytes: compressed, codec: 'zstd' };
+  }
+  return { bytes: packed, codec: 'none' };
+}
+
+/**
+ * Encodes a raw uint8 sample (an image, for the full-offload path) as 8-bit values with scale 1
+ * and zero point 0, zstd-compressed when that shrinks it (the same rule as {@link encodeFeatures}).
+ */
+export function encodeRawSample(sample: Uint8Array, shape: readonly number[], zstd?: ZstdBackend, spec: Pick<EncodeSpec, 'codec' | 'zstdLevel' | 'zstdMinBytes'> = {}): EncodedFeatures {
+  const n = elementCount(shape);
+  if (sample.length !== n) throw new RangeError(`sample has ${sample.length} values; shape [${shape.join(', ')}] needs ${n}`);
+  if (spec.codec === 'zstd' && !zstd) throw new OfframpError('CODEC_UNAVAILABLE', 'codec zstd was asked for but no zstd backend was given');
+  const { bytes, codec } = compressIfSmaller(sample, spec, zstd);
+  return { bytes, meta: { shape: [...shape], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec, uncompressedBytes: n } };
 }
 
 /**

@@ -9,7 +9,7 @@
  * const restored = decodeFeatures(bytes, meta, { zstd });
  * ```
  */
-export { encodeFeatures, decodeFeatures, type EncodeSpec, type EncodedFeatures, type DecodeOptions } from './codec.js';
+export { encodeFeatures, encodeRawSample, decodeFeatures, type EncodeSpec, type EncodedFeatures, type DecodeOptions } from './codec.js';
 export { packBits, unpackBits } from './bitpack.js';
 export { encodeFloat16, decodeFloat16, toHalfBits, fromHalfBits } from './float16.js';
 export { affineParams, quantize, dequantize, observedRange, type QuantRange } from './quantize.js';

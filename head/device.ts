@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeFeatures } from '../bottleneck/codec.js';
+import { encodeFeatures, encodeRawSample } from '../bottleneck/codec.js';
 import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
 import { loadBundle, manifestFromBytes, sha256Hex } from '../protocol/bundle.js';
 import { OfframpError } from '../protocol/errors.js';
@@ -18,7 +18,7 @@ import { loadBackend, type BackendName } from './backend.js';
 import { exitDecision } from './exit.js';
 import { LinkEstimator } from './link.js';
 import { decide, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
-import { EdgeTransport, type FailureReason } from './transport.js';
+import { EdgeTransport, type FailureReason, type RequestOutcome } from './transport.js';
 
 /** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
 export interface InMemoryBundle {
@@ -114,6 +114,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
   const model = policyModel(m, policy.maxAccuracyLoss);
   const profile = options.profile ?? HOST_PROFILE;
+  const slowdown = profile.computeSlowdown ?? 1;
   const deadlineMs = options.deadlineMs ?? 1000;
   const link = new LinkEstimator();
   const transport = options.edge
@@ -152,9 +153,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
   const energy = (computeMs: number, up: number, down: number): InferResult['energy'] => {
-    const computeJ = (profile.computePowerW * computeMs) / 1000;
+    const computeJ = (profile.computePowerW * computeMs * slowdown) / 1000;
     const radioJ = up + down > 0 ? radioEnergyJ(profile.radio, link.estimate(), up, down) : 0;
-    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
+    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time${slowdown !== 1 ? ` (measured × ${slowdown}, modelled)` : ''}; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
   };
 
   return {
@@ -167,27 +168,62 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     async infer(image) {
       const t0 = performance.now();
       const x = toInput(image);
+      const zero = { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 };
+      const local = async (path: 'local' | 'fallback', headMs: number, extra: Partial<InferResult>): Promise<InferResult> => {
+        const r = await runLocal(x);
+        localMs = ewma(localMs, r.ms);
+        const timings = { ...zero, head: headMs, ...extra.timings, local: r.ms, total: performance.now() - t0 };
+        const scores = Array.from(r.scores);
+        return { bytesUp: 0, bytesDown: 0, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
+      };
+      /** Sends `req` within the deadline (counted from `te`), retrying once after QUEUE_FULL when that still fits. */
+      const offload = async (edge: EdgeTransport, req: Omit<InferRequest, 'id' | 'deadlineMs'>, te: number): Promise<RequestOutcome> => {
+        let o = await edge.request(req, deadlineMs);
+        if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
+          const wait = o.retryAfterMs;
+          const left = deadlineMs - (performance.now() - te) - wait;
+          if (left > 0) {
+            await new Promise((resolve) => setTimeout(resolve, wait));
+            o = await edge.request(req, left);
+          }
+        }
+        return o;
+      };
+      const answered = (o: Extract<RequestOutcome, { ok: true }>, bits: number, headMs: number, encodeMs: number): InferResult => {
+        const srv = o.response.timings;
+        const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
+        const serverTotal = server.queue + server.decode + server.compute;
+        serverMs = ewma(serverMs, serverTotal);
+        link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
+        return {
+          label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
+          timings: { ...zero, head: headMs, encode: encodeMs, network: o.ms - serverTotal, server, total: performance.now() - t0 },
+          energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
+        };
+      };
+      // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
+      if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return local('local', 0, {});
+      if (policy.force === 'full-offload' && transport) {
+        const te = performance.now();
+        const raw = image instanceof Uint8Array ? image : Uint8Array.from(image, (v) => Math.max(0, Math.min(255, Math.round(v))));
+        const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
+        const encodeMs = performance.now() - te;
+        const o = await offload(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);
+        if (!o.ok) return local('fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zero, encode: encodeMs } });
+        return answered(o, 8, 0, encodeMs);
+      }
       const h = await head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
       const headMs = performance.now() - t0;
       const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').
       const estimate = transport ? { ...link.estimate(), available: true } : link.estimate();
-      const d = decide(model, exits, { localMs, serverMs, requestBytes, responseBytes }, estimate, profile, policy);
-      const base = { bytesUp: 0, bytesDown: 0, timings: { head: headMs, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 } };
+      const d = decide(model, exits, { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes }, estimate, profile, policy);
       if (d.kind === 'exit') {
         const scores = Array.from(exits[d.exit]!.probs); // already computed for the decision
-        base.timings.total = performance.now() - t0;
-        return { ...base, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
+        return { bytesUp: 0, bytesDown: 0, timings: { ...zero, head: headMs, total: performance.now() - t0 }, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
       }
-      const local = async (path: 'local' | 'fallback', extra: Partial<InferResult>): Promise<InferResult> => {
-        const r = await runLocal(x);
-        localMs = ewma(localMs, r.ms);
-        const timings = { ...base.timings, ...extra.timings, local: r.ms, total: performance.now() - t0 };
-        const scores = Array.from(r.scores);
-        return { ...base, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
-      };
-      if (d.kind === 'local' || !transport) return local('local', {});
+      if (d.kind === 'local' || !transport) return local('local', headMs, {});
       const te = performance.now();
       const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, { shape: featShape, bits: d.bits, range: m.bottleneck.range }, zstd);
       const encodeMs = performance.now() - te;
@@ -195,28 +231,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         type: 'inferRequest', name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes,
         exitIndex: exits.length ? 0 : -1, exitConfidence: exits[0]?.confidence ?? 0, graph: 'tail',
       };
-      let o = await transport.request(req, deadlineMs);
-      // QUEUE_FULL says when to come back: retry once if that still fits the deadline.
-      if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
-        const wait = o.retryAfterMs;
-        const left = deadlineMs - (performance.now() - te) - wait;
-        if (left > 0) {
-          await new Promise((resolve) => setTimeout(resolve, wait));
-          o = await transport.request(req, left);
-        }
-      }
-      const timings = { ...base.timings, encode: encodeMs };
-      if (!o.ok) return local('fallback', { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings });
-      const srv = o.response.timings;
-      const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
-      const serverTotal = server.queue + server.decode + server.compute;
-      serverMs = ewma(serverMs, serverTotal);
-      link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
-      return {
-        label: o.response.label, scores: o.response.scores, path: 'edge', bits: d.bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
-        timings: { ...timings, network: o.ms - serverTotal, server, total: performance.now() - t0 },
-        energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
-      };
+      const o = await offload(transport, req, te);
+      if (!o.ok) return local('fallback', headMs, { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings: { ...zero, head: headMs, encode: encodeMs } });
+      return answered(o, d.bits, headMs, encodeMs);
     },
     async close() {
       await transport?.close();

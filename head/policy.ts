@@ -30,10 +30,21 @@ export interface DeviceProfile {
   name: string;
   computePowerW: number;
   radio: RadioModel;
+  /**
+   * How much slower this device computes than the machine it runs on (1: as measured). Measured
+   * compute times are multiplied by it in the policy's costs and the energy estimate: a modelled
+   * device.
+   */
+  computeSlowdown?: number;
 }
 
 export type Objective = 'latency' | 'energy' | 'accuracy';
-export type ForcedPolicy = 'always-offload' | 'always-local' | 'exit-then-offload';
+/**
+ * Baselines: 'always-local' runs the whole local model (no head), 'full-offload' sends the raw
+ * input to the edge's full model (no head), 'always-offload' sends every bottleneck (no exits),
+ * 'exit-then-offload' exits when confident and offloads the rest.
+ */
+export type ForcedPolicy = 'always-offload' | 'always-local' | 'exit-then-offload' | 'full-offload';
 
 export interface PolicyOptions {
   objective: Objective;

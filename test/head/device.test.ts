@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
-import { createDevice, type BackendName, type InferResult } from '../../head/index.js';
-import { argmax } from '../../protocol/index.js';
+import { createDevice, RADIOS, type BackendName, type InferResult } from '../../head/index.js';
+import { argmax, softmax } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { TINY, tinyModels, type Golden } from '../tail/client.js';
 
@@ -27,6 +27,7 @@ afterAll(async () => {
 });
 
 const image = (i: number): Uint8Array => Uint8Array.from(golden.images[i]!);
+const softmaxOf = (logits: number[]): number[] => Array.from(softmax(Float32Array.from(logits)));
 
 // One conformance suite for both inference backends (hono's runTest style).
 describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %s', (backend) => {
@@ -39,6 +40,31 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %
       expect(r.bytesUp).toBe(0);
       expect(r.energy.radioJ).toBe(0);
       expect(r.energy.computeJ).toBeGreaterThan(0);
+      expect(r.timings.head).toBe(0); // the baseline runs the whole local model, not the head
+    }
+    await d.close();
+  });
+
+  it('a modelled device scales measured compute time in its energy estimate', async () => {
+    const profile = { name: 'slow board', computePowerW: 4, radio: RADIOS.wifi, computeSlowdown: 8 };
+    const d = await createDevice({ bundle: TINY, backend, profile, policy: { force: 'always-local' } });
+    const r = await d.infer(image(0));
+    expect(r.energy.computeJ).toBeCloseTo((4 * r.timings.local * 8) / 1000, 12);
+    expect(r.energy.model).toContain('measured × 8, modelled');
+    await d.close();
+  });
+
+  it('full-offload sends the raw image to the edge, which answers like full.onnx', async () => {
+    const d = await createDevice({ bundle: TINY, backend, edge: edge.url, policy: { force: 'full-offload' } });
+    for (let i = 0; i < golden.images.length; i++) {
+      const r = await d.infer(image(i));
+      expect(r.path).toBe('edge');
+      expect(r.bits).toBe(8);
+      expect(r.timings.head).toBe(0);
+      expect(r.label).toBe(argmax(golden.fullLogits[i]!));
+      expect(r.scores.map((v) => v.toFixed(4))).toEqual(softmaxOf(golden.fullLogits[i]!).map((v) => v.toFixed(4)));
+      expect(r.bytesUp).toBeGreaterThan(0);
+      expect(r.bytesUp).toBeLessThan(784 + 128); // raw bytes (or fewer, zstd) plus the frame
     }
     await d.close();
   });

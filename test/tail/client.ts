@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { encodeFeatures, type ZstdBackend } from '../../bottleneck/index.js';
+import { encodeFeatures, encodeRawSample, type ZstdBackend } from '../../bottleneck/index.js';
 import { decodeFrame, encodeFrame, loadBundle, PROTOCOL_VERSION, type Hello, type InferRequest, type Message, type LoadedBundle } from '../../protocol/index.js';
 
 export interface Golden {
@@ -96,11 +96,10 @@ export function tailRequest(b: LoadedBundle, id: string, features: ArrayLike<num
 /** A full-offload request for one raw uint8 sample. */
 export function fullRequest(b: LoadedBundle, id: string, image: ArrayLike<number>): InferRequest {
   const m = b.manifest;
-  const raw = Uint8Array.from(image);
+  const enc = encodeRawSample(Uint8Array.from(image), [1, ...m.input.shape]);
   return {
     type: 'inferRequest', id, name: m.graphs.full.inputs[0]!.name, datatype: 'FP32',
-    encoding: { shape: [1, ...m.input.shape], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'none', uncompressedBytes: raw.length },
-    raw, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'full',
+    encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'full',
   };
 }
 
