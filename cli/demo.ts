@@ -6,26 +6,20 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { imageAt, loadFashionMnistTest } from '../bench/datasets/fashion-mnist.js';
 import { percentile } from '../bench/stats.js';
 import { createDevice, type InferResult } from '../head/index.js';
 import type { ForcedPolicy } from '../head/policy.js';
 import { createEdgeServer } from '../tail/index.js';
+import { repoRoot } from './paths.js';
 
-/** The repository root, found from this file in the source tree or in dist/. */
-function root(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4 && !existsSync(join(dir, 'package.json')); i++) dir = dirname(dir);
-  return dir;
-}
 
 /** The default bundle: models/fmnist-b32 once it is committed, else the tiny test bundle. */
 export function defaultBundle(): string {
-  const b32 = join(root(), 'models', 'fmnist-b32');
-  return existsSync(join(b32, 'manifest.json')) ? b32 : join(root(), 'test', 'fixtures', 'tiny');
+  const b32 = join(repoRoot(), 'models', 'fmnist-b32');
+  return existsSync(join(b32, 'manifest.json')) ? b32 : join(repoRoot(), 'test', 'fixtures', 'tiny');
 }
 
 interface Row {

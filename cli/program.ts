@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { benchCommand, type BenchCommandOptions } from './bench.js';
 import { demoCommand } from './demo.js';
 import { evalCommand, type EvalCommandOptions } from './eval.js';
 import { inspectCommand } from './inspect.js';
@@ -58,6 +59,24 @@ export function buildProgram(): Command {
     .option('--no-progress', 'no progress bar')
     .action(async (opts: { bundle?: string; limit?: string; concurrency?: string; progress?: boolean }) => {
       process.exitCode = await demoCommand(opts, (s) => console.log(s));
+    });
+  program
+    .command('bench')
+    .description('strategies (local, offload, split, split-exit, adaptive, oracle) over emulated links and device models: JSON, Markdown report, SVG plots')
+    .option('--bundle <dirs>', 'comma-separated bundle folders (default: every committed models/fmnist-*, plus models-timing/resnet50-b12 when generated)')
+    .option('--links <names>', 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]', '3g,lte,wifi,5g')
+    .option('--device <names>', 'device profiles (host, rpi4, jetson-nano-5w) or name:slowdown:watts', 'host,rpi4')
+    .option('--samples <n>', 'test images per configuration', '200')
+    .option('--timing-samples <n>', 'inputs per configuration for timing-only bundles (default: min(samples, 30))')
+    .option('--parallel <n>', 'devices side by side, each on its own emulated link', '4')
+    .option('--warmup <n>', 'untimed requests per device first', '10')
+    .option('--deadline-ms <ms>', 'deadline of every infer()', '10000')
+    .option('--lte-tail-j <joules>', 'radio tail energy added per offloaded inference', '0')
+    .option('--json <file>', 'write every configuration as JSON')
+    .option('--report <dir>', 'write report.md and SVG plots here')
+    .option('--no-progress', 'no progress bar')
+    .action(async (opts: BenchCommandOptions) => {
+      process.exitCode = await benchCommand(opts, (s) => console.log(s), (s) => console.error(s), process.argv.slice(3));
     });
   program
     .command('train')

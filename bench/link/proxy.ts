@@ -27,6 +27,11 @@ export interface LinkProxy {
   close(): Promise<void>;
 }
 
+/** A timer delay Node accepts: 0 .. 2^31 − 1 ms (longer waits re-arm when they fire). */
+function timerMs(ms: number): number {
+  return Math.min(2 ** 31 - 1, Math.max(0, ms));
+}
+
 interface Pipe {
   shaper: Shaper;
   queue: { at: number; data: Buffer }[];
@@ -54,7 +59,7 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
         if (!to.destroyed) to.write(seg.data);
       }
       if (pipe.queued < HIGH_WATER && from.isPaused()) from.resume();
-      if (pipe.queue.length) pipe.timer = setTimeout(deliver, Math.max(0, pipe.queue[0]!.at - (performance.now() - t0)));
+      if (pipe.queue.length) pipe.timer = setTimeout(deliver, timerMs(pipe.queue[0]!.at - (performance.now() - t0)));
       else if (from.readableEnded && !to.destroyed) to.end();
     };
     from.on('data', (chunk: Buffer) => {
@@ -65,7 +70,7 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
         pipe.queued += data.length;
       }
       if (pipe.queued >= HIGH_WATER) from.pause();
-      if (!pipe.timer) pipe.timer = setTimeout(deliver, Math.max(0, pipe.queue[0]!.at - now));
+      if (!pipe.timer) pipe.timer = setTimeout(deliver, timerMs(pipe.queue[0]!.at - now));
     });
     from.on('end', () => {
       if (!pipe.queue.length && !to.destroyed) to.end();

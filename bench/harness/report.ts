@@ -1,0 +1,200 @@
+/**
+ * The benchmark's outputs: JSON (every configuration plus the environment), a Markdown report
+ * that says next to each figure whether it was measured or modelled, and SVG plots rendered
+ * with vega-lite (headless: vega's SVG renderer needs no canvas or browser).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Manifest } from '../../protocol/manifest.js';
+import { environment } from '../stats.js';
+import type { BenchResult, BenchRow } from './run.js';
+
+/** Where the figures ran: CPU, Node, package versions, commit. */
+export function benchEnvironment(): Record<string, unknown> {
+  // Read each package's package.json from the node_modules above this file (not every package exports it).
+  const version = (pkg: string): string => {
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (;;) {
+      const file = join(dir, 'node_modules', pkg, 'package.json');
+      if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+      const parent = dirname(dir);
+      if (parent === dir) return 'unknown';
+      dir = parent;
+    }
+  };
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return { ...environment(), commit, packages: Object.fromEntries(['onnxruntime-node', 'onnxruntime-web', 'ws', 'protobufjs', 'zstd-codec', 'vega', 'vega-lite'].map((p) => [p, version(p)])) };
+}
+
+/** Renders a vega-lite spec to an SVG string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** The target checks the benchmark issue sets, from the rows. */
+export interface TargetCheck {
+  name: string;
+  value: string;
+  pass: boolean;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export function targetChecks(result: BenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const groups = new Map<string, BenchRow[]>();
+  for (const r of result.rows) {
+    const key = `${r.bundle}|${r.device}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [key, rows] of groups) {
+    const [bundle, device] = key.split('|') as [string, string];
+    const linksHere = [...new Set(rows.map((r) => r.link))];
+    const get = (link: string, s: string): BenchRow => rows.find((r) => r.link === link && r.strategy === s)!;
+    for (const [metric, strategy, field] of [['latency', 'adaptive', 'latencyMsMean'], ['energy', 'adaptive:energy', 'energyJ']] as const) {
+      const ratios = linksHere.map((l) => get(l, strategy)[field] / get(l, 'oracle')[field]);
+      const worst = Math.max(...ratios);
+      checks.push({ name: `${bundle} on ${device}: ${strategy} ${metric} ≤ 1.05 × oracle on every link`, value: linksHere.map((l, i) => `${l} ${ratios[i]!.toFixed(3)}`).join(', '), pass: worst <= 1.05 });
+      const avg = (s: string): number => mean(linksHere.map((l) => get(l, s)[field]));
+      const a = avg(strategy);
+      checks.push({ name: `${bundle} on ${device}: ${strategy} ${metric} below local and offload, averaged over links`, value: `${fmt(a, field)} vs local ${fmt(avg('local'), field)}, offload ${fmt(avg('offload'), field)}`, pass: a < avg('local') && a < avg('offload') });
+    }
+  }
+  for (const bundle of new Set(result.rows.map((r) => r.bundle))) {
+    const lte = result.rows.filter((r) => r.bundle === bundle && r.link === 'lte' && r.device === result.devices[0]?.name);
+    const se = lte.find((r) => r.strategy === 'split-exit');
+    const off = lte.find((r) => r.strategy === 'offload');
+    if (se && off) checks.push({ name: `${bundle} on lte: split-exit bytes up ≤ 1/10 of offload's`, value: `${se.bytesUp.toFixed(1)} B vs ${off.bytesUp.toFixed(1)} B (ratio ${(se.bytesUp / off.bytesUp).toFixed(3)})`, pass: se.bytesUp * 10 <= off.bytesUp });
+  }
+  return checks;
+}
+
+function fmt(v: number, field: 'latencyMsMean' | 'energyJ'): string {
+  return field === 'energyJ' ? `${(v * 1000).toFixed(2)} mJ` : `${v.toFixed(2)} ms`;
+}
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
+
+/** Writes report.md and the SVG plots into `dir`; returns the files written. */
+export async function writeReport(result: BenchResult, env: Record<string, unknown>, dir: string, command: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  const save = async (name: string, text: string): Promise<void> => {
+    await writeFile(join(dir, name), text);
+    files.push(join(dir, name));
+  };
+  const uplink = new Map(result.links.map((l) => [l.link, l.configured.upMbps]));
+  const rows = result.rows.filter((r) => r.strategy !== 'oracle');
+  const plotRows = rows.map((r) => ({ ...r, upMbps: uplink.get(r.link) ?? 0, energyMj: r.energyJ * 1000 }));
+
+  const latency: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Mean latency vs uplink bandwidth (host measured; other devices modelled)',
+    data: { values: plotRows },
+    facet: { column: { field: 'device', type: 'nominal' }, row: { field: 'bundle', type: 'nominal' } },
+    spec: {
+      width: 260, height: 200,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'upMbps', type: 'quantitative', scale: { type: 'log' }, title: 'uplink (Mbps, log)' },
+        y: { field: 'latencyMsMean', type: 'quantitative', scale: { type: 'log' }, title: 'mean latency (ms, log)' },
+        color: { field: 'strategy', type: 'nominal' },
+      },
+    },
+  };
+  const energy: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Energy per inference by strategy and link (modelled)',
+    data: { values: plotRows },
+    facet: { column: { field: 'link', type: 'nominal' }, row: { field: 'device', type: 'nominal' } },
+    spec: {
+      width: 150, height: 160,
+      mark: 'bar',
+      encoding: {
+        x: { field: 'strategy', type: 'nominal', title: null },
+        y: { field: 'energyMj', type: 'quantitative', title: 'mJ / inference' },
+        color: { field: 'strategy', type: 'nominal', legend: null },
+      },
+    },
+  };
+  const rate: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Rate–accuracy: accuracy vs bytes up per inference on the wire (${result.links[0]?.link ?? ''}, measured)`,
+    width: 420, height: 260,
+    data: { values: result.rateAccuracy.filter((p) => p.accuracy !== null).map((p) => ({ ...p, label: p.kind === 'offload' ? `${p.bundle} full offload` : `${p.bundle} @${p.bits} bits` })) },
+    layer: [
+      { mark: { type: 'line', point: true }, transform: [{ filter: "datum.kind === 'split'" }], encoding: { x: { field: 'bytesUp', type: 'quantitative', scale: { type: 'log' }, title: 'bytes up / inference (log)' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'top-1 accuracy' }, color: { field: 'bundle', type: 'nominal' }, order: { field: 'bits' } } },
+      { mark: { type: 'point', shape: 'square', size: 80, filled: true }, transform: [{ filter: "datum.kind === 'offload'" }], encoding: { x: { field: 'bytesUp', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, color: { value: 'black' } } },
+      { mark: { type: 'text', dx: 6, align: 'left', fontSize: 9 }, encoding: { x: { field: 'bytesUp', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, text: { field: 'label' } } },
+    ],
+  };
+  const manifests = await Promise.all(result.bundles.map(async (b) => JSON.parse(await readFile(join(b.dir, 'manifest.json'), 'utf8')) as Manifest));
+  const exitPoints = manifests.flatMap((m) => {
+    const split = Math.max(...Object.values(m.bottleneck.accuracy ?? { x: 0 }));
+    return (m.exits[0]?.thresholds ?? []).map((t) => ({ bundle: m.id, threshold: t.threshold, exitRate: t.exitRate, lossPt: (split - t.overallAccuracy) * 100 }));
+  });
+  const exits: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Exit rate vs accuracy loss against the split model (calibration table, validation split)',
+    width: 420, height: 260,
+    data: { values: exitPoints },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'lossPt', type: 'quantitative', title: 'accuracy loss (points)' },
+      y: { field: 'exitRate', type: 'quantitative', title: 'share of samples exiting on the device', axis: { format: '%' } },
+      color: { field: 'bundle', type: 'nominal' },
+      order: { field: 'threshold' },
+      tooltip: [{ field: 'threshold' }],
+    },
+  };
+  const plots: [string, string, TopLevelSpec][] = [['latency-vs-uplink.svg', 'Latency vs uplink bandwidth', latency], ['energy.svg', 'Energy per strategy and link', energy], ['rate-accuracy.svg', 'Rate–accuracy', rate]];
+  if (exitPoints.length) plots.push(['exit-rate.svg', 'Exit rate vs accuracy loss', exits]);
+  for (const [name, , spec] of plots) await save(name, await renderSvg(spec));
+
+  const md: string[] = [];
+  md.push('# Offramp benchmark report', '');
+  md.push(`Command: \`${command}\``, '');
+  md.push(`Environment: ${String(env.cpu)} × ${String(env.cores)} cores, Node ${String(env.node)}, commit ${String(env.commit)}, ${String(env.date)}; packages ${Object.entries(env.packages as Record<string, string>).map(([k, v]) => `${k} ${v}`).join(', ')}. Run took ${result.seconds.toFixed(0)} s.`, '');
+  md.push('**Measured** on this host: accuracy, paths, bytes on the wire (counted at the link proxy: WebSocket + protocol bytes, handshake and pings included), latency for `host`. **Modelled**: every energy figure, and the compute share of latency on devices other than `host` (measured compute × the device\'s slow-down).', '');
+  for (const [name, title] of plots) md.push(`![${title}](${name})`, '');
+  md.push('## Targets', '', '| check | value | pass |', '|---|---|---|');
+  for (const c of targetChecks(result)) md.push(`| ${c.name} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`);
+  md.push('', '## Results', '', 'Latency is measured for `host` and modelled for other devices; energy is modelled everywhere. Bytes are measured at the proxy.', '');
+  md.push('| bundle | link | device | strategy | accuracy | exit rate | bytes up | bytes down | latency mean / p50 / p95 / p99 ms | energy mJ | paths |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of result.rows) {
+    const paths = Object.entries(r.paths).sort().map(([k, v]) => `${k} ${((v / r.samples) * 100).toFixed(0)}%`).join(', ');
+    const oracle = r.oracleOf ? ` (latency: ${r.oracleOf.latency}, energy: ${r.oracleOf.energy})` : '';
+    md.push(`| ${r.bundle} | ${r.link} | ${r.device} | ${r.strategy}${oracle} | ${pct(r.accuracy)} | ${pct(r.exitRate)} | ${r.bytesUp.toFixed(1)} | ${r.bytesDown.toFixed(1)} | ${[r.latencyMsMean, r.latencyMsP50, r.latencyMsP95, r.latencyMsP99].map((x) => x.toFixed(2)).join(' / ')} (${r.measured.latency}) | ${(r.energyJ * 1000).toFixed(2)} (modelled) | ${paths} |`);
+  }
+  md.push('', '## Rate–accuracy (measured)', '', '| bundle | kind | bits | accuracy | bytes up / inference |', '|---|---|---|---|---|');
+  for (const p of result.rateAccuracy) md.push(`| ${p.bundle} | ${p.kind} | ${p.bits} | ${pct(p.accuracy)} | ${p.bytesUp.toFixed(1)} |`);
+  md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
+  for (const l of result.links) {
+    const c = l.configured;
+    const m = l.measured;
+    const measured = Number.isFinite(m.upMbps) ? `${m.upMbps.toFixed(2)} / ${m.downMbps.toFixed(2)}, ${m.rttMs.toFixed(1)}` : 'n/a (outage)';
+    md.push(`| ${l.link} | ${c.upMbps} / ${c.downMbps}, ${c.rttMs} | ${measured} | ${Number.isFinite(m.upMbps) ? (l.ok ? 'yes' : '**no**') : 'n/a'} | ${l.radio} | ${l.source} |`);
+  }
+  md.push('', '## Devices (modelled)', '', '| device | compute slow-down vs host | compute power W | source |', '|---|---|---|---|');
+  for (const d of result.devices) md.push(`| ${d.name} | ${d.slowdown} | ${d.computePowerW} | ${d.source} |`);
+  md.push('', '## Radio power models', '', 'P = α · uplink throughput + β while the radio is busy (request sent until the answer or the failure), Huang et al., "A Close Examination of Performance and Power Characteristics of 4G LTE Networks", MobiSys 2012.', '', '| radio | α up mW/Mbps | β mW |', '|---|---|---|');
+  for (const r of Object.values(result.radios)) md.push(`| ${r.name} | ${r.alphaUpMwPerMbps} | ${r.betaMw} |`);
+  md.push('');
+  await save('report.md', md.join('\n'));
+  return files;
+}
