@@ -8,6 +8,7 @@ import { demoCommand } from './demo.js';
 import { evalCommand, type EvalCommandOptions } from './eval.js';
 import { inspectCommand } from './inspect.js';
 import { addServeCommand } from './serve.js';
+import { addSplitCommands } from './split.js';
 import { trainCommand } from './train.js';
 
 /** The package's version, found by walking up from this file (source or dist/). */
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
       process.exitCode = await evalCommand(opts, (s) => console.log(s), (s) => console.error(s));
     });
   addServeCommand(program);
+  addSplitCommands(program);
   program
     .command('demo')
     .description('edge in-process + device: the committed test set through adaptive, always-local and always-offload')

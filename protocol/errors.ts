@@ -27,13 +27,15 @@ export const ERROR_CODES = [
   'BUNDLE_HASH_MISMATCH',
   'BUNDLE_GRAPH_MISMATCH',
   'CODEC_UNAVAILABLE',
+  'MODEL_INVALID',
+  'CUT_INVALID',
 ] as const;
 
 /** A stable error code. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes that have a value in the wire protocol's `ErrorCode` enum. */
-export type WireErrorCode = Exclude<ErrorCode, `BUNDLE_${string}` | 'CODEC_UNAVAILABLE'>;
+export type WireErrorCode = Exclude<ErrorCode, `BUNDLE_${string}` | 'CODEC_UNAVAILABLE' | 'MODEL_INVALID' | 'CUT_INVALID'>;
 
 const WireEnum = offramp.v1.ErrorCode;
 
