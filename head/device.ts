@@ -26,8 +26,12 @@ export interface InMemoryBundle {
 }
 
 export interface DeviceOptions {
-  /** Bundle folder, or its files in memory; verified either way (schema, sha256 of every file used). */
-  bundle: string | InMemoryBundle;
+  /**
+   * Bundle folder; an http(s) URL of one (e.g. an edge's `/v1/models/<id>/<version>/`: manifest,
+   * head and full model are fetched); or its files in memory. Verified every way (schema, sha256
+   * of every file used).
+   */
+  bundle: string | URL | InMemoryBundle;
   /** ws:// or wss:// URL of an edge; absent: the device never offloads. */
   edge?: string;
   token?: string;
@@ -75,8 +79,28 @@ function ewma(old: number, sample: number): number {
   return old + 0.2 * (sample - old);
 }
 
+/** Fetches a bundle's manifest and the graphs a device runs from `url` (a folder URL). */
+export async function fetchBundle(url: string | URL, token?: string): Promise<InMemoryBundle> {
+  const base = new URL(String(url).endsWith('/') ? String(url) : `${String(url)}/`);
+  const get = async (name: string): Promise<Uint8Array> => {
+    let res: Response;
+    try {
+      res = await fetch(new URL(encodeURIComponent(name), base), token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+    } catch (e) {
+      throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: cannot fetch from ${base.href}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!res.ok) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: ${base.href} answered ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  };
+  const manifestBytes = await get('manifest.json');
+  const m = manifestFromBytes(manifestBytes, new URL('manifest.json', base).href);
+  const [head, full] = await Promise.all([get(m.graphs.head.file), get(m.graphs.full.file)]);
+  return { files: { 'manifest.json': manifestBytes, [m.graphs.head.file]: head, [m.graphs.full.file]: full } };
+}
+
 /** The manifest, its hash and the verified bytes of the graphs the device runs. */
-async function readBundle(source: string | InMemoryBundle): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
+async function readBundle(source: string | URL | InMemoryBundle, token?: string): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
+  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) source = await fetchBundle(source, token);
   if (typeof source === 'string') {
     const b = await loadBundle(source, { checkGraphs: false });
     const [head, full] = await Promise.all([readFile(join(source, b.manifest.graphs.head.file)), readFile(join(source, b.manifest.graphs.full.file))]);
@@ -101,7 +125,7 @@ async function readBundle(source: string | InMemoryBundle): Promise<{ manifest: 
 
 /** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
 export async function createDevice(options: DeviceOptions): Promise<Device> {
-  const bundle = await readBundle(options.bundle);
+  const bundle = await readBundle(options.bundle, options.token);
   const m = bundle.manifest;
   const backendName: BackendName = options.backend ?? 'onnxruntime-node';
   const backend = await loadBackend(backendName);

@@ -9,7 +9,7 @@
  * await device.close();
  * ```
  */
-export { createDevice, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
+export { createDevice, fetchBundle, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
 export { decide, policyModel, thresholdFor, radioEnergyJ, offloadCost, localCost, RADIOS } from './policy.js';
 export type { Decision, DeviceProfile, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, RadioModel, CostInputs, PolicyModel } from './policy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';

@@ -2,9 +2,11 @@
  * `createEdgeServer`: HTTP(S) + WebSocket on one port. Upgrades are checked (draining, Origin,
  * credentials) before any WebSocket frame; inference runs in a worker pool behind the batcher.
  */
+import { createReadStream } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -79,12 +81,34 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
       return;
     }
+    const file = /^\/v1\/models\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path ?? '');
+    if (file) return serveBundleFile(req, res, file[1]!, file[2]!, file[3]!);
     if (path === '/v1/models') {
       return json(200, {
         models: [...registry.values()].map((s) => ({ id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, bits: s.bundle.manifest.bottleneck.bits, timingOnly: s.bundle.manifest.timingOnly })),
       });
     }
     json(404, { error: 'not found' });
+  };
+  /**
+   * A bundle's manifest or a graph a device runs (head, full), for devices that fetch their bundle
+   * (browsers): strong ETag = the file's sha256 (verified at load), immutable caching, 304 on a
+   * matching If-None-Match. Behind the same token as the WebSocket when auth is on.
+   */
+  const serveBundleFile = (req: IncomingMessage, res: ServerResponse, id: string, version: string, name: string): void => {
+    const s = [...registry.values()].find((b) => b.bundle.manifest.id === decodeURIComponent(id) && b.bundle.manifest.version === decodeURIComponent(version));
+    const m = s?.bundle.manifest;
+    const sha = !m ? undefined : name === 'manifest.json' ? s!.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : undefined;
+    if (!s || !sha) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+    if (opts.auth && checkToken(opts.auth, bearerToken(req))) return void res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
+    const etag = `"${sha}"`;
+    const headers = { ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'ETag' };
+    if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
+    const path = join(s.bundle.dir, name);
+    const stream = createReadStream(path);
+    stream.once('open', () => res.writeHead(200, { ...headers, 'Content-Type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }));
+    stream.once('error', () => (res.headersSent ? res.destroy() : res.writeHead(500).end()));
+    stream.pipe(res);
   };
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handle) : createHttpServer(handle);
   const wss = new WebSocketServer({

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +135,42 @@ describe('bundle in memory', () => {
     const withoutFull = { ...files };
     delete withoutFull['full.onnx'];
     await expect(createDevice({ bundle: { files: withoutFull } })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: 'the in-memory bundle has no full.onnx' });
+  });
+});
+
+describe('bundle from a URL (the edge serves it)', () => {
+  it('fetches manifest, head and full model with strong caching, and verifies every hash', async () => {
+    const base = `${edge.url.replace(/^ws/, 'http')}/v1/models/tiny/0.1.0/`;
+    const head = await fetch(`${base}head.onnx`);
+    const bytes = new Uint8Array(await head.arrayBuffer());
+    const manifest = JSON.parse(await readFile(join(models, 'tiny', 'manifest.json'), 'utf8')) as { graphs: { head: { sha256: string } } };
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toBe(`"${manifest.graphs.head.sha256}"`);
+    expect(head.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(Buffer.from(bytes).equals(await readFile(join(models, 'tiny', 'head.onnx')))).toBe(true);
+    expect((await fetch(`${base}head.onnx`, { headers: { 'If-None-Match': `"${manifest.graphs.head.sha256}"` } })).status).toBe(304);
+    expect((await fetch(`${base}tail.onnx`)).status).toBe(404); // devices never need the tail
+    expect((await fetch(`${base}../../../tiny/manifest.json`)).status).toBe(404);
+
+    const d = await createDevice({ bundle: base, policy: { force: 'always-local' } });
+    for (let i = 0; i < golden.images.length; i++) expect((await d.infer(image(i))).label).toBe(argmax(golden.fullLogits[i]!));
+    await d.close();
+    await expect(createDevice({ bundle: `${base.replace('0.1.0', '9.9.9')}` })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING' });
+  });
+
+  it('refuses a served file whose bytes do not match the manifest', async () => {
+    const { models: dir, cleanup: done } = await tinyModels();
+    const server = await createEdgeServer({ models: dir, port: 0, workers: 1 });
+    try {
+      const file = join(dir, 'tiny', 'full.onnx');
+      const bad = await readFile(file);
+      bad[bad.length - 1] = bad[bad.length - 1]! ^ 1; // changed on disk after the server verified it
+      await writeFile(file, bad);
+      await expect(createDevice({ bundle: `${server.url.replace(/^ws/, 'http')}/v1/models/tiny/0.1.0` })).rejects.toMatchObject({ code: 'BUNDLE_HASH_MISMATCH' });
+    } finally {
+      await server.close();
+      await done();
+    }
   });
 });
 
