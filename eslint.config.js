@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'protocol/generated/**', 'split/generated/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'protocol/generated/**', 'split/generated/**', 'coverage/**', 'web/dist/**', 'bench-out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

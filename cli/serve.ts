@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { pino } from 'pino';
 import { createEdgeServer } from '../tail/server.js';
 import type { EdgeServerOptions } from '../tail/options.js';
+import { startWebDemo, webOptions } from './web.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -31,6 +32,7 @@ interface ServeFlags {
   tlsKey?: string;
   tlsCert?: string;
   logLevel: string;
+  web?: boolean;
 }
 
 /**
@@ -76,6 +78,7 @@ export function addServeCommand(program: Command): void {
     .addOption(o('--tls-key <file>', 'PEM key: serve wss://', 'TLS_KEY'))
     .addOption(o('--tls-cert <file>', 'PEM certificate', 'TLS_CERT'))
     .addOption(o('--log-level <level>', 'pino level', 'LOG_LEVEL').default('info'))
+    .addOption(o('--web', 'also serve the browser demo at / (with a link proxy per profile, listening on 127.0.0.1)', 'WEB'))
     .action(async (flags: ServeFlags) => {
       process.exitCode = await serve(flags);
     });
@@ -108,10 +111,17 @@ async function serve(flags: ServeFlags): Promise<number> {
     logger,
   };
   let edge;
+  let stopDemo: (() => Promise<void>) | undefined;
   try {
+    if (flags.web) options.web = webOptions();
     edge = await createEdgeServer(options);
+    if (options.web) {
+      stopDemo = await startWebDemo(options.web, options.models, Number(new URL(edge.url).port));
+      logger.info({ event: 'web', url: edge.url.replace(/^ws/, 'http') + '/' }, 'browser demo: open this URL');
+    }
   } catch (e) {
     logger.error({ code: (e as { code?: string }).code, err: (e as Error).message }, 'cannot start');
+    await edge?.close();
     return 1;
   }
   // Machine-readable line for scripts and tests that start the server on port 0.
@@ -119,7 +129,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
       logger.info({ event: 'signal', signal }, 'draining');
-      void edge.drain().then(resolve);
+      void edge.drain().then(() => stopDemo?.()).then(resolve);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

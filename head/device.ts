@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeFeatures, encodeRawSample } from '../bottleneck/codec.js';
 import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
-import { loadBundle, manifestFromBytes, sha256Hex } from '../protocol/bundle.js';
+import { loadBundle, manifestFromBytes } from '../protocol/bundle.js';
+import { sha256HexAsync } from '../protocol/digest.js';
 import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { packedByteLength, type InferRequest } from '../protocol/messages.js';
@@ -36,7 +37,7 @@ export interface DeviceOptions {
   edge?: string;
   token?: string;
   policy?: Partial<PolicyOptions>;
-  /** Default onnxruntime-node in Node.js; 'onnxruntime-web' runs the same graphs in wasm. */
+  /** Default: onnxruntime-node in Node.js, onnxruntime-web (wasm) in browsers; either can be forced. */
   backend?: BackendName;
   /** Node.js with onnxruntime-node: run the head in a worker thread so the event loop stays free. */
   headInWorker?: boolean;
@@ -71,6 +72,8 @@ export interface Device {
   close(): Promise<void>;
 }
 
+/** Running in Node.js (folders and onnxruntime-node available) rather than a browser. */
+const IS_NODE = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 const HOST_PROFILE: DeviceProfile = { name: 'host (5 W compute, LTE radio)', computePowerW: 5, radio: RADIOS.lte };
 /** Frame overhead beyond the payload (ids, names, quantization fields), for the policy's byte estimate. */
 const FRAME_OVERHEAD = 64;
@@ -113,28 +116,30 @@ async function readBundle(source: string | URL | InMemoryBundle, token?: string)
   };
   const manifestBytes = file('manifest.json');
   const manifest = manifestFromBytes(manifestBytes);
-  const verified = (g: 'head' | 'full'): Uint8Array => {
+  const verified = async (g: 'head' | 'full'): Promise<Uint8Array> => {
     const spec = manifest.graphs[g];
     const bytes = file(spec.file);
-    const actual = sha256Hex(bytes);
+    const actual = await sha256HexAsync(bytes);
     if (actual !== spec.sha256) throw new OfframpError('BUNDLE_HASH_MISMATCH', `${spec.file}: sha256 is ${actual}; the manifest says ${spec.sha256}`);
     return bytes;
   };
-  return { manifest, manifestSha256: sha256Hex(manifestBytes), head: verified('head'), full: verified('full') };
+  const [manifestSha256, head, full] = await Promise.all([sha256HexAsync(manifestBytes), verified('head'), verified('full')]);
+  return { manifest, manifestSha256, head, full };
 }
 
 /** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
 export async function createDevice(options: DeviceOptions): Promise<Device> {
   const bundle = await readBundle(options.bundle, options.token);
   const m = bundle.manifest;
-  const backendName: BackendName = options.backend ?? 'onnxruntime-node';
+  const backendName: BackendName = options.backend ?? (IS_NODE ? 'onnxruntime-node' : 'onnxruntime-web');
   const backend = await loadBackend(backendName);
   if (options.headInWorker && backendName !== 'onnxruntime-node') throw new RangeError('headInWorker needs the onnxruntime-node backend');
   const [head, full] = await Promise.all([
     options.headInWorker ? (await import('./worker-session.js')).openInWorker(bundle.head) : backend.open(bundle.head),
     backend.open(bundle.full),
   ]);
-  const zstd: ZstdBackend = await loadZstd();
+  // zstd is optional on a device (browsers may not load it): without it payloads go uncompressed.
+  const zstd: ZstdBackend | undefined = await loadZstd().catch(() => undefined);
   const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
   const model = policyModel(m, policy.maxAccuracyLoss);
   const profile = options.profile ?? HOST_PROFILE;
@@ -145,7 +150,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     ? new EdgeTransport({
         url: options.edge, token: options.token, clientName: 'offramp-device',
         bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 },
-        codecs: ['none', 'zstd'], bitWidths: m.bottleneck.bits,
+        codecs: zstd ? ['none', 'zstd'] : ['none'], bitWidths: m.bottleneck.bits,
         onRtt: (ms) => link.observeRtt(ms), onState: (ready) => link.setAvailable(ready),
       })
     : undefined;

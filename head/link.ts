@@ -35,9 +35,13 @@ export class LinkEstimator {
     return old + this.alpha * (sample - old);
   }
 
-  /** A ping's round trip, ms. */
+  private measuredRtt = false;
+
+  /** A ping's (or the handshake's) round trip, ms. The first one replaces the prior outright. */
   observeRtt(ms: number): void {
-    if (Number.isFinite(ms) && ms >= 0) this.rtt = this.ewma(this.rtt, ms);
+    if (!Number.isFinite(ms) || ms < 0) return;
+    this.rtt = this.measuredRtt ? this.ewma(this.rtt, ms) : ms;
+    this.measuredRtt = true;
   }
 
   /**

@@ -54,6 +54,7 @@ export class EdgeTransport {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private pingSentAt = 0;
+  private helloSentAt = 0;
   private nextId = 1;
   private readyWaiters: ((ready: boolean) => void)[] = [];
   /** Set when the edge refused the Hello: reconnecting would be refused again. */
@@ -80,6 +81,7 @@ export class EdgeTransport {
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
     ws.on('open', () => {
+      this.helloSentAt = performance.now();
       ws.send(encodeFrame({
         type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.clientName ?? 'offramp-device', clientVersion: this.opts.clientVersion ?? '0',
         bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '',
@@ -99,6 +101,9 @@ export class EdgeTransport {
     if (!r.ok) return; // a frame this version cannot read ends nothing; deadlines still hold
     const m = r.message;
     if (m.type === 'helloAck') {
+      // Hello → HelloAck is one round trip: the first RTT sample, and the only one where the
+      // platform cannot ping (browsers).
+      this.opts.onRtt?.(performance.now() - this.helloSentAt);
       this.ack = m;
       this.attempt = 0;
       this.startHeartbeat();
@@ -126,7 +131,7 @@ export class EdgeTransport {
       this.pingSentAt = performance.now();
       this.ws.ping();
     }, this.opts.heartbeatMs ?? 5000);
-    this.heartbeat.unref();
+    (this.heartbeat as { unref?: () => void }).unref?.(); // Node: do not keep the process alive
   }
 
   private onClose(ws: NodeWebSocket): void {

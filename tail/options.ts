@@ -42,14 +42,20 @@ export interface EdgeServerOptions {
   origins?: string[];
   /** PEM key and certificate: serve wss:// and https://. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /**
+   * Serve a web app from this server too (`offramp serve --web`): files under `root` at `/`,
+   * each `mounts` prefix (e.g. '/ort/') from its folder, and `demo` as JSON at `/v1/demo` (read
+   * at request time, so it may be filled in after start).
+   */
+  web?: { root: string; mounts?: Record<string, string>; demo?: Record<string, unknown> };
   /** Server id announced in HelloAck. */
   serverId?: string;
   logger?: Logger;
 }
 
 /** Options with defaults applied. */
-export type ResolvedOptions = Required<Omit<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'logger'>> &
-  Pick<EdgeServerOptions, 'auth' | 'origins' | 'tls'> & { logger: Logger };
+export type ResolvedOptions = Required<Omit<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'logger' | 'web'>> &
+  Pick<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'web'> & { logger: Logger };
 
 export const DEFAULTS = {
   port: 8080,

@@ -20,6 +20,7 @@ import { DEFAULTS, type EdgeServerOptions, type ResolvedOptions } from './option
 import { WorkerPool } from './pool.js';
 import { graphKey, loadRegistry, workerGraphs } from './registry.js';
 import { Scheduler } from './scheduler.js';
+import { serveStatic } from './static.js';
 
 /** A running edge server. */
 export interface EdgeServer {
@@ -64,6 +65,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     scheduler.addGraph(graphKey(s.key, 'full'), s.shapes.full.reduce((a, b) => a * b, 1), s.classes);
   }
   let draining = false;
+  let edgeAway = false;
   let ready = true;
   const connections = new Set<EdgeConnection>();
   const ctx: ServerContext = { registry, scheduler, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
@@ -73,7 +75,13 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     };
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') return json(405, { error: 'method not allowed' });
+    // Demo mode only: take the edge away (every WebSocket closed, upgrades refused) and bring it back.
+    if (opts.web && req.method === 'POST' && path === '/v1/demo/edge') {
+      edgeAway = new URL(req.url ?? '/', 'http://x').searchParams.get('away') === 'true';
+      if (edgeAway) for (const c of connections) c.terminate();
+      return json(200, { away: edgeAway });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') return ready && !draining ? json(200, { status: 'ready' }) : json(503, { status: draining ? 'draining' : 'starting' });
     if (path === '/metrics') {
@@ -81,6 +89,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
       return;
     }
+    if (opts.web && path === '/v1/demo') return json(200, opts.web.demo ?? {});
     const file = /^\/v1\/models\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path ?? '');
     if (file) return serveBundleFile(req, res, file[1]!, file[2]!, file[3]!);
     if (path === '/v1/models') {
@@ -88,6 +97,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
         models: [...registry.values()].map((s) => ({ id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, bits: s.bundle.manifest.bottleneck.bits, timingOnly: s.bundle.manifest.timingOnly })),
       });
     }
+    if (opts.web) return serveStatic(res, opts.web, path ?? '/');
     json(404, { error: 'not found' });
   };
   /**
@@ -98,7 +108,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const serveBundleFile = (req: IncomingMessage, res: ServerResponse, id: string, version: string, name: string): void => {
     const s = [...registry.values()].find((b) => b.bundle.manifest.id === decodeURIComponent(id) && b.bundle.manifest.version === decodeURIComponent(version));
     const m = s?.bundle.manifest;
-    const sha = !m ? undefined : name === 'manifest.json' ? s!.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : undefined;
+    const sha = !m ? undefined : name === 'manifest.json' ? s.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : undefined;
     if (!s || !sha) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
     if (opts.auth && checkToken(opts.auth, bearerToken(req))) return void res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
     const etag = `"${sha}"`;
@@ -120,7 +130,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if (draining) return reject(socket, 503, 'Service Unavailable');
+    if (draining || edgeAway) return reject(socket, 503, 'Service Unavailable');
     const origin = req.headers.origin;
     if (opts.origins && origin !== undefined && !opts.origins.includes(origin)) return reject(socket, 403, 'Forbidden');
     if (opts.auth) {

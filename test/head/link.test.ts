@@ -9,14 +9,16 @@ describe('LinkEstimator', () => {
     expect(l.estimate().available).toBe(true);
   });
 
-  it('moves the RTT by alpha toward each ping', () => {
+  it('replaces the prior with the first measured RTT, then moves by alpha toward each ping', () => {
     const l = new LinkEstimator({ alpha: 0.5, initial: { rttMs: 100 } });
-    l.observeRtt(20);
-    expect(l.estimate().rttMs).toBe(60);
-    l.observeRtt(20);
-    expect(l.estimate().rttMs).toBe(40);
     l.observeRtt(NaN);
-    expect(l.estimate().rttMs).toBe(40);
+    expect(l.estimate().rttMs).toBe(100);
+    l.observeRtt(20);
+    expect(l.estimate().rttMs).toBe(20);
+    l.observeRtt(40);
+    expect(l.estimate().rttMs).toBe(30);
+    l.observeRtt(NaN);
+    expect(l.estimate().rttMs).toBe(30);
   });
 
   it('learns throughput only from transfers that stand out above the RTT', () => {

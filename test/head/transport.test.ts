@@ -51,6 +51,16 @@ describe('EdgeTransport', () => {
     await t.close();
   });
 
+  it('takes its first RTT sample from the handshake, before any ping (browsers cannot ping)', async () => {
+    const rtts: number[] = [];
+    const t = transport((await start()).url, { heartbeatMs: 3_600_000, onRtt: (ms) => rtts.push(ms) });
+    expect(await t.whenReady(5000)).toBe(true);
+    expect(rtts).toHaveLength(1);
+    expect(rtts[0]).toBeGreaterThan(0);
+    expect(rtts[0]).toBeLessThan(1000);
+    await t.close();
+  });
+
   it("ends a request at its deadline with 'timeout' when the edge is slow", async () => {
     const t = transport((await start({ maxQueueDelayUs: 5_000_000 })).url);
     await t.whenReady(5000);
