@@ -13,7 +13,7 @@ import { sha256HexAsync } from '../protocol/digest.js';
 import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { packedByteLength, type InferRequest } from '../protocol/messages.js';
-import { normalizeInto } from '../protocol/normalize.js';
+import { denormalizeToUint8, normalizeInto } from '../protocol/normalize.js';
 import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName } from './backend.js';
 import { exitDecision } from './exit.js';
@@ -234,7 +234,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return local('local', 0, {});
       if (policy.force === 'full-offload' && transport) {
         const te = performance.now();
-        const raw = image instanceof Uint8Array ? image : Uint8Array.from(image, (v) => Math.max(0, Math.min(255, Math.round(v))));
+        const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
         const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
         const encodeMs = performance.now() - te;
         const o = await offload(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);

@@ -24,6 +24,6 @@ export { validateMessage, checkEncoding, checkShape } from './validate.js';
 export { ManifestSchema, GRAPH_NAMES, parseManifest } from './manifest.js';
 export type { Manifest, GraphSpec, TensorSpec, GraphName } from './manifest.js';
 export { manifestProblems } from './manifest-check.js';
-export { normalizeInto } from './normalize.js';
+export { normalizeInto, denormalizeToUint8 } from './normalize.js';
 export { softmax, argmax } from './scores.js';
 export { loadBundle, manifestFromBytes, sha256Hex, graphProblems, type LoadedBundle, type LoadBundleOptions } from './bundle.js';

@@ -103,7 +103,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
   const plotRows = rows.map((r) => ({ ...r, upMbps: uplink.get(r.link) ?? 0, energyMj: r.energyJ * 1000 }));
 
   const latency: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'Mean latency vs uplink bandwidth (host measured; other devices modelled)',
     data: { values: plotRows },
     facet: { column: { field: 'device', type: 'nominal' }, row: { field: 'bundle', type: 'nominal' } },
@@ -118,7 +118,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
     },
   };
   const energy: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'Energy per inference by strategy and link (modelled)',
     data: { values: plotRows },
     facet: { column: { field: 'link', type: 'nominal' }, row: { field: 'device', type: 'nominal' } },
@@ -133,7 +133,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
     },
   };
   const rate: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Rate–accuracy: accuracy vs bytes up per inference on the wire (${result.links[0]?.link ?? ''}, measured)`,
     width: 420, height: 260,
     data: { values: result.rateAccuracy.filter((p) => p.accuracy !== null).map((p) => ({ ...p, label: p.kind === 'offload' ? `${p.bundle} full offload` : `${p.bundle} @${p.bits} bits` })) },
@@ -149,7 +149,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
     return (m.exits[0]?.thresholds ?? []).map((t) => ({ bundle: m.id, threshold: t.threshold, exitRate: t.exitRate, lossPt: (split - t.overallAccuracy) * 100 }));
   });
   const exits: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'Exit rate vs accuracy loss against the split model (calibration table, validation split)',
     width: 420, height: 260,
     data: { values: exitPoints },

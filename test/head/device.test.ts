@@ -66,6 +66,12 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('device on %
       expect(r.bytesUp).toBeGreaterThan(0);
       expect(r.bytesUp).toBeLessThan(784 + 128); // raw bytes (or fewer, zstd) plus the frame
     }
+    // An already-normalised input is turned back into the raw sample it came from.
+    const raw = image(0);
+    const x = Float32Array.from(raw, (v) => v / 255);
+    const [a, b] = [await d.infer(raw), await d.infer(x)];
+    expect(b.label).toBe(a.label);
+    expect(b.bytesUp).toBe(a.bytesUp);
     await d.close();
   });
 
