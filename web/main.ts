@@ -10,7 +10,9 @@ import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { parseIdx } from '../bench/datasets/idx.js';
 import { createDevice, type Device, type InferResult } from '../head/index.js';
-import type { Objective } from '../head/policy.js';
+import type { ForcedPolicy, Objective } from '../head/policy.js';
+import { DEVICES, deviceProfile } from '../bench/devices.js';
+import { LINKS } from '../bench/link/profiles.js';
 
 ort.env.wasm.wasmPaths = '/ort/';
 ort.env.wasm.numThreads = 1;
@@ -49,7 +51,7 @@ const SIZE = images.dims[1]! * images.dims[2]!;
 const image = (i: number): Uint8Array => images.data.subarray(i * SIZE, (i + 1) * SIZE);
 const names = info.bundle.labels;
 
-const config = { objective: 'latency' as Objective, maxAccuracyLoss: 0.005, bits: 'auto', link: 'loopback', edgeAway: false };
+const config = { objective: 'latency' as Objective, maxAccuracyLoss: 0.005, bits: 'auto', link: 'loopback', device: 'host', policy: 'adaptive', edgeAway: false };
 const answers: Answer[] = [];
 let device: Device | undefined;
 let deviceReady: Promise<Device> | undefined;
@@ -71,7 +73,14 @@ function rebuild(): Promise<Device> {
       edge: edgeUrl(),
       backend: 'onnxruntime-web',
       deadlineMs: 1000,
-      policy: { objective: config.objective, maxAccuracyLoss: config.maxAccuracyLoss, ...(config.bits === 'auto' ? {} : { bits: Number(config.bits) }) },
+      // The device model scales this browser's measured compute (a slower phone or board), and the
+      // link's radio prices the energy.
+      profile: deviceProfile(DEVICES[config.device]!, LINKS[config.link]?.radio ?? 'wifi'),
+      policy: {
+        objective: config.objective, maxAccuracyLoss: config.maxAccuracyLoss,
+        ...(config.bits === 'auto' ? {} : { bits: Number(config.bits) }),
+        ...(config.policy === 'adaptive' ? {} : { force: config.policy as ForcedPolicy }),
+      },
     });
     device = d;
     showStatus();
@@ -82,7 +91,7 @@ function rebuild(): Promise<Device> {
 
 function showStatus(): void {
   const d = device;
-  status(`${info.bundle.id} ${info.bundle.version} · link ${config.link}${config.edgeAway ? ' · edge taken away' : ''} · ${d?.connected ? 'connected to the edge' : 'edge not reachable: answering on the device'}`);
+  status(`${info.bundle.id} ${info.bundle.version} · ${config.policy} on ${config.device} · link ${config.link}${config.edgeAway ? ' · edge taken away' : ''} · ${d?.connected ? 'connected to the edge' : 'edge not reachable: answering on the device'}`);
 }
 setInterval(showStatus, 1000);
 
@@ -161,6 +170,7 @@ function render(): void {
 }
 
 // ---- controls -----------------------------------------------------------------------------
+for (const d of Object.keys(DEVICES)) $('device').insertAdjacentHTML('beforeend', `<option>${d}</option>`);
 for (const b of info.bundle.bits) $('bits').insertAdjacentHTML('beforeend', `<option value="${b}">${b}</option>`);
 for (const l of Object.keys(info.links)) $('link').insertAdjacentHTML('beforeend', `<option>${l}</option>`);
 const onChange = (id: string, set: (v: string) => void): void => $(id).addEventListener('change', (e) => {
@@ -171,6 +181,8 @@ onChange('objective', (v) => { config.objective = v as Objective; });
 onChange('loss', (v) => { config.maxAccuracyLoss = Number(v); });
 onChange('bits', (v) => { config.bits = v; });
 onChange('link', (v) => { config.link = v; });
+onChange('device', (v) => { config.device = v; });
+onChange('policy', (v) => { config.policy = v; });
 $('edge-toggle').addEventListener('click', () => void setEdgeAway(!config.edgeAway));
 let next = 0;
 $('run').addEventListener('click', () => {
@@ -188,10 +200,13 @@ Object.assign(window, {
   offramp: {
     run,
     answers,
-    async setLink(link: string) {
-      config.link = link;
-      $<HTMLSelectElement>('link').value = link;
-      return (await rebuild()).connected;
+    /** Sets any of the controls (link, device, policy, objective, …) and reconnects. */
+    async configure(c: Partial<typeof config>) {
+      Object.assign(config, c);
+      for (const k of ['link', 'device', 'policy', 'objective', 'bits'] as const) $<HTMLSelectElement>(k).value = String(config[k]);
+      const d = await rebuild();
+      if (!config.edgeAway) await d.whenConnected(5000);
+      return d.connected;
     },
     async setEdgeAway(away: boolean) {
       await setEdgeAway(away);

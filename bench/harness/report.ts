@@ -183,11 +183,11 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
   }
   md.push('', '## Rate–accuracy (measured)', '', '| bundle | kind | bits | accuracy | bytes up / inference |', '|---|---|---|---|---|');
   for (const p of result.rateAccuracy) md.push(`| ${p.bundle} | ${p.kind} | ${p.bits} | ${pct(p.accuracy)} | ${p.bytesUp.toFixed(1)} |`);
-  md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
+  md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms (min of 7 pings) | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
   for (const l of result.links) {
     const c = l.configured;
     const m = l.measured;
-    const measured = Number.isFinite(m.upMbps) ? `${m.upMbps.toFixed(2)} / ${m.downMbps.toFixed(2)}, ${m.rttMs.toFixed(1)}` : 'n/a (outage)';
+    const measured = Number.isFinite(m.upMbps) ? `${m.upMbps.toFixed(2)} / ${m.downMbps.toFixed(2)}, ${m.rttMs.toFixed(1)} (median ${m.rttMedianMs.toFixed(1)})` : 'n/a (outage)';
     md.push(`| ${l.link} | ${c.upMbps} / ${c.downMbps}, ${c.rttMs} | ${measured} | ${Number.isFinite(m.upMbps) ? (l.ok ? 'yes' : '**no**') : 'n/a'} | ${l.radio} | ${l.source} |`);
   }
   md.push('', '## Devices (modelled)', '', '| device | compute slow-down vs host | compute power W | source |', '|---|---|---|---|');

@@ -255,7 +255,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
     for (const link of o.links) {
       const outage = (link.profile.outages ?? []).length > 0;
-      const fidelity = outage ? { link: link.profile.name, configured: { upMbps: link.profile.up.bps / 1e6, downMbps: link.profile.down.bps / 1e6, rttMs: link.profile.up.delayMs + link.profile.down.delayMs }, measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN }, ok: true } : await measureLink(link.profile);
+      const fidelity = outage ? { link: link.profile.name, configured: { upMbps: link.profile.up.bps / 1e6, downMbps: link.profile.down.bps / 1e6, rttMs: link.profile.up.delayMs + link.profile.down.delayMs }, measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN, rttMedianMs: NaN }, ok: true } : await measureLink(link.profile);
       links.push({ ...fidelity, source: link.source, radio: RADIOS[link.radio].name });
       const proxy = await createLinkProxy({ host: '127.0.0.1', port: edgePort }, link.profile);
       try {

@@ -30,7 +30,8 @@ describe('WorkerPool', () => {
     const idleAgain = new Promise<void>((resolve) => {
       pool.onIdle = () => { if (pool.idleCount() === 2) resolve(); };
     });
-    const running = pool.run(key, 1, new Float32Array(98));
+    // A batch big enough (~0.5 GMAC) that the worker is still computing when it is killed.
+    const running = pool.run(key, 50_000, new Float32Array(50_000 * 98));
     const dying = pool.threads.find((_, i) => i === 0)!;
     await dying.terminate();
     await expect(running).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^inference worker crashed: inference worker exited with code 1$/) });
