@@ -1,0 +1,157 @@
+/**
+ * A load client for the edge server: many WebSocket connections speaking the protocol, every
+ * request id tracked to exactly one outcome. Reports ids sent, answered, errored by code, lost
+ * (no outcome by deadline + margin), duplicates (a second outcome for an id), latency
+ * percentiles, and the server's RSS over time (from /proc/<pid>/status).
+ */
+import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { encodeFeatures } from '../../bottleneck/codec.js';
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
+import { percentile } from '../stats.js';
+
+export interface LoadOptions {
+  /** ws:// URL of the edge. */
+  url: string;
+  bundle: LoadedBundle;
+  connections: number;
+  /** Requests per second per connection (open loop, evenly spaced, random phase). */
+  rate: number;
+  seconds: number;
+  /** Each request's deadline, ms (0: the server's default). */
+  deadlineMs?: number;
+  /** Bit width of the feature payload. Default: the smallest the bundle serves. */
+  bits?: number;
+  /** Server process to sample RSS from (default: none). */
+  pid?: number;
+  /** Opening connections at most this many at a time. Default 200. */
+  openConcurrency?: number;
+  token?: string;
+}
+
+export interface LoadReport {
+  connections: number;
+  connected: number;
+  sent: number;
+  answered: number;
+  errored: Record<string, number>;
+  lost: number;
+  duplicates: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** Server RSS samples (kB) once a second, if a pid was given. */
+  rssKb: number[];
+  seconds: number;
+}
+
+/** VmRSS of a process in kB (Linux), or NaN. */
+export function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs the load and returns the accounting. Never throws for server behaviour; only for bad options. */
+export async function runLoad(o: LoadOptions): Promise<LoadReport> {
+  const t0 = performance.now();
+  const m = o.bundle.manifest;
+  const bits = o.bits ?? Math.min(...m.bottleneck.bits);
+  const values = m.bottleneck.shape.reduce((a, b) => a * b, 1);
+  // One fixed payload (its content does not matter to the accounting).
+  const enc = encodeFeatures(Float32Array.from({ length: values }, (_, i) => ((i * 7919) % 100) / 100), { shape: [1, ...m.bottleneck.shape], bits, range: m.bottleneck.range });
+  const pending = new Map<string, number>();
+  const done = new Set<string>();
+  const latencies: number[] = [];
+  const errored: Record<string, number> = {};
+  let sent = 0;
+  let answered = 0;
+  let duplicates = 0;
+  let connected = 0;
+  const rss: number[] = [];
+  const sampler = o.pid ? setInterval(() => rss.push(rssKb(o.pid!)), 1000) : undefined;
+  if (o.pid) rss.push(rssKb(o.pid));
+
+  const outcome = (id: string, code?: string): void => {
+    const at = pending.get(id);
+    if (at === undefined) {
+      if (done.has(id)) duplicates++;
+      else errored[`unknown-id${code ? `:${code}` : ''}`] = (errored[`unknown-id${code ? `:${code}` : ''}`] ?? 0) + 1;
+      return;
+    }
+    pending.delete(id);
+    done.add(id);
+    if (code) errored[code] = (errored[code] ?? 0) + 1;
+    else {
+      answered++;
+      latencies.push(performance.now() - at);
+    }
+  };
+
+  const open = (c: number): Promise<WebSocket | undefined> => new Promise((resolve) => {
+    const ws = new WebSocket(o.url, ['offramp.v1', ...(o.token ? [`bearer.${o.token}`] : [])], { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    const fail = (): void => resolve(undefined);
+    ws.once('error', fail);
+    ws.once('open', () => {
+      ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: `load-${c}`, clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: m.bottleneck.bits, authToken: '' }));
+    });
+    ws.on('message', (data: Buffer) => {
+      const r = decodeFrame(data);
+      if (!r.ok) return;
+      const msg = r.message;
+      if (msg.type === 'helloAck') {
+        connected++;
+        ws.off('error', fail);
+        ws.on('error', () => {});
+        resolve(ws);
+      } else if (msg.type === 'inferResponse') outcome(msg.id);
+      else if (msg.type === 'error' && msg.id) outcome(msg.id, msg.code);
+    });
+    ws.once('close', fail);
+  });
+
+  const sockets: (WebSocket | undefined)[] = [];
+  const batch = o.openConcurrency ?? 200;
+  for (let i = 0; i < o.connections; i += batch) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(batch, o.connections - i) }, (_, k) => open(i + k)))));
+  }
+
+  const interval = 1000 / o.rate;
+  const end = performance.now() + o.seconds * 1000;
+  const timers: NodeJS.Timeout[] = [];
+  await Promise.all(sockets.map((ws, c) => new Promise<void>((resolve) => {
+    if (!ws) return resolve();
+    let k = 0;
+    const tick = (): void => {
+      if (performance.now() >= end || ws.readyState !== WebSocket.OPEN) return resolve();
+      const id = `${c}-${k++}`;
+      const req: InferRequest = { type: 'inferRequest', id, name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: o.deadlineMs ?? 0, graph: 'tail' };
+      pending.set(id, performance.now());
+      sent++;
+      ws.send(encodeFrame(req));
+      timers.push(setTimeout(tick, interval));
+    };
+    timers.push(setTimeout(tick, Math.random() * interval));
+  })));
+  // Every id gets its outcome by its deadline (or the server's default) plus a margin.
+  const margin = (o.deadlineMs || 10_000) + 2000;
+  const settleBy = performance.now() + margin;
+  while (pending.size > 0 && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 20));
+  for (const t of timers) clearTimeout(t);
+  if (sampler) clearInterval(sampler);
+  if (o.pid) rss.push(rssKb(o.pid));
+  await Promise.all(sockets.map((ws) => ws && new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    ws.once('close', () => resolve());
+    ws.close(1000);
+  })));
+  const lat = latencies.sort((a, b) => a - b);
+  return {
+    connections: o.connections, connected, sent, answered, errored, lost: pending.size, duplicates,
+    latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+    rssKb: rss,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
