@@ -142,8 +142,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   for (const t of timers) clearTimeout(t);
   if (sampler) clearInterval(sampler);
   if (o.pid) rss.push(rssKb(o.pid));
-  await Promise.all(sockets.map((ws) => ws && new Promise<void>((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve();
+  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
+    if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
     ws.once('close', () => resolve());
     ws.close(1000);
   })));
