@@ -18,7 +18,7 @@ import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName } from './backend.js';
 import { exitDecision } from './exit.js';
 import { LinkEstimator } from './link.js';
-import { decide, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
+import { decide, fullOffloadFirst, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
 import { EdgeTransport, type FailureReason, type RequestOutcome } from './transport.js';
 
 /** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
@@ -163,6 +163,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const requestBytes: Record<number, number> = {};
   for (const b of m.bottleneck.bits) requestBytes[b] = packedByteLength(featValues, b) + FRAME_OVERHEAD;
   const responseBytes = m.labels.length * 5 + 32;
+  const rawRequestBytes = inSize + FRAME_OVERHEAD;
 
   const toInput = (image: Uint8Array | Float32Array): Float32Array => {
     if (image.length !== inSize) throw new RangeError(`input has ${image.length} values; ${m.id} takes ${inSize}`);
@@ -178,6 +179,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   await head.run({ [inputName]: { data: warm, dims: [1, ...m.input.shape] } });
   let localMs = (await runLocal(warm)).ms;
   let serverMs = 1;
+  let fullServerMs = 1;
+  let headMsEwma = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
@@ -218,11 +221,11 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         }
         return o;
       };
-      const answered = (o: Extract<RequestOutcome, { ok: true }>, bits: number, headMs: number, encodeMs: number): InferResult => {
+      const answered = (o: Extract<RequestOutcome, { ok: true }>, bits: number, headMs: number, encodeMs: number, fullModel = false): InferResult => {
         const srv = o.response.timings;
         const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
         const serverTotal = server.queue + server.decode + server.compute;
-        serverMs = ewma(serverMs, serverTotal);
+        if (!fullModel) serverMs = ewma(serverMs, serverTotal);
         link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
         return {
           label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
@@ -232,17 +235,22 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       };
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
       if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return local('local', 0, {});
-      if (policy.force === 'full-offload' && transport) {
+      // The adaptive policy may also skip the head, when sending the raw input is expected to win.
+      const rawFirst = transport?.ready === true && headMsEwma > 0 && fullOffloadFirst(model, { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes }, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
+      if ((policy.force === 'full-offload' || rawFirst) && transport) {
         const te = performance.now();
         const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
         const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
         const encodeMs = performance.now() - te;
         const o = await offload(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);
         if (!o.ok) return local('fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zero, encode: encodeMs } });
-        return answered(o, 8, 0, encodeMs);
+        const r = answered(o, 8, 0, encodeMs, true);
+        fullServerMs = ewma(fullServerMs, r.timings.server.queue + r.timings.server.decode + r.timings.server.compute);
+        return r;
       }
       const h = await head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
       const headMs = performance.now() - t0;
+      headMsEwma = headMsEwma === 0 ? headMs : ewma(headMsEwma, headMs);
       const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').

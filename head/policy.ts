@@ -130,6 +130,8 @@ export interface PolicyModel {
   splitAccuracy: Record<number, number>;
   /** Accuracy of finishing locally (the full model). */
   localAccuracy: number;
+  /** Share of inputs expected to leave by some exit at these thresholds (validation calibration). */
+  exitRate: number;
 }
 
 /** Precomputes the policy's view of a bundle for `maxAccuracyLoss`. */
@@ -138,8 +140,12 @@ export function policyModel(m: Manifest, maxAccuracyLoss: number): PolicyModel {
   const splitAccuracy: Record<number, number> = {};
   for (const b of bits) splitAccuracy[b] = m.bottleneck.accuracy?.[String(b)] ?? 0;
   const best = Math.max(...bits.map((b) => splitAccuracy[b]!));
+  const thresholds = m.exits.map((e) => thresholdFor(e, best, maxAccuracyLoss));
+  // The first exit's calibrated rate (later exits only add to it: a lower bound).
+  const exitRate = m.exits[0]?.thresholds.find((r) => r.threshold === thresholds[0])?.exitRate ?? 0;
   return {
-    thresholds: m.exits.map((e) => thresholdFor(e, best, maxAccuracyLoss)),
+    thresholds,
+    exitRate,
     bits,
     splitAccuracy,
     localAccuracy: m.accuracy?.teacher ?? best,
@@ -169,6 +175,36 @@ export function decide(model: PolicyModel, exits: readonly { label: number; conf
   if (!best) return local;
   if (offloadForced) return best;
   return better(opts.objective, local.expected, best.expected, opts.latencyBudgetMs ?? Infinity) ? local : best;
+}
+
+/** What sending the raw input to the edge's full model costs, for {@link fullOffloadFirst}. */
+export interface FullOffloadInputs {
+  /** The head's compute time on this device, ms. */
+  headMs: number;
+  /** Request frame bytes for the raw input. */
+  rawRequestBytes: number;
+  /** Expected server time for the full model, ms. */
+  fullServerMs: number;
+}
+
+/**
+ * Before running the head: is sending the raw input to the edge's full model expected to beat
+ * running the head and deciding after it (exit with the calibrated probability, else the better
+ * of offloading the bottleneck and finishing locally)? Only for the latency and energy objectives
+ * and a reachable edge; the head path stays the default otherwise.
+ */
+export function fullOffloadFirst(model: PolicyModel, costs: CostInputs, full: FullOffloadInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): boolean {
+  if (opts.force !== undefined || opts.objective === 'accuracy' || !link.available || opts.bits !== undefined) return false;
+  const after = decide(model, [], costs, link, device, { ...opts, force: undefined });
+  if (after.kind === 'exit') return false;
+  const p = model.exitRate;
+  const head: OptionCost = {
+    latencyMs: full.headMs + (1 - p) * after.expected.latencyMs,
+    energyJ: (device.computePowerW * full.headMs) / 1000 + (1 - p) * after.expected.energyJ,
+    accuracy: after.expected.accuracy,
+  };
+  const raw = offloadCost(0, { ...costs, serverMs: full.fullServerMs, requestBytes: { 0: full.rawRequestBytes } }, link, device, model.localAccuracy);
+  return better(opts.objective, raw, head, Infinity);
 }
 
 /** Radio models from Huang et al., MobiSys 2012 (uplink α, β), as the benchmark issue cites them. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, offloadCost, radioEnergyJ, RADIOS, thresholdFor, type CostInputs, type DeviceProfile, type LinkEstimate, type PolicyModel } from '../../head/policy.js';
+import { decide, fullOffloadFirst, offloadCost, radioEnergyJ, RADIOS, thresholdFor, type CostInputs, type DeviceProfile, type LinkEstimate, type PolicyModel } from '../../head/policy.js';
 
 const exitSpec = {
   output: 'exit0_logits',
@@ -15,7 +15,7 @@ const exitSpec = {
 
 const device: DeviceProfile = { name: 'test', computePowerW: 2, radio: RADIOS.lte };
 const link: LinkEstimate = { available: true, rttMs: 50, uplinkBps: 10e6, downlinkBps: 10e6 };
-const model: PolicyModel = { thresholds: [0.9], bits: [2, 4, 8], splitAccuracy: { 2: 0.93, 4: 0.94, 8: 0.942 }, localAccuracy: 0.945 };
+const model: PolicyModel = { thresholds: [0.9], bits: [2, 4, 8], splitAccuracy: { 2: 0.93, 4: 0.94, 8: 0.942 }, localAccuracy: 0.945, exitRate: 0.6 };
 const costs: CostInputs = { localMs: 40, serverMs: 2, requestBytes: { 2: 60, 4: 90, 8: 150 }, responseBytes: 80 };
 const unsure = [{ label: 3, confidence: 0.5 }];
 
@@ -76,5 +76,25 @@ describe('decide', () => {
     expect(decide(model, sure, costs, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'exit-then-offload' }).kind).toBe('exit');
     const d = decide(model, unsure, { ...costs, localMs: 1 }, link, device, { objective: 'latency', maxAccuracyLoss: 0.005, force: 'exit-then-offload', bits: 8 });
     expect(d.kind === 'offload' && d.bits).toBe(8);
+  });
+});
+
+describe('fullOffloadFirst (before the head)', () => {
+  const lat = { objective: 'latency' as const, maxAccuracyLoss: 0.005 };
+  it('skips the head when raw offload beats head + the expected rest, by hand', () => {
+    // head path: 10 + (1 − 0.6) · min(local 40, offload 5 + 0.048 + 0.064 + 2) = 10 + 0.4 · 7.112 = 12.84 ms
+    // raw: 5 + (848·8)/1e4 + 0.064 + 3 = 8.742 ms → raw first
+    const fast: LinkEstimate = { ...link, rttMs: 5 };
+    expect(fullOffloadFirst(model, costs, { headMs: 10, rawRequestBytes: 848, fullServerMs: 3 }, fast, device, lat)).toBe(true);
+    // a cheap head (1 ms): 1 + 0.4 · 7.112 = 3.84 ms < 8.742 → run the head
+    expect(fullOffloadFirst(model, costs, { headMs: 1, rawRequestBytes: 848, fullServerMs: 3 }, fast, device, lat)).toBe(false);
+  });
+  it('never when forced, for the accuracy objective, with a fixed bit width or no edge', () => {
+    const full = { headMs: 100, rawRequestBytes: 848, fullServerMs: 1 };
+    expect(fullOffloadFirst(model, costs, full, link, device, { ...lat, force: 'exit-then-offload' })).toBe(false);
+    expect(fullOffloadFirst(model, costs, full, link, device, { ...lat, objective: 'accuracy' })).toBe(false);
+    expect(fullOffloadFirst(model, costs, full, link, device, { ...lat, bits: 2 })).toBe(false);
+    expect(fullOffloadFirst(model, costs, full, { ...link, available: false }, device, lat)).toBe(false);
+    expect(fullOffloadFirst(model, costs, full, link, device, lat)).toBe(true);
   });
 });
