@@ -18,7 +18,7 @@ import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName } from './backend.js';
 import { exitDecision } from './exit.js';
 import { LinkEstimator } from './link.js';
-import { decide, fullOffloadFirst, policyModel, radioEnergyJ, RADIOS, type DeviceProfile, type PolicyOptions } from './policy.js';
+import { decide, fullOffloadFirst, policyModel, radioEnergyJ, RADIOS, type CostInputs, type DeviceProfile, type PolicyOptions } from './policy.js';
 import { EdgeTransport, type FailureReason, type RequestOutcome } from './transport.js';
 
 /** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
@@ -43,6 +43,8 @@ export interface DeviceOptions {
   headInWorker?: boolean;
   /** Power model for the energy estimate. Default: this host at 5 W with an LTE radio. */
   profile?: DeviceProfile;
+  /** For a bundle URL: how long fetching each file may take, ms. Default 30000. */
+  fetchTimeoutMs?: number;
   /** Every infer() answers within this many ms of the head finishing (edge or fallback). Default 1000. */
   deadlineMs?: number;
 }
@@ -78,22 +80,30 @@ const HOST_PROFILE: DeviceProfile = { name: 'host (5 W compute, LTE radio)', com
 /** Frame overhead beyond the payload (ids, names, quantization fields), for the policy's byte estimate. */
 const FRAME_OVERHEAD = 64;
 
+/** Fresh all-zero timings (each result owns its objects). */
+function zeroTimings(): InferResult['timings'] {
+  return { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 };
+}
+
 function ewma(old: number, sample: number): number {
   return old + 0.2 * (sample - old);
 }
 
 /** Fetches a bundle's manifest and the graphs a device runs from `url` (a folder URL). */
-export async function fetchBundle(url: string | URL, token?: string): Promise<InMemoryBundle> {
+export async function fetchBundle(url: string | URL, token?: string, timeoutMs = 30_000): Promise<InMemoryBundle> {
   const base = new URL(String(url).endsWith('/') ? String(url) : `${String(url)}/`);
   const get = async (name: string): Promise<Uint8Array> => {
-    let res: Response;
     try {
-      res = await fetch(new URL(encodeURIComponent(name), base), token ? { headers: { Authorization: `Bearer ${token}` } } : {});
+      // One deadline for the whole file, body included: a server that stalls cannot hang createDevice.
+      const signal = AbortSignal.timeout(timeoutMs);
+      const res = await fetch(new URL(encodeURIComponent(name), base), { signal, ...(token ? { headers: { Authorization: `Bearer ${token}` } } : {}) });
+      if (!res.ok) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: ${base.href} answered ${res.status}`);
+      return new Uint8Array(await res.arrayBuffer());
     } catch (e) {
-      throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: cannot fetch from ${base.href}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof OfframpError) throw e;
+      const why = (e as Error).name === 'TimeoutError' ? `no complete answer within ${timeoutMs} ms` : (e as Error).message;
+      throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: cannot fetch from ${base.href}: ${why}`, { cause: e });
     }
-    if (!res.ok) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: ${base.href} answered ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
   };
   const manifestBytes = await get('manifest.json');
   const m = manifestFromBytes(manifestBytes, new URL('manifest.json', base).href);
@@ -102,8 +112,8 @@ export async function fetchBundle(url: string | URL, token?: string): Promise<In
 }
 
 /** The manifest, its hash and the verified bytes of the graphs the device runs. */
-async function readBundle(source: string | URL | InMemoryBundle, token?: string): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
-  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) source = await fetchBundle(source, token);
+async function readBundle(source: string | URL | InMemoryBundle, token?: string, fetchTimeoutMs?: number): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
+  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) source = await fetchBundle(source, token, fetchTimeoutMs);
   if (typeof source === 'string') {
     const b = await loadBundle(source, { checkGraphs: false });
     const [head, full] = await Promise.all([readFile(join(source, b.manifest.graphs.head.file)), readFile(join(source, b.manifest.graphs.full.file))]);
@@ -129,7 +139,7 @@ async function readBundle(source: string | URL | InMemoryBundle, token?: string)
 
 /** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
 export async function createDevice(options: DeviceOptions): Promise<Device> {
-  const bundle = await readBundle(options.bundle, options.token);
+  const bundle = await readBundle(options.bundle, options.token, options.fetchTimeoutMs);
   const m = bundle.manifest;
   const backendName: BackendName = options.backend ?? (IS_NODE ? 'onnxruntime-node' : 'onnxruntime-web');
   const backend = await loadBackend(backendName);
@@ -190,6 +200,42 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time${slowdown !== 1 ? ` (measured × ${slowdown}, modelled)` : ''}; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
   };
 
+  /** Finishes on the device with the full model (path 'local', or 'fallback' with the reason). */
+  const answerLocally = async (x: Float32Array, t0: number, path: 'local' | 'fallback', headMs: number, extra: Partial<InferResult>): Promise<InferResult> => {
+    const r = await runLocal(x);
+    localMs = ewma(localMs, r.ms);
+    const timings = { ...zeroTimings(), head: headMs, ...extra.timings, local: r.ms, total: performance.now() - t0 };
+    const scores = Array.from(r.scores);
+    return { bytesUp: 0, bytesDown: 0, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
+  };
+  /** Sends `req` within the deadline (counted from `te`), retrying once after QUEUE_FULL when that still fits. */
+  const send = async (edge: EdgeTransport, req: Omit<InferRequest, 'id' | 'deadlineMs'>, te: number): Promise<RequestOutcome> => {
+    let o = await edge.request(req, deadlineMs);
+    if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
+      const wait = o.retryAfterMs;
+      const left = deadlineMs - (performance.now() - te) - wait;
+      if (left > 0) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        o = await edge.request(req, left);
+      }
+    }
+    return o;
+  };
+  /** The edge's answer as a result; the server time feeds the estimate of the graph it ran. */
+  const fromEdge = (o: Extract<RequestOutcome, { ok: true }>, graph: 'tail' | 'full', bits: number, t0: number, headMs: number, encodeMs: number): InferResult => {
+    const srv = o.response.timings;
+    const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
+    const serverTotal = server.queue + server.decode + server.compute;
+    if (graph === 'tail') serverMs = ewma(serverMs, serverTotal);
+    else fullServerMs = ewma(fullServerMs, serverTotal);
+    link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
+    return {
+      label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
+      timings: { ...zeroTimings(), head: headMs, encode: encodeMs, network: o.ms - serverTotal, server, total: performance.now() - t0 },
+      energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
+    };
+  };
+
   return {
     manifest: m,
     backend: backendName,
@@ -200,53 +246,19 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     async infer(image) {
       const t0 = performance.now();
       const x = toInput(image);
-      const zero = { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 };
-      const local = async (path: 'local' | 'fallback', headMs: number, extra: Partial<InferResult>): Promise<InferResult> => {
-        const r = await runLocal(x);
-        localMs = ewma(localMs, r.ms);
-        const timings = { ...zero, head: headMs, ...extra.timings, local: r.ms, total: performance.now() - t0 };
-        const scores = Array.from(r.scores);
-        return { bytesUp: 0, bytesDown: 0, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
-      };
-      /** Sends `req` within the deadline (counted from `te`), retrying once after QUEUE_FULL when that still fits. */
-      const offload = async (edge: EdgeTransport, req: Omit<InferRequest, 'id' | 'deadlineMs'>, te: number): Promise<RequestOutcome> => {
-        let o = await edge.request(req, deadlineMs);
-        if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
-          const wait = o.retryAfterMs;
-          const left = deadlineMs - (performance.now() - te) - wait;
-          if (left > 0) {
-            await new Promise((resolve) => setTimeout(resolve, wait));
-            o = await edge.request(req, left);
-          }
-        }
-        return o;
-      };
-      const answered = (o: Extract<RequestOutcome, { ok: true }>, bits: number, headMs: number, encodeMs: number, fullModel = false): InferResult => {
-        const srv = o.response.timings;
-        const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
-        const serverTotal = server.queue + server.decode + server.compute;
-        if (!fullModel) serverMs = ewma(serverMs, serverTotal);
-        link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
-        return {
-          label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
-          timings: { ...zero, head: headMs, encode: encodeMs, network: o.ms - serverTotal, server, total: performance.now() - t0 },
-          energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
-        };
-      };
+      const costs: CostInputs = { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes };
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
-      if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return local('local', 0, {});
+      if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return answerLocally(x, t0, 'local', 0, {});
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
-      const rawFirst = transport?.ready === true && headMsEwma > 0 && fullOffloadFirst(model, { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes }, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
+      const rawFirst = transport?.ready === true && headMsEwma > 0 && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
       if ((policy.force === 'full-offload' || rawFirst) && transport) {
         const te = performance.now();
         const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
         const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
         const encodeMs = performance.now() - te;
-        const o = await offload(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);
-        if (!o.ok) return local('fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zero, encode: encodeMs } });
-        const r = answered(o, 8, 0, encodeMs, true);
-        fullServerMs = ewma(fullServerMs, r.timings.server.queue + r.timings.server.decode + r.timings.server.compute);
-        return r;
+        const o = await send(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);
+        if (!o.ok) return answerLocally(x, t0, 'fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zeroTimings(), encode: encodeMs } });
+        return fromEdge(o, 'full', 8, t0, 0, encodeMs);
       }
       const h = await head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
       const headMs = performance.now() - t0;
@@ -255,12 +267,12 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').
       const estimate = transport ? { ...link.estimate(), available: true } : link.estimate();
-      const d = decide(model, exits, { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes }, estimate, profile, policy);
+      const d = decide(model, exits, costs, estimate, profile, policy);
       if (d.kind === 'exit') {
         const scores = Array.from(exits[d.exit]!.probs); // already computed for the decision
-        return { bytesUp: 0, bytesDown: 0, timings: { ...zero, head: headMs, total: performance.now() - t0 }, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
+        return { bytesUp: 0, bytesDown: 0, timings: { ...zeroTimings(), head: headMs, total: performance.now() - t0 }, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
       }
-      if (d.kind === 'local' || !transport) return local('local', headMs, {});
+      if (d.kind === 'local' || !transport) return answerLocally(x, t0, 'local', headMs, {});
       const te = performance.now();
       const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, { shape: featShape, bits: d.bits, range: m.bottleneck.range }, zstd);
       const encodeMs = performance.now() - te;
@@ -268,9 +280,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         type: 'inferRequest', name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes,
         exitIndex: exits.length ? 0 : -1, exitConfidence: exits[0]?.confidence ?? 0, graph: 'tail',
       };
-      const o = await offload(transport, req, te);
-      if (!o.ok) return local('fallback', headMs, { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings: { ...zero, head: headMs, encode: encodeMs } });
-      return answered(o, d.bits, headMs, encodeMs);
+      const o = await send(transport, req, te);
+      if (!o.ok) return answerLocally(x, t0, 'fallback', headMs, { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings: { ...zeroTimings(), head: headMs, encode: encodeMs } });
+      return fromEdge(o, 'tail', d.bits, t0, headMs, encodeMs);
     },
     async close() {
       await transport?.close();

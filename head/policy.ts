@@ -89,13 +89,17 @@ export function thresholdFor(exit: Manifest['exits'][number], splitAccuracy: num
   return ok.length ? Math.min(...ok.map((r) => r.threshold)) : exit.thresholds[exit.thresholds.length - 1]!.threshold;
 }
 
+/** The radio's power while busy at `uplinkMbps`, W: P = α·throughput + β. */
+export function radioPowerW(radio: RadioModel, uplinkMbps: number): number {
+  return (radio.alphaUpMwPerMbps * uplinkMbps + radio.betaMw) / 1000;
+}
+
 /** Energy of sending `bytes` up and `down` bytes down over `link` with `radio`, J. */
 export function radioEnergyJ(radio: RadioModel, link: LinkEstimate, upBytes: number, downBytes: number): number {
   const upS = (upBytes * 8) / link.uplinkBps;
   const downS = (downBytes * 8) / link.downlinkBps;
-  const mbps = link.uplinkBps / 1e6;
   const activeS = upS + downS + link.rttMs / 1000;
-  return ((radio.alphaUpMwPerMbps * mbps + radio.betaMw) / 1000) * activeS + radio.tailJ;
+  return radioPowerW(radio, link.uplinkBps / 1e6) * activeS + radio.tailJ;
 }
 
 /** Expected latency and energy of offloading at `bits`. */

@@ -16,6 +16,7 @@ import type { Manifest } from '../protocol/manifest.js';
 import { packedByteLength } from '../protocol/messages.js';
 import { argmax } from '../protocol/scores.js';
 import { readIdx } from '../bench/datasets/idx.js';
+import { seededSamples } from '../bench/datasets/synthetic.js';
 import { onnx } from './generated/onnx.js';
 import { cutModel, declaredDims, graphIndex, readModel, setFloatType, writeModel, type Model } from './graph.js';
 
@@ -66,11 +67,7 @@ export async function calibrationSamples(size: number, n: number, data?: string)
     if (per !== size) throw new RangeError(`${data}: samples hold ${per} values; the model's input holds ${size}`);
     return Array.from({ length: Math.min(n, idx.dims[0]!) }, (_, i) => idx.data.subarray(i * size, (i + 1) * size));
   }
-  let x = 0x2545f491;
-  return Array.from({ length: n }, () => Uint8Array.from({ length: size }, () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    return (x >>> 0) & 0xff;
-  }));
+  return seededSamples(size, n);
 }
 
 function int64Initializer(name: string, values: number[]): onnx.TensorProto {

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { encodeFeatures, encodeRawSample } from '../bottleneck/codec.js';
 import { loadZstd } from '../bottleneck/zstd.js';
 import type { NamedDevice } from '../bench/devices.js';
+import { configuredLink } from '../bench/link/fidelity.js';
 import type { NamedLink } from '../bench/link/profiles.js';
 import { percentile } from '../bench/stats.js';
 import { localCost, offloadCost, RADIOS, type DeviceProfile, type LinkEstimate } from '../head/policy.js';
@@ -114,7 +115,7 @@ export interface Recommendation {
 
 /** Ranks all-on-device, all-on-edge and every cut at 8 and 4 bits for `link` and `device`. */
 export function recommend(p: ModelProfile, link: NamedLink, device: NamedDevice, objective: 'latency' | 'energy'): Recommendation {
-  const est: LinkEstimate = { available: true, rttMs: link.profile.up.delayMs + link.profile.down.delayMs, uplinkBps: link.profile.up.bps, downlinkBps: link.profile.down.bps };
+  const est: LinkEstimate = { available: true, rttMs: configuredLink(link.profile).rttMs, uplinkBps: link.profile.up.bps, downlinkBps: link.profile.down.bps };
   const profile: DeviceProfile = { name: device.name, computePowerW: device.computePowerW, radio: RADIOS[link.radio], computeSlowdown: device.slowdown };
   const responseBytes = p.classes * 5 + 32;
   const FRAME = 64; // protocol + WebSocket framing per request, as the SDK's policy assumes

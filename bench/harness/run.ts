@@ -19,14 +19,15 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
 import type { Objective, PolicyOptions } from '../../head/policy.js';
-import { RADIOS } from '../../head/policy.js';
+import { radioPowerW, RADIOS } from '../../head/policy.js';
 import { loadBundle } from '../../protocol/bundle.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { createEdgeServer } from '../../tail/index.js';
 import { loadFashionMnistTest, imageAt } from '../datasets/fashion-mnist.js';
+import { seededSamples } from '../datasets/synthetic.js';
 import { deviceProfile, type NamedDevice } from '../devices.js';
 import { defaultBits } from '../eval.js';
-import { measureLink, type LinkFidelity } from '../link/fidelity.js';
+import { configuredLink, measureLink, type LinkFidelity } from '../link/fidelity.js';
 import type { NamedLink } from '../link/profiles.js';
 import { createLinkProxy } from '../link/proxy.js';
 import { percentile } from '../stats.js';
@@ -137,7 +138,7 @@ function energyOf(s: Sample, device: NamedDevice, radio: (typeof RADIOS)[keyof t
   const computeJ = (device.computePowerW * s.computeMs * device.slowdown) / 1000;
   if (s.radioMs <= 0) return computeJ;
   const mbps = (s.frameBytesUp * 8) / (s.radioMs * 1000);
-  return computeJ + ((radio.alphaUpMwPerMbps * mbps + radio.betaMw) / 1000) * (s.radioMs / 1000) + lteTailJ;
+  return computeJ + radioPowerW(radio, mbps) * (s.radioMs / 1000) + lteTailJ;
 }
 
 function summarize(bundle: string, link: NamedLink, device: NamedDevice, strategy: Strategy, m: Measured, lteTailJ: number): BenchRow {
@@ -172,14 +173,6 @@ function summarize(bundle: string, link: NamedLink, device: NamedDevice, strateg
   };
 }
 
-/** Deterministic pseudo-random uint8 inputs (xorshift) for bundles without a dataset. */
-function syntheticInputs(size: number, count: number): Uint8Array[] {
-  let x = 0x9e3779b9;
-  return Array.from({ length: count }, () => Uint8Array.from({ length: size }, () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    return (x >>> 0) & 0xff;
-  }));
-}
 
 /** Runs every configuration. */
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
@@ -196,7 +189,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       return { inputs: Array.from({ length: n }, (_, i) => imageAt(data, i)), labels: Array.from(data.labels.subarray(0, n)) };
     }
     const n = o.timingSamples ?? Math.min(o.samples, 30);
-    return { inputs: syntheticInputs(m.input.shape.reduce((a, b) => a * b, 1), n), labels: new Array<null>(n).fill(null) };
+    return { inputs: seededSamples(m.input.shape.reduce((a, b) => a * b, 1), n), labels: new Array<null>(n).fill(null) };
   };
   const work = bundles.map((b) => ({ ...b, ...inputsOf(b.manifest) }));
   const perLink = work.reduce((a, b) => a + b.inputs.length * (3 + 2 * o.devices.length), 0);
@@ -255,7 +248,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
     for (const link of o.links) {
       const outage = (link.profile.outages ?? []).length > 0;
-      const fidelity = outage ? { link: link.profile.name, configured: { upMbps: link.profile.up.bps / 1e6, downMbps: link.profile.down.bps / 1e6, rttMs: link.profile.up.delayMs + link.profile.down.delayMs }, measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN, rttMedianMs: NaN }, ok: true } : await measureLink(link.profile);
+      const fidelity = outage ? { link: link.profile.name, configured: configuredLink(link.profile), measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN, rttMedianMs: NaN }, ok: true } : await measureLink(link.profile);
       links.push({ ...fidelity, source: link.source, radio: RADIOS[link.radio].name });
       const proxy = await createLinkProxy({ host: '127.0.0.1', port: edgePort }, link.profile);
       try {

@@ -15,6 +15,11 @@ export interface LinkFidelity {
   ok: boolean;
 }
 
+/** A profile's configured rates (Mbps) and round trip (ms). */
+export function configuredLink(p: LinkProfile): LinkFidelity['configured'] {
+  return { upMbps: p.up.bps / 1e6, downMbps: p.down.bps / 1e6, rttMs: p.up.delayMs + p.down.delayMs };
+}
+
 const PING = 0x50; // 'P': echo one byte
 const DOWN = 0x44; // 'D': send the bulk download
 
@@ -96,7 +101,7 @@ export async function measureLink(shaped: LinkProfile, seconds = 0.4): Promise<L
     rtts.sort((a, b) => a - b);
     const rttMs = rtts[0]!;
     const rttMedianMs = rtts[3]!;
-    const configured = { upMbps: profile.up.bps / 1e6, downMbps: profile.down.bps / 1e6, rttMs: profile.up.delayMs + profile.down.delayMs };
+    const configured = configuredLink(profile);
     const measured = { upMbps: up, downMbps: down, rttMs, rttMedianMs };
     const within = (m: number, c: number): boolean => Math.abs(m - c) <= 0.05 * c;
     const ok = within(up, configured.upMbps) && within(down, configured.downMbps) && Math.abs(rttMs - configured.rttMs) <= 1 + 0.05 * configured.rttMs;

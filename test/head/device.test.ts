@@ -164,6 +164,21 @@ describe('bundle from a URL (the edge serves it)', () => {
     await expect(createDevice({ bundle: `${base.replace('0.1.0', '9.9.9')}` })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING' });
   });
 
+  it('gives up on a server that never answers, with a typed error, by the fetch timeout', async () => {
+    const held = new Set<import('node:net').Socket>();
+    const silent = createServer((sock) => held.add(sock)); // accepts, then says nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const t0 = performance.now();
+      await expect(createDevice({ bundle: `http://127.0.0.1:${port}/v1/models/tiny/0.1.0/`, fetchTimeoutMs: 300 })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: expect.stringMatching(/manifest\.json: cannot fetch .*no complete answer within 300 ms/) });
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      for (const sock of held) sock.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('refuses a served file whose bytes do not match the manifest', async () => {
     const { models: dir, cleanup: done } = await tinyModels();
     const server = await createEdgeServer({ models: dir, port: 0, workers: 1 });

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -294,6 +295,74 @@ describe('edge server: authentication and origins at the upgrade', () => {
     await expect(TestClient.open(server.url, { headers: { Origin: 'https://evil.example' } })).rejects.toThrow('HTTP 403');
     const c = await TestClient.open(server.url, { headers: { Origin: 'https://app.example' } });
     c.close();
+  });
+});
+
+describe('edge server: bundle files and web mode over HTTP', () => {
+  /** A raw GET (fetch would normalise '..' away before sending). */
+  const rawGet = (url: string, path: string, method = 'GET'): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
+    const u = new URL(url.replace(/^ws/, 'http'));
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  it('keeps bundle files behind the token when auth is on', async () => {
+    const server = await start({ auth: { type: 'shared-secret', secret: 's3cret' } });
+    const url = `${server.url.replace(/^ws/, 'http')}/v1/models/tiny/${bundle.manifest.version}/head.onnx`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    const ok = await fetch(url, { headers: { Authorization: 'Bearer s3cret' } });
+    expect(ok.status).toBe(200);
+    expect(createHash('sha256').update(new Uint8Array(await ok.arrayBuffer())).digest('hex')).toBe(bundle.manifest.graphs.head.sha256);
+  });
+
+  it('serves the web root and its mounts, never a file outside them, and answers HEAD', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'offramp-web-root-'));
+    const mount = await mkdtemp(join(tmpdir(), 'offramp-web-mount-'));
+    try {
+      await writeFile(join(root, 'index.html'), '<p>hi</p>');
+      await writeFile(join(mount, 'a.wasm'), 'wasm');
+      await writeFile(join(root, '..', `${root.split('/').pop()}-secret.txt`), 'secret');
+      const server = await start({ web: { root, mounts: { '/ort/': mount }, demo: { hello: 1 } } });
+      expect(await rawGet(server.url, '/')).toEqual({ status: 200, body: '<p>hi</p>' });
+      expect(await rawGet(server.url, '/ort/a.wasm')).toEqual({ status: 200, body: 'wasm' });
+      expect((await rawGet(server.url, '/', 'HEAD')).status).toBe(200);
+      for (const path of [`/../${root.split('/').pop()}-secret.txt`, `/%2e%2e/${root.split('/').pop()}-secret.txt`, '/ort/../index.html', '/ort/%2e%2e%2f..%2fetc%2fpasswd', '/%E0%A4%A']) {
+        const r = await rawGet(server.url, path);
+        expect([400, 404], path).toContain(r.status);
+        expect(r.body).not.toContain('secret');
+      }
+      expect(JSON.parse((await rawGet(server.url, '/v1/demo')).body)).toEqual({ hello: 1 });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(mount, { recursive: true, force: true });
+      await rm(`${root}-secret.txt`, { force: true });
+    }
+  });
+
+  it('takes the edge away only in web mode: connections closed, upgrades refused, then back', async () => {
+    const plain = await start();
+    expect((await rawGet(plain.url, '/v1/demo/edge?away=true', 'POST')).status).toBe(405);
+    const root = await mkdtemp(join(tmpdir(), 'offramp-web-root-'));
+    try {
+      const server = await start({ web: { root } });
+      const c = await TestClient.open(server.url);
+      const closed = new Promise<void>((resolve) => c.ws.once('close', () => resolve()));
+      expect(JSON.parse((await rawGet(server.url, '/v1/demo/edge?away=true', 'POST')).body)).toEqual({ away: true });
+      await closed;
+      await expect(TestClient.open(server.url)).rejects.toThrow('HTTP 503');
+      await rawGet(server.url, '/v1/demo/edge?away=false', 'POST');
+      const back = await TestClient.open(server.url);
+      expect((await back.hello(bundle)).type).toBe('helloAck');
+      back.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
