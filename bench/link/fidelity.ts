@@ -9,7 +9,7 @@ import { createLinkProxy, type LinkProfile } from './proxy.js';
 export interface LinkFidelity {
   link: string;
   configured: { upMbps: number; downMbps: number; rttMs: number };
-  /** rttMs: the minimum of 7 pings (as `ping` reports); rttMedianMs beside it. */
+  /** rttMs: the minimum of 15 pings (as `ping` reports); rttMedianMs beside it. */
   measured: { upMbps: number; downMbps: number; rttMs: number; rttMedianMs: number };
   /** Throughput within ±5% of configured and RTT within ±(1 ms + 5%), both directions. */
   ok: boolean;
@@ -22,6 +22,7 @@ export function configuredLink(p: LinkProfile): LinkFidelity['configured'] {
 
 const PING = 0x50; // 'P': echo one byte
 const DOWN = 0x44; // 'D': send the bulk download
+const PINGS = 15;
 
 /** Bytes in flight for a throughput measurement of about `seconds` at `bps`. */
 function bulkBytes(bps: number, seconds: number): number {
@@ -83,7 +84,7 @@ export async function measureLink(shaped: LinkProfile, seconds = 0.4): Promise<L
   try {
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const rtts: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < PINGS; i++) {
       const t0 = performance.now();
       const echoed = new Promise<void>((resolve) => socket.once('data', () => resolve()));
       socket.write(Buffer.of(PING));
@@ -100,7 +101,7 @@ export async function measureLink(shaped: LinkProfile, seconds = 0.4): Promise<L
     // scheduling cost. Load on a shared machine only ever adds to it (the median is reported too).
     rtts.sort((a, b) => a - b);
     const rttMs = rtts[0]!;
-    const rttMedianMs = rtts[3]!;
+    const rttMedianMs = rtts[PINGS >> 1]!;
     const configured = configuredLink(profile);
     const measured = { upMbps: up, downMbps: down, rttMs, rttMedianMs };
     const within = (m: number, c: number): boolean => Math.abs(m - c) <= 0.05 * c;

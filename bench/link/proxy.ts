@@ -32,11 +32,26 @@ function timerMs(ms: number): number {
   return Math.min(2 ** 31 - 1, Math.max(0, ms));
 }
 
+/**
+ * Node's timers count whole milliseconds from a loop time cached per tick, and `setTimeout(f, 0)`
+ * waits 1 ms: a plain timer per crossing would add ~1 ms to every hop. Sleep on a timer until
+ * about a millisecond before the segment is due, then finish the wait on `setImmediate`, which
+ * costs a little CPU only while a segment is about to leave.
+ */
+type Wake = { kind: 'timeout'; t: NodeJS.Timeout } | { kind: 'immediate'; t: NodeJS.Immediate };
+function arm(f: () => void, ms: number): Wake {
+  return ms > 1.5 ? { kind: 'timeout', t: setTimeout(f, timerMs(Math.floor(ms - 1))) } : { kind: 'immediate', t: setImmediate(f) };
+}
+function disarm(w: Wake | undefined): void {
+  if (w?.kind === 'timeout') clearTimeout(w.t);
+  else if (w?.kind === 'immediate') clearImmediate(w.t);
+}
+
 interface Pipe {
   shaper: Shaper;
   queue: { at: number; data: Buffer }[];
   queued: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: Wake | undefined;
 }
 
 /** Starts a proxy on 127.0.0.1 (port 0: any) forwarding to `target`. */
@@ -59,7 +74,7 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
         if (!to.destroyed) to.write(seg.data);
       }
       if (pipe.queued < HIGH_WATER && from.isPaused()) from.resume();
-      if (pipe.queue.length) pipe.timer = setTimeout(deliver, timerMs(pipe.queue[0]!.at - (performance.now() - t0)));
+      if (pipe.queue.length) pipe.timer = arm(deliver, pipe.queue[0]!.at - (performance.now() - t0));
       else if (from.readableEnded && !to.destroyed) to.end();
     };
     from.on('data', (chunk: Buffer) => {
@@ -70,7 +85,7 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
         pipe.queued += data.length;
       }
       if (pipe.queued >= HIGH_WATER) from.pause();
-      if (!pipe.timer) pipe.timer = setTimeout(deliver, timerMs(pipe.queue[0]!.at - now));
+      if (!pipe.timer) pipe.timer = arm(deliver, pipe.queue[0]!.at - now);
     });
     from.on('end', () => {
       if (!pipe.queue.length && !to.destroyed) to.end();
@@ -92,8 +107,8 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     pump(upPipe, client, edge, (n) => { up += n; });
     pump(downPipe, edge, client, (n) => { down += n; });
     const close = (): void => {
-      clearTimeout(upPipe.timer);
-      clearTimeout(downPipe.timer);
+      disarm(upPipe.timer);
+      disarm(downPipe.timer);
       client.destroy();
       edge.destroy();
       sockets.delete(client);
