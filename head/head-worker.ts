@@ -5,9 +5,14 @@ import { nodeBackend } from './backend-node.js';
 import type { HeadWorkerReply, HeadWorkerRequest } from './worker-session.js';
 
 let session: ModelSession | undefined;
+/**
+ * Requests are handled one after another, so a release waits for the run in hand (the owner
+ * terminates this thread after `released`; terminating it mid-run would abort the process).
+ */
+let chain: Promise<void> = Promise.resolve();
 
 parentPort!.on('message', (msg: HeadWorkerRequest) => {
-  void (async () => {
+  chain = chain.then(async () => {
     try {
       if (msg.type === 'open') {
         session = await nodeBackend.open(msg.model, { threads: msg.threads });
@@ -24,5 +29,5 @@ parentPort!.on('message', (msg: HeadWorkerRequest) => {
     } catch (err) {
       parentPort!.postMessage({ type: 'error', id: msg.id, message: (err as Error).message } satisfies HeadWorkerReply);
     }
-  })();
+  });
 });

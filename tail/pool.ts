@@ -2,7 +2,7 @@
 import type { Worker } from 'node:worker_threads';
 import { OfframpError } from '../protocol/errors.js';
 import { spawnModuleWorker } from '../protocol/worker.js';
-import type { WorkerInit, WorkerReply } from './worker-protocol.js';
+import type { WorkerInit, WorkerMessage, WorkerReply } from './worker-protocol.js';
 
 interface Slot {
   worker: Worker;
@@ -83,7 +83,7 @@ export class WorkerPool {
     slot.busy = true;
     return new Promise((resolve, reject) => {
       slot.pending = { resolve, reject };
-      slot.worker.postMessage({ id: this.nextId++, key, n, data }, [data.buffer as ArrayBuffer]);
+      slot.worker.postMessage({ type: 'run', id: this.nextId++, key, n, data } satisfies WorkerMessage, [data.buffer as ArrayBuffer]);
     });
   }
 
@@ -111,13 +111,25 @@ export class WorkerPool {
     this.spawn(slot).catch(() => {});
   }
 
-  /** Stops every worker; batches still running end with SHUTTING_DOWN. */
-  async close(): Promise<void> {
+  /**
+   * Stops every worker; batches still running end with SHUTTING_DOWN at once. Each worker is
+   * asked to stop and exits after the batch in hand (terminating one mid-run would abort the
+   * process); one that has not exited after `graceMs` is terminated.
+   */
+  async close(graceMs = 30_000): Promise<void> {
     this.closed = true;
     for (const s of this.slots) {
       s.pending?.reject(new OfframpError('SHUTTING_DOWN', 'the edge stopped while this batch ran', { retryAfterMs: 1000 }));
       s.pending = undefined;
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map(async (s) => {
+      const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+      if (s.worker.threadId < 0) return; // already gone
+      s.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
+      if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
+      clearTimeout(timer);
+    }));
   }
 }

@@ -18,11 +18,23 @@ export interface WorkerInit {
 
 /** A batch: `n` samples laid out back to back in `data` (transferred, not copied). */
 export interface WorkerJob {
+  type: 'run';
   id: number;
   key: string;
   n: number;
   data: Float32Array;
 }
+
+/**
+ * Finish the batch in hand, release the sessions and exit. Never `Worker.terminate()` a worker
+ * that may be computing: onnxruntime-node then throws a Napi::Error on the dying thread and the
+ * whole process aborts (std::terminate).
+ */
+export interface WorkerStop {
+  type: 'stop';
+}
+
+export type WorkerMessage = WorkerJob | WorkerStop;
 
 export type WorkerReply =
   | { type: 'ready' }

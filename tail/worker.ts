@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { WorkerGraph, WorkerInit, WorkerReply, WorkerJob } from './worker-protocol.js';
+import type { WorkerGraph, WorkerInit, WorkerJob, WorkerMessage, WorkerReply } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 const sessions = new Map<string, { session: ort.InferenceSession; graph: WorkerGraph }>();
@@ -23,24 +23,37 @@ async function start(): Promise<void> {
   parentPort!.postMessage({ type: 'ready' } satisfies WorkerReply);
 }
 
-parentPort!.on('message', (job: WorkerJob) => {
-  void (async () => {
-    const s = sessions.get(job.key);
-    if (!s) {
-      parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: `no graph ${job.key}` } satisfies WorkerReply);
-      return;
-    }
-    try {
-      const t0 = performance.now();
-      const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
-      const logits = (out[s.graph.output]!.data as Float32Array).slice();
-      const computeUs = Math.round((performance.now() - t0) * 1000);
-      parentPort!.postMessage({ type: 'result', id: job.id, ok: true, logits, computeUs } satisfies WorkerReply, [logits.buffer]);
-    } catch (err) {
-      parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
-    }
-  })();
+/** The batch in hand (a stop waits for it). */
+let current: Promise<void> = Promise.resolve();
+
+parentPort!.on('message', (m: WorkerMessage) => {
+  if (m.type === 'stop') {
+    void current.then(async () => {
+      for (const { session } of sessions.values()) await session.release().catch(() => {});
+      sessions.clear();
+      parentPort!.close(); // nothing left to wait for: the thread exits with code 0
+    });
+    return;
+  }
+  current = run(m);
 });
+
+async function run(job: WorkerJob): Promise<void> {
+  const s = sessions.get(job.key);
+  if (!s) {
+    parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: `no graph ${job.key}` } satisfies WorkerReply);
+    return;
+  }
+  try {
+    const t0 = performance.now();
+    const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
+    const logits = (out[s.graph.output]!.data as Float32Array).slice();
+    const computeUs = Math.round((performance.now() - t0) * 1000);
+    parentPort!.postMessage({ type: 'result', id: job.id, ok: true, logits, computeUs } satisfies WorkerReply, [logits.buffer]);
+  } catch (err) {
+    parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
+  }
+}
 
 start().catch((err: unknown) => {
   parentPort!.postMessage({ type: 'failed', message: (err as Error).message } satisfies WorkerReply);

@@ -47,3 +47,19 @@ describe('WorkerPool', () => {
     expect(r.logits.length).toBe(10);
   });
 });
+
+describe('WorkerPool.close()', () => {
+  it('lets a worker finish the batch in hand and exit (terminating it mid-run would abort the process)', async () => {
+    const graphs = workerGraphs(await loadRegistry(join(import.meta.dirname, '..', '..', 'models')));
+    const full = graphs.find((g) => g.key.startsWith('fmnist-b64') && g.key.endsWith('/full'))!;
+    const pool = await WorkerPool.start({ graphs: [full], intraOpThreads: 1, spinning: false }, 1);
+    const [worker] = pool.threads;
+    const exitCode = new Promise<number>((resolve) => worker!.once('exit', resolve));
+    // 512 images take the worker a while; the stop is queued behind the batch, so it arrives mid-run.
+    const running = pool.run(full.key, 512, new Float32Array(512 * full.sampleSize).fill(0.5));
+    const ended = expect(running).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    await pool.close();
+    await ended;
+    expect(await exitCode).toBe(0); // exited by itself, not terminated (terminate gives 1)
+  });
+});
