@@ -70,7 +70,7 @@ async function client(url: string, b: LoadedBundle, payload: { raw: Uint8Array; 
       if (performance.now() < until()) sendNext();
       else resolve();
     });
-    ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'bench', clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: b.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], authToken: '' }));
+    ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'bench', clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: b.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], authToken: '', deviceId: '' }));
   });
   ws.close();
 }

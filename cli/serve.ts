@@ -26,6 +26,9 @@ interface ServeFlags {
   maxInFlight?: number;
   heartbeatMs?: number;
   drainTimeoutMs?: number;
+  rateLimit?: number;
+  rateBurst?: number;
+  dedupWindowMs?: number;
   authSecret?: string;
   authHmacSecret?: string;
   origins?: string;
@@ -72,6 +75,9 @@ export function addServeCommand(program: Command): void {
     .addOption(o('--max-in-flight <n>', 'in-flight requests per connection', 'MAX_IN_FLIGHT', int))
     .addOption(o('--heartbeat-ms <n>', 'ping interval', 'HEARTBEAT_MS', int))
     .addOption(o('--drain-timeout-ms <n>', 'how long SIGTERM waits for in-flight requests', 'DRAIN_TIMEOUT_MS', int))
+    .addOption(o('--rate-limit <n>', 'frames per second one connection may send (0: no limit)', 'RATE_LIMIT', int))
+    .addOption(o('--rate-burst <n>', 'frames a connection may send at once', 'RATE_BURST', int))
+    .addOption(o('--dedup-window-ms <n>', 'how long answers stay for retried request ids', 'DEDUP_WINDOW_MS', int))
     .addOption(o('--auth-secret <s>', 'require this bearer token', 'AUTH_SECRET'))
     .addOption(o('--auth-hmac-secret <s>', 'require HMAC-signed bearer tokens', 'AUTH_HMAC_SECRET'))
     .addOption(o('--origins <list>', 'comma-separated allowed Origin values', 'ORIGINS'))
@@ -105,6 +111,9 @@ async function serve(flags: ServeFlags): Promise<number> {
     maxInFlight: flags.maxInFlight ?? file.maxInFlight,
     heartbeatMs: flags.heartbeatMs ?? file.heartbeatMs,
     drainTimeoutMs: flags.drainTimeoutMs ?? file.drainTimeoutMs,
+    rateLimitPerSecond: flags.rateLimit ?? file.rateLimitPerSecond,
+    rateBurst: flags.rateBurst ?? file.rateBurst,
+    dedupWindowMs: flags.dedupWindowMs ?? file.dedupWindowMs,
     auth,
     origins: flags.origins ? flags.origins.split(',').map((s) => s.trim()) : file.origins,
     tls: flags.tlsKey && flags.tlsCert ? { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } : file.tls,

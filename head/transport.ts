@@ -24,6 +24,12 @@ export interface TransportOptions {
   bitWidths: number[];
   clientName?: string;
   clientVersion?: string;
+  /**
+   * Names this device to the edge across reconnects (Hello.device_id), so request ids are unique
+   * per device and a retried id is answered from the edge's dedup window. Default: 128 random bits
+   * per transport.
+   */
+  deviceId?: string;
   /** Bearer token (sent as `Authorization` in Node, as a `bearer.<token>` subprotocol everywhere). */
   token?: string;
   /** Ping interval, ms (Node only). Default 5000. */
@@ -56,11 +62,13 @@ export class EdgeTransport {
   private pingSentAt = 0;
   private helloSentAt = 0;
   private nextId = 1;
+  private readonly deviceId: string;
   private readyWaiters: ((ready: boolean) => void)[] = [];
   /** Set when the edge refused the Hello: reconnecting would be refused again. */
   refusal: string | undefined;
 
   constructor(private readonly opts: TransportOptions) {
+    this.deviceId = opts.deviceId ?? randomId();
     this.connect();
   }
 
@@ -84,7 +92,7 @@ export class EdgeTransport {
       this.helloSentAt = performance.now();
       ws.send(encodeFrame({
         type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.clientName ?? 'offramp-device', clientVersion: this.opts.clientVersion ?? '0',
-        bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '',
+        bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '', deviceId: this.deviceId,
       }));
     });
     ws.on('message', (data: Buffer) => this.onFrame(data));
@@ -217,4 +225,10 @@ export class EdgeTransport {
       else ws.close(1000);
     });
   }
+}
+
+/** 128 random bits as hex (WebCrypto: Node.js and browsers). */
+function randomId(): string {
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }

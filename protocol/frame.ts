@@ -71,6 +71,7 @@ function fromWire(env: offramp.v1.Envelope): Message {
         codecs: codecListFromWire(h.codecs ?? []),
         bitWidths: h.bitWidths ?? [],
         authToken: h.authToken ?? '',
+        deviceId: h.deviceId ?? '',
       };
     }
     case 'helloAck': {
@@ -166,6 +167,7 @@ function toWire(m: Message): offramp.v1.Envelope.$Properties {
           codecs: m.codecs.map((c) => CODEC_TO_WIRE[c]),
           bitWidths: m.bitWidths,
           authToken: m.authToken,
+          deviceId: m.deviceId,
         },
       };
     case 'helloAck':

@@ -32,6 +32,8 @@ export interface Hello {
   bitWidths: number[];
   /** Empty when the device sends none. */
   authToken: string;
+  /** Empty when the device sends none (request ids are then scoped to the connection). */
+  deviceId: string;
 }
 
 /** Limits the edge enforces on a connection. */

@@ -65,6 +65,7 @@ function validateHello(m: Hello, limits: FrameLimits): void {
   checkBundleRef(m.bundle, limits);
   checkCapabilities(m.codecs, m.bitWidths);
   checkText(m.authToken, 'auth_token', limits.maxTextLength, false);
+  checkText(m.deviceId, 'device_id', limits.maxIdLength, false);
 }
 
 function validateHelloAck(m: HelloAck, limits: FrameLimits): void {

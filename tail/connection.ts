@@ -3,6 +3,7 @@
  * exactly one InferResponse or one Error; a frame that cannot be read at all gets an Error with
  * an empty id and the connection stays usable.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { decodeFeatures } from '../bottleneck/codec.js';
@@ -12,17 +13,19 @@ import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import { normalizeInto } from '../protocol/normalize.js';
 import { argmax, softmax } from '../protocol/scores.js';
 import type { FrameLimits } from '../protocol/limits.js';
-import type { Codec, Hello, InferRequest, Message } from '../protocol/messages.js';
+import type { Codec, ErrorMessage, Hello, InferRequest, Message } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { checkRequest, graphKey, resolveBundle, type ServedBundle } from './registry.js';
-import type { QueuedRequest, Scheduler } from './scheduler.js';
+import type { Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
 export interface ServerContext {
   registry: Map<string, ServedBundle>;
   scheduler: Scheduler;
+  dedup: DedupWindow;
   zstd: ZstdBackend;
   opts: ResolvedOptions;
   limits: FrameLimits;
@@ -36,12 +39,21 @@ const CODECS: Codec[] = ['none', 'zstd'];
 export class EdgeConnection {
   private bundle: ServedBundle | undefined;
   private codecs: Codec[] = [];
-  private readonly inflight = new Map<string, QueuedRequest>();
+  /** Hello.device_id: '' scopes request ids to this connection, anything else to the device. */
+  private deviceId = '';
+  /** Requests accepted and not yet answered → what to do with each if the connection closes. */
+  private readonly inflight = new Map<string, () => void>();
+  /** The rate limit's token bucket, and frames refused in the current second. */
+  private tokens: number;
+  private refilledAt = performance.now();
+  private refusedSince = performance.now();
+  private refused = 0;
   private closed = false;
   private readonly helloTimer: NodeJS.Timeout;
   alive = true;
 
   constructor(private readonly ws: WebSocket, private readonly ctx: ServerContext, private readonly log: Logger) {
+    this.tokens = ctx.opts.rateBurst;
     ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code) => this.onClose(code));
     ws.on('pong', () => {
@@ -90,6 +102,12 @@ export class EdgeConnection {
       if (m.type !== 'hello') return this.refuse(new OfframpError('BAD_REQUEST', `expected Hello, got ${m.type}`));
       return this.onHello(m);
     }
+    if (!this.withinRate()) {
+      const id = m.type === 'inferRequest' ? m.id : '';
+      this.countOutcome('RATE_LIMITED');
+      this.sendError(id, new OfframpError('RATE_LIMITED', `more than ${this.ctx.opts.rateLimitPerSecond} frames/s on this connection`, { retryAfterMs: Math.ceil(1000 / this.ctx.opts.rateLimitPerSecond) }));
+      return;
+    }
     if (m.type !== 'inferRequest') {
       this.sendError('', new OfframpError('BAD_REQUEST', `a device may send only inferRequest after the Hello, got ${m.type}`));
       return;
@@ -109,6 +127,7 @@ export class EdgeConnection {
       return this.refuse(err as OfframpError);
     }
     this.bundle = s;
+    this.deviceId = h.deviceId;
     this.codecs = (h.codecs.length ? h.codecs : (['none'] as Codec[])).filter((c) => CODECS.includes(c));
     const bits = h.bitWidths.length ? h.bitWidths.filter((b) => s.bits.tail.includes(b)) : s.bits.tail;
     this.log.info({ event: 'hello', client: `${h.clientName}/${h.clientVersion}`, bundle: s.key }, 'device connected');
@@ -125,10 +144,10 @@ export class EdgeConnection {
 
   private onRequest(r: InferRequest, s: ServedBundle): void {
     const t0 = performance.now();
-    if (this.inflight.has(r.id)) return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} is already in flight`), false);
-    if (this.ctx.isDraining()) return this.fail(r.id, new OfframpError('SHUTTING_DOWN', 'this edge is draining', { retryAfterMs: 1000 }), false);
+    if (this.inflight.has(r.id)) return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} is already in flight`));
+    if (this.ctx.isDraining()) return this.fail(r.id, new OfframpError('SHUTTING_DOWN', 'this edge is draining', { retryAfterMs: 1000 }));
     if (this.inflight.size >= this.ctx.opts.maxInFlight) {
-      return this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`), false);
+      return this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
     }
     let features: Float32Array;
     try {
@@ -136,40 +155,83 @@ export class EdgeConnection {
       features = decodeFeatures(r.raw, r.encoding, { zstd: this.ctx.zstd, limits: this.ctx.limits });
       if (r.graph === 'full') normalizeInto(features, s.bundle.manifest.input, features);
     } catch (err) {
-      return this.fail(r.id, asOfframpError(err), false);
+      return this.fail(r.id, asOfframpError(err));
     }
     const decodeUs = Math.round((performance.now() - t0) * 1000);
+    // This connection's end of the request: exactly once, and only while it is still in flight here.
+    const deliver = (o: Outcome): void => {
+      if (!this.inflight.delete(r.id)) return;
+      this.countOutcome(o.type === 'error' ? o.code : 'ok');
+      this.send({ ...o, id: r.id });
+    };
+    // With a device id, the request may be a retry of one that ran (or runs) on another connection.
+    const key = this.deviceId ? `${s.key}\0${this.deviceId}\0${r.id}` : undefined;
+    let end: (o: Outcome, executed: boolean) => void = deliver;
+    if (key) {
+      const digest = createHash('sha256').update(`${r.graph}/${r.encoding.bits}/${r.encoding.codec}/`).update(r.raw).digest('base64');
+      const a = this.ctx.dedup.admit(key, digest, deliver);
+      if (a.kind === 'conflict') return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} was used by this device for a different payload`));
+      if (a.kind === 'done') {
+        this.countOutcome('dedup');
+        return this.send({ ...a.outcome, id: r.id });
+      }
+      // Closing this connection stops the delivery, not the execution: a retry picks it up.
+      this.inflight.set(r.id, () => this.ctx.dedup.detach(key, deliver));
+      if (a.kind === 'attached') return;
+      end = (o, executed) => this.ctx.dedup.finish(key, o, executed);
+    }
     const now = performance.now();
-    const q: QueuedRequest = {
+    const q = {
       features,
       enqueuedAt: now,
       deadlineAt: now + (r.deadlineMs || this.ctx.opts.defaultDeadlineMs),
       cancelled: false,
-      resolve: ({ logits, queueUs, computeUs, batchSize }) => {
-        if (!this.inflight.delete(r.id)) return;
+      resolve: ({ logits, queueUs, computeUs, batchSize }: { logits: Float32Array; queueUs: number; computeUs: number; batchSize: number }) => {
         const scores = Array.from(softmax(logits));
         this.ctx.metrics.latency.observe({ stage: 'queue' }, queueUs);
         this.ctx.metrics.latency.observe({ stage: 'decode' }, decodeUs);
         this.ctx.metrics.latency.observe({ stage: 'compute' }, computeUs);
         this.ctx.metrics.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
-        this.countOutcome('ok');
         // Per-request lines only at debug level, so logging never dominates serving.
         this.log.debug({ event: 'request', id: r.id, graph: r.graph, bits: r.encoding.bits, bytes: r.raw.length, queueUs, computeUs, batchSize }, 'answered');
-        this.send({ type: 'inferResponse', id: r.id, label: argmax(scores), scores, topLabels: [], timings: { queueUs, decodeUs, computeUs }, batchSize });
+        end({ type: 'inferResponse', id: r.id, label: argmax(scores), scores, topLabels: [], timings: { queueUs, decodeUs, computeUs }, batchSize }, true);
       },
-      reject: (e) => this.fail(r.id, e, true),
+      reject: (e: OfframpError) => end(this.errorFrame(r.id, e), false),
     };
-    this.inflight.set(r.id, q);
+    if (!key) this.inflight.set(r.id, () => { q.cancelled = true; });
     try {
       this.ctx.scheduler.enqueue(graphKey(s.key, r.graph), q);
     } catch (err) {
-      this.fail(r.id, asOfframpError(err), true);
+      q.reject(asOfframpError(err));
     }
   }
 
-  /** Ends request `id` with an error (once: a request that already ended is left alone). */
-  private fail(id: string, e: OfframpError, tracked: boolean): void {
-    if (tracked && !this.inflight.delete(id)) return;
+  /** Withdraws a token from the connection's bucket; false (and maybe a 1008 close) when empty. */
+  private withinRate(): boolean {
+    const { rateLimitPerSecond: rate, rateBurst: burst } = this.ctx.opts;
+    if (rate <= 0) return true;
+    const now = performance.now();
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) * rate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    if (now - this.refusedSince >= 1000) {
+      this.refusedSince = now;
+      this.refused = 0;
+    }
+    // Refused more frames within a second than the rate allows: sending at twice the limit or
+    // more, and not slowing down. Such a peer is closed.
+    if (++this.refused > rate) {
+      this.log.warn({ event: 'rate-abuse', refused: this.refused }, 'closing a connection that keeps sending over its rate');
+      this.ws.close(1008, 'rate limit exceeded');
+    }
+    return false;
+  }
+
+  /** Ends request `id`, which was never accepted, with an error. */
+  private fail(id: string, e: OfframpError): void {
     this.countOutcome(e.code);
     this.sendError(id, e);
   }
@@ -178,9 +240,13 @@ export class EdgeConnection {
     this.ctx.metrics.requests.inc({ outcome });
   }
 
-  private sendError(id: string, e: OfframpError): void {
+  private errorFrame(id: string, e: OfframpError): ErrorMessage {
     const code = isWireErrorCode(e.code) ? e.code : 'INTERNAL';
-    this.send({ type: 'error', id, code, message: e.message.slice(0, this.ctx.limits.maxTextLength), retryAfterMs: e.retryAfterMs });
+    return { type: 'error', id, code, message: e.message.slice(0, this.ctx.limits.maxTextLength), retryAfterMs: e.retryAfterMs };
+  }
+
+  private sendError(id: string, e: OfframpError): void {
+    this.send(this.errorFrame(id, e));
   }
 
   /** Sends the Error that refuses the connection, then closes it cleanly. */
@@ -215,8 +281,9 @@ export class EdgeConnection {
   private onClose(code: number): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
-    for (const q of this.inflight.values()) q.cancelled = true;
+    const ending = [...this.inflight.values()];
     this.inflight.clear();
+    for (const stop of ending) stop();
     this.log.info({ event: 'close', code }, 'device disconnected');
   }
 }

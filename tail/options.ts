@@ -35,6 +35,18 @@ export interface EdgeServerOptions {
   maxBufferedBytes?: number;
   /** How long a drain waits for in-flight requests, ms. Default 10000. */
   drainTimeoutMs?: number;
+  /**
+   * Frames per second a connection may send after its Hello (token bucket; 0 = no limit). Excess
+   * frames get RATE_LIMITED; a connection refused more frames in a second than this is closed
+   * with 1008. Default 1000.
+   */
+  rateLimitPerSecond?: number;
+  /** The bucket's size (a burst allowed at once). Default 1000. */
+  rateBurst?: number;
+  /** How long a computed answer stays in the dedup window for retries of its id, ms. Default 60000. */
+  dedupWindowMs?: number;
+  /** Answers the dedup window holds at most (the oldest go first). Default 100000. */
+  dedupMaxEntries?: number;
   /** Milliseconds a connection has to send its Hello. Default 10000. */
   helloTimeoutMs?: number;
   auth?: AuthOptions;
@@ -72,4 +84,8 @@ export const DEFAULTS = {
   maxBufferedBytes: 4 * 1024 * 1024,
   drainTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
+  rateLimitPerSecond: 1000,
+  rateBurst: 1000,
+  dedupWindowMs: 60_000,
+  dedupMaxEntries: 100_000,
 } as const;

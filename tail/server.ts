@@ -15,6 +15,7 @@ import { OfframpError } from '../protocol/errors.js';
 import { resolveFrameLimits } from '../protocol/frame.js';
 import { bearerToken, checkToken, SUBPROTOCOL } from './auth.js';
 import { EdgeConnection, type ServerContext } from './connection.js';
+import { DedupWindow } from './dedup.js';
 import { createMetrics } from './metrics.js';
 import { DEFAULTS, type EdgeServerOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool } from './pool.js';
@@ -68,7 +69,8 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   let edgeAway = false;
   let ready = true;
   const connections = new Set<EdgeConnection>();
-  const ctx: ServerContext = { registry, scheduler, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
+  const dedup = new DedupWindow(opts.dedupWindowMs, opts.dedupMaxEntries);
+  const ctx: ServerContext = { registry, scheduler, dedup, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const json = (status: number, body: unknown): void => {

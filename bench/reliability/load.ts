@@ -95,7 +95,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     const fail = (): void => resolve(undefined);
     ws.once('error', fail);
     ws.once('open', () => {
-      ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: `load-${c}`, clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: m.bottleneck.bits, authToken: '' }));
+      ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: `load-${c}`, clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: m.bottleneck.bits, authToken: '', deviceId: '' }));
     });
     ws.on('message', (data: Buffer) => {
       const r = decodeFrame(data);

@@ -104,6 +104,7 @@ export namespace offramp {
             codecs: offramp.v1.Codec[];
             bitWidths: number[];
             authToken: string;
+            deviceId: string;
             static create(properties: offramp.v1.Hello.$Shape): offramp.v1.Hello & offramp.v1.Hello.$Shape;
             static create(properties?: offramp.v1.Hello.$Properties): offramp.v1.Hello;
             static encode(message: offramp.v1.Hello.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -123,6 +124,7 @@ export namespace offramp {
                 codecs?: (offramp.v1.Codec[]|null);
                 bitWidths?: (number[]|null);
                 authToken?: (string|null);
+                deviceId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = offramp.v1.Hello.$Properties;
@@ -374,7 +376,8 @@ export namespace offramp {
             SHUTTING_DOWN = 11,
             UNSUPPORTED_VERSION = 12,
             DUPLICATE_ID = 13,
-            TOO_MANY_IN_FLIGHT = 14
+            TOO_MANY_IN_FLIGHT = 14,
+            RATE_LIMITED = 15
         }
 
         interface IError extends offramp.v1.Error.$Properties {

@@ -777,6 +777,7 @@ export const offramp = $root.offramp = (() => {
              * @property {Array.<offramp.v1.Codec>|null} [codecs] Hello codecs
              * @property {Array.<number>|null} [bitWidths] Hello bitWidths
              * @property {string|null} [authToken] Hello authToken
+             * @property {string|null} [deviceId] Hello deviceId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -867,6 +868,14 @@ export const offramp = $root.offramp = (() => {
             Hello.prototype.authToken = "";
 
             /**
+             * Hello deviceId.
+             * @member {string} deviceId
+             * @memberof offramp.v1.Hello
+             * @instance
+             */
+            Hello.prototype.deviceId = "";
+
+            /**
              * Creates a new Hello instance using the specified properties.
              * @function create
              * @memberof offramp.v1.Hello
@@ -912,6 +921,8 @@ export const offramp = $root.offramp = (() => {
                     writer.uint32(/* id 6, wireType 2 =*/50).uint32s(message.bitWidths);
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken") && message.authToken !== "")
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.authToken);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.deviceId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1026,6 +1037,15 @@ export const offramp = $root.offramp = (() => {
                                 delete message.authToken;
                             continue;
                         }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.deviceId = value;
+                            else
+                                delete message.deviceId;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1089,6 +1109,9 @@ export const offramp = $root.offramp = (() => {
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken"))
                     if (!$util.isString(message.authToken))
                         return "authToken: string expected";
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId"))
+                    if (!$util.isString(message.deviceId))
+                        return "deviceId: string expected";
                 return null;
             };
 
@@ -1157,6 +1180,9 @@ export const offramp = $root.offramp = (() => {
                 if (object.authToken != null)
                     if (typeof object.authToken !== "string" || object.authToken.length)
                         message.authToken = $String(object.authToken);
+                if (object.deviceId != null)
+                    if (typeof object.deviceId !== "string" || object.deviceId.length)
+                        message.deviceId = $String(object.deviceId);
                 return message;
             };
 
@@ -1187,6 +1213,7 @@ export const offramp = $root.offramp = (() => {
                     object.clientVersion = "";
                     object.bundle = null;
                     object.authToken = "";
+                    object.deviceId = "";
                 }
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion"))
                     object.protocolVersion = message.protocolVersion;
@@ -1208,6 +1235,8 @@ export const offramp = $root.offramp = (() => {
                 }
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken"))
                     object.authToken = message.authToken;
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId"))
+                    object.deviceId = message.deviceId;
                 return object;
             };
 
@@ -3885,6 +3914,7 @@ export const offramp = $root.offramp = (() => {
          * @property {number} UNSUPPORTED_VERSION=12 UNSUPPORTED_VERSION value
          * @property {number} DUPLICATE_ID=13 DUPLICATE_ID value
          * @property {number} TOO_MANY_IN_FLIGHT=14 TOO_MANY_IN_FLIGHT value
+         * @property {number} RATE_LIMITED=15 RATE_LIMITED value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3903,6 +3933,7 @@ export const offramp = $root.offramp = (() => {
             values[valuesById[12] = "UNSUPPORTED_VERSION"] = 12;
             values[valuesById[13] = "DUPLICATE_ID"] = 13;
             values[valuesById[14] = "TOO_MANY_IN_FLIGHT"] = 14;
+            values[valuesById[15] = "RATE_LIMITED"] = 15;
             return values;
         })();
 
@@ -4227,6 +4258,10 @@ export const offramp = $root.offramp = (() => {
                     case "TOO_MANY_IN_FLIGHT":
                     case 14:
                         message.code = 14;
+                        break;
+                    case "RATE_LIMITED":
+                    case 15:
+                        message.code = 15;
                         break;
                     default:
                         if (typeof object.code === "number" && (object.code | 0) === object.code)

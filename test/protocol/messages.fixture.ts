@@ -12,6 +12,7 @@ export const hello: Hello = {
   codecs: ['none', 'zstd'],
   bitWidths: [2, 4, 8],
   authToken: '',
+  deviceId: '',
 };
 
 export const helloAck: HelloAck = {

@@ -53,7 +53,7 @@ const request: fc.Arbitrary<Message> = fc
   .filter((m) => m.type !== 'inferRequest' || m.encoding.codec === 'none' || m.raw.length < m.encoding.uncompressedBytes);
 
 const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('hello' as const), protocolVersion: fc.integer({ min: 1, max: 5 }), clientName: text(20), clientVersion: text(10), bundle, codecs, bitWidths: fc.array(bitWidth, { maxLength: 10 }), authToken: text(100) }),
+  fc.record({ type: fc.constant('hello' as const), protocolVersion: fc.integer({ min: 1, max: 5 }), clientName: text(20), clientVersion: text(10), bundle, codecs, bitWidths: fc.array(bitWidth, { maxLength: 10 }), authToken: text(100), deviceId: text(40) }),
   fc.record({ type: fc.constant('helloAck' as const), protocolVersion: fc.integer({ min: 1, max: 5 }), bundle, codecs, bitWidths: fc.array(bitWidth, { maxLength: 10 }), limits: fc.record({ maxFrameBytes: fc.integer({ min: 1, max: 0xffffffff }), maxInFlight: fc.integer({ min: 1, max: 1000 }), maxBatch: fc.integer({ min: 1, max: 1000 }) }), serverId: text(20) }),
   request,
   fc.array(f32, { minLength: 1, maxLength: 20 }).chain((scores) =>

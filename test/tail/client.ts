@@ -74,7 +74,7 @@ export class TestClient {
 
   async hello(b: LoadedBundle, over: Partial<Hello> = {}): Promise<Message> {
     this.send({
-      type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'test', clientVersion: '0', authToken: '',
+      type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'test', clientVersion: '0', authToken: '', deviceId: '',
       bundle: { id: b.manifest.id, version: b.manifest.version, manifestSha256: b.manifestSha256 },
       codecs: ['none', 'zstd'], bitWidths: [], ...over,
     });

@@ -246,7 +246,9 @@ describe('edge server: batching and the event loop', () => {
   });
 
   it('keeps the WebSocket loop responsive while batches compute (inference runs in workers)', async () => {
-    const server = await start({ workers: 2, maxBatch: 64, maxQueueDelayUs: 1000 });
+    // 3,000 requests as fast as one connection can push them: a load generator, not a device, so
+    // the per-connection rate limit (a device's 1,000 frames/s by default) is off here.
+    const server = await start({ workers: 2, maxBatch: 64, maxQueueDelayUs: 1000, rateLimitPerSecond: 0 });
     const c = await connected(server);
     const h = monitorEventLoopDelay({ resolution: 1 });
     h.enable();
@@ -430,4 +432,70 @@ describe('edge server: drain on SIGTERM (spawned `offramp serve`)', () => {
     expect((await c.closed).code).toBe(1001);
     expect(await exited).toBe(0);
   }, 30_000);
+});
+
+describe('edge server: retries and rate limits', () => {
+  const metric = async (server: EdgeServer, line: RegExp): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${server.address.port}/metrics`)).text();
+    const m = line.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  const hello = async (server: EdgeServer, deviceId: string): Promise<TestClient> => {
+    const c = await TestClient.open(server.url);
+    expect((await c.hello(bundle, { deviceId })).type).toBe('helloAck');
+    return c;
+  };
+
+  it('answers a retried request id after a reconnect from the first execution: computed once, the same answer', async () => {
+    // Batches of 2 with a long wait: the first request sits in the queue until a second arrives.
+    const server = await start({ maxBatch: 2, maxQueueDelayUs: 5_000_000 });
+    const first = await hello(server, 'device-a');
+    first.send(tailRequest(bundle, 'r1', golden.features[0]!, 8));
+    await expect.poll(() => metric(server, /^offramp_queue_depth\{graph="tiny@[^"]+\/tail"\} (\d+)/m)).toBe(1);
+    first.ws.terminate(); // the link drops with r1 queued
+    await first.closed;
+    const second = await hello(server, 'device-a');
+    second.send(tailRequest(bundle, 'r1', golden.features[0]!, 8)); // the retry joins the queued execution
+    second.send(tailRequest(bundle, 'r2', golden.features[1]!, 8)); // and fills the batch
+    const [r1, r2] = (await Promise.all([second.answer('r1'), second.answer('r2')])) as InferResponse[];
+    expect([r1!.type, r2!.type, r1!.batchSize]).toEqual(['inferResponse', 'inferResponse', 2]);
+    expect(r1!.label).toBe(argmax(golden.splitLogitsByBits['8']![0]!));
+    // Once more on a third connection: straight from the window, identical, nothing computed.
+    const third = await hello(server, 'device-a');
+    third.send(tailRequest(bundle, 'r1', golden.features[0]!, 8));
+    expect(await third.answer('r1')).toEqual(r1);
+    expect(await metric(server, /^offramp_batch_size_sum (\d+)/m)).toBe(2);
+    expect(await metric(server, /^offramp_requests_total\{outcome="dedup"\} (\d+)/m)).toBe(1);
+    // The same id with another payload is a device bug, not a retry.
+    third.send(tailRequest(bundle, 'r1', golden.features[3]!, 8));
+    expect(errorOf(await third.answer('r1'))).toMatchObject({ code: 'DUPLICATE_ID', message: 'request id "r1" was used by this device for a different payload' });
+    second.close();
+    third.close();
+  });
+
+  it('scopes ids to the device (or to the connection without a device id)', async () => {
+    const server = await start();
+    const clients = [await hello(server, 'device-a'), await hello(server, 'device-b'), await hello(server, ''), await hello(server, '')];
+    for (const c of clients) c.send(tailRequest(bundle, 'same', golden.features[2]!, 8));
+    for (const c of clients) expect((await c.answer('same')).type).toBe('inferResponse');
+    expect(await metric(server, /^offramp_batch_size_sum (\d+)/m)).toBe(4);
+    for (const c of clients) c.close();
+  });
+
+  it('refuses frames over the rate with RATE_LIMITED, and closes with 1008 a peer that keeps on', async () => {
+    // 2 frames/s after a burst of 5: a token takes 500 ms to come back, far longer than this test's steps.
+    const server = await start({ rateLimitPerSecond: 2, rateBurst: 5 });
+    const c = await connected(server);
+    for (let i = 0; i < 6; i++) c.send(tailRequest(bundle, `b${i}`, golden.features[0]!, 8));
+    for (let i = 0; i < 5; i++) expect((await c.answer(`b${i}`)).type).toBe('inferResponse');
+    expect(errorOf(await c.answer('b5'))).toMatchObject({ code: 'RATE_LIMITED', message: 'more than 2 frames/s on this connection', retryAfterMs: 500 });
+    for (let i = 0; i < 10; i++) c.send(tailRequest(bundle, `x${i}`, golden.features[0]!, 8));
+    expect(await c.closed).toEqual({ code: 1008, reason: 'rate limit exceeded' });
+    // b5 and one more were answered RATE_LIMITED (a token that came back meanwhile only moves which
+    // one); the third refusal within the second closed the connection. No id got two outcomes.
+    const limited = c.messages.filter((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
+    expect(limited.length).toBe(1);
+    const ids = c.messages.map((m) => (m as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
 });
