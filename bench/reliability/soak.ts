@@ -6,16 +6,15 @@
  * Usage: npm run soak -- [--connections 2000] [--rate 1] [--seconds 600] [--warmup 60]
  *        [--bundle models/fmnist-b32] [--json out.json]
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { waitForListening } from '../../cli/serve.js';
 import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { runLoad } from './load.js';
+import { spawnServe } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
@@ -26,17 +25,15 @@ const { values: a } = parseArgs({
 });
 const models = await mkdtemp(join(tmpdir(), 'offramp-soak-'));
 await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
-const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'serve', '--models', models, '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const server = await spawnServe(models);
 try {
-  const url = await waitForListening(child);
-  const report = await runLoad({ url, bundle: await loadBundle(join(models, basename(a.bundle))), connections: Number(a.connections), rate: Number(a.rate), seconds: Number(a.seconds), pid: child.pid, deadlineMs: 5000 });
+  const report = await runLoad({ url: server.url, bundle: await loadBundle(join(models, basename(a.bundle))), connections: Number(a.connections), rate: Number(a.rate), seconds: Number(a.seconds), pid: server.pid, deadlineMs: 5000 });
   const warm = Math.min(Number(a.warmup), report.rssKb.length - 1);
   const drift = (report.rssKb[report.rssKb.length - 1]! - report.rssKb[warm]!) / report.rssKb[warm]!;
   const out = { ...report, rssDriftAfterWarmup: drift, rssKb: undefined, rssKbFirstLast: [report.rssKb[0], report.rssKb[warm], report.rssKb[report.rssKb.length - 1]], environment: environment() };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify({ ...out, rssKb: report.rssKb }, null, 2) + '\n');
 } finally {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await server.stop();
   await rm(models, { recursive: true, force: true });
 }

@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFeatures, loadZstd, loadZstdNative, loadZstdWasm, zstdContentSize, type ZstdBackend } from '../../bottleneck/index.js';
 import type { TensorEncoding } from '../../protocol/index.js';
+import { rleFrame } from '../../bench/reliability/hostile.js';
 
 // One conformance suite for every backend this machine has: wasm always; native when the optional
 // dependency zstd-napi built (it does wherever npm ci can run node-gyp, CI included).
 const wasm = await loadZstdWasm();
 const nativeBackend = loadZstdNative();
 const backends: ZstdBackend[] = nativeBackend ? [wasm, nativeBackend] : [wasm];
-
-/** A zstd frame whose header claims `claimed` bytes and whose one RLE block really produces them. */
-function rleFrame(claimed: number, produced: number): Uint8Array {
-  // Frame header: magic, FHD = 0xe0 (8-byte FCS, single segment), FCS; then one last RLE block
-  // (block header: last=1, type=1 (RLE), size=produced) holding the byte 0x00.
-  const out = new Uint8Array(4 + 1 + 8 + 3 + 1);
-  out.set([0x28, 0xb5, 0x2f, 0xfd, 0xe0]);
-  let v = claimed;
-  for (let i = 0; i < 8; i++) {
-    out[5 + i] = v % 256;
-    v = Math.floor(v / 256);
-  }
-  const header = 1 | (1 << 1) | (produced << 3);
-  out.set([header & 0xff, (header >>> 8) & 0xff, (header >>> 16) & 0xff], 13);
-  return out;
-}
 
 const meta = (elements: number): TensorEncoding => ({ shape: [elements], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'zstd', uncompressedBytes: elements });
 

@@ -1,0 +1,392 @@
+/**
+ * Hostile input against a running edge server, over real sockets:
+ * - `fuzzFrames`: mutations of valid frames and random bytes on one connection (seeded, so a
+ *   failure replays), with a pristine request every `probeEvery` frames to prove the connection
+ *   stays usable; every frame must get exactly one reply, each one decodable;
+ * - `headerFlood`: an upgrade request with thousands of headers;
+ * - `fragmentFlood`: a request sent as one-byte fragments (must be answered), then a message of
+ *   tiny fragments past maxPayload (must close 1009), then empty fragments past it in frame bytes;
+ * - `zstdBombs`: frames a few bytes long claiming hundreds of MiB, and frames that lie about
+ *   their size.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import { encodeFeatures, encodeRawSample } from '../../bottleneck/codec.js';
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Hello, type InferRequest, type LoadedBundle, type Message } from '../../protocol/index.js';
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A zstd frame whose header claims `claimed` bytes and whose one RLE block really produces `produced`. */
+export function rleFrame(claimed: number, produced: number): Uint8Array {
+  // Frame header: magic, FHD = 0xe0 (8-byte FCS, single segment), FCS; then one last RLE block
+  // (block header: last=1, type=1 (RLE), size=produced) holding the byte 0x00.
+  const out = new Uint8Array(4 + 1 + 8 + 3 + 1);
+  out.set([0x28, 0xb5, 0x2f, 0xfd, 0xe0]);
+  let v = claimed;
+  for (let i = 0; i < 8; i++) {
+    out[5 + i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  const header = 1 | (1 << 1) | (produced << 3);
+  out.set([header & 0xff, (header >>> 8) & 0xff, (header >>> 16) & 0xff], 13);
+  return out;
+}
+
+export function helloFor(bundle: LoadedBundle, over: Partial<Hello> = {}): Hello {
+  const m = bundle.manifest;
+  return {
+    type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'hostile', clientVersion: '0', authToken: '', deviceId: '',
+    bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], ...over,
+  };
+}
+
+/** A valid split request for `bundle` (features in its range, its smallest bit width). */
+export function validTailRequest(bundle: LoadedBundle, id: string, random: () => number = Math.random): InferRequest {
+  const m = bundle.manifest;
+  const n = m.bottleneck.shape.reduce((a, b) => a * b, 1);
+  const { min, max } = m.bottleneck.range;
+  const x = Float32Array.from({ length: n }, () => min + random() * (max - min));
+  const enc = encodeFeatures(x, { shape: [1, ...m.bottleneck.shape], bits: Math.min(...m.bottleneck.bits), range: m.bottleneck.range });
+  return { type: 'inferRequest', id, name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'tail' };
+}
+
+function validFullRequest(bundle: LoadedBundle, id: string, random: () => number): InferRequest {
+  const m = bundle.manifest;
+  const n = m.input.shape.reduce((a, b) => a * b, 1);
+  const enc = encodeRawSample(Uint8Array.from({ length: n }, () => Math.floor(random() * 256)), [1, ...m.input.shape]);
+  return { type: 'inferRequest', id, name: m.graphs.full.inputs[0]!.name, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'full' };
+}
+
+/** One hostile frame: random bytes, or a valid frame flipped, truncated, spliced or re-typed. */
+function hostileFrame(bundle: LoadedBundle, k: number, r: () => number): Uint8Array {
+  const int = (n: number): number => Math.floor(r() * n);
+  const kind = int(6);
+  if (kind === 0) return Uint8Array.from({ length: int(256) }, () => int(256));
+  const base = encodeFrame(kind === 5 ? helloFor(bundle) : r() < 0.5 ? validTailRequest(bundle, `m${k}`, r) : validFullRequest(bundle, `m${k}`, r));
+  const f = Uint8Array.from(base);
+  if (kind === 1 || kind === 5) {
+    for (let i = 0, n = 1 + int(4); i < n; i++) f[int(f.length)] = int(256);
+    return f;
+  }
+  if (kind === 2) return f.subarray(0, int(f.length));
+  if (kind === 3) {
+    const at = int(f.length);
+    return Uint8Array.from([...f.subarray(0, at), ...Array.from({ length: 1 + int(8) }, () => int(256)), ...f.subarray(at + int(4))]);
+  }
+  // kind 4: a varint made as long as protobuf allows, or longer, at a random offset.
+  const at = int(f.length);
+  return Uint8Array.from([...f.subarray(0, at), ...Array.from({ length: 9 + int(3) }, () => 0xff), 0x01, ...f.subarray(at)]);
+}
+
+export interface FuzzReport {
+  seed: number;
+  frames: number;
+  replies: number;
+  responses: number;
+  errorsByCode: Record<string, number>;
+  /** Replies the client could not decode (a server bug). */
+  undecodable: number;
+  probes: { sent: number; answered: number };
+  /** How the connection ended before the run did, if it did. */
+  closedEarly: { code: number; reason: string } | null;
+  framesPerSecond: number;
+}
+
+/** Sends `frames` hostile frames on one connection, at most `window` unanswered at a time. */
+export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames: number; seed: number; probeEvery?: number; window?: number }): Promise<FuzzReport> {
+  const r = prng(o.seed);
+  const probeEvery = o.probeEvery ?? 100;
+  // Below the server's in-flight limit (64 by default): mutated frames that are still valid
+  // requests wait in the batcher, and a probe must never find the connection full.
+  const window = o.window ?? 32;
+  const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
+  ws.binaryType = 'nodebuffer';
+  let replies = 0;
+  let responses = 0;
+  let undecodable = 0;
+  let probesAnswered = 0;
+  let probesSent = 0;
+  let closedEarly: FuzzReport['closedEarly'] = null;
+  const errorsByCode: Record<string, number> = {};
+  let wake: () => void = () => {};
+  let acked: () => void = () => {};
+  const handshaken = new Promise<void>((resolve, reject) => {
+    acked = resolve;
+    ws.once('error', reject);
+  });
+  ws.on('message', (data: Buffer) => {
+    const d = decodeFrame(data);
+    if (!d.ok) undecodable++;
+    else if (d.message.type === 'helloAck') return acked();
+    else if (d.message.type === 'inferResponse') {
+      responses++;
+      if (d.message.id.startsWith('probe-')) probesAnswered++;
+    } else if (d.message.type === 'error') errorsByCode[d.message.code] = (errorsByCode[d.message.code] ?? 0) + 1;
+    replies++;
+    wake();
+  });
+  const closed = new Promise<void>((resolve) => ws.once('close', (code, reason) => {
+    closedEarly = { code, reason: reason.toString() };
+    wake();
+    resolve();
+  }));
+  await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(encodeFrame(helloFor(o.bundle)));
+  await handshaken;
+  const t0 = performance.now();
+  let sent = 0;
+  for (let k = 0; k < o.frames && !closedEarly; k++) {
+    while (sent - replies >= window && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+    if (k % probeEvery === probeEvery - 1) {
+      ws.send(encodeFrame(validTailRequest(o.bundle, `probe-${k}`, r)));
+      probesSent++;
+    } else ws.send(hostileFrame(o.bundle, k, r));
+    sent++;
+  }
+  while (replies < sent && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+  const seconds = (performance.now() - t0) / 1000;
+  if (!closedEarly) {
+    ws.close(1000);
+    await closed;
+    closedEarly = null;
+  }
+  return { seed: o.seed, frames: sent, replies, responses, errorsByCode, undecodable, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds };
+}
+
+/** An upgrade request with `headers` extra headers; resolves with the HTTP status line's code. */
+export function headerFlood(port: number, headers = 2000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      if (m) {
+        s.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    s.on('error', () => {}); // the server may reset after answering
+    s.on('close', () => reject(new Error(`closed without a status line: ${JSON.stringify(got.slice(0, 80))}`)));
+    let req = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n`;
+    for (let i = 0; i < headers; i++) req += `X-Flood-${i}: ${'a'.repeat(8)}\r\n`;
+    s.write(`${req}\r\n`);
+  });
+}
+
+/** A masked client frame. */
+export function clientFrame(opcode: number, payload: Uint8Array, fin: boolean): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len]) : len < 65536 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]) : (() => {
+    const b = Buffer.alloc(10);
+    b[0] = (fin ? 0x80 : 0) | opcode;
+    b[1] = 0x80 | 127;
+    b.writeBigUInt64BE(BigInt(len), 2);
+    return b;
+  })();
+  const mask = randomBytes(4);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i]! ^= mask[i & 3]!;
+  return Buffer.concat([head, mask, body]);
+}
+
+/** A raw WebSocket over a TCP socket: the handshake, masked writes, and the server's frames parsed. */
+class RawSocket {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  readonly frames: { opcode: number; payload: Buffer }[] = [];
+  ended = false;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.parse();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.ended = true;
+      this.notify();
+    });
+  }
+
+  static open(port: number): Promise<RawSocket> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let head = Buffer.alloc(0);
+      const onData = (d: Buffer): void => {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        s.off('data', onData);
+        if (!head.subarray(0, 12).toString().includes('101')) return reject(new Error(head.subarray(0, end).toString()));
+        const raw = new RawSocket(s);
+        if (head.length > end + 4) s.emit('data', head.subarray(end + 4)); // frames that came with the 101
+        resolve(raw);
+      };
+      s.on('data', onData);
+      s.once('error', reject);
+      s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n\r\n`);
+    });
+  }
+
+  private parse(): void {
+    for (;;) {
+      const b = this.buf;
+      if (b.length < 2) break;
+      let len = b[1]! & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (b.length < 4) break;
+        len = b.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (b.length < 10) break;
+        len = Number(b.readBigUInt64BE(2));
+        off = 10;
+      }
+      if (b.length < off + len) break;
+      this.frames.push({ opcode: b[0]! & 0x0f, payload: b.subarray(off, off + len) });
+      this.buf = b.subarray(off + len);
+    }
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** The next frame with one of `opcodes` (already received or future), or undefined if the socket ends first. */
+  async nextOf(opcodes: number[]): Promise<{ opcode: number; payload: Buffer } | undefined> {
+    for (;;) {
+      const i = this.frames.findIndex((f) => opcodes.includes(f.opcode));
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  async next(opcode: number): Promise<Buffer | undefined> {
+    return (await this.nextOf([opcode]))?.payload;
+  }
+
+  write(b: Buffer): boolean {
+    return this.socket.write(b);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+export interface FragmentReport {
+  /** What a request sent as one-byte fragments got back. */
+  assembled: Message['type'] | 'nothing';
+  /** The limit the server announced in its HelloAck. */
+  maxFrameBytes: number;
+  /** Close code after one message of one-byte fragments past maxPayload. */
+  overLimitClose: number | undefined;
+  overLimitFragments: number;
+  /** Close code after empty fragments past maxPayload in frame bytes (0 bytes of payload). */
+  emptyFloodClose: number | undefined;
+  emptyFloodFragments: number;
+}
+
+const OP_CONT = 0;
+const OP_BINARY = 2;
+const OP_CLOSE = 8;
+
+async function closeCode(s: RawSocket): Promise<number | undefined> {
+  const p = await s.next(OP_CLOSE);
+  return p && p.length >= 2 ? p.readUInt16BE(0) : undefined;
+}
+
+/** Sends `chunks` frames, waiting for the socket to drain whenever the kernel buffer is full. */
+async function pour(s: RawSocket, count: number, frame: (i: number) => Buffer): Promise<number> {
+  let i = 0;
+  for (; i < count && !s.ended; i++) {
+    if (!s.write(frame(i))) await new Promise<void>((resolve) => { s.socket.once('drain', resolve); s.socket.once('close', resolve); });
+  }
+  return i;
+}
+
+export async function fragmentFlood(o: { port: number; bundle: LoadedBundle; emptyFragments?: number }): Promise<FragmentReport> {
+  // 1. A real request in one-byte fragments: reassembled and answered.
+  const a = await RawSocket.open(o.port);
+  a.write(clientFrame(OP_BINARY, encodeFrame(helloFor(o.bundle)), true));
+  const ackFrame = await a.next(OP_BINARY);
+  const ack = ackFrame ? decodeFrame(ackFrame) : undefined;
+  if (!ack?.ok || ack.message.type !== 'helloAck') throw new Error('no HelloAck');
+  const maxFrameBytes = ack.message.limits.maxFrameBytes;
+  const req = encodeFrame(validTailRequest(o.bundle, 'fragmented'));
+  for (let i = 0; i < req.length; i++) a.write(clientFrame(i === 0 ? OP_BINARY : OP_CONT, req.subarray(i, i + 1), i === req.length - 1));
+  const answer = await a.next(OP_BINARY);
+  const d = answer ? decodeFrame(answer) : undefined;
+  a.close();
+  // 2. One message of one-byte fragments that never ends: 1009 once past maxPayload.
+  const b = await RawSocket.open(o.port);
+  const one = Uint8Array.of(0);
+  const overLimitFragments = await pour(b, maxFrameBytes * 2, (i) => clientFrame(i === 0 ? OP_BINARY : OP_CONT, one, false));
+  const overLimitClose = await closeCode(b);
+  b.close();
+  // 3. Empty fragments: no payload at all, only frame bytes (and fragment bookkeeping).
+  const c = await RawSocket.open(o.port);
+  const empty = new Uint8Array(0);
+  const emptyFloodFragments = await pour(c, o.emptyFragments ?? 200_000, (i) => clientFrame(i === 0 ? OP_BINARY : OP_CONT, empty, false));
+  // End the message: a server that took every fragment answers the (empty, invalid) message with
+  // an error frame; one that stopped the flood has sent a close frame instead.
+  c.write(clientFrame(OP_CONT, empty, true));
+  const reply = await c.nextOf([OP_CLOSE, OP_BINARY]);
+  const emptyFloodClose = reply?.opcode === OP_CLOSE && reply.payload.length >= 2 ? reply.payload.readUInt16BE(0) : undefined;
+  c.close();
+  return { assembled: d?.ok ? d.message.type : 'nothing', maxFrameBytes, overLimitClose, overLimitFragments, emptyFloodClose, emptyFloodFragments };
+}
+
+/** Sends `count` bombs and lying frames as split requests; returns the replies by outcome. */
+export async function zstdBombs(o: { url: string; bundle: LoadedBundle; count: number }): Promise<Record<string, number>> {
+  const m = o.bundle.manifest;
+  const shape = [1, ...m.bottleneck.shape];
+  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+  const frames = [
+    rleFrame(256 * 1024 * 1024, 1024 * 1024), // 17 bytes claiming 256 MiB
+    rleFrame(bytes, Math.min(2 ** 21 - 1, bytes * 100)), // claims the right size, produces 100×
+    rleFrame(bytes, 1), // claims the right size, produces less
+  ];
+  const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
+  const outcomes: Record<string, number> = {};
+  let got = 0;
+  let all: () => void = () => {};
+  const done = new Promise<void>((resolve) => { all = resolve; });
+  let acked: () => void = () => {};
+  const handshaken = new Promise<void>((resolve) => { acked = resolve; });
+  ws.on('message', (data: Buffer) => {
+    const d = decodeFrame(data);
+    const key = !d.ok ? 'undecodable' : d.message.type === 'error' ? d.message.code : d.message.type;
+    if (key === 'helloAck') return acked();
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    if (++got === o.count) all();
+  });
+  ws.once('close', () => all());
+  await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(encodeFrame(helloFor(o.bundle)));
+  await handshaken;
+  for (let i = 0; i < o.count; i++) {
+    const raw = frames[i % frames.length]!;
+    ws.send(encodeFrame({ ...validTailRequest(o.bundle, `bomb-${i}`), encoding: { shape, bits: 32, scale: [], zeroPoint: [], axis: 0, codec: 'zstd', uncompressedBytes: bytes }, raw }));
+  }
+  await done;
+  ws.close(1000);
+  return outcomes;
+}

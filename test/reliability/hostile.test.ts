@@ -1,0 +1,69 @@
+/**
+ * Hostile input against a spawned `offramp serve` (its own process: a crash would show as its
+ * exit, its RSS is its own). Bounded sizes for CI; `npm run fuzz` runs 10^6 frames.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fragmentFlood, fuzzFrames, headerFlood, zstdBombs } from '../../bench/reliability/hostile.js';
+import { rssKb } from '../../bench/reliability/load.js';
+import { spawnServe, type ServeProcess } from '../../bench/reliability/spawn.js';
+import { ERROR_CODES, loadBundle, type LoadedBundle } from '../../protocol/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FRAMES = 100_000;
+const SEED = Number(process.env.OFFRAMP_FUZZ_SEED ?? 20261128);
+
+let models: string;
+let bundle: LoadedBundle;
+let server: ServeProcess;
+beforeAll(async () => {
+  models = await mkdtemp(join(tmpdir(), 'offramp-hostile-'));
+  await cp(join(ROOT, 'models', 'fmnist-b32'), join(models, 'fmnist-b32'), { recursive: true });
+  bundle = await loadBundle(join(models, 'fmnist-b32'));
+  // The fuzzer pushes frames as fast as the server answers: no per-connection rate limit here.
+  server = await spawnServe(models, ['--workers', '1', '--rate-limit', '0'], { fromSource: true });
+}, 60_000);
+afterAll(async () => {
+  // Alive to the end, and a clean drain: nothing below crashed it.
+  expect(server.child.exitCode).toBe(null);
+  expect(await server.stop()).toBe(0);
+  await rm(models, { recursive: true, force: true });
+});
+
+const healthy = async (): Promise<number> => (await fetch(`http://127.0.0.1:${server.port}/healthz`)).status;
+
+describe('hostile input (spawned offramp serve, fmnist-b32)', () => {
+  it(`answers ${FRAMES.toLocaleString('en')} mutated and random frames one reply each, typed, and the connection stays usable (seed ${SEED})`, async () => {
+    const r = await fuzzFrames({ url: server.url, bundle, frames: FRAMES, seed: SEED });
+    expect(r.closedEarly).toBe(null);
+    expect(r.replies).toBe(FRAMES);
+    expect(r.undecodable).toBe(0);
+    for (const code of Object.keys(r.errorsByCode)) expect(ERROR_CODES).toContain(code);
+    expect(r.errorsByCode.INTERNAL ?? 0).toBe(0);
+    expect(r.probes.answered).toBe(r.probes.sent);
+    expect(r.probes.sent).toBe(FRAMES / 100);
+    expect(await healthy()).toBe(200);
+  }, 180_000);
+
+  it('refuses an upgrade with 2,000 headers with 431, and stays up', async () => {
+    expect(await headerFlood(server.port, 2000)).toBe(431);
+    expect(await healthy()).toBe(200);
+  });
+
+  it('reassembles a request sent in one-byte fragments; closes 1009 past maxPayload and 1008 on a flood of empty fragments', async () => {
+    const r = await fragmentFlood({ port: server.port, bundle, emptyFragments: 50_000 });
+    expect(r).toMatchObject({ assembled: 'inferResponse', overLimitClose: 1009, emptyFloodClose: 1008 });
+    expect(await healthy()).toBe(200);
+  }, 60_000);
+
+  it('refuses zstd bombs (17 bytes claiming 256 MiB) and frames that lie about their size, without the memory they claim', async () => {
+    const before = rssKb(server.pid);
+    const outcomes = await zstdBombs({ url: server.url, bundle, count: 3000 });
+    const after = rssKb(server.pid);
+    expect(outcomes).toEqual({ TOO_LARGE: 1000, BAD_REQUEST: 2000 });
+    // 1,000 frames each claiming 256 MiB: had one been allocated, RSS would have grown by that much.
+    expect((after - before) / 1024).toBeLessThan(64);
+  }, 60_000);
+});
