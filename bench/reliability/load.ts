@@ -155,3 +155,68 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     seconds: (performance.now() - t0) / 1000,
   };
 }
+
+export interface StormReport {
+  connections: number;
+  handshaken: number;
+  /** Connections that failed, by what the client saw (HTTP status, close code or socket error). */
+  failed: Record<string, number>;
+  /** From the first connect to the last HelloAck (or failure), s. */
+  seconds: number;
+  /** WebSocket upgrade + Hello → HelloAck, per connection, ms. */
+  handshakeMs: { p50: number; p95: number; p99: number; max: number };
+}
+
+/**
+ * A connection storm: `connections` WebSocket handshakes (upgrade, then Hello → HelloAck), at most
+ * `concurrency` at once; every socket is held open until all have finished, then closed.
+ */
+export async function connectionStorm(o: { url: string; bundle: LoadedBundle; connections: number; concurrency?: number }): Promise<StormReport> {
+  const m = o.bundle.manifest;
+  const hello = encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'storm', clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: [], authToken: '', deviceId: '' });
+  const failed: Record<string, number> = {};
+  const times: number[] = [];
+  const open: WebSocket[] = [];
+  const one = (): Promise<void> => new Promise((resolve) => {
+    const t = performance.now();
+    const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
+    let settled = false;
+    const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      failed[why] = (failed[why] ?? 0) + 1;
+      resolve();
+    };
+    ws.once('unexpected-response', (_req, res) => fail(`http-${res.statusCode}`));
+    ws.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+    ws.once('close', (code) => fail(`close-${code}`));
+    ws.once('open', () => ws.send(hello));
+    ws.once('message', (data: Buffer) => {
+      const r = decodeFrame(data);
+      if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? `refused-${r.message.type === 'error' ? r.message.code : r.message.type}` : 'undecodable');
+      settled = true;
+      times.push(performance.now() - t);
+      open.push(ws);
+      resolve();
+    });
+  });
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 500, o.connections) }, async () => {
+    while (next < o.connections) {
+      next++;
+      await one();
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all(open.map((ws) => new Promise<void>((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) return resolve();
+    ws.once('close', () => resolve());
+    ws.close(1000);
+  })));
+  const lat = times.sort((a, b) => a - b);
+  return {
+    connections: o.connections, handshaken: times.length, failed, seconds,
+    handshakeMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+  };
+}
