@@ -51,6 +51,9 @@ interface Pending {
   bytesUp: number;
 }
 
+/** How long close() waits for the edge's side of the closing handshake. */
+const CLOSE_GRACE_MS = 1000;
+
 export class EdgeTransport {
   private ws: NodeWebSocket | undefined;
   private ack: HelloAck | undefined;
@@ -221,8 +224,12 @@ export class EdgeTransport {
     if (!ws || ws.readyState === NodeWebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       ws.once('close', () => resolve());
-      if (ws.readyState === NodeWebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000);
+      if (ws.readyState === NodeWebSocket.CONNECTING) return ws.terminate();
+      ws.close(1000);
+      // The closing handshake needs the edge to answer: over a dead link it never does, and ws
+      // would wait 30 s. A device closing is not worth that: drop the socket after a second.
+      const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+      ws.once('close', () => clearTimeout(timer));
     });
   }
 }

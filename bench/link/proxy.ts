@@ -61,9 +61,10 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
   let up = 0;
   let down = 0;
   const sockets = new Set<Socket>();
-  const pipes = new Set<{ up: Shaper; down: Shaper }>();
+  const pipes = new Set<{ up: Pipe; down: Pipe; rearm: () => void }>();
 
-  const pump = (pipe: Pipe, from: Socket, to: Socket, count: (n: number) => void): void => {
+  /** Starts moving `from` → `to` through `pipe`; returns a function that re-arms its timer. */
+  const pump = (pipe: Pipe, from: Socket, to: Socket, count: (n: number) => void): (() => void) => {
     const deliver = (): void => {
       pipe.timer = undefined;
       const now = performance.now() - t0;
@@ -90,6 +91,10 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     from.on('end', () => {
       if (!pipe.queue.length && !to.destroyed) to.end();
     });
+    return () => {
+      disarm(pipe.timer);
+      pipe.timer = pipe.queue.length ? arm(deliver, pipe.queue[0]!.at - (performance.now() - t0)) : undefined;
+    };
   };
 
   const server: Server = createServer((client) => {
@@ -98,14 +103,12 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     edge.setNoDelay(true);
     sockets.add(client);
     sockets.add(edge);
-    const upShaper = new Shaper(current.up, current.outages);
-    const downShaper = new Shaper(current.down, current.outages);
-    const shapers = { up: upShaper, down: downShaper };
+    const upPipe: Pipe = { shaper: new Shaper(current.up, current.outages), queue: [], queued: 0, timer: undefined };
+    const downPipe: Pipe = { shaper: new Shaper(current.down, current.outages), queue: [], queued: 0, timer: undefined };
+    const rearmUp = pump(upPipe, client, edge, (n) => { up += n; });
+    const rearmDown = pump(downPipe, edge, client, (n) => { down += n; });
+    const shapers = { up: upPipe, down: downPipe, rearm: () => { rearmUp(); rearmDown(); } };
     pipes.add(shapers);
-    const upPipe: Pipe = { shaper: upShaper, queue: [], queued: 0, timer: undefined };
-    const downPipe: Pipe = { shaper: downShaper, queue: [], queued: 0, timer: undefined };
-    pump(upPipe, client, edge, (n) => { up += n; });
-    pump(downPipe, edge, client, (n) => { down += n; });
     const close = (): void => {
       disarm(upPipe.timer);
       disarm(downPipe.timer);
@@ -126,9 +129,15 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     bytes: () => ({ up, down }),
     setProfile(p) {
       current = p;
+      // Segments still waiting were scheduled under the old profile (behind an outage that may
+      // just have been lifted, say): schedule them again, in order, under the new one from now.
+      const now = performance.now() - t0;
       for (const s of pipes) {
-        s.up.setProfile(p.up, p.outages);
-        s.down.setProfile(p.down, p.outages);
+        for (const [pipe, dir] of [[s.up, p.up], [s.down, p.down]] as const) {
+          pipe.shaper = new Shaper(dir, p.outages);
+          for (const seg of pipe.queue) seg.at = pipe.shaper.schedule(now, seg.data.length);
+        }
+        s.rearm();
       }
     },
     close: () => new Promise<void>((resolve) => {

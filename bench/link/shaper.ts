@@ -25,12 +25,7 @@ export class Shaper {
   private free = 0;
   private lastArrival = 0;
 
-  constructor(private profile: DirectionProfile, private outages: readonly Outage[] = [], private readonly random: () => number = Math.random) {}
-
-  setProfile(profile: DirectionProfile, outages: readonly Outage[] = this.outages): void {
-    this.profile = profile;
-    this.outages = outages;
-  }
+  constructor(private readonly profile: DirectionProfile, private readonly outages: readonly Outage[] = [], private readonly random: () => number = Math.random) {}
 
   /** When (ms, same clock as `now`) a segment of `bytes` sent at `now` arrives. */
   schedule(now: number, bytes: number): number {
