@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinkProxy, type LinkProxy } from '../../bench/link/proxy.js';
 import { parseLink } from '../../bench/link/profiles.js';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
-import type { LoadedBundle } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels, type Golden } from '../tail/client.js';
 
@@ -17,12 +16,11 @@ const DEADLINE_MS = 250;
 const SLACK_MS = 150;
 
 let models: string;
-let bundle: LoadedBundle;
 let golden: Golden;
 let cleanup: () => Promise<void>;
 let server: EdgeServer;
 beforeAll(async () => {
-  ({ models, bundle, golden, cleanup } = await tinyModels());
+  ({ models, golden, cleanup } = await tinyModels());
   server = await createEdgeServer({ models, port: 0, workers: 1 });
 });
 afterAll(async () => {
