@@ -40,6 +40,8 @@ export interface LoadReport {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   /** Server RSS samples (kB) once a second, if a pid was given. */
   rssKb: number[];
+  /** How connections that the server closed were closed (code → count); ours at the end are not counted. */
+  closeCodes: Record<string, number>;
   seconds: number;
 }
 
@@ -69,6 +71,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   let answered = 0;
   let duplicates = 0;
   let connected = 0;
+  let closing = false;
+  const closeCodes: Record<string, number> = {};
   const rss: number[] = [];
   const sampler = o.pid ? setInterval(() => rss.push(rssKb(o.pid!)), 1000) : undefined;
   if (o.pid) rss.push(rssKb(o.pid));
@@ -109,7 +113,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       } else if (msg.type === 'inferResponse') outcome(msg.id);
       else if (msg.type === 'error' && msg.id) outcome(msg.id, msg.code);
     });
-    ws.once('close', fail);
+    ws.once('close', (code) => {
+      if (!closing) {
+        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+        // What was still in flight on it ends with the close (a device sees 'disconnected').
+        for (const id of [...pending.keys()]) if (id.startsWith(`${c}-`)) outcome(id, `closed-${code}`);
+      }
+      fail();
+    });
   });
 
   const sockets: (WebSocket | undefined)[] = [];
@@ -142,6 +153,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   for (const t of timers) clearTimeout(t);
   if (sampler) clearInterval(sampler);
   if (o.pid) rss.push(rssKb(o.pid));
+  closing = true;
   await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
     if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
     ws.once('close', () => resolve());
@@ -152,6 +164,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     connections: o.connections, connected, sent, answered, errored, lost: pending.size, duplicates,
     latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
     rssKb: rss,
+    closeCodes,
     seconds: (performance.now() - t0) / 1000,
   };
 }

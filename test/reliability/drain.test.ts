@@ -1,0 +1,55 @@
+/**
+ * SIGTERM under load, on a spawned `offramp serve`: readiness goes 503 at once, requests in
+ * flight finish, later ones get SHUTTING_DOWN, connections close with 1001, and the process exits
+ * 0 before its drain timeout. Every request id ends in exactly one outcome.
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runLoad } from '../../bench/reliability/load.js';
+import { spawnServe } from '../../bench/reliability/spawn.js';
+import { loadBundle } from '../../protocol/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DRAIN_TIMEOUT_MS = 8000;
+
+describe('SIGTERM drain under load', () => {
+  it('goes unready within 1 s, finishes what is in flight, closes 1001, exits 0 before the drain timeout; every id ends once', async () => {
+    const models = await mkdtemp(join(tmpdir(), 'offramp-drain-'));
+    try {
+      await cp(join(ROOT, 'models', 'fmnist-b32'), join(models, 'fmnist-b32'), { recursive: true });
+      const bundle = await loadBundle(join(models, 'fmnist-b32'));
+      const server = await spawnServe(models, ['--workers', '1', '--drain-timeout-ms', String(DRAIN_TIMEOUT_MS)], { fromSource: true });
+      const metrics = async (): Promise<number> => {
+        const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+        return Number(/^offramp_requests_total\{outcome="ok"\} (\d+)/m.exec(text)?.[1] ?? 0);
+      };
+      const load = runLoad({ url: server.url, bundle, connections: 100, rate: 20, seconds: 6, deadlineMs: 3000 });
+      // Under load: the server has answered a few hundred requests.
+      await expect.poll(metrics, { timeout: 20_000, interval: 50 }).toBeGreaterThan(300);
+      const termAt = performance.now();
+      server.child.kill('SIGTERM');
+      let status = 200;
+      while (status === 200) status = (await fetch(`http://127.0.0.1:${server.port}/readyz`)).status;
+      const unreadyMs = performance.now() - termAt;
+      const exitCode = await server.exited;
+      const exitMs = performance.now() - termAt;
+      const r = await load;
+      console.log(JSON.stringify({ unreadyMs: Math.round(unreadyMs), exitMs: Math.round(exitMs), sent: r.sent, answered: r.answered, errored: r.errored, closeCodes: r.closeCodes, lost: r.lost }));
+      expect(status).toBe(503);
+      expect(unreadyMs).toBeLessThan(1000);
+      expect(exitCode).toBe(0);
+      expect(exitMs).toBeLessThan(DRAIN_TIMEOUT_MS);
+      expect(r.closeCodes).toEqual({ 1001: 100 });
+      expect(r.lost).toBe(0);
+      expect(r.duplicates).toBe(0);
+      // Nothing but answers, SHUTTING_DOWN for requests after the SIGTERM, and what was still on the wire when the socket closed.
+      expect(Object.keys(r.errored).every((k) => k === 'SHUTTING_DOWN' || k === 'closed-1001')).toBe(true);
+      expect(r.answered).toBeGreaterThan(300);
+      expect(r.answered + Object.values(r.errored).reduce((a, b) => a + b, 0)).toBe(r.sent);
+    } finally {
+      await rm(models, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
