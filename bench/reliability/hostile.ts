@@ -202,7 +202,7 @@ export function clientFrame(opcode: number, payload: Uint8Array, fin: boolean): 
 }
 
 /** A raw WebSocket over a TCP socket: the handshake, masked writes, and the server's frames parsed. */
-class RawSocket {
+export class RawSocket {
   private buf = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   readonly frames: { opcode: number; payload: Buffer }[] = [];
@@ -304,9 +304,9 @@ export interface FragmentReport {
   emptyFloodFragments: number;
 }
 
-const OP_CONT = 0;
-const OP_BINARY = 2;
-const OP_CLOSE = 8;
+export const OP_CONT = 0;
+export const OP_BINARY = 2;
+export const OP_CLOSE = 8;
 
 async function closeCode(s: RawSocket): Promise<number | undefined> {
   const p = await s.next(OP_CLOSE);
@@ -314,7 +314,7 @@ async function closeCode(s: RawSocket): Promise<number | undefined> {
 }
 
 /** Sends `chunks` frames, waiting for the socket to drain whenever the kernel buffer is full. */
-async function pour(s: RawSocket, count: number, frame: (i: number) => Buffer): Promise<number> {
+export async function pour(s: RawSocket, count: number, frame: (i: number) => Buffer): Promise<number> {
   let i = 0;
   for (; i < count && !s.ended; i++) {
     if (!s.write(frame(i))) await new Promise<void>((resolve) => { s.socket.once('drain', resolve); s.socket.once('close', resolve); });
