@@ -38,6 +38,8 @@ export interface LoadReport {
   lost: number;
   duplicates: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** Time to each error reply, by code (how fast the server sheds). */
+  errorLatencyMs: Record<string, { p50: number; p99: number; max: number }>;
   /** Server RSS samples (kB) once a second, if a pid was given. */
   rssKb: number[];
   /** How connections that the server closed were closed (code → count); ours at the end are not counted. */
@@ -66,6 +68,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const pending = new Map<string, number>();
   const done = new Set<string>();
   const latencies: number[] = [];
+  const errorLatencies: Record<string, number[]> = {};
   const errored: Record<string, number> = {};
   let sent = 0;
   let answered = 0;
@@ -86,8 +89,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     }
     pending.delete(id);
     done.add(id);
-    if (code) errored[code] = (errored[code] ?? 0) + 1;
-    else {
+    if (code) {
+      errored[code] = (errored[code] ?? 0) + 1;
+      (errorLatencies[code] ??= []).push(performance.now() - at);
+    } else {
       answered++;
       latencies.push(performance.now() - at);
     }
@@ -163,6 +168,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   return {
     connections: o.connections, connected, sent, answered, errored, lost: pending.size, duplicates,
     latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
+    errorLatencyMs: Object.fromEntries(Object.entries(errorLatencies).map(([code, xs]) => {
+      xs.sort((a, b) => a - b);
+      return [code, { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1]! }];
+    })),
     rssKb: rss,
     closeCodes,
     seconds: (performance.now() - t0) / 1000,

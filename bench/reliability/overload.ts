@@ -1,0 +1,56 @@
+/**
+ * Overload against a spawned `offramp serve` (from dist): first the capacity, measured in the same
+ * run as the highest open-loop rate answered with < 1% errors (a ramp), then 3× that rate. Reports
+ * goodput against capacity, how fast the excess is shed (time to QUEUE_FULL), and the slowest
+ * answer against the request deadline (an answer computed past its deadline would be slower).
+ *
+ * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--bundle models/fmnist-b32] [--json out.json]
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadBundle } from '../../protocol/bundle.js';
+import { environment } from '../stats.js';
+import { runLoad, type LoadReport } from './load.js';
+import { spawnServe } from './spawn.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const { values: a } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'deadline-ms': { type: 'string', default: '2000' },
+    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
+  },
+});
+const connections = Number(a.connections);
+const deadlineMs = Number(a['deadline-ms']);
+const models = await mkdtemp(join(tmpdir(), 'offramp-overload-'));
+await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
+const bundle = await loadBundle(join(models, basename(a.bundle)));
+const server = await spawnServe(models);
+const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
+try {
+  const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
+  let capacity = 0;
+  for (let rps = 200; rps <= 4000; rps += 200) {
+    const r = await runLoad({ url: server.url, bundle, connections, rate: rps / connections, seconds: 5, deadlineMs });
+    const step = { offeredRps: rps, answeredRps: r.answered / 5, errorShare: errors(r) / r.sent };
+    ramp.push(step);
+    console.error(JSON.stringify(step));
+    if (step.errorShare >= 0.01 || r.lost > 0) break;
+    capacity = step.answeredRps;
+  }
+  const seconds = Number(a.seconds);
+  const r = await runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid });
+  const out = {
+    bundle: bundle.manifest.id, capacityRps: capacity, ramp,
+    overload: { offeredRps: 3 * capacity, answeredRps: r.answered / seconds, goodputShare: r.answered / seconds / capacity, sent: r.sent, answered: r.answered, errored: r.errored, lost: r.lost, duplicates: r.duplicates, latencyMs: r.latencyMs, errorLatencyMs: r.errorLatencyMs, deadlineMs },
+    serverExitCode: await server.stop(), environment: environment(),
+  };
+  console.log(JSON.stringify(out, null, 2));
+  if (a.json) writeFileSync(a.json, JSON.stringify(out, null, 2) + '\n');
+} finally {
+  await server.stop();
+  await rm(models, { recursive: true, force: true });
+}
