@@ -149,9 +149,13 @@ export class EdgeConnection {
     if (this.inflight.size >= this.ctx.opts.maxInFlight) {
       return this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
     }
+    const key = graphKey(s.key, r.graph);
     let features: Float32Array;
     try {
       checkRequest(s, r, this.codecs);
+      // Shed before the payload is decoded: under overload, refusing must stay cheap.
+      const refused = this.ctx.scheduler.full(key);
+      if (refused) throw refused;
       features = decodeFeatures(r.raw, r.encoding, { zstd: this.ctx.zstd, limits: this.ctx.limits });
       if (r.graph === 'full') normalizeInto(features, s.bundle.manifest.input, features);
     } catch (err) {
@@ -165,20 +169,20 @@ export class EdgeConnection {
       this.send({ ...o, id: r.id });
     };
     // With a device id, the request may be a retry of one that ran (or runs) on another connection.
-    const key = this.deviceId ? `${s.key}\0${this.deviceId}\0${r.id}` : undefined;
+    const dedupKey = this.deviceId ? `${s.key}\0${this.deviceId}\0${r.id}` : undefined;
     let end: (o: Outcome, executed: boolean) => void = deliver;
-    if (key) {
+    if (dedupKey) {
       const digest = createHash('sha256').update(`${r.graph}/${r.encoding.bits}/${r.encoding.codec}/`).update(r.raw).digest('base64');
-      const a = this.ctx.dedup.admit(key, digest, deliver);
+      const a = this.ctx.dedup.admit(dedupKey, digest, deliver);
       if (a.kind === 'conflict') return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} was used by this device for a different payload`));
       if (a.kind === 'done') {
         this.countOutcome('dedup');
         return this.send({ ...a.outcome, id: r.id });
       }
       // Closing this connection stops the delivery, not the execution: a retry picks it up.
-      this.inflight.set(r.id, () => this.ctx.dedup.detach(key, deliver));
+      this.inflight.set(r.id, () => this.ctx.dedup.detach(dedupKey, deliver));
       if (a.kind === 'attached') return;
-      end = (o, executed) => this.ctx.dedup.finish(key, o, executed);
+      end = (o, executed) => this.ctx.dedup.finish(dedupKey, o, executed);
     }
     const now = performance.now();
     const q = {
@@ -198,9 +202,9 @@ export class EdgeConnection {
       },
       reject: (e: OfframpError) => end(this.errorFrame(r.id, e), false),
     };
-    if (!key) this.inflight.set(r.id, () => { q.cancelled = true; });
+    if (!dedupKey) this.inflight.set(r.id, () => { q.cancelled = true; });
     try {
-      this.ctx.scheduler.enqueue(graphKey(s.key, r.graph), q);
+      this.ctx.scheduler.enqueue(key, q);
     } catch (err) {
       q.reject(asOfframpError(err));
     }

@@ -57,16 +57,25 @@ export class Scheduler {
     return n;
   }
 
+  /**
+   * QUEUE_FULL (with a suggested retry_after_ms) if `key`'s queue has no room, else null. Checked
+   * before a request's payload is decoded, so shedding load costs as little as possible.
+   */
+  full(key: string): OfframpError | null {
+    const q = this.queues.get(key);
+    if (!q) return new OfframpError('INTERNAL', `no queue for ${key}`);
+    if (q.items.length < this.opts.maxQueue) return null;
+    const batches = Math.ceil(q.items.length / this.opts.maxBatch) / Math.max(1, this.pool.size);
+    return new OfframpError('QUEUE_FULL', `queue for ${key} holds ${q.items.length} requests`, {
+      retryAfterMs: Math.max(1, Math.ceil((batches * this.lastComputeUs) / 1000)),
+    });
+  }
+
   /** Queues a request, or throws QUEUE_FULL at once. */
   enqueue(key: string, r: QueuedRequest): void {
-    const q = this.queues.get(key);
-    if (!q) throw new OfframpError('INTERNAL', `no queue for ${key}`);
-    if (q.items.length >= this.opts.maxQueue) {
-      const batches = Math.ceil(q.items.length / this.opts.maxBatch) / Math.max(1, this.pool.size);
-      throw new OfframpError('QUEUE_FULL', `queue for ${key} holds ${q.items.length} requests`, {
-        retryAfterMs: Math.max(1, Math.ceil((batches * this.lastComputeUs) / 1000)),
-      });
-    }
+    const refused = this.full(key);
+    if (refused) throw refused;
+    const q = this.queues.get(key)!;
     q.items.push(r);
     this.hooks.onDepth?.(key, q.items.length);
     this.pump();
