@@ -18,7 +18,7 @@ import { PROTOCOL_VERSION } from '../protocol/version.js';
 import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { checkRequest, graphKey, resolveBundle, type ServedBundle } from './registry.js';
+import { checkFeatures, checkRequest, graphKey, resolveBundle, type ServedBundle } from './registry.js';
 import type { Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
@@ -157,6 +157,7 @@ export class EdgeConnection {
       const refused = this.ctx.scheduler.full(key);
       if (refused) throw refused;
       features = decodeFeatures(r.raw, r.encoding, { zstd: this.ctx.zstd, limits: this.ctx.limits });
+      checkFeatures(s, r, features);
       if (r.graph === 'full') normalizeInto(features, s.bundle.manifest.input, features);
     } catch (err) {
       return this.fail(r.id, asOfframpError(err));

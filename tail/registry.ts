@@ -98,6 +98,25 @@ export function checkRequest(s: ServedBundle, r: InferRequest, codecs: readonly 
   if (!codecs.includes(r.encoding.codec)) throw new OfframpError('UNSUPPORTED_CODEC', `codec ${r.encoding.codec} was not agreed in the handshake`, id);
 }
 
+/**
+ * Decoded bottleneck features must lie near the bundle's range: within one range-width of
+ * [min, max]. A device's quantizer (or a calibrated split) stays inside it; values far outside
+ * come from forged scales or zero points and would drive the tail to Inf/NaN — refused here,
+ * before any compute, rather than failing inside the model.
+ */
+export function checkFeatures(s: ServedBundle, r: InferRequest, x: Float32Array): void {
+  if (r.graph !== 'tail') return; // full-model inputs are raw uint8 samples, bounded by construction
+  const { min, max } = s.bundle.manifest.bottleneck.range;
+  const lo = min - (max - min);
+  const hi = max + (max - min);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!(v >= lo && v <= hi)) {
+      throw new OfframpError('BAD_REQUEST', `feature value ${i} (${v}) is far outside the bottleneck's range [${min}, ${max}]: check the quantization scale and zero point`, { requestId: r.id });
+    }
+  }
+}
+
 /** Worker graph descriptions for every served bundle (tail and full). */
 export function workerGraphs(registry: Map<string, ServedBundle>): WorkerGraph[] {
   const out: WorkerGraph[] = [];

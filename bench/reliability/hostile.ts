@@ -69,7 +69,7 @@ function validFullRequest(bundle: LoadedBundle, id: string, random: () => number
 }
 
 /** One hostile frame: random bytes, or a valid frame flipped, truncated, spliced or re-typed. */
-function hostileFrame(bundle: LoadedBundle, k: number, r: () => number): Uint8Array {
+export function hostileFrame(bundle: LoadedBundle, k: number, r: () => number): Uint8Array {
   const int = (n: number): number => Math.floor(r() * n);
   const kind = int(6);
   if (kind === 0) return Uint8Array.from({ length: int(256) }, () => int(256));
@@ -95,6 +95,8 @@ export interface FuzzReport {
   replies: number;
   responses: number;
   errorsByCode: Record<string, number>;
+  /** The first message seen for each error code (to tell where an unexpected one came from). */
+  firstMessage: Record<string, string>;
   /** Replies the client could not decode (a server bug). */
   undecodable: number;
   probes: { sent: number; answered: number };
@@ -119,6 +121,7 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
   let probesSent = 0;
   let closedEarly: FuzzReport['closedEarly'] = null;
   const errorsByCode: Record<string, number> = {};
+  const firstMessage: Record<string, string> = {};
   let wake: () => void = () => {};
   let acked: () => void = () => {};
   const handshaken = new Promise<void>((resolve, reject) => {
@@ -132,7 +135,10 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
     else if (d.message.type === 'inferResponse') {
       responses++;
       if (d.message.id.startsWith('probe-')) probesAnswered++;
-    } else if (d.message.type === 'error') errorsByCode[d.message.code] = (errorsByCode[d.message.code] ?? 0) + 1;
+    } else if (d.message.type === 'error') {
+      errorsByCode[d.message.code] = (errorsByCode[d.message.code] ?? 0) + 1;
+      firstMessage[d.message.code] ??= d.message.message;
+    }
     replies++;
     wake();
   });
@@ -161,7 +167,7 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
     await closed;
     closedEarly = null;
   }
-  return { seed: o.seed, frames: sent, replies, responses, errorsByCode, undecodable, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds };
+  return { seed: o.seed, frames: sent, replies, responses, errorsByCode, firstMessage, undecodable, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds };
 }
 
 /** An upgrade request with `headers` extra headers; resolves with the HTTP status line's code. */

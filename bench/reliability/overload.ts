@@ -4,7 +4,11 @@
  * goodput against capacity, how fast the excess is shed (time to QUEUE_FULL), and the slowest
  * answer against the request deadline (an answer computed past its deadline would be slower).
  *
- * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--bundle models/fmnist-b32] [--json out.json]
+ * With `--server-cpus 1 --client-cpus 0` the server and this client run on separate cores (taskset),
+ * so the client's own work does not take the server's CPU (the capacity is then one core's).
+ *
+ * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
+ *        [--bundle models/fmnist-b32] [--json out.json]
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
@@ -14,21 +18,23 @@ import { parseArgs } from 'node:util';
 import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { runLoad, type LoadReport } from './load.js';
-import { spawnServe } from './spawn.js';
+import { pinSelf, spawnServe } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
   options: {
     connections: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'deadline-ms': { type: 'string', default: '2000' },
+    'server-cpus': { type: 'string' }, 'client-cpus': { type: 'string' },
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
   },
 });
+if (a['client-cpus']) pinSelf(a['client-cpus']);
 const connections = Number(a.connections);
 const deadlineMs = Number(a['deadline-ms']);
 const models = await mkdtemp(join(tmpdir(), 'offramp-overload-'));
 await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
 const bundle = await loadBundle(join(models, basename(a.bundle)));
-const server = await spawnServe(models);
+const server = await spawnServe(models, [], { cpus: a['server-cpus'] });
 const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
 try {
   const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
@@ -44,7 +50,7 @@ try {
   const seconds = Number(a.seconds);
   const r = await runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid });
   const out = {
-    bundle: bundle.manifest.id, capacityRps: capacity, ramp,
+    bundle: bundle.manifest.id, cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' }, capacityRps: capacity, ramp,
     overload: { offeredRps: 3 * capacity, answeredRps: r.answered / seconds, goodputShare: r.answered / seconds / capacity, sent: r.sent, answered: r.answered, errored: r.errored, lost: r.lost, duplicates: r.duplicates, latencyMs: r.latencyMs, errorLatencyMs: r.errorLatencyMs, deadlineMs },
     serverExitCode: await server.stop(), environment: environment(),
   };

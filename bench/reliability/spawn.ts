@@ -2,7 +2,7 @@
  * Starts `offramp serve` in its own process (so its RSS, its crashes and its exit code are its
  * own) on port 0, and stops it. From source through tsx (tests) or from dist (npm scripts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { waitForListening } from '../../cli/serve.js';
 
@@ -19,9 +19,15 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-export async function spawnServe(models: string, args: string[] = [], o: { fromSource?: boolean } = {}): Promise<ServeProcess> {
+/**
+ * `cpus` (e.g. '1'): pin the server to these cores with taskset, so that a load client pinned to
+ * the others does not take its CPU.
+ */
+export async function spawnServe(models: string, args: string[] = [], o: { fromSource?: boolean; cpus?: string } = {}): Promise<ServeProcess> {
   const entry = o.fromSource ? ['--import', 'tsx', join(ROOT, 'cli', 'index.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')];
-  const child = spawn(process.execPath, [...entry, 'serve', '--models', models, '--port', '0', '--log-level', 'warn', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = [...entry, 'serve', '--models', models, '--port', '0', '--log-level', 'warn', ...args];
+  // taskset execs the command: the pid stays the server's.
+  const child = o.cpus ? spawn('taskset', ['-c', o.cpus, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await waitForListening(child);
   return {
@@ -31,4 +37,9 @@ export async function spawnServe(models: string, args: string[] = [], o: { fromS
       return exited;
     },
   };
+}
+
+/** Pins every thread of this process to `cpus` (taskset -a -p), e.g. a load client kept off the server's core. */
+export function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }

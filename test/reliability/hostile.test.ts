@@ -41,7 +41,7 @@ describe('hostile input (spawned offramp serve, fmnist-b32)', () => {
     expect(r.replies).toBe(FRAMES);
     expect(r.undecodable).toBe(0);
     for (const code of Object.keys(r.errorsByCode)) expect(ERROR_CODES).toContain(code);
-    expect(r.errorsByCode.INTERNAL ?? 0).toBe(0);
+    expect(r.errorsByCode.INTERNAL ?? 0, r.firstMessage.INTERNAL).toBe(0);
     expect(r.probes.answered).toBe(r.probes.sent);
     expect(r.probes.sent).toBe(FRAMES / 100);
     expect(await healthy()).toBe(200);

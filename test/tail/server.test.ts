@@ -167,6 +167,19 @@ describe('edge server: every request ends in one answer or one typed error', () 
     c.close();
   });
 
+  it('BAD_REQUEST before any compute for a forged scale that would drive the tail to Inf (found by the fuzzer)', async () => {
+    const server = await start();
+    const c = await connected(server);
+    const honest = tailRequest(bundle, 'forged', golden.features[0]!, 8);
+    c.send({ ...honest, encoding: { ...honest.encoding, scale: [3e30] } });
+    const e = errorOf(await c.answer('forged'));
+    expect(e.code).toBe('BAD_REQUEST');
+    expect(e.message).toMatch(/^feature value \d+ \(.+\) is far outside the bottleneck's range \[.+\]: check the quantization scale and zero point$/);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.address.port}/metrics`)).text();
+    expect(metrics).not.toMatch(/offramp_batch_size_count \d*[1-9]/);
+    c.close();
+  });
+
   it('DUPLICATE_ID and TOO_MANY_IN_FLIGHT while requests wait in the batcher', async () => {
     const c = await connected(await start({ maxQueueDelayUs: 300_000, maxInFlight: 2 }));
     c.send(tailRequest(bundle, 'a', golden.features[0]!, 8));
