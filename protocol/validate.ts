@@ -113,7 +113,7 @@ export function checkEncoding(e: TensorEncoding, limits: FrameLimits, id?: strin
     const channels = e.shape[e.axis] ?? 0;
     const n = e.scale.length;
     if (n !== 1 && n !== channels) {
-      fail('SHAPE_MISMATCH', `quantization.scale has ${n} entries; expected 1 or ${channels} (dim ${e.axis})`, id);
+      fail('SHAPE_MISMATCH', `quantization.scale has ${n} entries; expected ${channels === 1 ? '1' : `1 or ${channels}`} (dim ${e.axis})`, id);
     }
     if (e.zeroPoint.length !== n) {
       fail('SHAPE_MISMATCH', `quantization.zero_point has ${e.zeroPoint.length} entries; expected ${n}`, id);

@@ -130,7 +130,7 @@ describe('decodeFrame: hostile input gets a typed error', () => {
       [(r) => { r.quantization!.bits = 9; }, 'BAD_REQUEST', /^quantization.bits must be 1..8, 16 or 32, got 9$/],
       [(r) => { r.quantization!.bits = 0; }, 'BAD_REQUEST', /got 0$/],
       [(r) => { r.quantization = { bits: 16, scale: [1] }; r.uncompressedBytes = 8; }, 'BAD_REQUEST', /^float16 tensors carry no scale/],
-      [(r) => { r.quantization!.scale = [1, 2, 3]; }, 'SHAPE_MISMATCH', /^quantization.scale has 3 entries; expected 1 or 1 \(dim 0\)$/],
+      [(r) => { r.quantization!.scale = [1, 2, 3]; }, 'SHAPE_MISMATCH', /^quantization.scale has 3 entries; expected 1 \(dim 0\)$/],
       [(r) => { r.quantization!.zeroPoint = []; }, 'SHAPE_MISMATCH', /^quantization.zero_point has 0 entries; expected 1$/],
       [(r) => { r.quantization!.scale = [0]; }, 'BAD_REQUEST', /^quantization.scale must be finite and positive, got 0$/],
       [(r) => { r.quantization!.scale = [NaN]; }, 'BAD_REQUEST', /got NaN$/],
