@@ -25,9 +25,10 @@ export interface TransportOptions {
   clientName?: string;
   clientVersion?: string;
   /**
-   * Names this device to the edge across reconnects (Hello.device_id), so request ids are unique
-   * per device and a retried id is answered from the edge's dedup window. Default: 128 random bits
-   * per transport.
+   * Names this device to the edge (Hello.device_id, e.g. 128 random bits kept across restarts), so
+   * request ids are scoped to the device and a retried id is answered from the edge's dedup window.
+   * Absent: ids are scoped to the connection, and the edge keeps nothing for retries (this
+   * transport never retries a request itself: a dropped one ends 'disconnected').
    */
   deviceId?: string;
   /** Bearer token (sent as `Authorization` in Node, as a `bearer.<token>` subprotocol everywhere). */
@@ -65,13 +66,11 @@ export class EdgeTransport {
   private pingSentAt = 0;
   private helloSentAt = 0;
   private nextId = 1;
-  private readonly deviceId: string;
   private readyWaiters: ((ready: boolean) => void)[] = [];
   /** Set when the edge refused the Hello: reconnecting would be refused again. */
   refusal: string | undefined;
 
   constructor(private readonly opts: TransportOptions) {
-    this.deviceId = opts.deviceId ?? randomId();
     this.connect();
   }
 
@@ -95,7 +94,7 @@ export class EdgeTransport {
       this.helloSentAt = performance.now();
       ws.send(encodeFrame({
         type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.clientName ?? 'offramp-device', clientVersion: this.opts.clientVersion ?? '0',
-        bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '', deviceId: this.deviceId,
+        bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '', deviceId: this.opts.deviceId ?? '',
       }));
     });
     ws.on('message', (data: Buffer) => this.onFrame(data));
@@ -232,10 +231,4 @@ export class EdgeTransport {
       ws.once('close', () => clearTimeout(timer));
     });
   }
-}
-
-/** 128 random bits as hex (WebCrypto: Node.js and browsers). */
-function randomId(): string {
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }

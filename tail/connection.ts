@@ -19,7 +19,7 @@ import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { checkFeatures, checkRequest, graphKey, resolveBundle, type ServedBundle } from './registry.js';
-import type { Scheduler } from './scheduler.js';
+import type { QueuedRequest, Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
 export interface ServerContext {
@@ -186,12 +186,12 @@ export class EdgeConnection {
       end = (o, executed) => this.ctx.dedup.finish(dedupKey, o, executed);
     }
     const now = performance.now();
-    const q = {
+    const q: QueuedRequest = {
       features,
       enqueuedAt: now,
       deadlineAt: now + (r.deadlineMs || this.ctx.opts.defaultDeadlineMs),
       cancelled: false,
-      resolve: ({ logits, queueUs, computeUs, batchSize }: { logits: Float32Array; queueUs: number; computeUs: number; batchSize: number }) => {
+      resolve: ({ logits, queueUs, computeUs, batchSize }) => {
         const scores = Array.from(softmax(logits));
         this.ctx.metrics.latency.observe({ stage: 'queue' }, queueUs);
         this.ctx.metrics.latency.observe({ stage: 'decode' }, decodeUs);
@@ -201,7 +201,7 @@ export class EdgeConnection {
         this.log.debug({ event: 'request', id: r.id, graph: r.graph, bits: r.encoding.bits, bytes: r.raw.length, queueUs, computeUs, batchSize }, 'answered');
         end({ type: 'inferResponse', id: r.id, label: argmax(scores), scores, topLabels: [], timings: { queueUs, decodeUs, computeUs }, batchSize }, true);
       },
-      reject: (e: OfframpError) => end(this.errorFrame(r.id, e), false),
+      reject: (e) => end(this.errorFrame(r.id, e), false),
     };
     if (!dedupKey) this.inflight.set(r.id, () => { q.cancelled = true; });
     try {

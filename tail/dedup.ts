@@ -3,8 +3,9 @@
  * reconnect gets the first execution's outcome — attached to it while it runs, or from here once
  * it ran — and the work runs at most once. Only computed answers are kept: an id that ended
  * without running (queue full, deadline, shutdown, a crashed worker) may run again on retry.
- * Bounded: answers expire after `windowMs`, and beyond `maxEntries` the oldest go first (running
- * executions are bounded by the queues).
+ * Bounded: answers expire after `windowMs`, and beyond `maxBytes` (their estimated size: a
+ * 1,000-class answer is ~8 KB as JS numbers) the oldest go first. Running executions are bounded
+ * by the queues.
  */
 import type { ErrorMessage, InferResponse } from '../protocol/messages.js';
 
@@ -19,6 +20,13 @@ interface Entry {
   waiters: Set<(o: Outcome) => void>;
   /** Expiry, ms on performance.now()'s clock (set when it finishes). */
   expiresAt: number;
+  /** Estimated size of the kept outcome, bytes (set when it finishes). */
+  bytes: number;
+}
+
+/** Estimated memory an outcome holds while kept: its numbers as JS doubles, its text, overhead. */
+export function outcomeBytes(o: Outcome): number {
+  return o.type === 'inferResponse' ? 8 * (o.scores.length + o.topLabels.length) + 2 * o.id.length + 256 : 2 * (o.message.length + o.id.length) + 256;
 }
 
 export type Admission =
@@ -36,8 +44,9 @@ export class DedupWindow {
   private readonly running = new Map<string, Entry>();
   /** Finished executions, in finishing order (so the oldest is first). */
   private readonly done = new Map<string, Entry>();
+  private doneBytes = 0;
 
-  constructor(private readonly windowMs: number, private readonly maxEntries: number) {}
+  constructor(private readonly windowMs: number, private readonly maxBytes: number) {}
 
   /** Entries held (running and finished). */
   get size(): number {
@@ -54,7 +63,7 @@ export class DedupWindow {
     if (finished) return finished.digest === digest ? { kind: 'done', outcome: finished.outcome! } : { kind: 'conflict' };
     const e = this.running.get(key);
     if (!e) {
-      this.running.set(key, { digest, outcome: undefined, waiters: new Set([deliver]), expiresAt: Infinity });
+      this.running.set(key, { digest, outcome: undefined, waiters: new Set([deliver]), expiresAt: Infinity, bytes: 0 });
       return { kind: 'new' };
     }
     if (e.digest !== digest) return { kind: 'conflict' };
@@ -73,7 +82,9 @@ export class DedupWindow {
     if (executed) {
       e.outcome = outcome;
       e.expiresAt = now + this.windowMs;
+      e.bytes = outcomeBytes(outcome) + 2 * key.length + e.digest.length;
       this.done.set(key, e);
+      this.doneBytes += e.bytes;
     }
     const waiters = [...e.waiters];
     e.waiters.clear();
@@ -87,8 +98,9 @@ export class DedupWindow {
 
   private evict(now: number): void {
     for (const [key, e] of this.done) {
-      if (e.expiresAt > now && this.done.size <= this.maxEntries) break;
+      if (e.expiresAt > now && this.doneBytes <= this.maxBytes) break;
       this.done.delete(key);
+      this.doneBytes -= e.bytes;
     }
   }
 }

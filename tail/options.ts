@@ -45,8 +45,8 @@ export interface EdgeServerOptions {
   rateBurst?: number;
   /** How long a computed answer stays in the dedup window for retries of its id, ms. Default 60000. */
   dedupWindowMs?: number;
-  /** Answers the dedup window holds at most (the oldest go first). Default 100000. */
-  dedupMaxEntries?: number;
+  /** Memory the dedup window's answers may take, bytes (estimated; the oldest go first). Default 16 MiB. */
+  dedupMaxBytes?: number;
   /** Milliseconds a connection has to send its Hello. Default 10000. */
   helloTimeoutMs?: number;
   auth?: AuthOptions;
@@ -87,5 +87,5 @@ export const DEFAULTS = {
   rateLimitPerSecond: 1000,
   rateBurst: 1000,
   dedupWindowMs: 60_000,
-  dedupMaxEntries: 100_000,
+  dedupMaxBytes: 16 * 1024 * 1024,
 } as const;

@@ -69,7 +69,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   let edgeAway = false;
   let ready = true;
   const connections = new Set<EdgeConnection>();
-  const dedup = new DedupWindow(opts.dedupWindowMs, opts.dedupMaxEntries);
+  const dedup = new DedupWindow(opts.dedupWindowMs, opts.dedupMaxBytes);
   const ctx: ServerContext = { registry, scheduler, dedup, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {

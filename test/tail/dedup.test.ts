@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DedupWindow, type Outcome } from '../../tail/dedup.js';
+import { DedupWindow, outcomeBytes, type Outcome } from '../../tail/dedup.js';
 
 const answer = (label: number): Outcome => ({ type: 'inferResponse', id: 'r', label, scores: [1], topLabels: [], timings: { queueUs: 1, decodeUs: 1, computeUs: 1 }, batchSize: 1 });
 const refused: Outcome = { type: 'error', id: 'r', code: 'QUEUE_FULL', message: 'full', retryAfterMs: 5 };
 
 describe('DedupWindow', () => {
   it('runs a key once: the first admit runs, a retry attaches, later ones get the kept answer', () => {
-    const w = new DedupWindow(1000, 10);
+    const w = new DedupWindow(1000, 1 << 20);
     const got: Outcome[] = [];
     expect(w.admit('k', 'd', (o) => got.push(o), 0)).toEqual({ kind: 'new' });
     expect(w.admit('k', 'd', (o) => got.push(o), 1)).toEqual({ kind: 'attached' });
@@ -17,7 +17,7 @@ describe('DedupWindow', () => {
   });
 
   it('forgets an id that ended without running, so its retry runs', () => {
-    const w = new DedupWindow(1000, 10);
+    const w = new DedupWindow(1000, 1 << 20);
     const got: Outcome[] = [];
     w.admit('k', 'd', (o) => got.push(o), 0);
     w.finish('k', refused, false, 1);
@@ -26,7 +26,7 @@ describe('DedupWindow', () => {
   });
 
   it('stops delivering to a detached waiter; the execution still ends for the others', () => {
-    const w = new DedupWindow(1000, 10);
+    const w = new DedupWindow(1000, 1 << 20);
     const a: Outcome[] = [];
     const b: Outcome[] = [];
     const da = (o: Outcome): void => void a.push(o);
@@ -37,8 +37,9 @@ describe('DedupWindow', () => {
     expect([a.length, b.length]).toEqual([0, 1]);
   });
 
-  it('keeps answers for the window and at most maxEntries of them, oldest out first', () => {
-    const w = new DedupWindow(100, 2);
+  it('keeps answers for the window and within its byte budget, oldest out first', () => {
+    // Room for exactly two answers: each is its outcome, its key ('a': 2 bytes as UTF-16) and its digest.
+    const w = new DedupWindow(100, 2 * (outcomeBytes(answer(0)) + 2 + 1));
     for (const [k, t] of [['a', 0], ['b', 10], ['c', 20]] as const) {
       w.admit(k, 'd', () => {}, t);
       w.finish(k, answer(0), true, t);
