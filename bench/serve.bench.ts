@@ -18,7 +18,8 @@ import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { encodeFeatures } from '../bottleneck/index.js';
 import { waitForListening } from '../cli/serve.js';
-import { decodeFrame, encodeFrame, loadBundle, PROTOCOL_VERSION, type LoadedBundle } from '../protocol/index.js';
+import { decodeFrame, encodeFrame, loadBundle, type LoadedBundle } from '../protocol/index.js';
+import { helloFor } from './reliability/load.js';
 import { environment, percentile, r2 } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -70,7 +71,7 @@ async function client(url: string, b: LoadedBundle, payload: { raw: Uint8Array; 
       if (performance.now() < until()) sendNext();
       else resolve();
     });
-    ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'bench', clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: b.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], authToken: '', deviceId: '' }));
+    ws.send(encodeFrame(helloFor(b, { clientName: 'bench' })));
   });
   ws.close();
 }

@@ -5,16 +5,13 @@
  *
  * Usage: npm run fuzz -- [--frames 1000000] [--seed N] [--bundle models/fmnist-b32] [--json out.json]
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { fragmentFlood, fuzzFrames, headerFlood, zstdBombs } from './hostile.js';
 import { rssKb } from './load.js';
-import { spawnServe } from './spawn.js';
+import { serveBundleCopy } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
@@ -23,10 +20,7 @@ const { values: a } = parseArgs({
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
   },
 });
-const models = await mkdtemp(join(tmpdir(), 'offramp-fuzz-'));
-await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
-const bundle = await loadBundle(join(models, basename(a.bundle)));
-const server = await spawnServe(models, ['--workers', '1', '--rate-limit', '0']);
+const { server, bundle, close } = await serveBundleCopy(a.bundle, ['--workers', '1', '--rate-limit', '0']);
 const rss = (): number => rssKb(server.pid);
 const step = async <T>(name: string, f: () => Promise<T>): Promise<{ name: string; result: T; rssKbBefore: number; rssKbAfter: number; seconds: number }> => {
   const before = rss();
@@ -43,11 +37,10 @@ try {
     await step('fragments', () => fragmentFlood({ port: server.port, bundle, emptyFragments: 200_000 })),
     await step('zstd', () => zstdBombs({ url: server.url, bundle, count: 30_000 })),
   ];
-  const exitCode = await server.stop();
+  const exitCode = await close();
   const out = { bundle: bundle.manifest.id, seed: Number(a.seed), steps, serverExitCode: exitCode, environment: environment() };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify(out, null, 2) + '\n');
 } finally {
-  await server.stop();
-  await rm(models, { recursive: true, force: true });
+  await close();
 }

@@ -11,9 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { WebSocket } from 'ws';
 import { encodeFeatures, encodeRawSample } from '../../bottleneck/codec.js';
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Hello, type InferRequest, type LoadedBundle, type Message } from '../../protocol/index.js';
+import { decodeFrame, encodeFrame, type InferRequest, type LoadedBundle, type Message } from '../../protocol/index.js';
+import { helloFor, openSession } from './load.js';
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
 export function prng(seed: number): () => number {
@@ -43,13 +43,6 @@ export function rleFrame(claimed: number, produced: number): Uint8Array {
   return out;
 }
 
-export function helloFor(bundle: LoadedBundle, over: Partial<Hello> = {}): Hello {
-  const m = bundle.manifest;
-  return {
-    type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'hostile', clientVersion: '0', authToken: '', deviceId: '',
-    bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], ...over,
-  };
-}
 
 /** A valid split request for `bundle` (features in its range, its smallest bit width). */
 export function validTailRequest(bundle: LoadedBundle, id: string, random: () => number = Math.random): InferRequest {
@@ -112,26 +105,20 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
   // Below the server's in-flight limit (64 by default): mutated frames that are still valid
   // requests wait in the batcher, and a probe must never find the connection full.
   const window = o.window ?? 32;
-  const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
-  ws.binaryType = 'nodebuffer';
+  const ws = await openSession(o.url, o.bundle);
   let replies = 0;
   let responses = 0;
   let undecodable = 0;
   let probesAnswered = 0;
   let probesSent = 0;
   let closedEarly: FuzzReport['closedEarly'] = null;
+  let finished = false;
   const errorsByCode: Record<string, number> = {};
   const firstMessage: Record<string, string> = {};
   let wake: () => void = () => {};
-  let acked: () => void = () => {};
-  const handshaken = new Promise<void>((resolve, reject) => {
-    acked = resolve;
-    ws.once('error', reject);
-  });
   ws.on('message', (data: Buffer) => {
     const d = decodeFrame(data);
     if (!d.ok) undecodable++;
-    else if (d.message.type === 'helloAck') return acked();
     else if (d.message.type === 'inferResponse') {
       responses++;
       if (d.message.id.startsWith('probe-')) probesAnswered++;
@@ -143,13 +130,10 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
     wake();
   });
   const closed = new Promise<void>((resolve) => ws.once('close', (code, reason) => {
-    closedEarly = { code, reason: reason.toString() };
+    if (!finished) closedEarly = { code, reason: reason.toString() };
     wake();
     resolve();
   }));
-  await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(encodeFrame(helloFor(o.bundle)));
-  await handshaken;
   const t0 = performance.now();
   let sent = 0;
   for (let k = 0; k < o.frames && !closedEarly; k++) {
@@ -162,12 +146,15 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
   }
   while (replies < sent && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
   const seconds = (performance.now() - t0) / 1000;
-  if (!closedEarly) {
-    ws.close(1000);
-    await closed;
-    closedEarly = null;
-  }
+  finished = true;
+  ws.close(1000);
+  await closed;
   return { seed: o.seed, frames: sent, replies, responses, errorsByCode, firstMessage, undecodable, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds };
+}
+
+/** A WebSocket upgrade request for offramp.v1 on loopback, with `extra` header lines. */
+function upgradeRequest(extra = ''): string {
+  return `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n${extra}\r\n`;
 }
 
 /** An upgrade request with `headers` extra headers; resolves with the HTTP status line's code. */
@@ -185,9 +172,9 @@ export function headerFlood(port: number, headers = 2000): Promise<number> {
     });
     s.on('error', () => {}); // the server may reset after answering
     s.on('close', () => reject(new Error(`closed without a status line: ${JSON.stringify(got.slice(0, 80))}`)));
-    let req = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n`;
-    for (let i = 0; i < headers; i++) req += `X-Flood-${i}: ${'a'.repeat(8)}\r\n`;
-    s.write(`${req}\r\n`);
+    let flood = '';
+    for (let i = 0; i < headers; i++) flood += `X-Flood-${i}: ${'a'.repeat(8)}\r\n`;
+    s.write(upgradeRequest(flood));
   });
 }
 
@@ -242,7 +229,7 @@ export class RawSocket {
       };
       s.on('data', onData);
       s.once('error', reject);
-      s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n\r\n`);
+      s.write(upgradeRequest());
     });
   }
 
@@ -370,24 +357,18 @@ export async function zstdBombs(o: { url: string; bundle: LoadedBundle; count: n
     rleFrame(bytes, Math.min(2 ** 21 - 1, bytes * 100)), // claims the right size, produces 100×
     rleFrame(bytes, 1), // claims the right size, produces less
   ];
-  const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
+  const ws = await openSession(o.url, o.bundle);
   const outcomes: Record<string, number> = {};
   let got = 0;
   let all: () => void = () => {};
   const done = new Promise<void>((resolve) => { all = resolve; });
-  let acked: () => void = () => {};
-  const handshaken = new Promise<void>((resolve) => { acked = resolve; });
   ws.on('message', (data: Buffer) => {
     const d = decodeFrame(data);
     const key = !d.ok ? 'undecodable' : d.message.type === 'error' ? d.message.code : d.message.type;
-    if (key === 'helloAck') return acked();
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     if (++got === o.count) all();
   });
   ws.once('close', () => all());
-  await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(encodeFrame(helloFor(o.bundle)));
-  await handshaken;
   for (let i = 0; i < o.count; i++) {
     const raw = frames[i % frames.length]!;
     ws.send(encodeFrame({ ...validTailRequest(o.bundle, `bomb-${i}`), encoding: { shape, bits: 32, scale: [], zeroPoint: [], axis: 0, codec: 'zstd', uncompressedBytes: bytes }, raw }));

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { encodeFeatures } from '../../bottleneck/codec.js';
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
+import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Hello, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
 import { percentile } from '../stats.js';
 
 export interface LoadOptions {
@@ -45,6 +45,41 @@ export interface LoadReport {
   /** How connections that the server closed were closed (code → count); ours at the end are not counted. */
   closeCodes: Record<string, number>;
   seconds: number;
+}
+
+/** A Hello for `bundle` (every codec this client can send, every bit width the bundle serves). */
+export function helloFor(bundle: LoadedBundle, over: Partial<Hello> = {}): Hello {
+  const m = bundle.manifest;
+  return {
+    type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'offramp-reliability', clientVersion: '0', authToken: '', deviceId: '',
+    bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], ...over,
+  };
+}
+
+/**
+ * A handshaken connection: WebSocket open, Hello sent, HelloAck received (rejects on anything
+ * else). The caller attaches its own 'message' handler afterwards: nothing more arrives before it
+ * sends.
+ */
+export function openSession(url: string, bundle: LoadedBundle): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['offramp.v1'], { perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    const fail = (why: string): void => {
+      ws.terminate();
+      reject(new Error(`no session with ${url}: ${why}`));
+    };
+    ws.once('error', (err) => fail(err.message));
+    ws.once('close', (code) => fail(`closed ${code}`));
+    ws.once('open', () => ws.send(encodeFrame(helloFor(bundle))));
+    ws.once('message', (data: Buffer) => {
+      const r = decodeFrame(data);
+      if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? JSON.stringify(r.message).slice(0, 200) : r.error.message);
+      ws.removeAllListeners('error').removeAllListeners('close');
+      ws.on('error', () => {});
+      resolve(ws);
+    });
+  });
 }
 
 /** VmRSS of a process in kB (Linux), or NaN. */
@@ -104,7 +139,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     const fail = (): void => resolve(undefined);
     ws.once('error', fail);
     ws.once('open', () => {
-      ws.send(encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: `load-${c}`, clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: m.bottleneck.bits, authToken: '', deviceId: '' }));
+      ws.send(encodeFrame(helloFor(o.bundle, { clientName: `load-${c}`, codecs: ['none'] })));
     });
     ws.on('message', (data: Buffer) => {
       const r = decodeFrame(data);
@@ -194,8 +229,7 @@ export interface StormReport {
  * `concurrency` at once; every socket is held open until all have finished, then closed.
  */
 export async function connectionStorm(o: { url: string; bundle: LoadedBundle; connections: number; concurrency?: number }): Promise<StormReport> {
-  const m = o.bundle.manifest;
-  const hello = encodeFrame({ type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'storm', clientVersion: '0', bundle: { id: m.id, version: m.version, manifestSha256: o.bundle.manifestSha256 }, codecs: ['none'], bitWidths: [], authToken: '', deviceId: '' });
+  const hello = encodeFrame(helloFor(o.bundle, { clientName: 'storm', codecs: ['none'] }));
   const failed: Record<string, number> = {};
   const times: number[] = [];
   const open: WebSocket[] = [];

@@ -10,15 +10,12 @@
  * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
  *        [--bundle models/fmnist-b32] [--json out.json]
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { runLoad, type LoadReport } from './load.js';
-import { pinSelf, spawnServe } from './spawn.js';
+import { pinSelf, serveBundleCopy } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
@@ -31,10 +28,7 @@ const { values: a } = parseArgs({
 if (a['client-cpus']) pinSelf(a['client-cpus']);
 const connections = Number(a.connections);
 const deadlineMs = Number(a['deadline-ms']);
-const models = await mkdtemp(join(tmpdir(), 'offramp-overload-'));
-await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
-const bundle = await loadBundle(join(models, basename(a.bundle)));
-const server = await spawnServe(models, [], { cpus: a['server-cpus'] });
+const { server, bundle, close } = await serveBundleCopy(a.bundle, [], { cpus: a['server-cpus'] });
 const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
 try {
   const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
@@ -52,11 +46,10 @@ try {
   const out = {
     bundle: bundle.manifest.id, cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' }, capacityRps: capacity, ramp,
     overload: { offeredRps: 3 * capacity, answeredRps: r.answered / seconds, goodputShare: r.answered / seconds / capacity, sent: r.sent, answered: r.answered, errored: r.errored, lost: r.lost, duplicates: r.duplicates, latencyMs: r.latencyMs, errorLatencyMs: r.errorLatencyMs, deadlineMs },
-    serverExitCode: await server.stop(), environment: environment(),
+    serverExitCode: await close(), environment: environment(),
   };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify(out, null, 2) + '\n');
 } finally {
-  await server.stop();
-  await rm(models, { recursive: true, force: true });
+  await close();
 }

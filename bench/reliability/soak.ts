@@ -6,15 +6,12 @@
  * Usage: npm run soak -- [--connections 2000] [--rate 1] [--seconds 600] [--warmup 60]
  *        [--bundle models/fmnist-b32] [--json out.json]
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { runLoad } from './load.js';
-import { spawnServe } from './spawn.js';
+import { serveBundleCopy } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
@@ -23,17 +20,14 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '60' }, bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
   },
 });
-const models = await mkdtemp(join(tmpdir(), 'offramp-soak-'));
-await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
-const server = await spawnServe(models);
+const { server, bundle, close } = await serveBundleCopy(a.bundle);
 try {
-  const report = await runLoad({ url: server.url, bundle: await loadBundle(join(models, basename(a.bundle))), connections: Number(a.connections), rate: Number(a.rate), seconds: Number(a.seconds), pid: server.pid, deadlineMs: 5000 });
+  const report = await runLoad({ url: server.url, bundle, connections: Number(a.connections), rate: Number(a.rate), seconds: Number(a.seconds), pid: server.pid, deadlineMs: 5000 });
   const warm = Math.min(Number(a.warmup), report.rssKb.length - 1);
   const drift = (report.rssKb[report.rssKb.length - 1]! - report.rssKb[warm]!) / report.rssKb[warm]!;
   const out = { ...report, rssDriftAfterWarmup: drift, rssKb: undefined, rssKbFirstLast: [report.rssKb[0], report.rssKb[warm], report.rssKb[report.rssKb.length - 1]], environment: environment() };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify({ ...out, rssKb: report.rssKb }, null, 2) + '\n');
 } finally {
-  await server.stop();
-  await rm(models, { recursive: true, force: true });
+  await close();
 }

@@ -3,8 +3,11 @@
  * own) on port 0, and stops it. From source through tsx (tests) or from dist (npm scripts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { waitForListening } from '../../cli/serve.js';
+import { loadBundle, type LoadedBundle } from '../../protocol/bundle.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -42,4 +45,32 @@ export async function spawnServe(models: string, args: string[] = [], o: { fromS
 /** Pins every thread of this process to `cpus` (taskset -a -p), e.g. a load client kept off the server's core. */
 export function pinSelf(cpus: string): void {
   execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** One bundle served by its own `offramp serve` from a fresh models folder. */
+export interface ServedCopy {
+  server: ServeProcess;
+  /** The served copy, loaded (for clients: manifest and its sha256). */
+  bundle: LoadedBundle;
+  /** Drains the server (SIGTERM) and removes the folder; the server's exit code. Safe to call twice. */
+  close: () => Promise<number | null>;
+}
+
+/** Copies `bundleDir` into a temporary models folder and serves it (see {@link spawnServe}). */
+export async function serveBundleCopy(bundleDir: string, args: string[] = [], o: { fromSource?: boolean; cpus?: string } = {}): Promise<ServedCopy> {
+  const models = await mkdtemp(join(tmpdir(), 'offramp-serve-'));
+  const dir = join(models, basename(bundleDir));
+  try {
+    await cp(bundleDir, dir, { recursive: true });
+    const bundle = await loadBundle(dir);
+    const server = await spawnServe(models, args, o);
+    let closed: Promise<number | null> | undefined;
+    return {
+      server, bundle,
+      close: () => (closed ??= server.stop().finally(() => rm(models, { recursive: true, force: true }))),
+    };
+  } catch (err) {
+    await rm(models, { recursive: true, force: true });
+    throw err;
+  }
 }

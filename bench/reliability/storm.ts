@@ -4,15 +4,12 @@
  *
  * Usage: npm run storm -- [--connections 5000] [--concurrency 500] [--bundle models/fmnist-b32] [--json out.json]
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBundle } from '../../protocol/bundle.js';
 import { environment } from '../stats.js';
 import { connectionStorm, rssKb } from './load.js';
-import { spawnServe } from './spawn.js';
+import { serveBundleCopy } from './spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
@@ -21,16 +18,13 @@ const { values: a } = parseArgs({
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
   },
 });
-const models = await mkdtemp(join(tmpdir(), 'offramp-storm-'));
-await cp(a.bundle, join(models, basename(a.bundle)), { recursive: true });
-const server = await spawnServe(models);
+const { server, bundle, close } = await serveBundleCopy(a.bundle);
 try {
   const rssKbBefore = rssKb(server.pid);
-  const report = await connectionStorm({ url: server.url, bundle: await loadBundle(join(models, basename(a.bundle))), connections: Number(a.connections), concurrency: Number(a.concurrency) });
-  const out = { ...report, rssKbBefore, rssKbAfter: rssKb(server.pid), serverExitCode: await server.stop(), environment: environment() };
+  const report = await connectionStorm({ url: server.url, bundle, connections: Number(a.connections), concurrency: Number(a.concurrency) });
+  const out = { ...report, rssKbBefore, rssKbAfter: rssKb(server.pid), serverExitCode: await close(), environment: environment() };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify(out, null, 2) + '\n');
 } finally {
-  await server.stop();
-  await rm(models, { recursive: true, force: true });
+  await close();
 }

@@ -3,24 +3,18 @@
  * flight finish, later ones get SHUTTING_DOWN, connections close with 1001, and the process exits
  * 0 before its drain timeout. Every request id ends in exactly one outcome.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runLoad } from '../../bench/reliability/load.js';
-import { spawnServe } from '../../bench/reliability/spawn.js';
-import { loadBundle } from '../../protocol/index.js';
+import { serveBundleCopy } from '../../bench/reliability/spawn.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DRAIN_TIMEOUT_MS = 8000;
 
 describe('SIGTERM drain under load', () => {
   it('goes unready within 1 s, finishes what is in flight, closes 1001, exits 0 before the drain timeout; every id ends once', async () => {
-    const models = await mkdtemp(join(tmpdir(), 'offramp-drain-'));
+    const { server, bundle, close } = await serveBundleCopy(join(ROOT, 'models', 'fmnist-b32'), ['--workers', '1', '--drain-timeout-ms', String(DRAIN_TIMEOUT_MS)], { fromSource: true });
     try {
-      await cp(join(ROOT, 'models', 'fmnist-b32'), join(models, 'fmnist-b32'), { recursive: true });
-      const bundle = await loadBundle(join(models, 'fmnist-b32'));
-      const server = await spawnServe(models, ['--workers', '1', '--drain-timeout-ms', String(DRAIN_TIMEOUT_MS)], { fromSource: true });
       const metrics = async (): Promise<number> => {
         const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
         return Number(/^offramp_requests_total\{outcome="ok"\} (\d+)/m.exec(text)?.[1] ?? 0);
@@ -52,7 +46,7 @@ describe('SIGTERM drain under load', () => {
       expect(r.answered).toBeGreaterThan(300);
       expect(r.answered + Object.values(r.errored).reduce((a, b) => a + b, 0)).toBe(r.sent);
     } finally {
-      await rm(models, { recursive: true, force: true });
+      await close();
     }
   }, 60_000);
 });

@@ -2,34 +2,29 @@
  * Hostile input against a spawned `offramp serve` (its own process: a crash would show as its
  * exit, its RSS is its own). Bounded sizes for CI; `npm run fuzz` runs 10^6 frames.
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fragmentFlood, fuzzFrames, headerFlood, zstdBombs } from '../../bench/reliability/hostile.js';
 import { rssKb } from '../../bench/reliability/load.js';
-import { spawnServe, type ServeProcess } from '../../bench/reliability/spawn.js';
-import { ERROR_CODES, loadBundle, type LoadedBundle } from '../../protocol/index.js';
+import { serveBundleCopy, type ServeProcess, type ServedCopy } from '../../bench/reliability/spawn.js';
+import { ERROR_CODES, type LoadedBundle } from '../../protocol/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FRAMES = 100_000;
 const SEED = Number(process.env.OFFRAMP_FUZZ_SEED ?? 20261128);
 
-let models: string;
+let served: ServedCopy;
 let bundle: LoadedBundle;
 let server: ServeProcess;
 beforeAll(async () => {
-  models = await mkdtemp(join(tmpdir(), 'offramp-hostile-'));
-  await cp(join(ROOT, 'models', 'fmnist-b32'), join(models, 'fmnist-b32'), { recursive: true });
-  bundle = await loadBundle(join(models, 'fmnist-b32'));
   // The fuzzer pushes frames as fast as the server answers: no per-connection rate limit here.
-  server = await spawnServe(models, ['--workers', '1', '--rate-limit', '0'], { fromSource: true });
+  served = await serveBundleCopy(join(ROOT, 'models', 'fmnist-b32'), ['--workers', '1', '--rate-limit', '0'], { fromSource: true });
+  ({ server, bundle } = served);
 }, 60_000);
 afterAll(async () => {
   // Alive to the end, and a clean drain: nothing below crashed it.
   expect(server.child.exitCode).toBe(null);
-  expect(await server.stop()).toBe(0);
-  await rm(models, { recursive: true, force: true });
+  expect(await served.close()).toBe(0);
 });
 
 const healthy = async (): Promise<number> => (await fetch(`http://127.0.0.1:${server.port}/healthz`)).status;

@@ -6,7 +6,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFrame, helloFor, OP_BINARY, OP_CLOSE, RawSocket } from '../../bench/reliability/hostile.js';
+import { clientFrame, OP_BINARY, OP_CLOSE, RawSocket } from '../../bench/reliability/hostile.js';
+import { helloFor } from '../../bench/reliability/load.js';
 import { encodeFrame, type LoadedBundle } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels } from '../tail/client.js';
