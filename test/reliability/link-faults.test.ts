@@ -82,4 +82,21 @@ describe('faults on the link', () => {
       expect(back.slice(-3).every((r) => r.path === 'edge')).toBe(true);
     });
   }, 60_000);
+
+  it("closes a device over a dead link after its 1 s grace (ws alone waits 30 s for the edge's closing handshake)", async () => {
+    const up = parseLink('lte').profile;
+    const p = await createLinkProxy({ host: '127.0.0.1', port: server.address.port }, up);
+    try {
+      const d = await createDevice({ bundle: join(models, 'tiny'), edge: `ws://127.0.0.1:${p.port}`, policy: { force: 'always-offload' }, deadlineMs: DEADLINE_MS });
+      expect(await d.whenConnected(5000)).toBe(true);
+      p.setProfile({ ...up, outages: [[0, 2 ** 31 - 1]] });
+      const t0 = performance.now();
+      await d.close();
+      const ms = performance.now() - t0;
+      expect(ms).toBeGreaterThanOrEqual(950); // the close frame never got through: the grace ran out
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });
