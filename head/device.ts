@@ -18,7 +18,7 @@ import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName } from './backend.js';
 import { exitDecision } from './exit.js';
 import { LinkEstimator } from './link.js';
-import { decide, fullOffloadFirst, policyModel, radioEnergyJ, RADIOS, type CostInputs, type DeviceProfile, type PolicyOptions } from './policy.js';
+import { decide, fullOffloadFirst, policyModel, radioActiveEnergyJ, radioEnergyJ, RADIOS, type CostInputs, type DeviceProfile, type PolicyOptions } from './policy.js';
 import { EdgeTransport, type FailureReason, type RequestOutcome } from './transport.js';
 
 /** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
@@ -184,19 +184,34 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     const out = await full.run({ [fullInput]: { data: x, dims: [1, ...m.input.shape] } });
     return { scores: softmax(out[fullOutput]!.data), ms: performance.now() - t0 };
   };
-  // Measured costs the policy weighs; the full model is timed once now, then on every local run.
+  // Measured costs the policy weighs: the head and the full model are each run once to warm them,
+  // then timed three times (the median starts each estimate); the estimates then follow every run
+  // (EWMA). The first runs of a session are several times slower (measured: fmnist-b32's head
+  // 2.96 ms on its second run vs ~0.45 ms warm), and a cold start would linger: a path the policy
+  // then avoids is never re-timed.
   const warm = new Float32Array(inSize);
-  await head.run({ [inputName]: { data: warm, dims: [1, ...m.input.shape] } });
-  let localMs = (await runLocal(warm)).ms;
+  const runHead = (x: Float32Array): ReturnType<typeof head.run> => head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
+  const timeWarm = async (run: () => Promise<unknown>): Promise<number> => {
+    await run();
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await run();
+      ms.push(performance.now() - t);
+    }
+    return ms.sort((a, b) => a - b)[1]!;
+  };
+  let headMsEwma = await timeWarm(() => runHead(warm));
+  let localMs = await timeWarm(() => runLocal(warm));
   let serverMs = 1;
   let fullServerMs = 1;
-  let headMsEwma = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
-  const energy = (computeMs: number, up: number, down: number): InferResult['energy'] => {
+  /** `busyMs`: how long the radio was up (request to answer); estimated from the link when unknown. */
+  const energy = (computeMs: number, up: number, down: number, busyMs?: number): InferResult['energy'] => {
     const computeJ = (profile.computePowerW * computeMs * slowdown) / 1000;
-    const radioJ = up + down > 0 ? radioEnergyJ(profile.radio, link.estimate(), up, down) : 0;
+    const radioJ = up + down === 0 ? 0 : busyMs !== undefined ? radioActiveEnergyJ(profile.radio, up, busyMs / 1000) : radioEnergyJ(profile.radio, link.estimate(), up, down);
     return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time${slowdown !== 1 ? ` (measured × ${slowdown}, modelled)` : ''}; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
   };
 
@@ -232,7 +247,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     return {
       label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
       timings: { ...zeroTimings(), head: headMs, encode: encodeMs, network: o.ms - serverTotal, server, total: performance.now() - t0 },
-      energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown),
+      energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown, o.ms),
     };
   };
 
@@ -250,7 +265,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
       if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return answerLocally(x, t0, 'local', 0, {});
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
-      const rawFirst = transport?.ready === true && headMsEwma > 0 && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
+      const rawFirst = transport?.ready === true && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
       if ((policy.force === 'full-offload' || rawFirst) && transport) {
         const te = performance.now();
         const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
@@ -260,9 +275,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         if (!o.ok) return answerLocally(x, t0, 'fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zeroTimings(), encode: encodeMs } });
         return fromEdge(o, 'full', 8, t0, 0, encodeMs);
       }
-      const h = await head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
+      const h = await runHead(x);
       const headMs = performance.now() - t0;
-      headMsEwma = headMsEwma === 0 ? headMs : ewma(headMsEwma, headMs);
+      headMsEwma = ewma(headMsEwma, headMs);
       const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').

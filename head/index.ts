@@ -10,7 +10,7 @@
  * ```
  */
 export { createDevice, fetchBundle, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
-export { decide, fullOffloadFirst, policyModel, thresholdFor, radioEnergyJ, radioPowerW, offloadCost, localCost, RADIOS } from './policy.js';
+export { decide, fullOffloadFirst, policyModel, thresholdFor, radioEnergyJ, radioActiveEnergyJ, radioPowerW, offloadCost, localCost, RADIOS } from './policy.js';
 export type { Decision, DeviceProfile, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, RadioModel, CostInputs, PolicyModel } from './policy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';
 export { EdgeTransport, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';

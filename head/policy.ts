@@ -94,19 +94,27 @@ export function radioPowerW(radio: RadioModel, uplinkMbps: number): number {
   return (radio.alphaUpMwPerMbps * uplinkMbps + radio.betaMw) / 1000;
 }
 
-/** Energy of sending `bytes` up and `down` bytes down over `link` with `radio`, J. */
+/**
+ * Energy of a radio busy for `activeS` seconds while sending `upBytes`, J. Integrating
+ * P = α·throughput + β over the busy time gives α·(megabits sent) + β·(busy time): the α term is
+ * paid for the bits, not for the link's capacity, so the idle part of a round trip costs β only.
+ */
+export function radioActiveEnergyJ(radio: RadioModel, upBytes: number, activeS: number): number {
+  return (radio.alphaUpMwPerMbps * ((upBytes * 8) / 1e6) + radio.betaMw * activeS) / 1000 + radio.tailJ;
+}
+
+/** Expected energy of sending `upBytes` up and `downBytes` down over `link` with `radio` (busy for the transfers and one RTT), J. */
 export function radioEnergyJ(radio: RadioModel, link: LinkEstimate, upBytes: number, downBytes: number): number {
-  const upS = (upBytes * 8) / link.uplinkBps;
-  const downS = (downBytes * 8) / link.downlinkBps;
-  const activeS = upS + downS + link.rttMs / 1000;
-  return radioPowerW(radio, link.uplinkBps / 1e6) * activeS + radio.tailJ;
+  const activeS = (upBytes * 8) / link.uplinkBps + (downBytes * 8) / link.downlinkBps + link.rttMs / 1000;
+  return radioActiveEnergyJ(radio, upBytes, activeS);
 }
 
 /** Expected latency and energy of offloading at `bits`. */
 export function offloadCost(bits: number, costs: CostInputs, link: LinkEstimate, device: DeviceProfile, accuracy: number): OptionCost {
   const up = costs.requestBytes[bits]!;
   const latencyMs = link.rttMs + (up * 8 * 1000) / link.uplinkBps + (costs.responseBytes * 8 * 1000) / link.downlinkBps + costs.serverMs;
-  return { latencyMs, energyJ: radioEnergyJ(device.radio, link, up, costs.responseBytes), accuracy };
+  // The radio stays up from the request until the answer, server time included (what the bench measures).
+  return { latencyMs, energyJ: radioActiveEnergyJ(device.radio, up, latencyMs / 1000), accuracy };
 }
 
 /** Expected latency and energy of finishing locally. */

@@ -175,15 +175,16 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
   md.push('## Targets', '', '| check | value | pass |', '|---|---|---|');
   for (const c of targetChecks(result)) md.push(`| ${c.name} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`);
   md.push('', '## Results', '', 'Latency is measured for `host` and modelled for other devices; energy is modelled everywhere. Bytes are measured at the proxy.', '');
-  md.push('| bundle | link | device | strategy | accuracy | exit rate | bytes up | bytes down | latency mean / p50 / p95 / p99 ms | energy mJ | paths |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  md.push('Each run starts with a serial pilot (its first samples on one device alone); the others then join it on their own connections. The last column gives the devices side by side and the pilot\'s mean latency, to compare with the run\'s mean: their gap is what sharing this host\'s CPU cost.', '');
+  md.push('| bundle | link | device | strategy | accuracy | exit rate | bytes up | bytes down | latency mean / p50 / p95 / p99 ms | energy mJ | paths | side by side (pilot mean ms) |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of result.rows) {
     const paths = Object.entries(r.paths).sort().map(([k, v]) => `${k} ${((v / r.samples) * 100).toFixed(0)}%`).join(', ');
     const oracle = r.oracleOf ? ` (latency: ${r.oracleOf.latency}, energy: ${r.oracleOf.energy})` : '';
-    md.push(`| ${r.bundle} | ${r.link} | ${r.device} | ${r.strategy}${oracle} | ${pct(r.accuracy)} | ${pct(r.exitRate)} | ${r.bytesUp.toFixed(1)} | ${r.bytesDown.toFixed(1)} | ${[r.latencyMsMean, r.latencyMsP50, r.latencyMsP95, r.latencyMsP99].map((x) => x.toFixed(2)).join(' / ')} (${r.measured.latency}) | ${(r.energyJ * 1000).toFixed(2)} (modelled) | ${paths} |`);
+    md.push(`| ${r.bundle} | ${r.link} | ${r.device} | ${r.strategy}${oracle} | ${pct(r.accuracy)} | ${pct(r.exitRate)} | ${r.bytesUp.toFixed(1)} | ${r.bytesDown.toFixed(1)} | ${[r.latencyMsMean, r.latencyMsP50, r.latencyMsP95, r.latencyMsP99].map((x) => x.toFixed(2)).join(' / ')} (${r.measured.latency}) | ${(r.energyJ * 1000).toFixed(2)} (modelled) | ${paths} | ${r.lanes} (${r.pilotSamples} × ${r.pilotLatencyMsMean.toFixed(2)}) |`);
   }
   md.push('', '## Rate–accuracy (measured)', '', '| bundle | kind | bits | accuracy | bytes up / inference |', '|---|---|---|---|---|');
   for (const p of result.rateAccuracy) md.push(`| ${p.bundle} | ${p.kind} | ${p.bits} | ${pct(p.accuracy)} | ${p.bytesUp.toFixed(1)} |`);
-  md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms (min of 7 pings) | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
+  md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms (min of 15 pings) | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
   for (const l of result.links) {
     const c = l.configured;
     const m = l.measured;
@@ -192,7 +193,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
   }
   md.push('', '## Devices (modelled)', '', '| device | compute slow-down vs host | compute power W | source |', '|---|---|---|---|');
   for (const d of result.devices) md.push(`| ${d.name} | ${d.slowdown} | ${d.computePowerW} | ${d.source} |`);
-  md.push('', '## Radio power models', '', 'P = α · uplink throughput + β while the radio is busy (request sent until the answer or the failure), Huang et al., "A Close Examination of Performance and Power Characteristics of 4G LTE Networks", MobiSys 2012.', '', '| radio | α up mW/Mbps | β mW |', '|---|---|---|');
+  md.push('', '## Radio power models', '', 'P = α · uplink throughput + β while the radio is busy (request sent until the answer or the failure); integrated over the busy time: α · megabits sent + β · busy seconds. Huang et al., "A Close Examination of Performance and Power Characteristics of 4G LTE Networks", MobiSys 2012.', '', '| radio | α up mW/Mbps | β mW |', '|---|---|---|');
   for (const r of Object.values(result.radios)) md.push(`| ${r.name} | ${r.alphaUpMwPerMbps} | ${r.betaMw} |`);
   md.push('');
   await save('report.md', md.join('\n'));

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
 import type { Objective, PolicyOptions } from '../../head/policy.js';
-import { radioPowerW, RADIOS } from '../../head/policy.js';
+import { radioActiveEnergyJ, RADIOS } from '../../head/policy.js';
 import { loadBundle } from '../../protocol/bundle.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { createEdgeServer } from '../../tail/index.js';
@@ -46,8 +46,14 @@ export interface BenchOptions {
   timingSamples?: number;
   /** Untimed requests per device before measuring (link estimate, warm sessions). */
   warmup?: number;
-  /** Devices run side by side, each on its own emulated link (the proxy shapes per connection). */
-  parallel?: number;
+  /**
+   * Devices run side by side, each on its own emulated link (the proxy shapes per connection).
+   * 'auto': per run, as many as keep their summed CPU time to {@link AUTO_CPU_SHARE} of a core,
+   * judged from the serial pilot (runs that wait on the link get many, compute-bound runs one).
+   */
+  parallel?: number | 'auto';
+  /** Samples each run measures with one device before the others join (the serial pilot), default 50. */
+  pilot?: number;
   /** Every infer()'s deadline, ms. */
   deadlineMs?: number;
   /** Add the LTE tail energy per offloaded inference (Huang et al.: the radio stays up after a transfer). */
@@ -90,6 +96,11 @@ export interface BenchRow {
   measured: Provenance;
   /** For 'oracle': which strategy was best for latency and for energy. */
   oracleOf?: { latency: string; energy: string };
+  /** Devices that ran side by side after the pilot. */
+  lanes: number;
+  /** Mean latency of the serial pilot (one device alone on the host), to compare with latencyMsMean. */
+  pilotSamples: number;
+  pilotLatencyMsMean: number;
 }
 
 /** One point of the rate–accuracy curve: a bundle at a bit width (or full offload), bytes measured at the proxy. */
@@ -125,26 +136,43 @@ interface Sample {
   computeMs: number;
   /** Time the radio was busy for this inference (request out to answer or failure), ms. */
   radioMs: number;
+  /** This host's CPU time the inference cost, estimated: device compute, plus server decode and compute and ~1 ms of socket work when it crossed the link. */
+  cpuMs: number;
 }
 
 interface Measured {
   samples: Sample[];
   wireUp: number;
   wireDown: number;
+  lanes: number;
+  /** The first `pilot` samples ran on one device alone. */
+  pilot: number;
 }
 
-/** Energy of one inference on `device` with `radio`: compute × slow-down, plus the radio's. */
+/** Share of one core that `--parallel auto` lets the devices of a run keep busy together. */
+export const AUTO_CPU_SHARE = 0.5;
+/** Most devices side by side under `--parallel auto`. */
+export const AUTO_MAX_LANES = 16;
+
+/** Devices side by side for a run whose serial pilot took `latencyMs` and `cpuMs` per inference (means). */
+export function autoLanes(latencyMs: number, cpuMs: number, max = AUTO_MAX_LANES): number {
+  if (!(cpuMs > 0) || !(latencyMs > 0)) return 1;
+  return Math.max(1, Math.min(max, Math.floor((AUTO_CPU_SHARE * latencyMs) / cpuMs)));
+}
+
+/** Energy of one inference on `device` with `radio`: compute × slow-down, plus the radio's while it was busy. */
 function energyOf(s: Sample, device: NamedDevice, radio: (typeof RADIOS)[keyof typeof RADIOS], lteTailJ: number): number {
   const computeJ = (device.computePowerW * s.computeMs * device.slowdown) / 1000;
   if (s.radioMs <= 0) return computeJ;
-  const mbps = (s.frameBytesUp * 8) / (s.radioMs * 1000);
-  return computeJ + radioPowerW(radio, mbps) * (s.radioMs / 1000) + lteTailJ;
+  return computeJ + radioActiveEnergyJ(radio, s.frameBytesUp, s.radioMs / 1000) + lteTailJ;
 }
 
 function summarize(bundle: string, link: NamedLink, device: NamedDevice, strategy: Strategy, m: Measured, lteTailJ: number): BenchRow {
   const n = m.samples.length;
   const radio = RADIOS[link.radio];
-  const latency = m.samples.map((s) => s.totalMs + (device.slowdown - 1) * s.computeMs).sort((a, b) => a - b);
+  const latencyOf = (s: Sample): number => s.totalMs + (device.slowdown - 1) * s.computeMs;
+  const latency = m.samples.map(latencyOf).sort((a, b) => a - b);
+  const pilot = m.samples.slice(0, m.pilot);
   const count = (key: (s: Sample) => string | undefined): Record<string, number> => {
     const out: Record<string, number> = {};
     for (const s of m.samples) {
@@ -170,6 +198,9 @@ function summarize(bundle: string, link: NamedLink, device: NamedDevice, strateg
     fallbacks: count((s) => s.reason),
     bits: count((s) => (s.bits === undefined ? undefined : String(s.bits))),
     measured: { accuracy: 'measured', bytes: 'measured', latency: device.slowdown === 1 ? 'measured' : 'modelled', energy: 'modelled' },
+    lanes: m.lanes,
+    pilotSamples: pilot.length,
+    pilotLatencyMsMean: pilot.length ? pilot.reduce((a, s) => a + latencyOf(s), 0) / pilot.length : NaN,
   };
 }
 
@@ -177,7 +208,9 @@ function summarize(bundle: string, link: NamedLink, device: NamedDevice, strateg
 /** Runs every configuration. */
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const t0 = performance.now();
-  const parallel = Math.max(1, o.parallel ?? 4);
+  const auto = o.parallel === 'auto';
+  const parallel = auto ? AUTO_MAX_LANES : Math.max(1, Number(o.parallel ?? 4));
+  const pilotN = o.pilot ?? 50;
   const warmup = o.warmup ?? 10;
   const deadlineMs = o.deadlineMs ?? 10_000;
   const lteTailJ = o.lteTailJ ?? 0;
@@ -209,33 +242,53 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     /** Runs `inputs` through `parallel` devices (each its own connection), after a warm-up. */
     const measure = async (dir: string, inputs: Uint8Array[], labels: (number | null)[], policy: Partial<PolicyOptions>, device: NamedDevice, link: NamedLink, proxy: Awaited<ReturnType<typeof createLinkProxy>> | undefined, label: string): Promise<Measured> => {
       const reachable = proxy !== undefined && (link.profile.outages ?? []).length === 0;
-      const devices: Device[] = await Promise.all(Array.from({ length: Math.min(parallel, inputs.length) }, () => createDevice({
+      const make = (): Promise<Device> => createDevice({
         bundle: dir, policy, deadlineMs, profile: deviceProfile(device, link.radio),
         ...(proxy ? { edge: `ws://127.0.0.1:${proxy.port}` } : {}),
-      })));
+      });
+      const warm = async (d: Device): Promise<void> => {
+        if (reachable) await d.whenConnected(Math.max(2000, deadlineMs));
+        for (let i = 0; i < warmup; i++) await d.infer(inputs[i % inputs.length]!);
+      };
+      const bytes = (): { up: number; down: number } => proxy?.bytes() ?? { up: 0, down: 0 };
+      const devices: Device[] = [];
       try {
-        await Promise.all(devices.map(async (d) => {
-          if (reachable) await d.whenConnected(Math.max(2000, deadlineMs));
-          for (let i = 0; i < warmup; i++) await d.infer(inputs[i % inputs.length]!);
-        }));
-        const before = proxy?.bytes() ?? { up: 0, down: 0 };
+        devices.push(await make());
+        await warm(devices[0]!);
+        const before = bytes();
         const samples = new Array<Sample>(inputs.length);
         let next = 0;
-        await Promise.all(devices.map(async (d) => {
-          while (next < inputs.length) {
+        const lane = async (d: Device, until: number): Promise<void> => {
+          while (next < until) {
             const i = next++;
             const r: InferResult = await d.infer(inputs[i]!);
             const computeMs = r.timings.head + r.timings.encode + r.timings.local;
+            const crossed = r.bytesUp > 0;
             samples[i] = {
               correct: labels[i] === null ? null : r.label === labels[i], path: r.path, reason: r.reason, bits: r.bits,
-              frameBytesUp: r.bytesUp, totalMs: r.timings.total, computeMs, radioMs: r.bytesUp > 0 ? Math.max(0, r.timings.total - computeMs) : 0,
+              frameBytesUp: r.bytesUp, totalMs: r.timings.total, computeMs, radioMs: crossed ? Math.max(0, r.timings.total - computeMs) : 0,
+              cpuMs: computeMs + (crossed ? r.timings.server.decode + r.timings.server.compute + 1 : 0),
             };
             done++;
             if (done % 10 === 0) progress(label);
           }
-        }));
-        const after = proxy?.bytes() ?? { up: 0, down: 0 };
-        return { samples, wireUp: after.up - before.up, wireDown: after.down - before.down };
+        };
+        // The serial pilot: one device alone, the figure the side-by-side rest is compared with.
+        const pilot = Math.min(pilotN, inputs.length);
+        await lane(devices[0]!, pilot);
+        const head = samples.slice(0, pilot);
+        const mean = (f: (s: Sample) => number): number => head.reduce((a, s) => a + f(s), 0) / Math.max(1, head.length);
+        const lanes = Math.min(inputs.length - pilot + 1, auto ? autoLanes(mean((s) => s.totalMs), mean((s) => s.cpuMs)) : parallel);
+        // The others join after their own warm-up, whose bytes are not the run's.
+        const joining = bytes();
+        const more = await Promise.all(Array.from({ length: Math.max(0, lanes - 1) }, make));
+        devices.push(...more);
+        await Promise.all(more.map(warm));
+        const joined = bytes();
+        await Promise.all(devices.map((d) => lane(d, inputs.length)));
+        const end = bytes();
+        const after = { up: end.up - (joined.up - joining.up), down: end.down - (joined.down - joining.down) };
+        return { samples, wireUp: after.up - before.up, wireDown: after.down - before.down, lanes, pilot };
       } finally {
         await Promise.all(devices.map((d) => d.close()));
       }

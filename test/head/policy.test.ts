@@ -29,9 +29,16 @@ describe('thresholdFor', () => {
 });
 
 describe('radio energy (P = α·throughput + β)', () => {
-  it('matches a hand computation for LTE', () => {
-    // active = 8000/1e7 + 800/1e7 + 0.05 s = 0.05088 s; P = 438.39·10 + 1288.04 mW = 5.67194 W
-    expect(radioEnergyJ(RADIOS.lte, link, 1000, 100)).toBeCloseTo(5.67194 * 0.05088, 12);
+  it('matches a hand computation for LTE: α per megabit sent, β per second busy', () => {
+    // active = 8000/1e7 + 800/1e7 + 0.05 s = 0.05088 s; 1000 B = 0.008 Mbit
+    // E = 438.39 mW/Mbps · 0.008 Mbit + 1288.04 mW · 0.05088 s
+    expect(radioEnergyJ(RADIOS.lte, link, 1000, 100)).toBeCloseTo((438.39 * 0.008 + 1288.04 * 0.05088) / 1000, 12);
+  });
+  it('charges the idle part of a round trip at β only, whatever the link capacity', () => {
+    const slow = radioEnergyJ(RADIOS.wifi, { ...link, uplinkBps: 1e6 }, 0, 0);
+    const fast = radioEnergyJ(RADIOS.wifi, { ...link, uplinkBps: 1e9 }, 0, 0);
+    expect(slow).toBeCloseTo((132.86 * 0.05) / 1000, 12);
+    expect(fast).toBe(slow);
   });
   it('prices an offload as RTT + transfer + server time', () => {
     const c = offloadCost(4, costs, link, device, 0.94);
@@ -53,11 +60,17 @@ describe('decide', () => {
   });
 
   it('objective energy: compares radio energy with compute energy', () => {
-    // local: 2 W · 40 ms = 0.08 J; LTE offload ≥ 5.67 W · 0.05 s ≈ 0.29 J → local
-    expect(decide(model, unsure, costs, link, device, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+    // LTE offload at 2 bits, the radio up from request to answer (RTT + transfers + 2 ms server):
+    // 438.39 mW/Mbps · 0.00048 Mbit + 1288.04 mW · (0.05 + 480/1e7 + 640/1e7 + 0.002) s ≈ 0.06733 J
+    const e = (438.39 * 0.00048 + 1288.04 * 0.052112) / 1000;
+    const d = decide(model, unsure, costs, link, device, { objective: 'energy', maxAccuracyLoss: 0.005 });
+    expect(d.kind === 'offload' && d.expected.energyJ).toBeCloseTo(e, 12);
+    // local: 2 W · 40 ms = 0.08 J > 0.0673 J → offload; 2 W · 30 ms = 0.06 J → local
+    expect(d.kind === 'offload' && d.bits).toBe(2);
+    expect(decide(model, unsure, { ...costs, localMs: 30 }, link, device, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('local');
+    // Wi-Fi's β is a tenth of LTE's: the same 30 ms of local compute loses to it
     const wifi: DeviceProfile = { ...device, radio: RADIOS.wifi };
-    const fast: LinkEstimate = { ...link, rttMs: 5 };
-    expect(decide(model, unsure, costs, fast, wifi, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('offload');
+    expect(decide(model, unsure, { ...costs, localMs: 30 }, link, wifi, { objective: 'energy', maxAccuracyLoss: 0.005 }).kind).toBe('offload');
   });
 
   it('objective accuracy: the most accurate option inside the latency budget', () => {
