@@ -71,11 +71,16 @@ export async function benchCommand(opts: BenchCommandOptions, out: (s: string) =
   out(`bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.name).join(', ')}; ${samples} samples each, ${parallel} devices side by side`);
   const bar = opts.progress === false ? undefined : new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
   bar?.start(1, 0, { label: '' });
+  let lastLabel = '';
+  const started = Date.now();
   const result = await runBench({
     bundles, links, devices, samples, parallel, warmup, deadlineMs, lteTailJ, timingSamples,
     onProgress: (done, total, label) => {
       bar?.setTotal(total);
       bar?.update(done, { label });
+      // Without a bar (logs, CI): one line as each run starts.
+      if (!bar && label !== lastLabel) err(`bench ${done}/${total} ${((Date.now() - started) / 1000).toFixed(0)} s: ${label}`);
+      lastLabel = label;
     },
   });
   bar?.stop();
