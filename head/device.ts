@@ -79,6 +79,8 @@ const IS_NODE = typeof process !== 'undefined' && typeof process.versions?.node 
 const HOST_PROFILE: DeviceProfile = { name: 'host (5 W compute, LTE radio)', computePowerW: 5, radio: RADIOS.lte };
 /** Frame overhead beyond the payload (ids, names, quantization fields), for the policy's byte estimate. */
 const FRAME_OVERHEAD = 64;
+/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model). */
+export const STALE_AFTER = 50;
 
 /** Fresh all-zero timings (each result owns its objects). */
 function zeroTimings(): InferResult['timings'] {
@@ -205,6 +207,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   let localMs = await timeWarm(() => runLocal(warm));
   let serverMs = 1;
   let fullServerMs = 1;
+  /** Requests since the head, and since the local model, last ran (adaptive policy only). */
+  let sinceHead = 0;
+  let sinceLocal = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
@@ -219,6 +224,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const answerLocally = async (x: Float32Array, t0: number, path: 'local' | 'fallback', headMs: number, extra: Partial<InferResult>): Promise<InferResult> => {
     const r = await runLocal(x);
     localMs = ewma(localMs, r.ms);
+    sinceLocal = 0;
     const timings = { ...zeroTimings(), head: headMs, ...extra.timings, local: r.ms, total: performance.now() - t0 };
     const scores = Array.from(r.scores);
     return { bytesUp: 0, bytesDown: 0, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
@@ -262,11 +268,15 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const t0 = performance.now();
       const x = toInput(image);
       const costs: CostInputs = { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes };
+      sinceLocal++;
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
       if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return answerLocally(x, t0, 'local', 0, {});
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
-      const rawFirst = transport?.ready === true && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
+      // A path the policy keeps avoiding is never re-timed, so a high estimate would stick: every
+      // STALE_AFTER requests without running the head (or the local model), take it once.
+      const rawFirst = transport?.ready === true && sinceHead < STALE_AFTER && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
       if ((policy.force === 'full-offload' || rawFirst) && transport) {
+        if (rawFirst) sinceHead++;
         const te = performance.now();
         const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
         const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
@@ -278,6 +288,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const h = await runHead(x);
       const headMs = performance.now() - t0;
       headMsEwma = ewma(headMsEwma, headMs);
+      sinceHead = 0;
       const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').
@@ -287,7 +298,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         const scores = Array.from(exits[d.exit]!.probs); // already computed for the decision
         return { bytesUp: 0, bytesDown: 0, timings: { ...zeroTimings(), head: headMs, total: performance.now() - t0 }, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
       }
-      if (d.kind === 'local' || !transport) return answerLocally(x, t0, 'local', headMs, {});
+      if (d.kind === 'local' || !transport || (policy.force === undefined && sinceLocal >= STALE_AFTER)) return answerLocally(x, t0, 'local', headMs, {});
       const te = performance.now();
       const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, { shape: featShape, bits: d.bits, range: m.bottleneck.range }, zstd);
       const encodeMs = performance.now() - te;

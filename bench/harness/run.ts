@@ -96,7 +96,7 @@ export interface BenchRow {
   measured: Provenance;
   /** For 'oracle': which strategy was best for latency and for energy. */
   oracleOf?: { latency: string; energy: string };
-  /** Devices that ran side by side after the pilot. */
+  /** Most devices that ran side by side after the pilot. */
   lanes: number;
   /** Mean latency of the serial pilot (one device alone on the host), to compare with latencyMsMean. */
   pilotSamples: number;
@@ -276,18 +276,31 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         // The serial pilot: one device alone, the figure the side-by-side rest is compared with.
         const pilot = Math.min(pilotN, inputs.length);
         await lane(devices[0]!, pilot);
-        const head = samples.slice(0, pilot);
-        const mean = (f: (s: Sample) => number): number => head.reduce((a, s) => a + f(s), 0) / Math.max(1, head.length);
-        const lanes = Math.min(inputs.length - pilot + 1, auto ? autoLanes(mean((s) => s.totalMs), mean((s) => s.cpuMs)) : parallel);
-        // The others join after their own warm-up, whose bytes are not the run's.
-        const joining = bytes();
-        const more = await Promise.all(Array.from({ length: Math.max(0, lanes - 1) }, make));
-        devices.push(...more);
-        await Promise.all(more.map(warm));
-        const joined = bytes();
-        await Promise.all(devices.map((d) => lane(d, inputs.length)));
+        // Then chunks: each sizes the next from its own means (under 'auto'), as the adaptive
+        // policy may change its mind mid-run (e.g. from local answers to offloads). Devices that
+        // join warm up first; their warm-up bytes are not the run's.
+        let excluded = { up: 0, down: 0 };
+        let lanes = 1;
+        let from = 0;
+        while (next < inputs.length) {
+          const recent = samples.slice(from, next);
+          const mean = (f: (s: Sample) => number): number => recent.reduce((a, s) => a + f(s), 0) / Math.max(1, recent.length);
+          const want = auto ? autoLanes(mean((s) => s.totalMs), mean((s) => s.cpuMs)) : parallel;
+          if (want > devices.length) {
+            const joining = bytes();
+            const more = await Promise.all(Array.from({ length: want - devices.length }, make));
+            devices.push(...more);
+            await Promise.all(more.map(warm));
+            const joined = bytes();
+            excluded = { up: excluded.up + joined.up - joining.up, down: excluded.down + joined.down - joining.down };
+          }
+          from = next;
+          const until = Math.min(inputs.length, next + Math.max(pilotN, want * 25));
+          await Promise.all(devices.slice(0, want).map((d) => lane(d, until)));
+          lanes = Math.max(lanes, want);
+        }
         const end = bytes();
-        const after = { up: end.up - (joined.up - joining.up), down: end.down - (joined.down - joining.down) };
+        const after = { up: end.up - excluded.up, down: end.down - excluded.down };
         return { samples, wireUp: after.up - before.up, wireDown: after.down - before.down, lanes, pilot };
       } finally {
         await Promise.all(devices.map((d) => d.close()));

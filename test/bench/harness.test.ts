@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICES, parseDevice } from '../../bench/devices.js';
-import { runBench, type BenchResult, type BenchRow } from '../../bench/harness/run.js';
+import { AUTO_MAX_LANES, autoLanes, runBench, type BenchResult, type BenchRow } from '../../bench/harness/run.js';
 import { targetChecks, writeReport } from '../../bench/harness/report.js';
 import { LINKS, parseLink } from '../../bench/link/profiles.js';
 import { TINY } from '../tail/client.js';
@@ -25,12 +25,34 @@ describe('link and device profiles', () => {
   });
 });
 
+describe('--parallel auto', () => {
+  it('gives as many devices as keep half a core busy, from the pilot means, between 1 and the cap', () => {
+    expect(autoLanes(80, 4)).toBe(10); // ⌊0.5 × 80 / 4⌋
+    expect(autoLanes(160, 4)).toBe(AUTO_MAX_LANES);
+    expect(autoLanes(1.2, 1.2)).toBe(1);
+    expect(autoLanes(17, 3)).toBe(2);
+    expect(autoLanes(50, 0)).toBe(1);
+    expect(autoLanes(Number.NaN, 1)).toBe(1);
+  });
+
+  it('one device for a run that computes, several for one that waits on the link', async () => {
+    const slow = parseLink('slow:20:20:60');
+    const r = await runBench({ bundles: [TINY], links: [slow], devices: [DEVICES.host!], samples: 40, parallel: 'auto', pilot: 8, warmup: 2, deadlineMs: 5000 });
+    const get = (s: string): BenchRow => r.rows.find((x) => x.strategy === s)!;
+    expect(get('local').lanes).toBe(1);
+    expect(get('offload').lanes).toBeGreaterThan(1);
+    for (const x of r.rows) expect(x.samples).toBe(40);
+    // Every inference counted once however many devices ran it.
+    expect(Object.values(get('offload').paths).reduce((a, b) => a + b, 0)).toBe(40);
+  }, 120_000);
+});
+
 describe('runBench on the tiny bundle (real edge, real proxy, real sockets)', () => {
   let result: BenchResult;
   let out: string;
   const fast = parseLink('lab:20:20:10');
   beforeAll(async () => {
-    result = await runBench({ bundles: [TINY], links: [fast, LINKS.offline!], devices: [DEVICES.host!, DEVICES.rpi4!], samples: 16, parallel: 2, warmup: 2, deadlineMs: 5000 });
+    result = await runBench({ bundles: [TINY], links: [fast, LINKS.offline!], devices: [DEVICES.host!, DEVICES.rpi4!], samples: 16, parallel: 2, pilot: 4, warmup: 2, deadlineMs: 5000 });
     out = await mkdtemp(join(tmpdir(), 'offramp-bench-'));
   }, 120_000);
   afterAll(async () => {
@@ -41,6 +63,16 @@ describe('runBench on the tiny bundle (real edge, real proxy, real sockets)', ()
   it('has one row per link × device × strategy, each over every sample', () => {
     expect(result.rows).toHaveLength(2 * 2 * 7);
     for (const r of result.rows) expect(r.samples).toBe(16);
+  });
+
+  it('starts every run with a serial pilot, then runs the devices side by side', () => {
+    for (const r of result.rows) {
+      expect(r.pilotSamples).toBe(4);
+      expect(r.pilotLatencyMsMean).toBeGreaterThan(0);
+      expect(r.lanes).toBe(2);
+    }
+    // The pilot is the run's first samples: over a 10 ms RTT an offload cannot take less.
+    expect(row('lab', 'host', 'offload').pilotLatencyMsMean).toBeGreaterThan(10);
   });
 
   it('runs each strategy the way it says', () => {
