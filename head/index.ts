@@ -9,7 +9,7 @@
  * await device.close();
  * ```
  */
-export { createDevice, fetchBundle, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
+export { createDevice, fetchBundle, STALE_AFTER, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
 export { decide, fullOffloadFirst, policyModel, thresholdFor, radioEnergyJ, radioActiveEnergyJ, radioPowerW, offloadCost, localCost, RADIOS } from './policy.js';
 export type { Decision, DeviceProfile, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, RadioModel, CostInputs, PolicyModel } from './policy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
-import { createDevice, RADIOS, type BackendName, type InferResult } from '../../head/index.js';
+import { createDevice, RADIOS, STALE_AFTER, type BackendName, type InferResult } from '../../head/index.js';
 import { argmax, softmax } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { TINY, tinyModels, type Golden } from '../tail/client.js';
@@ -192,6 +192,25 @@ describe('bundle from a URL (the edge serves it)', () => {
       await server.close();
       await done();
     }
+  });
+});
+
+describe('stale estimates', () => {
+  it('the adaptive policy re-times the head and the local model it keeps avoiding, once every STALE_AFTER requests', async () => {
+    // A device 1000× slower than this host: the raw image to the edge always wins on cost, so
+    // without re-timing the head and the local model would never run again.
+    const d = await createDevice({ bundle: TINY, edge: edge.url, profile: { name: 'slow', computePowerW: 5, radio: RADIOS.wifi, computeSlowdown: 1000 } });
+    expect(await d.whenConnected(5000)).toBe(true);
+    const paths: string[] = [];
+    for (let i = 0; i < 2 * STALE_AFTER + 10; i++) paths.push((await d.infer(image(i % golden.images.length))).path);
+    await d.close();
+    // Raw offloads (path edge) until the head is STALE_AFTER requests old; then the head runs and
+    // the answer is local (the local model is as old) or the exit's.
+    expect(paths.slice(0, STALE_AFTER)).toEqual(new Array(STALE_AFTER).fill('edge'));
+    expect(['local', 'exit:0']).toContain(paths[STALE_AFTER]);
+    const offHead = paths.filter((p) => p !== 'edge').length;
+    expect(offHead).toBeGreaterThanOrEqual(2);
+    expect(offHead).toBeLessThanOrEqual(3);
   });
 });
 
