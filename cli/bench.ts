@@ -50,7 +50,8 @@ export async function benchCommand(opts: BenchCommandOptions, out: (s: string) =
     links = opts.links.split(',').map((s) => parseLink(s.trim()));
     devices = opts.device.split(',').map((s) => parseDevice(s.trim()));
     samples = positive('samples', opts.samples);
-    parallel = opts.parallel === 'auto' ? ('auto' as const) : positive('parallel', opts.parallel);
+    if (opts.parallel !== 'auto' && !(Number.isInteger(Number(opts.parallel)) && Number(opts.parallel) > 0)) throw new RangeError(`--parallel must be a positive integer or 'auto', got '${opts.parallel}'`);
+    parallel = opts.parallel === 'auto' ? ('auto' as const) : Number(opts.parallel);
     warmup = Number(opts.warmup);
     if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`--warmup must be an integer ≥ 0, got '${opts.warmup}'`);
     deadlineMs = positive('deadline-ms', opts.deadlineMs);

@@ -70,7 +70,7 @@ export function buildProgram(): Command {
     .option('--device <names>', 'device profiles (host, rpi4, jetson-nano-5w) or name:slowdown:watts', 'host,rpi4')
     .option('--samples <n>', 'test images per configuration', '200')
     .option('--timing-samples <n>', 'inputs per configuration for timing-only bundles (default: min(samples, 30))')
-    .option('--parallel <n>', "devices side by side, each on its own emulated link, or 'auto': per run, as many as keep half a core busy (judged from the serial pilot)", '4')
+    .option('--parallel <n>', "devices side by side, each on its own emulated link, or 'auto': chunk by chunk, as many as keep half a core busy", '4')
     .option('--warmup <n>', 'untimed requests per device first', '10')
     .option('--deadline-ms <ms>', 'deadline of every infer()', '10000')
     .option('--lte-tail-j <joules>', 'radio tail energy added per offloaded inference', '0')

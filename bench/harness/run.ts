@@ -48,8 +48,8 @@ export interface BenchOptions {
   warmup?: number;
   /**
    * Devices run side by side, each on its own emulated link (the proxy shapes per connection).
-   * 'auto': per run, as many as keep their summed CPU time to {@link AUTO_CPU_SHARE} of a core,
-   * judged from the serial pilot (runs that wait on the link get many, compute-bound runs one).
+   * 'auto': chunk by chunk, as many as keep their summed CPU time to {@link AUTO_CPU_SHARE} of a
+   * core, judged from the chunk before (runs that wait on the link get many, compute-bound runs one).
    */
   parallel?: number | 'auto';
   /** Samples each run measures with one device before the others join (the serial pilot), default 50. */
@@ -306,8 +306,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           lanes = Math.max(lanes, want);
         }
         const end = bytes();
-        const after = { up: end.up - excluded.up, down: end.down - excluded.down };
-        return { samples, wireUp: after.up - before.up, wireDown: after.down - before.down, lanes, pilot };
+        return { samples, wireUp: end.up - before.up - excluded.up, wireDown: end.down - before.down - excluded.down, lanes, pilot };
       } finally {
         await Promise.all(devices.map((d) => d.close()));
       }

@@ -6,6 +6,7 @@ import { DEVICES, parseDevice } from '../../bench/devices.js';
 import { AUTO_MAX_LANES, autoLanes, runBench, type BenchResult, type BenchRow } from '../../bench/harness/run.js';
 import { targetChecks, writeReport } from '../../bench/harness/report.js';
 import { LINKS, parseLink } from '../../bench/link/profiles.js';
+import { benchCommand } from '../../cli/bench.js';
 import { TINY } from '../tail/client.js';
 
 describe('link and device profiles', () => {
@@ -33,6 +34,15 @@ describe('--parallel auto', () => {
     expect(autoLanes(17, 3)).toBe(2);
     expect(autoLanes(50, 0)).toBe(1);
     expect(autoLanes(Number.NaN, 1)).toBe(1);
+  });
+
+  it('offramp bench refuses a --parallel that is neither a positive integer nor auto, before running anything', async () => {
+    for (const bad of ['0', '2.5', 'lots']) {
+      const errs: string[] = [];
+      const code = await benchCommand({ links: 'lte', device: 'host', samples: '10', parallel: bad, warmup: '0', deadlineMs: '1000', lteTailJ: '0', progress: false }, () => {}, (m) => errs.push(m), []);
+      expect(code).toBe(2);
+      expect(errs).toEqual([`offramp bench: --parallel must be a positive integer or 'auto', got '${bad}'`]);
+    }
   });
 
   it('one device for a run that computes, several for one that waits on the link', async () => {
