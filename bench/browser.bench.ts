@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { startWebDemo, webOptions } from '../cli/web.js';
 import { createDevice, type BackendName } from '../head/index.js';
 import { createEdgeServer } from '../tail/index.js';
-import { imageAt, loadFashionMnistTest } from './datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest } from '../head/datasets/fashion-mnist.js';
 import { environment, percentile, r3 } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');

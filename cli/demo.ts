@@ -8,7 +8,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { imageAt, loadFashionMnistTest } from '../bench/datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest } from '../head/datasets/fashion-mnist.js';
 import { percentile } from '../bench/stats.js';
 import { createDevice, type InferResult } from '../head/index.js';
 import type { ForcedPolicy } from '../head/policy.js';

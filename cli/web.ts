@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fashionMnistDir } from '../bench/datasets/fashion-mnist.js';
+import { fashionMnistDir } from '../head/datasets/fashion-mnist.js';
 import { LINKS } from '../bench/link/profiles.js';
 import { createLinkProxy, type LinkProxy } from '../bench/link/proxy.js';
 import { manifestFromBytes } from '../protocol/bundle.js';

@@ -1,38 +1,40 @@
 /**
  * `createDevice`: the device SDK. Runs the head and its exits on the device; when no exit is
- * confident, the policy picks offloading (and the bit width) or finishing locally. Every
- * `infer()` resolves: when the edge does not answer in time, disconnects or refuses, the device
- * answers from its local full model (path 'fallback', with the reason).
+ * confident, the policy picks offloading (and the rate point) or finishing locally, or, before the
+ * head, full offload. Every `infer()` resolves: when the edge does not answer in time,
+ * disconnects or refuses, the device answers from its local full model (path 'fallback', with the
+ * reason). The parts: bundle-source.ts (reading and verifying the bundle), input.ts (checking
+ * samples), costs.ts (what the policy weighs), policy.ts (the decision), transport.ts (the edge),
+ * energy.ts + devices.ts (the modelled device).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { encodeFeatures, encodeRawSample } from '../bottleneck/codec.js';
+import { encodeFeatures, maxPayloadBytes, type RatePoint } from '../bottleneck/features.js';
+import { encodeInput, type InputEncoding } from '../bottleneck/input.js';
+import { decodeOutput, topK as topLabels, type DecodedOutput } from '../bottleneck/outputs.js';
+import { resolveRatePoints } from '../bottleneck/rate-points.js';
 import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
-import { loadBundle, manifestFromBytes } from '../protocol/bundle.js';
-import { sha256HexAsync } from '../protocol/digest.js';
 import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
-import { packedByteLength, type InferRequest } from '../protocol/messages.js';
-import { denormalizeToUint8, normalizeInto } from '../protocol/normalize.js';
+import { confidenceFromWire, pb, type Answer, type RequestInit } from '../protocol/messages.js';
 import { argmax, softmax } from '../protocol/scores.js';
-import { loadBackend, type BackendName } from './backend.js';
+import { loadBackend, type BackendName, type ModelSession } from './backend.js';
+import { openDeviceBundle, type BundleSource } from './bundle-source.js';
+import { CostTracker, timeWarm } from './costs.js';
+import { deviceProfile, type DeviceProfile, type LinkName } from './devices.js';
+import { computeEnergyJ, idleAfter, transferEnergyJ } from './energy.js';
 import { exitDecision } from './exit.js';
+import { checkSample, type Sample } from './input.js';
 import { LinkEstimator } from './link.js';
-import { decide, fullOffloadFirst, policyModel, radioActiveEnergyJ, radioEnergyJ, RADIOS, type CostInputs, type DeviceProfile, type PolicyOptions } from './policy.js';
-import { EdgeTransport, type FailureReason, type RequestOutcome } from './transport.js';
+import { decide, fullOffloadFirst, policyModel, FORCED_POLICIES, OBJECTIVES, type PolicyModel, type PolicyOptions } from './policy.js';
+import { EdgeTransport, wsClientOverhead, type FailureReason, type RequestOutcome } from './transport.js';
 
-/** A bundle held in memory: its files by name (`manifest.json`, `head.onnx`, …). */
-export interface InMemoryBundle {
-  files: Record<string, Uint8Array>;
-}
+export type { InMemoryBundle } from './bundle-source.js';
 
 export interface DeviceOptions {
   /**
-   * Bundle folder; an http(s) URL of one (e.g. an edge's `/v1/models/<id>/<version>/`: manifest,
-   * head and full model are fetched); or its files in memory. Verified every way (schema, sha256
-   * of every file used).
+   * Bundle folder (Node.js); an http(s) URL of one (e.g. an edge's `/v1/models/<id>/<version>/`);
+   * or its files in memory. Verified every way (schema, sha256 of every file used).
    */
-  bundle: string | URL | InMemoryBundle;
+  bundle: BundleSource;
   /** ws:// or wss:// URL of an edge; absent: the device never offloads. */
   edge?: string;
   token?: string;
@@ -41,24 +43,59 @@ export interface DeviceOptions {
   backend?: BackendName;
   /** Node.js with onnxruntime-node: run the head in a worker thread so the event loop stays free. */
   headInWorker?: boolean;
-  /** Power model for the energy estimate. Default: this host at 5 W with an LTE radio. */
-  profile?: DeviceProfile;
+  /**
+   * The device this one stands for (docs/bench/DEVICES.md): a class, its link and how often the
+   * app infers. Modelled classes take their compute time from the bundle's MACs. Default: this
+   * machine (measured) on LTE, back to back.
+   */
+  profile?: DeviceProfile | { device: string; link: LinkName; periodMs?: number };
   /** For a bundle URL: how long fetching each file may take, ms. Default 30000. */
   fetchTimeoutMs?: number;
   /** Every infer() answers within this many ms of the head finishing (edge or fallback). Default 1000. */
   deadlineMs?: number;
+  /** 16..64 bytes naming this device across reconnects (the edge then answers retried ids once). */
+  deviceId?: Uint8Array;
+  /** How full offload sends the raw input. Default `{ codec: 'raw' }` (zstd-wrapped when smaller). */
+  inputEncoding?: InputEncoding;
+  /** How the edge encodes output tensors for this device. Default 'fp32'. */
+  outputEncoding?: 'fp32' | 'fp16' | 'int8';
+}
+
+/** What an answer should carry beyond the label and its confidence. */
+export interface InferOptions {
+  /** Every label's probability. Local paths always have them; the edge sends them when asked. */
+  scores?: boolean;
+  /** The k most probable labels, best first. */
+  topK?: number;
+  /** The tail's output tensors (always for bundles whose task is not classification). */
+  outputs?: boolean;
 }
 
 export type InferPath = `exit:${number}` | 'edge' | 'local' | 'fallback';
 
 export interface InferResult {
+  /** Index into the manifest's labels (classification; -1 for tensor bundles). */
   label: number;
-  scores: number[];
+  labelName: string | undefined;
+  /** Probability of `label` (from the edge: resolution 1/255). */
+  confidence: number;
+  /** Every label's probability, when known (see InferOptions.scores). */
+  scores?: number[];
+  topK?: { label: number; score: number }[];
+  /** Output tensors by name (tensor bundles, or InferOptions.outputs). */
+  outputs?: Record<string, DecodedOutput>;
   path: InferPath;
   reason?: FailureReason;
-  bits?: number;
+  /** The rate point id the features were (or were to be) sent at; 'input' for full offload. */
+  ratePoint?: string;
+  /** Bytes the codec produced (the payload), and everything on the socket each way (WebSocket framing included). */
+  payloadBytes: number;
   bytesUp: number;
   bytesDown: number;
+  /**
+   * Milliseconds on the profile's device: head and local compute (modelled from MACs for a
+   * modelled class, measured otherwise), encoding, the round trip (network + server), total.
+   */
   timings: { head: number; encode: number; network: number; server: { queue: number; decode: number; compute: number }; local: number; total: number };
   energy: { computeJ: number; radioJ: number; totalJ: number; model: string };
 }
@@ -66,7 +103,8 @@ export interface InferResult {
 export interface Device {
   readonly manifest: Manifest;
   readonly backend: BackendName;
-  infer(image: Uint8Array | Float32Array): Promise<InferResult>;
+  readonly profile: DeviceProfile;
+  infer(sample: Sample, options?: InferOptions): Promise<InferResult>;
   /** True while handshaken with the edge. */
   readonly connected: boolean;
   /** Resolves true once connected, false after `timeoutMs` (or at once without an edge). */
@@ -76,161 +114,153 @@ export interface Device {
 
 /** Running in Node.js (folders and onnxruntime-node available) rather than a browser. */
 const IS_NODE = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const HOST_PROFILE: DeviceProfile = { name: 'host (5 W compute, LTE radio)', computePowerW: 5, radio: RADIOS.lte };
-/** Frame overhead beyond the payload (ids, names, quantization fields), for the policy's byte estimate. */
-const FRAME_OVERHEAD = 64;
-/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model). */
-export const STALE_AFTER = 50;
+/** Framing of a request beyond its payload (protobuf) and of a class answer, bytes: for estimates before anything was measured. */
+const REQUEST_FRAMING = 8;
+const ANSWER_BYTES = 14;
+/** The device asks for server timings on one request in this many (they cost bytes down). */
+const TIMINGS_EVERY = 8;
 
-/** Fresh all-zero timings (each result owns its objects). */
-function zeroTimings(): InferResult['timings'] {
-  return { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 };
+function invalid(message: string): never {
+  throw new OfframpError('INVALID_ARGUMENT', message);
 }
 
-function ewma(old: number, sample: number): number {
-  return old + 0.2 * (sample - old);
+/** Policy options with defaults, checked. */
+export function checkPolicy(p: Partial<PolicyOptions> | undefined, ratePoints: number): PolicyOptions {
+  const o: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...p };
+  if (!OBJECTIVES.includes(o.objective)) invalid(`policy.objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
+  if (!(o.maxAccuracyLoss >= 0 && o.maxAccuracyLoss <= 1)) invalid(`policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got ${o.maxAccuracyLoss}`);
+  if (o.force !== undefined && !FORCED_POLICIES.includes(o.force)) invalid(`policy.force must be one of ${FORCED_POLICIES.join(', ')}, got ${JSON.stringify(o.force)}`);
+  if (o.latencyBudgetMs !== undefined && !(o.latencyBudgetMs > 0)) invalid(`policy.latencyBudgetMs must be positive, got ${o.latencyBudgetMs}`);
+  if (o.ratePoint !== undefined && !(Number.isInteger(o.ratePoint) && o.ratePoint >= 0 && o.ratePoint < ratePoints)) invalid(`policy.ratePoint must be a rate point index 0..${ratePoints - 1}, got ${o.ratePoint}`);
+  return o;
 }
 
-/** Fetches a bundle's manifest and the graphs a device runs from `url` (a folder URL). */
-export async function fetchBundle(url: string | URL, token?: string, timeoutMs = 30_000): Promise<InMemoryBundle> {
-  const base = new URL(String(url).endsWith('/') ? String(url) : `${String(url)}/`);
-  const get = async (name: string): Promise<Uint8Array> => {
-    try {
-      // One deadline for the whole file, body included: a server that stalls cannot hang createDevice.
-      const signal = AbortSignal.timeout(timeoutMs);
-      const res = await fetch(new URL(encodeURIComponent(name), base), { signal, ...(token ? { headers: { Authorization: `Bearer ${token}` } } : {}) });
-      if (!res.ok) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: ${base.href} answered ${res.status}`);
-      return new Uint8Array(await res.arrayBuffer());
-    } catch (e) {
-      if (e instanceof OfframpError) throw e;
-      const why = (e as Error).name === 'TimeoutError' ? `no complete answer within ${timeoutMs} ms` : (e as Error).message;
-      throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: cannot fetch from ${base.href}: ${why}`, { cause: e });
-    }
-  };
-  const manifestBytes = await get('manifest.json');
-  const m = manifestFromBytes(manifestBytes, new URL('manifest.json', base).href);
-  const [head, full] = await Promise.all([get(m.graphs.head.file), get(m.graphs.full.file)]);
-  return { files: { 'manifest.json': manifestBytes, [m.graphs.head.file]: head, [m.graphs.full.file]: full } };
-}
-
-/** The manifest, its hash and the verified bytes of the graphs the device runs. */
-async function readBundle(source: string | URL | InMemoryBundle, token?: string, fetchTimeoutMs?: number): Promise<{ manifest: Manifest; manifestSha256: string; head: Uint8Array; full: Uint8Array }> {
-  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) source = await fetchBundle(source, token, fetchTimeoutMs);
-  if (typeof source === 'string') {
-    const b = await loadBundle(source, { checkGraphs: false });
-    const [head, full] = await Promise.all([readFile(join(source, b.manifest.graphs.head.file)), readFile(join(source, b.manifest.graphs.full.file))]);
-    return { manifest: b.manifest, manifestSha256: b.manifestSha256, head, full };
+function checkEdgeUrl(edge: string): void {
+  let u: URL;
+  try {
+    u = new URL(edge);
+  } catch {
+    invalid(`edge ${JSON.stringify(edge)} is not a URL (expected ws://host:port or wss://host:port)`);
   }
-  const file = (name: string): Uint8Array => {
-    const bytes = source.files[name];
-    if (!bytes) throw new OfframpError('BUNDLE_FILE_MISSING', `the in-memory bundle has no ${name}`);
-    return bytes;
-  };
-  const manifestBytes = file('manifest.json');
-  const manifest = manifestFromBytes(manifestBytes);
-  const verified = async (g: 'head' | 'full'): Promise<Uint8Array> => {
-    const spec = manifest.graphs[g];
-    const bytes = file(spec.file);
-    const actual = await sha256HexAsync(bytes);
-    if (actual !== spec.sha256) throw new OfframpError('BUNDLE_HASH_MISMATCH', `${spec.file}: sha256 is ${actual}; the manifest says ${spec.sha256}`);
-    return bytes;
-  };
-  const [manifestSha256, head, full] = await Promise.all([sha256HexAsync(manifestBytes), verified('head'), verified('full')]);
-  return { manifest, manifestSha256, head, full };
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') invalid(`edge must be a ws:// or wss:// URL, got ${JSON.stringify(edge)}`);
 }
+
+function resolveProfile(p: DeviceOptions['profile']): DeviceProfile {
+  if (p === undefined) return deviceProfile('host', 'lte');
+  if ('radio' in p) return p;
+  try {
+    return deviceProfile(p.device, p.link, p.periodMs ?? 0);
+  } catch (err) {
+    invalid((err as Error).message);
+  }
+}
+
+const INPUT_CODEC_TO_WIRE = { raw: pb.InputCodec.INPUT_RAW, downsample: pb.InputCodec.INPUT_DOWNSAMPLE, jpeg: pb.InputCodec.INPUT_JPEG } as const;
+const OUTPUT_ENCODING_TO_WIRE = { fp32: pb.OutputEncoding.OUTPUT_FP32, fp16: pb.OutputEncoding.OUTPUT_FP16, int8: pb.OutputEncoding.OUTPUT_INT8 } as const;
 
 /** Opens the bundle, the head and the local full model, and (when given) connects to the edge. */
 export async function createDevice(options: DeviceOptions): Promise<Device> {
-  const bundle = await readBundle(options.bundle, options.token, options.fetchTimeoutMs);
-  const m = bundle.manifest;
+  if (options === null || typeof options !== 'object') invalid('createDevice needs options: { bundle, edge?, policy?, profile? }');
+  if (options.edge !== undefined) checkEdgeUrl(options.edge);
+  const profile = resolveProfile(options.profile);
+  const opened = await openDeviceBundle(options.bundle, options.token, options.fetchTimeoutMs);
+  const m = opened.manifest;
+  const ratePoints: RatePoint[] = resolveRatePoints(m, opened.tables);
+  const policy = checkPolicy(options.policy, ratePoints.length);
   const backendName: BackendName = options.backend ?? (IS_NODE ? 'onnxruntime-node' : 'onnxruntime-web');
   const backend = await loadBackend(backendName);
-  if (options.headInWorker && backendName !== 'onnxruntime-node') throw new RangeError('headInWorker needs the onnxruntime-node backend');
-  const [head, full] = await Promise.all([
-    options.headInWorker ? (await import('./worker-session.js')).openInWorker(bundle.head) : backend.open(bundle.head),
-    backend.open(bundle.full),
+  if (options.headInWorker && backendName !== 'onnxruntime-node') invalid('headInWorker needs the onnxruntime-node backend');
+  const [head, full]: [ModelSession, ModelSession] = await Promise.all([
+    options.headInWorker ? (await import('./worker-session.js')).openInWorker(opened.graphs.head!) : backend.open(opened.graphs.head!),
+    backend.open(opened.graphs.full!),
   ]);
-  // zstd is optional on a device (browsers may not load it): without it payloads go uncompressed.
+  // zstd is optional on a device (a browser may not load it): without it payloads go as they are.
   const zstd: ZstdBackend | undefined = await loadZstd().catch(() => undefined);
-  const policy: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...options.policy };
-  const model = policyModel(m, policy.maxAccuracyLoss);
-  const profile = options.profile ?? HOST_PROFILE;
-  const slowdown = profile.computeSlowdown ?? 1;
   const deadlineMs = options.deadlineMs ?? 1000;
+  const inputEncoding: InputEncoding = options.inputEncoding ?? { codec: 'raw' };
+  const offered = m.bottleneck.ratePoints.map((_, i) => i);
   const link = new LinkEstimator();
   const transport = options.edge
     ? new EdgeTransport({
-        url: options.edge, token: options.token, clientName: 'offramp-device',
-        bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 },
-        codecs: zstd ? ['none', 'zstd'] : ['none'], bitWidths: m.bottleneck.bits,
+        url: options.edge, token: options.token, clientName: 'offramp-device', deviceId: options.deviceId,
+        bundle: { id: m.id, version: m.version, manifestSha256: opened.manifestSha256 },
+        ratePoints: offered, zstd: zstd !== undefined, deadlineMs,
+        inputEncodings: [{ codec: INPUT_CODEC_TO_WIRE[inputEncoding.codec], ...('factor' in inputEncoding ? { factor: inputEncoding.factor, bits: inputEncoding.bits } : {}), ...('quality' in inputEncoding ? { quality: inputEncoding.quality } : {}) }],
+        outputEncoding: OUTPUT_ENCODING_TO_WIRE[options.outputEncoding ?? 'fp32'],
         onRtt: (ms) => link.observeRtt(ms), onState: (ready) => link.setAvailable(ready),
       })
     : undefined;
-  const inSize = m.input.shape.reduce((a, b) => a * b, 1);
-  const featShape = [1, ...m.bottleneck.shape];
-  const featValues = m.bottleneck.shape.reduce((a, b) => a * b, 1);
+
+  const inputShape = m.input.shape;
   const inputName = m.graphs.head.inputs[0]!.name;
   const fullInput = m.graphs.full.inputs[0]!.name;
-  const fullOutput = m.graphs.full.outputs[0]!.name;
-  const requestBytes: Record<number, number> = {};
-  for (const b of m.bottleneck.bits) requestBytes[b] = packedByteLength(featValues, b) + FRAME_OVERHEAD;
-  const responseBytes = m.labels.length * 5 + 32;
-  const rawRequestBytes = inSize + FRAME_OVERHEAD;
-
-  const toInput = (image: Uint8Array | Float32Array): Float32Array => {
-    if (image.length !== inSize) throw new RangeError(`input has ${image.length} values; ${m.id} takes ${inSize}`);
-    return image instanceof Float32Array ? image : normalizeInto(image, m.input, new Float32Array(inSize));
-  };
-  const runLocal = async (x: Float32Array): Promise<{ scores: Float32Array; ms: number }> => {
-    const t0 = performance.now();
-    const out = await full.run({ [fullInput]: { data: x, dims: [1, ...m.input.shape] } });
-    return { scores: softmax(out[fullOutput]!.data), ms: performance.now() - t0 };
-  };
-  // Measured costs the policy weighs: the head and the full model are each run once to warm them,
-  // then timed three times (the median starts each estimate); the estimates then follow every run
-  // (EWMA). The first runs of a session are several times slower (measured: fmnist-b32's head
-  // 2.96 ms on its second run vs ~0.45 ms warm), and a cold start would linger: a path the policy
-  // then avoids is never re-timed.
-  const warm = new Float32Array(inSize);
-  const runHead = (x: Float32Array): ReturnType<typeof head.run> => head.run({ [inputName]: { data: x, dims: [1, ...m.input.shape] } });
-  const timeWarm = async (run: () => Promise<unknown>): Promise<number> => {
-    await run();
-    const ms: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      await run();
-      ms.push(performance.now() - t);
-    }
-    return ms.sort((a, b) => a - b)[1]!;
-  };
-  let headMsEwma = await timeWarm(() => runHead(warm));
-  let localMs = await timeWarm(() => runLocal(warm));
-  let serverMs = 1;
-  let fullServerMs = 1;
-  /** Requests since the head, and since the local model, last ran (adaptive policy only). */
-  let sinceHead = 0;
-  let sinceLocal = 0;
+  const isClassifier = m.task === 'classification';
+  const classOutput = m.outputs.find((o) => o.kind === 'class-logits')?.name;
+  const runHead = (x: Float32Array): ReturnType<ModelSession['run']> => head.run({ [inputName]: { data: x, dims: [1, ...inputShape] } });
+  const runFull = (x: Float32Array): ReturnType<ModelSession['run']> => full.run({ [fullInput]: { data: x, dims: [1, ...inputShape] } });
+  // The head and the full model are timed warm (the first runs of a session are several times slower).
+  const warm = new Float32Array(inputShape.reduce((a, b) => a * b, 1));
+  const measured = { headMs: await timeWarm(() => runHead(warm)), localMs: await timeWarm(() => runFull(warm)) };
+  const split = new Map<number, number>();
+  ratePoints.forEach((rp, i) => {
+    const payload = m.bottleneck.ratePoints[i]!.bytes?.mean ?? maxPayloadBytes(m.bottleneck.shape, rp);
+    split.set(i, payload + REQUEST_FRAMING + wsClientOverhead(payload + REQUEST_FRAMING));
+  });
+  const rawBytes = m.input.raw.shape.reduce((a, b) => a * b, 1) * (m.input.raw.dtype === 'float32' ? 4 : 1);
+  const costs = new CostTracker(profile.device, { head: m.macs ? m.macs.head + (m.macs.exits ?? 0) : undefined, full: m.macs?.full }, measured, {
+    split, full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes), down: ANSWER_BYTES,
+  });
+  const splitAccuracy = new Map<number, number>();
+  m.bottleneck.ratePoints.forEach((rp, i) => splitAccuracy.set(i, rp.accuracy ?? 0));
+  const reference = splitAccuracy.get(m.bottleneck.defaultRatePoint) ?? 0;
+  const model: PolicyModel = policyModel(m.exits, splitAccuracy, m.accuracy?.teacher ?? reference, Math.max(reference, ...splitAccuracy.values()), policy.maxAccuracyLoss);
+  let requests = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
-  /** `busyMs`: how long the radio was up (request to answer); estimated from the link when unknown. */
-  const energy = (computeMs: number, up: number, down: number, busyMs?: number): InferResult['energy'] => {
-    const computeJ = (profile.computePowerW * computeMs * slowdown) / 1000;
-    const radioJ = up + down === 0 ? 0 : busyMs !== undefined ? radioActiveEnergyJ(profile.radio, up, busyMs / 1000) : radioEnergyJ(profile.radio, link.estimate(), up, down);
-    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: `${profile.name}: compute ${profile.computePowerW} W × device time${slowdown !== 1 ? ` (measured × ${slowdown}, modelled)` : ''}; radio P = ${profile.radio.alphaUpMwPerMbps} mW/Mbps × throughput + ${profile.radio.betaMw} mW (${profile.radio.name})` };
+  const describeModel = `${profile.device.name} (${profile.device.macsPerSecond ? `${profile.device.macsPerSecond / 1e9} GMAC/s modelled` : 'compute measured'}, ${profile.device.activeW} W active, ${profile.device.idleW} W idle) on ${profile.radio.name} (${profile.radio.source}), one inference every ${profile.periodMs || '—'} ms`;
+  /** Energy on the profile's device: compute at active power, waiting for the edge at idle power, the radio's transfer. */
+  const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; totalMs: number; promoted: boolean }): InferResult['energy'] => {
+    const computeJ = computeEnergyJ(profile.device.activeW, computeMs) + (transfer ? computeEnergyJ(profile.device.idleW, transfer.busyMs) : 0);
+    const radioJ = transfer
+      ? transferEnergyJ(profile.radio, { upBytes: transfer.up, downBytes: transfer.down, busyMs: transfer.busyMs, idleAfterMs: idleAfter(profile.periodMs, transfer.totalMs), promoted: transfer.promoted })
+      : 0;
+    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: describeModel };
+  };
+  const zero = (): InferResult['timings'] => ({ head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 });
+
+  /** A classifier's answer fields from probabilities. */
+  const fromProbs = (p: ArrayLike<number>, o: InferOptions): Pick<InferResult, 'label' | 'labelName' | 'confidence' | 'scores' | 'topK'> => {
+    const label = argmax(p);
+    return {
+      label, labelName: m.labels[label], confidence: p[label]!, scores: Array.from(p),
+      ...(o.topK ? { topK: topLabels(p, Math.min(o.topK, p.length)).map((l) => ({ label: l, score: p[l]! })) } : {}),
+    };
   };
 
   /** Finishes on the device with the full model (path 'local', or 'fallback' with the reason). */
-  const answerLocally = async (x: Float32Array, t0: number, path: 'local' | 'fallback', headMs: number, extra: Partial<InferResult>): Promise<InferResult> => {
-    const r = await runLocal(x);
-    localMs = ewma(localMs, r.ms);
-    sinceLocal = 0;
-    const timings = { ...zeroTimings(), head: headMs, ...extra.timings, local: r.ms, total: performance.now() - t0 };
-    const scores = Array.from(r.scores);
-    return { bytesUp: 0, bytesDown: 0, ...extra, timings, label: argmax(scores), scores, path, energy: energy(headMs + r.ms, extra.bytesUp ?? 0, extra.bytesDown ?? 0) };
+  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
+    const t = performance.now();
+    const out = await runFull(x);
+    const measuredMs = performance.now() - t;
+    costs.observeLocal(measuredMs);
+    const localMs = costs.localOn(measuredMs);
+    const timings = { ...zero(), head: before.headMs, ...before.extra?.timings, local: localMs };
+    timings.total = profile.device.macsPerSecond ? timings.head + timings.encode + (before.transfer?.busyMs ?? 0) + localMs : performance.now() - before.t0;
+    const outputs: Record<string, DecodedOutput> = {};
+    for (const spec of m.outputs) outputs[spec.name] = { data: out[spec.name]!.data, dims: [...out[spec.name]!.dims] };
+    const cls = classOutput ? fromProbs(softmax(out[classOutput]!.data), o) : { label: -1, labelName: undefined, confidence: 0 };
+    const tr = before.transfer;
+    return {
+      payloadBytes: 0, bytesUp: 0, bytesDown: 0, ...before.extra, ...cls,
+      ...(!isClassifier || o.outputs ? { outputs } : {}),
+      timings, path,
+      energy: energy(before.headMs + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, totalMs: timings.total, promoted: tr.promoted } : undefined),
+    };
   };
-  /** Sends `req` within the deadline (counted from `te`), retrying once after QUEUE_FULL when that still fits. */
-  const send = async (edge: EdgeTransport, req: Omit<InferRequest, 'id' | 'deadlineMs'>, te: number): Promise<RequestOutcome> => {
+
+  /** Sends within the deadline (counted from `te`), retrying once after QUEUE_FULL when that still fits. */
+  const send = async (edge: EdgeTransport, req: Omit<RequestInit, 'id' | 'deadlineMs'>, te: number): Promise<RequestOutcome> => {
     let o = await edge.request(req, deadlineMs);
     if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
       const wait = o.retryAfterMs;
@@ -242,73 +272,99 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     }
     return o;
   };
-  /** The edge's answer as a result; the server time feeds the estimate of the graph it ran. */
-  const fromEdge = (o: Extract<RequestOutcome, { ok: true }>, graph: 'tail' | 'full', bits: number, t0: number, headMs: number, encodeMs: number): InferResult => {
-    const srv = o.response.timings;
-    const server = { queue: srv.queueUs / 1000, decode: srv.decodeUs / 1000, compute: srv.computeUs / 1000 };
-    const serverTotal = server.queue + server.decode + server.compute;
-    if (graph === 'tail') serverMs = ewma(serverMs, serverTotal);
-    else fullServerMs = ewma(fullServerMs, serverTotal);
-    link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverTotal);
+
+  const want = (o: InferOptions): number =>
+    (o.scores ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (requests % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
+
+  /** The edge's answer as a result; its round trip (and server time, when sent) feed the estimates. */
+  const fromEdge = (a: Answer, o: Extract<RequestOutcome, { ok: true }>, key: string, ratePoint: string, payloadBytes: number, opts: InferOptions, before: { headMs: number; encodeMs: number; t0: number; promoted: boolean }): InferResult => {
+    const srv = a.timings;
+    const server = { queue: (srv?.queueUs ?? 0) / 1000, decode: (srv?.decodeUs ?? 0) / 1000, compute: (srv?.computeUs ?? 0) / 1000 };
+    const serverMs = srv ? server.queue + server.decode + server.compute : undefined;
+    costs.observeSend(key, o.ms, serverMs, performance.now());
+    if (serverMs !== undefined) link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverMs);
+    const timings = { ...zero(), head: before.headMs, encode: before.encodeMs, network: o.ms - (serverMs ?? 0), server };
+    timings.total = profile.device.macsPerSecond ? before.headMs + before.encodeMs + o.ms : performance.now() - before.t0;
+    const outputs: Record<string, DecodedOutput> = {};
+    for (const t of a.outputs) outputs[t.name] = decodeOutput(t, zstd);
+    let cls: Pick<InferResult, 'label' | 'labelName' | 'confidence' | 'scores' | 'topK'> = { label: -1, labelName: undefined, confidence: 0 };
+    if (isClassifier) {
+      cls = { label: a.label, labelName: m.labels[a.label], confidence: confidenceFromWire(a.confidence) };
+      if (a.topLabels.length) cls.topK = a.topLabels.map((l, i) => ({ label: l, score: a.scores[i] ?? 0 }));
+      else if (a.scores.length) cls.scores = [...a.scores];
+    }
     return {
-      label: o.response.label, scores: o.response.scores, path: 'edge', bits, bytesUp: o.bytesUp, bytesDown: o.bytesDown,
-      timings: { ...zeroTimings(), head: headMs, encode: encodeMs, network: o.ms - serverTotal, server, total: performance.now() - t0 },
-      energy: energy(headMs + encodeMs, o.bytesUp, o.bytesDown, o.ms),
+      ...cls, ...(a.outputs.length ? { outputs } : {}), path: 'edge', ratePoint, payloadBytes, bytesUp: o.bytesUp, bytesDown: o.bytesDown, timings,
+      energy: energy(before.headMs + before.encodeMs, { up: o.bytesUp, down: o.bytesDown, busyMs: o.ms, totalMs: timings.total, promoted: before.promoted }),
     };
   };
+
+  const promotedNow = (): boolean => costs.inputs(performance.now()).sinceTransferMs > profile.radio.tailMs;
 
   return {
     manifest: m,
     backend: backendName,
+    profile,
     get connected() {
       return transport?.ready ?? false;
     },
     whenConnected: (timeoutMs) => transport?.whenReady(timeoutMs) ?? Promise.resolve(false),
-    async infer(image) {
+    async infer(sample, opts = {}) {
       const t0 = performance.now();
-      const x = toInput(image);
-      const costs: CostInputs = { localMs: localMs * slowdown, serverMs, requestBytes, responseBytes };
-      sinceLocal++;
+      const { x, raw } = checkSample(sample, m);
+      if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0)) invalid(`topK must be a non-negative integer, got ${opts.topK}`);
+      requests++;
+      costs.sinceLocal++;
+      const now = performance.now();
+      const inputs = costs.inputs(now);
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
-      if (policy.force === 'always-local' || (policy.force === 'full-offload' && !transport)) return answerLocally(x, t0, 'local', 0, {});
+      if (policy.force === 'always-local') return answerLocally(x, 'local', opts, { headMs: 0, t0 });
+      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, t0, extra: { reason: 'disconnected' } });
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
-      // A path the policy keeps avoiding is never re-timed, so a high estimate would stick: every
-      // STALE_AFTER requests without running the head (or the local model), take it once.
-      const rawFirst = transport?.ready === true && sinceHead < STALE_AFTER && fullOffloadFirst(model, costs, { headMs: headMsEwma * slowdown, rawRequestBytes, fullServerMs }, link.estimate(), profile, policy);
+      // A path it keeps avoiding is never re-timed, so a high estimate would stick: every
+      // STALE_AFTER requests without running the head, take it once.
+      const estimate = link.estimate();
+      const rawFirst = transport?.ready === true && !costs.stale('head') && fullOffloadFirst(model, inputs, estimate, profile, policy);
       if ((policy.force === 'full-offload' || rawFirst) && transport) {
-        if (rawFirst) sinceHead++;
+        if (rawFirst) costs.sinceHead++;
         const te = performance.now();
-        const raw = image instanceof Uint8Array ? image : denormalizeToUint8(image, m.input);
-        const enc = encodeRawSample(raw, [1, ...m.input.shape], zstd);
+        const enc = encodeInput(raw() as Uint8Array, m.input.raw.shape, inputEncoding, { zstd: transport.terms?.zstd ? zstd : undefined });
         const encodeMs = performance.now() - te;
-        const o = await send(transport, { type: 'inferRequest', name: fullInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'full' }, te);
-        if (!o.ok) return answerLocally(x, t0, 'fallback', 0, { reason: o.reason, bits: 8, bytesUp: o.bytesUp, timings: { ...zeroTimings(), encode: encodeMs } });
-        return fromEdge(o, 'full', 8, t0, 0, encodeMs);
+        const promoted = promotedNow();
+        const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
+        if (!o.ok) {
+          costs.observeTransfer(performance.now());
+          return answerLocally(x, 'fallback', opts, { headMs: 0, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te, promoted } });
+        }
+        return fromEdge(o.answer, o, 'full', 'input', enc.payload.length, opts, { headMs: 0, encodeMs, t0, promoted });
       }
+      const th = performance.now();
       const h = await runHead(x);
-      const headMs = performance.now() - t0;
-      headMsEwma = ewma(headMsEwma, headMs);
-      sinceHead = 0;
+      const headMeasured = performance.now() - th;
+      costs.observeHead(headMeasured);
+      const headMs = costs.headOn(headMeasured);
       const exits = m.exits.map((e) => exitDecision(h[e.output]!.data, Infinity));
       // With an edge configured, decide as if it were reachable: when it is not, an offload
       // decision becomes a local answer with the reason (path 'fallback').
-      const estimate = transport ? { ...link.estimate(), available: true } : link.estimate();
-      const d = decide(model, exits, costs, estimate, profile, policy);
+      const d = decide(model, exits, costs.inputs(performance.now()), transport ? { ...estimate, available: true } : estimate, profile, policy);
       if (d.kind === 'exit') {
-        const scores = Array.from(exits[d.exit]!.probs); // already computed for the decision
-        return { bytesUp: 0, bytesDown: 0, timings: { ...zeroTimings(), head: headMs, total: performance.now() - t0 }, label: d.label, scores, path: `exit:${d.exit}`, energy: energy(headMs, 0, 0) };
+        const probs = exits[d.exit]!.probs;
+        const timings = { ...zero(), head: headMs, total: profile.device.macsPerSecond ? headMs : performance.now() - t0 };
+        return { ...fromProbs(probs, opts), timings, path: `exit:${d.exit}`, payloadBytes: 0, bytesUp: 0, bytesDown: 0, energy: energy(headMs) };
       }
-      if (d.kind === 'local' || !transport || (policy.force === undefined && sinceLocal >= STALE_AFTER)) return answerLocally(x, t0, 'local', headMs, {});
+      if (d.kind === 'local' || (policy.force === undefined && costs.stale('local'))) return answerLocally(x, 'local', opts, { headMs, t0 });
+      const rpId = m.bottleneck.ratePoints[d.ratePoint]!.id;
+      if (!transport) return answerLocally(x, 'fallback', opts, { headMs, t0, extra: { reason: 'disconnected', ratePoint: rpId } });
       const te = performance.now();
-      const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, { shape: featShape, bits: d.bits, range: m.bottleneck.range }, zstd);
+      const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, m.bottleneck.shape, ratePoints[d.ratePoint]!, { zstd: transport.terms?.zstd ? zstd : undefined });
       const encodeMs = performance.now() - te;
-      const req: Omit<InferRequest, 'id' | 'deadlineMs'> = {
-        type: 'inferRequest', name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes,
-        exitIndex: exits.length ? 0 : -1, exitConfidence: exits[0]?.confidence ?? 0, graph: 'tail',
-      };
-      const o = await send(transport, req, te);
-      if (!o.ok) return answerLocally(x, t0, 'fallback', headMs, { reason: o.reason, bits: d.bits, bytesUp: o.bytesUp, timings: { ...zeroTimings(), head: headMs, encode: encodeMs } });
-      return fromEdge(o, 'tail', d.bits, t0, headMs, encodeMs);
+      const promoted = promotedNow();
+      const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
+      if (!o.ok) {
+        costs.observeTransfer(performance.now());
+        return answerLocally(x, 'fallback', opts, { headMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te, promoted } });
+      }
+      return fromEdge(o.answer, o, String(d.ratePoint), rpId, enc.payload.length, opts, { headMs, encodeMs, t0, promoted });
     },
     async close() {
       await transport?.close();

@@ -4,15 +4,20 @@
  * @example
  * ```ts
  * import { createDevice } from 'offramp/head';
- * const device = await createDevice({ bundle: 'models/fmnist-b32', edge: 'ws://127.0.0.1:8080', policy: { objective: 'latency', maxAccuracyLoss: 0.005 } });
- * const r = await device.infer(image); // r.label, r.path, r.bytesUp, r.timings, r.energy
+ * const device = await createDevice({ bundle: 'models/fmnist-b32', edge: 'ws://127.0.0.1:8080' });
+ * const r = await device.infer(image); // image: Uint8Array of 784 pixels; r.label, r.labelName, r.path, r.bytesUp, r.timings, r.energy
  * await device.close();
  * ```
  */
-export { createDevice, fetchBundle, STALE_AFTER, type Device, type DeviceOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
-export { decide, fullOffloadFirst, policyModel, thresholdFor, radioEnergyJ, radioActiveEnergyJ, radioPowerW, offloadCost, localCost, RADIOS } from './policy.js';
-export type { Decision, DeviceProfile, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, RadioModel, CostInputs, PolicyModel } from './policy.js';
+export { createDevice, checkPolicy, type Device, type DeviceOptions, type InferOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
+export { fetchBundle, openDeviceBundle, readerFor, type BundleSource } from './bundle-source.js';
+export { checkSample, type Sample } from './input.js';
+export { STALE_AFTER, CostTracker } from './costs.js';
+export { decide, fullOffloadFirst, policyModel, thresholdFor, sendCost, localCost, expectedBusyMs, OBJECTIVES, FORCED_POLICIES } from './policy.js';
+export type { Decision, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, CostInputs, SendCost, PolicyModel, OptionCost } from './policy.js';
+export { RADIOS, DEVICE_CLASSES, deviceClass, deviceProfile, computeMs, type DeviceClass, type DeviceProfile, type LinkName } from './devices.js';
+export { transferEnergyJ, computeEnergyJ, idleAfter, type RadioModel, type Transfer } from './energy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';
-export { EdgeTransport, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';
+export { EdgeTransport, wsClientOverhead, wsServerOverhead, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';
 export { exitDecision } from './exit.js';
 export { loadBackend, type InferenceBackend, type ModelSession, type BackendName } from './backend.js';

@@ -1,10 +1,12 @@
 /**
- * The device's decision (pure): after the head has run, take the first confident exit; otherwise
- * offload the bottleneck (at which bit width) or finish locally, whichever the objective prefers,
- * by expected latency and energy from measured compute times, the link estimate and the device
- * profile. Nothing here does I/O or reads a clock: every input is an argument.
+ * The device's decision (pure): after the head has run, take the first confident exit;
+ * otherwise offload the bottleneck (at which rate point) or finish locally, whichever the
+ * objective prefers, by expected latency and energy from measured (or modelled) compute times,
+ * measured round trips, the link estimate and the device profile. Before the head, it may pick
+ * full offload instead. Nothing here does I/O or reads a clock: every input is an argument.
  */
-import type { Manifest } from '../protocol/manifest.js';
+import type { DeviceProfile } from './devices.js';
+import { computeEnergyJ, idleAfter, transferEnergyJ } from './energy.js';
 
 /** What the device knows about its link (EWMA of recent requests and pings). */
 export interface LinkEstimate {
@@ -16,28 +18,6 @@ export interface LinkEstimate {
   downlinkBps: number;
 }
 
-/** The radio's power model P = α·throughput + β (Huang et al., MobiSys 2012), plus tail energy. */
-export interface RadioModel {
-  name: string;
-  alphaUpMwPerMbps: number;
-  betaMw: number;
-  /** Energy the radio spends staying up after a transfer (LTE tail), J; 0 if not modelled. */
-  tailJ: number;
-}
-
-/** A device: its compute power draw and its radio. */
-export interface DeviceProfile {
-  name: string;
-  computePowerW: number;
-  radio: RadioModel;
-  /**
-   * How much slower this device computes than the machine it runs on (1: as measured). Measured
-   * compute times are multiplied by it in the policy's costs and the energy estimate: a modelled
-   * device.
-   */
-  computeSlowdown?: number;
-}
-
 export type Objective = 'latency' | 'energy' | 'accuracy';
 /**
  * Baselines: 'always-local' runs the whole local model (no head), 'full-offload' sends the raw
@@ -45,6 +25,8 @@ export type Objective = 'latency' | 'energy' | 'accuracy';
  * 'exit-then-offload' exits when confident and offloads the rest.
  */
 export type ForcedPolicy = 'always-offload' | 'always-local' | 'exit-then-offload' | 'full-offload';
+export const OBJECTIVES: readonly Objective[] = ['latency', 'energy', 'accuracy'];
+export const FORCED_POLICIES: readonly ForcedPolicy[] = ['always-offload', 'always-local', 'exit-then-offload', 'full-offload'];
 
 export interface PolicyOptions {
   objective: Objective;
@@ -53,19 +35,31 @@ export interface PolicyOptions {
   /** For objective 'accuracy': the latency the answer must fit in, ms. */
   latencyBudgetMs?: number;
   force?: ForcedPolicy;
-  /** Bit width to offload at; default: chosen per request among the bundle's widths. */
-  bits?: number;
+  /** Rate point (manifest index) to offload at; default: chosen per request among the bundle's. */
+  ratePoint?: number;
+}
+
+/** One way of sending: expected wire bytes each way, server time, and the measured round trip when known. */
+export interface SendCost {
+  bytesUp: number;
+  bytesDown: number;
+  serverMs: number;
+  /** Measured request-to-answer time (EWMA), ms; absent: estimated from the link. */
+  busyMs?: number;
 }
 
 /** Measured costs the decision weighs (ms, bytes). */
 export interface CostInputs {
-  /** Finishing on the device after the head (the rest of the local model). */
+  /** The head (with its exits) on this device. */
+  headMs: number;
+  /** The whole local model on this device. */
   localMs: number;
-  /** Expected server time (queue + decode + compute). */
-  serverMs: number;
-  /** Request frame bytes per bit width. */
-  requestBytes: Record<number, number>;
-  responseBytes: number;
+  /** Per rate point index the device offers. */
+  split: Map<number, SendCost>;
+  /** Full offload of the raw input. */
+  full: SendCost;
+  /** Since the radio's last transfer, ms (past its tail timer, the next transfer pays a promotion). */
+  sinceTransferMs: number;
 }
 
 /** One option's expected cost. */
@@ -77,49 +71,64 @@ export interface OptionCost {
 
 export type Decision =
   | { kind: 'exit'; exit: number; label: number; confidence: number }
-  | { kind: 'offload'; bits: number; expected: OptionCost }
+  | { kind: 'offload'; ratePoint: number; expected: OptionCost }
   | { kind: 'local'; expected: OptionCost };
+
+/** Everything {@link decide} needs about the bundle, precomputed once per device. */
+export interface PolicyModel {
+  /** Exit thresholds in exit order (Infinity: never exit). */
+  thresholds: number[];
+  /** Split accuracy per rate point index (validation split). */
+  splitAccuracy: Map<number, number>;
+  /** Accuracy of finishing locally (the full model). */
+  localAccuracy: number;
+  /** Share of inputs expected to leave by some exit at these thresholds (validation calibration). */
+  exitRate: number;
+}
+
+/** The threshold table rows of one exit. */
+export interface ExitCalibration {
+  thresholds: { threshold: number; exitRate: number; overallAccuracy: number }[];
+}
 
 /**
  * The threshold for `maxAccuracyLoss`: the lowest calibrated threshold whose overall accuracy
  * stays within the loss of the split model (the table's last threshold if none does).
  */
-export function thresholdFor(exit: Manifest['exits'][number], splitAccuracy: number, maxAccuracyLoss: number): number {
+export function thresholdFor(exit: ExitCalibration, splitAccuracy: number, maxAccuracyLoss: number): number {
   const ok = exit.thresholds.filter((r) => r.overallAccuracy >= splitAccuracy - maxAccuracyLoss - 1e-12);
   return ok.length ? Math.min(...ok.map((r) => r.threshold)) : exit.thresholds[exit.thresholds.length - 1]!.threshold;
 }
 
-/** The radio's power while busy at `uplinkMbps`, W: P = α·throughput + β. */
-export function radioPowerW(radio: RadioModel, uplinkMbps: number): number {
-  return (radio.alphaUpMwPerMbps * uplinkMbps + radio.betaMw) / 1000;
+/** The policy's view of a bundle for `maxAccuracyLoss`, measured against `reference` (the split accuracy exits are calibrated against). */
+export function policyModel(exits: readonly ExitCalibration[], splitAccuracy: Map<number, number>, localAccuracy: number, reference: number, maxAccuracyLoss: number): PolicyModel {
+  const thresholds = exits.map((e) => thresholdFor(e, reference, maxAccuracyLoss));
+  // The first exit's calibrated rate (later exits only add to it: a lower bound).
+  const exitRate = exits[0]?.thresholds.find((r) => r.threshold === thresholds[0])?.exitRate ?? 0;
+  return { thresholds, exitRate, splitAccuracy, localAccuracy };
+}
+
+/** Expected request-to-answer time of a send, ms: the measured one, or rtt + transfers + server. */
+export function expectedBusyMs(c: SendCost, link: LinkEstimate): number {
+  return c.busyMs ?? link.rttMs + (c.bytesUp * 8 * 1000) / link.uplinkBps + (c.bytesDown * 8 * 1000) / link.downlinkBps + c.serverMs;
 }
 
 /**
- * Energy of a radio busy for `activeS` seconds while sending `upBytes`, J. Integrating
- * P = α·throughput + β over the busy time gives α·(megabits sent) + β·(busy time): the α term is
- * paid for the bits, not for the link's capacity, so the idle part of a round trip costs β only.
+ * Expected latency and energy of one send: the radio's energy for the transfer (and the tail it
+ * then idles in, and a promotion if it was idle), plus the device idling while it waits.
  */
-export function radioActiveEnergyJ(radio: RadioModel, upBytes: number, activeS: number): number {
-  return (radio.alphaUpMwPerMbps * ((upBytes * 8) / 1e6) + radio.betaMw * activeS) / 1000 + radio.tailJ;
+export function sendCost(c: SendCost, link: LinkEstimate, device: DeviceProfile, sinceTransferMs: number, accuracy: number): OptionCost {
+  const busyMs = expectedBusyMs(c, link);
+  const radioJ = transferEnergyJ(device.radio, {
+    upBytes: c.bytesUp, downBytes: c.bytesDown, busyMs,
+    idleAfterMs: idleAfter(device.periodMs, busyMs), promoted: sinceTransferMs > device.radio.tailMs,
+  });
+  return { latencyMs: busyMs, energyJ: radioJ + computeEnergyJ(device.device.idleW, busyMs), accuracy };
 }
 
-/** Expected energy of sending `upBytes` up and `downBytes` down over `link` with `radio` (busy for the transfers and one RTT), J. */
-export function radioEnergyJ(radio: RadioModel, link: LinkEstimate, upBytes: number, downBytes: number): number {
-  const activeS = (upBytes * 8) / link.uplinkBps + (downBytes * 8) / link.downlinkBps + link.rttMs / 1000;
-  return radioActiveEnergyJ(radio, upBytes, activeS);
-}
-
-/** Expected latency and energy of offloading at `bits`. */
-export function offloadCost(bits: number, costs: CostInputs, link: LinkEstimate, device: DeviceProfile, accuracy: number): OptionCost {
-  const up = costs.requestBytes[bits]!;
-  const latencyMs = link.rttMs + (up * 8 * 1000) / link.uplinkBps + (costs.responseBytes * 8 * 1000) / link.downlinkBps + costs.serverMs;
-  // The radio stays up from the request until the answer, server time included (what the bench measures).
-  return { latencyMs, energyJ: radioActiveEnergyJ(device.radio, up, latencyMs / 1000), accuracy };
-}
-
-/** Expected latency and energy of finishing locally. */
+/** Expected latency and energy of finishing with the local model. */
 export function localCost(costs: CostInputs, device: DeviceProfile, accuracy: number): OptionCost {
-  return { latencyMs: costs.localMs, energyJ: (device.computePowerW * costs.localMs) / 1000, accuracy };
+  return { latencyMs: costs.localMs, energyJ: computeEnergyJ(device.device.activeW, costs.localMs), accuracy };
 }
 
 function better(objective: Objective, a: OptionCost, b: OptionCost, budgetMs: number): boolean {
@@ -133,40 +142,9 @@ function better(objective: Objective, a: OptionCost, b: OptionCost, budgetMs: nu
   return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.latencyMs < b.latencyMs);
 }
 
-/** Everything {@link decide} needs about the bundle, precomputed once per device. */
-export interface PolicyModel {
-  /** Exit thresholds in exit order (Infinity: never exit). */
-  thresholds: number[];
-  /** Bit widths the bundle serves and the split model's accuracy at each. */
-  bits: number[];
-  splitAccuracy: Record<number, number>;
-  /** Accuracy of finishing locally (the full model). */
-  localAccuracy: number;
-  /** Share of inputs expected to leave by some exit at these thresholds (validation calibration). */
-  exitRate: number;
-}
-
-/** Precomputes the policy's view of a bundle for `maxAccuracyLoss`. */
-export function policyModel(m: Manifest, maxAccuracyLoss: number): PolicyModel {
-  const bits = [...m.bottleneck.bits].sort((a, b) => a - b);
-  const splitAccuracy: Record<number, number> = {};
-  for (const b of bits) splitAccuracy[b] = m.bottleneck.accuracy?.[String(b)] ?? 0;
-  const best = Math.max(...bits.map((b) => splitAccuracy[b]!));
-  const thresholds = m.exits.map((e) => thresholdFor(e, best, maxAccuracyLoss));
-  // The first exit's calibrated rate (later exits only add to it: a lower bound).
-  const exitRate = m.exits[0]?.thresholds.find((r) => r.threshold === thresholds[0])?.exitRate ?? 0;
-  return {
-    thresholds,
-    exitRate,
-    bits,
-    splitAccuracy,
-    localAccuracy: m.accuracy?.teacher ?? best,
-  };
-}
-
 /**
- * Decides for one input. `exits` holds each exit's (label, confidence) in order, as computed from
- * the head's outputs.
+ * Decides for one input after the head ran. `exits` holds each exit's (label, confidence) in
+ * order, as computed from the head's outputs.
  */
 export function decide(model: PolicyModel, exits: readonly { label: number; confidence: number }[], costs: CostInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): Decision {
   if (opts.force !== 'always-offload' && opts.force !== 'always-local') {
@@ -177,26 +155,15 @@ export function decide(model: PolicyModel, exits: readonly { label: number; conf
   const local: Decision = { kind: 'local', expected: localCost(costs, device, model.localAccuracy) };
   const offloadForced = opts.force === 'always-offload' || opts.force === 'exit-then-offload';
   if (opts.force === 'always-local' || (!link.available && !offloadForced)) return local;
-  const widths = opts.bits !== undefined ? [opts.bits] : model.bits;
   let best: Extract<Decision, { kind: 'offload' }> | undefined;
-  for (const bits of widths) {
-    if (costs.requestBytes[bits] === undefined) continue;
-    const c = offloadCost(bits, costs, link, device, model.splitAccuracy[bits] ?? 0);
-    if (!best || better(opts.objective, c, best.expected, opts.latencyBudgetMs ?? Infinity)) best = { kind: 'offload', bits, expected: c };
+  for (const [ratePoint, c] of costs.split) {
+    if (opts.ratePoint !== undefined && ratePoint !== opts.ratePoint) continue;
+    const cost = sendCost(c, link, device, costs.sinceTransferMs, model.splitAccuracy.get(ratePoint) ?? 0);
+    if (!best || better(opts.objective, cost, best.expected, opts.latencyBudgetMs ?? Infinity)) best = { kind: 'offload', ratePoint, expected: cost };
   }
   if (!best) return local;
   if (offloadForced) return best;
   return better(opts.objective, local.expected, best.expected, opts.latencyBudgetMs ?? Infinity) ? local : best;
-}
-
-/** What sending the raw input to the edge's full model costs, for {@link fullOffloadFirst}. */
-export interface FullOffloadInputs {
-  /** The head's compute time on this device, ms. */
-  headMs: number;
-  /** Request frame bytes for the raw input. */
-  rawRequestBytes: number;
-  /** Expected server time for the full model, ms. */
-  fullServerMs: number;
 }
 
 /**
@@ -205,23 +172,16 @@ export interface FullOffloadInputs {
  * of offloading the bottleneck and finishing locally)? Only for the latency and energy objectives
  * and a reachable edge; the head path stays the default otherwise.
  */
-export function fullOffloadFirst(model: PolicyModel, costs: CostInputs, full: FullOffloadInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): boolean {
-  if (opts.force !== undefined || opts.objective === 'accuracy' || !link.available || opts.bits !== undefined) return false;
+export function fullOffloadFirst(model: PolicyModel, costs: CostInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): boolean {
+  if (opts.force !== undefined || opts.objective === 'accuracy' || !link.available || opts.ratePoint !== undefined) return false;
   const after = decide(model, [], costs, link, device, { ...opts, force: undefined });
   if (after.kind === 'exit') return false;
   const p = model.exitRate;
   const head: OptionCost = {
-    latencyMs: full.headMs + (1 - p) * after.expected.latencyMs,
-    energyJ: (device.computePowerW * full.headMs) / 1000 + (1 - p) * after.expected.energyJ,
+    latencyMs: costs.headMs + (1 - p) * after.expected.latencyMs,
+    energyJ: computeEnergyJ(device.device.activeW, costs.headMs) + (1 - p) * after.expected.energyJ,
     accuracy: after.expected.accuracy,
   };
-  const raw = offloadCost(0, { ...costs, serverMs: full.fullServerMs, requestBytes: { 0: full.rawRequestBytes } }, link, device, model.localAccuracy);
+  const raw = sendCost(costs.full, link, device, costs.sinceTransferMs, model.localAccuracy);
   return better(opts.objective, raw, head, Infinity);
 }
-
-/** Radio models from Huang et al., MobiSys 2012 (uplink α, β), as the benchmark issue cites them. */
-export const RADIOS: Readonly<Record<'lte' | '3g' | 'wifi', RadioModel>> = Object.freeze({
-  lte: { name: 'LTE (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 438.39, betaMw: 1288.04, tailJ: 0 },
-  '3g': { name: '3G (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 868.98, betaMw: 817.88, tailJ: 0 },
-  wifi: { name: 'WiFi (Huang et al., MobiSys 2012)', alphaUpMwPerMbps: 283.17, betaMw: 132.86, tailJ: 0 },
-});

@@ -1,36 +1,46 @@
 /**
- * The device's WebSocket to the edge: Hello handshake, many requests in flight (bounded by the
- * server's limit), a deadline on every request, heartbeat pings (where the platform has them),
- * and reconnection with exponential backoff and jitter. `request()` never rejects and never
- * hangs: it resolves to the response or to the reason there is none.
+ * The device's WebSocket to the edge: the Hello handshake (protocol v2: rate points, input
+ * encodings, zstd, output encoding and the default deadline bound once), many requests in flight
+ * (within the edge's credit window), a deadline on every request, heartbeat pings (where the
+ * platform has them), and reconnection with exponential backoff and jitter. `request()` never
+ * rejects and never hangs: it resolves to the answer or to the reason there is none.
  */
 import { WebSocket as NodeWebSocket } from 'ws';
+import { errorCodeFromWire } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import type { FrameLimits } from '../protocol/limits.js';
-import type { BundleRef, Codec, HelloAck, InferRequest, InferResponse } from '../protocol/messages.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+import type { Answer, BundleRef, HelloAck, InputEncodingInit, RequestInit } from '../protocol/messages.js';
+import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 
 /** Why a request got no answer from the edge. */
 export type FailureReason = 'timeout' | 'disconnected' | 'refused' | `server-error:${string}`;
 
 export type RequestOutcome =
-  | { ok: true; response: InferResponse; bytesUp: number; bytesDown: number; ms: number }
+  | { ok: true; answer: Answer; bytesUp: number; bytesDown: number; ms: number }
   | { ok: false; reason: FailureReason; message: string; retryAfterMs: number; bytesUp: number };
 
 export interface TransportOptions {
   url: string;
   bundle: BundleRef;
-  codecs: Codec[];
-  bitWidths: number[];
+  /** Manifest rate point indices the device will send split requests at. */
+  ratePoints: number[];
+  /** Encodings the device will send full-offload requests in (requests name them by index). */
+  inputEncodings?: InputEncodingInit[];
+  /** Offer zstd-wrapped payloads (and accept zstd-wrapped output tensors). */
+  zstd?: boolean;
+  /** OutputEncoding for output tensors. Default FP32 (0). */
+  outputEncoding?: number;
+  /** Default deadline the edge applies to requests without one, ms (0: the edge's). */
+  deadlineMs?: number;
   clientName?: string;
   clientVersion?: string;
   /**
-   * Names this device to the edge (Hello.device_id, e.g. 128 random bits kept across restarts), so
-   * request ids are scoped to the device and a retried id is answered from the edge's dedup window.
-   * Absent: ids are scoped to the connection, and the edge keeps nothing for retries (this
-   * transport never retries a request itself: a dropped one ends 'disconnected').
+   * Names this device to the edge (Hello.device_id, 16..64 random bytes kept across restarts), so
+   * request ids are scoped to the device and a retried id is answered from the edge's dedup
+   * window. Ids then count up instead of being reused. Absent: ids are scoped to the connection
+   * and reused once answered (small ids: one byte on the wire).
    */
-  deviceId?: string;
+  deviceId?: Uint8Array;
   /** Bearer token (sent as `Authorization` in Node, as a `bearer.<token>` subprotocol everywhere). */
   token?: string;
   /** Ping interval, ms (Node only). Default 5000. */
@@ -47,22 +57,30 @@ export interface TransportOptions {
 
 interface Pending {
   resolve(o: RequestOutcome): void;
-  timer: NodeJS.Timeout;
+  timer: ReturnType<typeof setTimeout>;
   sentAt: number;
   bytesUp: number;
 }
 
 /** How long close() waits for the edge's side of the closing handshake. */
 const CLOSE_GRACE_MS = 1000;
+/** WebSocket framing a client adds to a binary message: 2..14 header bytes + the 4-byte mask. */
+export function wsClientOverhead(payload: number): number {
+  return (payload < 126 ? 2 : payload < 65536 ? 4 : 10) + 4;
+}
+/** ... and a server's (unmasked). */
+export function wsServerOverhead(payload: number): number {
+  return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
+}
 
 export class EdgeTransport {
   private ws: NodeWebSocket | undefined;
   private ack: HelloAck | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<number, Pending>();
   private closed = false;
   private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private pingSentAt = 0;
   private helloSentAt = 0;
   private nextId = 1;
@@ -86,18 +104,23 @@ export class EdgeTransport {
 
   private connect(): void {
     if (this.closed) return;
-    const protocols = ['offramp.v1', ...(this.opts.token ? [`bearer.${this.opts.token}`] : [])];
+    const protocols = [SUBPROTOCOL, ...(this.opts.token ? [`bearer.${this.opts.token}`] : [])];
     const ws = new NodeWebSocket(this.opts.url, protocols, this.opts.token ? { headers: { Authorization: `Bearer ${this.opts.token}` } } : {});
     ws.binaryType = 'nodebuffer';
     this.ws = ws;
     ws.on('open', () => {
       this.helloSentAt = performance.now();
+      const o = this.opts;
       ws.send(encodeFrame({
-        type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: this.opts.clientName ?? 'offramp-device', clientVersion: this.opts.clientVersion ?? '0',
-        bundle: this.opts.bundle, codecs: this.opts.codecs, bitWidths: this.opts.bitWidths, authToken: '', deviceId: this.opts.deviceId ?? '',
+        type: 'hello',
+        hello: {
+          protocolVersion: PROTOCOL_VERSION, clientName: o.clientName ?? 'offramp-device', clientVersion: o.clientVersion ?? '0',
+          bundle: o.bundle, ratePoints: o.ratePoints, inputEncodings: o.inputEncodings ?? [], zstd: o.zstd ?? false,
+          outputEncoding: o.outputEncoding ?? 0, deadlineMs: o.deadlineMs ?? 0, deviceId: o.deviceId ?? new Uint8Array(0),
+        },
       }));
     });
-    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('message', (data: Uint8Array) => this.onFrame(data));
     ws.on('pong', () => this.opts.onRtt?.(performance.now() - this.pingSentAt));
     ws.on('unexpected-response', (_req, res) => {
       if (res.statusCode === 401 || res.statusCode === 403) this.refusal = `HTTP ${res.statusCode}`;
@@ -106,32 +129,44 @@ export class EdgeTransport {
     ws.on('close', () => this.onClose(ws));
   }
 
-  private onFrame(data: Buffer): void {
+  private onFrame(data: Uint8Array): void {
     const r = decodeFrame(data, this.opts.limits);
-    if (!r.ok) return; // a frame this version cannot read ends nothing; deadlines still hold
+    if (!r.ok) {
+      // A frame this version cannot read ends the request it names, if any; deadlines hold the rest.
+      if (r.error.requestId !== undefined) this.settle(r.error.requestId, { ok: false, reason: 'server-error:BAD_REQUEST', message: `unreadable answer: ${r.error.message}`, retryAfterMs: 0, bytesUp: 0 });
+      return;
+    }
     const m = r.message;
     if (m.type === 'helloAck') {
       // Hello → HelloAck is one round trip: the first RTT sample, and the only one where the
       // platform cannot ping (browsers).
       this.opts.onRtt?.(performance.now() - this.helloSentAt);
-      this.ack = m;
+      this.ack = m.helloAck;
       this.attempt = 0;
       this.startHeartbeat();
       this.opts.onState?.(true);
       this.settleWaiters(true);
       return;
     }
-    if (m.type === 'error' && m.id === '') {
-      if (!this.ack) this.refusal = `${m.code}: ${m.message}`;
+    if (m.type === 'error' && m.error.id === 0) {
+      if (!this.ack) this.refusal = `${errorCodeFromWire(m.error.code) ?? 'INTERNAL'}: ${m.error.message}`;
       return;
     }
-    if (m.type !== 'inferResponse' && m.type !== 'error') return;
-    const p = this.pending.get(m.id);
+    if (m.type === 'answer') {
+      const p = this.pending.get(m.answer.id);
+      if (p) this.settle(m.answer.id, { ok: true, answer: m.answer, bytesUp: p.bytesUp, bytesDown: data.length + wsServerOverhead(data.length), ms: performance.now() - p.sentAt });
+    } else if (m.type === 'error') {
+      const e = m.error;
+      this.settle(e.id, { ok: false, reason: `server-error:${errorCodeFromWire(e.code) ?? 'INTERNAL'}`, message: e.message, retryAfterMs: e.retryAfterMs, bytesUp: 0 });
+    }
+  }
+
+  private settle(id: number, o: RequestOutcome): void {
+    const p = this.pending.get(id);
     if (!p) return;
-    this.pending.delete(m.id);
+    this.pending.delete(id);
     clearTimeout(p.timer);
-    if (m.type === 'inferResponse') p.resolve({ ok: true, response: m, bytesUp: p.bytesUp, bytesDown: data.length, ms: performance.now() - p.sentAt });
-    else p.resolve({ ok: false, reason: `server-error:${m.code}`, message: m.message, retryAfterMs: m.retryAfterMs, bytesUp: p.bytesUp });
+    p.resolve(o.ok ? o : { ...o, bytesUp: p.bytesUp });
   }
 
   private startHeartbeat(): void {
@@ -188,27 +223,42 @@ export class EdgeTransport {
     });
   }
 
+  /** The next request id: the smallest free one (ids scoped to the connection), or a count with a device id. */
+  private allocateId(): number {
+    if (this.opts.deviceId) {
+      const id = this.nextId;
+      this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+      return id;
+    }
+    let id = 1;
+    while (this.pending.has(id)) id++;
+    return id;
+  }
+
   /**
    * Sends one request (its `id` is assigned here) and resolves when it is answered, fails, or
-   * `deadlineMs` passes — whichever comes first.
+   * `deadlineMs` passes, whichever comes first. The deadline travels only when it differs from
+   * the connection's default.
    */
-  request(req: Omit<InferRequest, 'id' | 'deadlineMs'>, deadlineMs: number): Promise<RequestOutcome> {
+  request(req: Omit<RequestInit, 'id' | 'deadlineMs'>, deadlineMs: number): Promise<RequestOutcome> {
     return new Promise((resolve) => {
       if (!this.ready) {
         resolve({ ok: false, reason: this.refusal ? 'refused' : 'disconnected', message: this.refusal ?? 'not connected to the edge', retryAfterMs: 0, bytesUp: 0 });
         return;
       }
-      if (this.pending.size >= this.ack!.limits.maxInFlight) {
+      if (this.pending.size >= this.ack!.limits!.maxInFlight!) {
         resolve({ ok: false, reason: 'server-error:TOO_MANY_IN_FLIGHT', message: 'the edge allows no more requests in flight', retryAfterMs: 0, bytesUp: 0 });
         return;
       }
-      const id = String(this.nextId++);
-      const frame = encodeFrame({ ...req, id, deadlineMs: Math.max(1, Math.ceil(deadlineMs)) }, this.opts.limits);
+      const id = this.allocateId();
+      const ms = Math.max(1, Math.ceil(deadlineMs));
+      const frame = encodeFrame({ type: 'request', request: { ...req, id, deadlineMs: ms === this.ack!.limits!.deadlineMs ? 0 : ms } });
+      const bytesUp = frame.length + wsClientOverhead(frame.length);
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ ok: false, reason: 'timeout', message: `no answer within ${deadlineMs} ms`, retryAfterMs: 0, bytesUp: frame.length });
+        resolve({ ok: false, reason: 'timeout', message: `no answer within ${deadlineMs} ms`, retryAfterMs: 0, bytesUp });
       }, deadlineMs);
-      this.pending.set(id, { resolve, timer, sentAt: performance.now(), bytesUp: frame.length });
+      this.pending.set(id, { resolve, timer, sentAt: performance.now(), bytesUp });
       this.ws!.send(frame);
     });
   }

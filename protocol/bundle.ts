@@ -1,15 +1,17 @@
 /**
- * Loads a bundle folder: validates the manifest, verifies every file's sha256, and opens each
- * ONNX graph with onnxruntime-node to check its ports against the manifest. Every failure is an
- * {@link OfframpError} whose message names the mismatch.
+ * Loads a bundle folder (Node.js): validates the manifest, verifies every file's sha256, and
+ * opens each ONNX graph with onnxruntime-node to check its ports against the manifest. Every
+ * failure is an {@link OfframpError} whose message names the mismatch.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { openBundle } from './bundle-files.js';
 import { OfframpError } from './errors.js';
-import { GRAPH_NAMES, parseManifest, type GraphName, type GraphSpec, type Manifest } from './manifest.js';
-import { dimMatches, formatShape, manifestProblems } from './manifest-check.js';
+import { GRAPH_NAMES, type EntropyTables, type GraphName, type GraphSpec, type Manifest } from './manifest.js';
+import { dimMatches, formatShape } from './manifest-check.js';
+
+export { manifestFromBytes } from './bundle-files.js';
 
 /** A verified bundle. */
 export interface LoadedBundle {
@@ -17,8 +19,10 @@ export interface LoadedBundle {
   manifest: Manifest;
   /** Lower-case hex sha256 of manifest.json, the hash devices send in Hello. */
   manifestSha256: string;
-  /** Absolute-or-relative path of each graph file. */
+  /** Path of each graph file. */
   paths: Record<GraphName, string>;
+  /** Entropy tables by rate point index. */
+  tables: Map<number, EntropyTables>;
 }
 
 /** Options of {@link loadBundle}. */
@@ -32,32 +36,29 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function readOrFail(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read ${path}: ${code ?? String(err)}`, { cause: err });
-  }
+/** Reads files of a folder as a BundleReader does. */
+export function folderReader(dir: string): (name: string) => Promise<Uint8Array> {
+  return async (name) => {
+    const path = join(dir, name);
+    try {
+      return await readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read ${path}: ${code ?? String(err)}`, { cause: err });
+    }
+  };
 }
 
-/** Parses and validates a manifest.json's bytes; throws BUNDLE_INVALID listing every problem. */
-export function manifestFromBytes(bytes: Uint8Array, where = 'manifest.json'): Manifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (err) {
-    throw new OfframpError('BUNDLE_INVALID', `${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = parseManifest(json);
-  if (!parsed.ok) throw new OfframpError('BUNDLE_INVALID', `${where} does not match the schema:\n  ${parsed.problems.join('\n  ')}`);
-  const problems = manifestProblems(parsed.manifest);
-  if (problems.length) throw new OfframpError('BUNDLE_INVALID', `${where} is inconsistent:\n  ${problems.join('\n  ')}`);
-  return parsed.manifest;
+/** A session's ports as onnxruntime reports them. */
+interface PortMeta {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: readonly (number | string)[];
 }
 
 /** Compares an opened session's ports with the manifest's; returns problems. */
-export function graphProblems(graph: GraphName, spec: GraphSpec, session: ort.InferenceSession): string[] {
+export function graphProblems(graph: GraphName, spec: GraphSpec, session: { inputMetadata: readonly PortMeta[]; outputMetadata: readonly PortMeta[] }): string[] {
   const problems: string[] = [];
   const sides = [
     ['inputs', spec.inputs, session.inputMetadata],
@@ -72,13 +73,14 @@ export function graphProblems(graph: GraphName, spec: GraphSpec, session: ort.In
     }
     expected.forEach((t, i) => {
       const meta = actual[i]!;
-      if (!meta.isTensor) {
+      if (!meta.isTensor || !meta.shape) {
         problems.push(`${graph}.onnx ${side} ${t.name} is not a tensor`);
         return;
       }
       if (meta.type !== t.dtype) problems.push(`${graph}.onnx ${t.name} has dtype ${meta.type}; the manifest says ${t.dtype}`);
-      const ok = meta.shape.length === t.shape.length && t.shape.every((d, j) => dimMatches(d, meta.shape[j]!));
-      if (!ok) problems.push(`${graph}.onnx ${t.name} has shape ${formatShape(meta.shape)}; the manifest says ${formatShape(t.shape)}`);
+      const shape = meta.shape;
+      const ok = shape.length === t.shape.length && t.shape.every((d, j) => dimMatches(d, shape[j]!));
+      if (!ok) problems.push(`${graph}.onnx ${t.name} has shape ${formatShape(shape)}; the manifest says ${formatShape(t.shape)}`);
     });
   }
   return problems;
@@ -86,29 +88,25 @@ export function graphProblems(graph: GraphName, spec: GraphSpec, session: ort.In
 
 /** Loads and verifies the bundle in `dir`. */
 export async function loadBundle(dir: string, options: LoadBundleOptions = {}): Promise<LoadedBundle> {
-  const manifestBytes = await readOrFail(join(dir, 'manifest.json'));
-  const manifest = manifestFromBytes(manifestBytes, join(dir, 'manifest.json'));
+  const opened = await openBundle(folderReader(dir), GRAPH_NAMES, join(dir, 'manifest.json'));
+  const { manifest } = opened;
   const paths = {} as Record<GraphName, string>;
   for (const graph of GRAPH_NAMES) {
     const spec = manifest.graphs[graph];
     const path = join(dir, spec.file);
     paths[graph] = path;
-    const bytes = await readOrFail(path);
-    const actual = sha256Hex(bytes);
-    if (actual !== spec.sha256) {
-      throw new OfframpError('BUNDLE_HASH_MISMATCH', `${path}: sha256 is ${actual}; the manifest says ${spec.sha256}`);
-    }
     if (options.checkGraphs ?? true) {
-      let session: ort.InferenceSession;
+      const ort = await import('onnxruntime-node');
+      let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
       try {
-        session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+        session = await ort.InferenceSession.create(opened.graphs[graph]!, { intraOpNumThreads: 1 });
       } catch (err) {
         throw new OfframpError('BUNDLE_GRAPH_MISMATCH', `${path}: onnxruntime cannot open it: ${(err as Error).message}`, { cause: err });
       }
-      const problems = graphProblems(graph, spec, session);
+      const problems = graphProblems(graph, spec, session as unknown as { inputMetadata: PortMeta[]; outputMetadata: PortMeta[] });
       await session.release();
       if (problems.length) throw new OfframpError('BUNDLE_GRAPH_MISMATCH', `${path} does not match the manifest:\n  ${problems.join('\n  ')}`);
     }
   }
-  return { dir, manifest, manifestSha256: sha256Hex(manifestBytes), paths };
+  return { dir, manifest, manifestSha256: opened.manifestSha256, paths, tables: opened.tables };
 }

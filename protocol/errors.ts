@@ -6,7 +6,7 @@ import { offramp } from './generated/offramp.js';
 
 /** Every stable error code an Offramp API can raise. */
 export const ERROR_CODES = [
-  // On the wire (values of offramp.v1.ErrorCode).
+  // On the wire (values of offramp.v2.ErrorCode).
   'BAD_REQUEST',
   'UNSUPPORTED_CODEC',
   'SHAPE_MISMATCH',
@@ -30,24 +30,26 @@ export const ERROR_CODES = [
   'CODEC_UNAVAILABLE',
   'MODEL_INVALID',
   'CUT_INVALID',
+  'LISTEN_FAILED',
+  'INVALID_ARGUMENT',
 ] as const;
 
 /** A stable error code. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes that have a value in the wire protocol's `ErrorCode` enum. */
-export type WireErrorCode = Exclude<ErrorCode, `BUNDLE_${string}` | 'CODEC_UNAVAILABLE' | 'MODEL_INVALID' | 'CUT_INVALID'>;
+export type WireErrorCode = Exclude<ErrorCode, `BUNDLE_${string}` | 'CODEC_UNAVAILABLE' | 'MODEL_INVALID' | 'CUT_INVALID' | 'LISTEN_FAILED' | 'INVALID_ARGUMENT'>;
 
-const WireEnum = offramp.v1.ErrorCode;
+const WireEnum = offramp.v2.ErrorCode;
 
 /** Wire enum value for a code. */
-export function errorCodeToWire(code: WireErrorCode): offramp.v1.ErrorCode {
+export function errorCodeToWire(code: WireErrorCode): offramp.v2.ErrorCode {
   return WireEnum[code];
 }
 
 /** Code for a wire enum value; `undefined` for values this version does not know. */
 export function errorCodeFromWire(value: number): WireErrorCode | undefined {
-  const name = WireEnum[value as offramp.v1.ErrorCode] as string | undefined;
+  const name = WireEnum[value as offramp.v2.ErrorCode] as string | undefined;
   if (name === undefined || name === 'ERROR_CODE_UNSPECIFIED') return undefined;
   return name as WireErrorCode;
 }
@@ -60,7 +62,7 @@ export function isWireErrorCode(code: ErrorCode): code is WireErrorCode {
 /** Options of an {@link OfframpError}. */
 export interface OfframpErrorOptions {
   /** The request this error ends, when there is one. */
-  requestId?: string;
+  requestId?: number;
   /** When a retry may succeed (QUEUE_FULL, SHUTTING_DOWN). */
   retryAfterMs?: number;
   cause?: unknown;
@@ -70,7 +72,7 @@ export interface OfframpErrorOptions {
 export class OfframpError extends Error {
   override readonly name = 'OfframpError';
   readonly code: ErrorCode;
-  readonly requestId: string | undefined;
+  readonly requestId: number | undefined;
   readonly retryAfterMs: number;
 
   constructor(code: ErrorCode, message: string, options: OfframpErrorOptions = {}) {

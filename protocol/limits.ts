@@ -1,25 +1,24 @@
 /** Limits applied when decoding a frame, before any work is done on it. */
 export interface FrameLimits {
-  /** Largest frame accepted, in bytes. */
+  /** Largest frame read, in bytes; a larger one ends its request with TOO_LARGE. */
   maxFrameBytes: number;
-  /** Largest element count of a request tensor. */
-  maxElements: number;
-  /** Largest tensor rank. */
-  maxRank: number;
-  /** Longest request id, bundle id, tensor name or client name, in characters. */
+  /** Longest bundle id, version, client or server name, in characters. */
   maxIdLength: number;
   /** Longest free-text field (error message, auth token), in characters. */
   maxTextLength: number;
-  /** Most scores in a response. */
-  maxScores: number;
+  /** Most entries in a handshake list (rate points, input encodings). */
+  maxListLength: number;
+  /** Most output tensors in an answer, and the highest rank of one. */
+  maxOutputs: number;
+  maxRank: number;
 }
 
-/** Safe defaults: a 12×28×28 float32 feature (37,632 B) fits many times over. */
+/** Safe defaults. */
 export const DEFAULT_FRAME_LIMITS: Readonly<FrameLimits> = Object.freeze({
   maxFrameBytes: 4 * 1024 * 1024,
-  maxElements: 1 << 22,
-  maxRank: 8,
   maxIdLength: 128,
   maxTextLength: 4096,
-  maxScores: 100_000,
+  maxListLength: 64,
+  maxOutputs: 64,
+  maxRank: 8,
 });

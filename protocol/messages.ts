@@ -1,127 +1,63 @@
 /**
- * The protocol's messages as plain TypeScript objects (camelCase, string enums). These are what
- * callers build and receive; `frame.ts` maps them to and from the generated protobuf code.
+ * The protocol's messages are the classes generated from offramp.proto (protobufjs static code):
+ * no hand-written mirror. A decoded message has every field (proto3 defaults for absent ones);
+ * `*Init` types are what callers build (any field may be omitted).
  */
-import type { WireErrorCode } from './errors.js';
+import { offramp } from './generated/offramp.js';
 
-/** Payload compression named in a request. */
-export type Codec = 'none' | 'zstd';
+/** The generated namespace (enums: `pb.Graph.GRAPH_FULL`, `pb.Want.WANT_TIMINGS`, ...). */
+export const pb = offramp.v2;
 
-/** Graph of the bundle a request runs on: the split tail, or the full model (full offload). */
-export type RequestGraph = 'tail' | 'full';
+/** A decoded message's fields: all present (proto3 defaults), nested messages too. */
+type Filled<T> = { [K in Exclude<keyof T, '$unknowns'>]-?: Exclude<T[K], null | undefined> };
 
-/** Bit widths a tensor may be sent at: 1..8 quantized, 16 float16, 32 float32. */
-export const BIT_WIDTHS: readonly number[] = Object.freeze([1, 2, 3, 4, 5, 6, 7, 8, 16, 32]);
+export type BundleRef = Filled<offramp.v2.BundleRef.$Properties>;
+export type WireInputEncoding = Filled<offramp.v2.InputEncoding.$Properties>;
+export type Limits = Filled<offramp.v2.Limits.$Properties>;
+export type Timings = Filled<offramp.v2.Timings.$Properties>;
+export type OutputTensor = Filled<offramp.v2.OutputTensor.$Properties>;
+export type Hello = Omit<Filled<offramp.v2.Hello.$Properties>, 'bundle' | 'inputEncodings'> & { bundle: BundleRef; inputEncodings: WireInputEncoding[] };
+export type HelloAck = Omit<Filled<offramp.v2.HelloAck.$Properties>, 'bundle' | 'limits'> & { bundle: BundleRef; limits: Limits };
+export type Request = Filled<offramp.v2.Request.$Properties>;
+export type Answer = Omit<Filled<offramp.v2.Answer.$Properties>, 'timings' | 'outputs'> & { timings: Timings | null; outputs: OutputTensor[] };
+export type WireError = Filled<offramp.v2.Error.$Properties>;
 
-/** Names a bundle exactly. */
-export interface BundleRef {
-  id: string;
-  version: string;
-  /** Lower-case hex sha256 of manifest.json. */
-  manifestSha256: string;
+export type HelloInit = offramp.v2.Hello.$Properties;
+export type HelloAckInit = offramp.v2.HelloAck.$Properties;
+export type RequestInit = offramp.v2.Request.$Properties;
+export type AnswerInit = offramp.v2.Answer.$Properties;
+export type ErrorInit = offramp.v2.Error.$Properties;
+export type OutputTensorInit = offramp.v2.OutputTensor.$Properties;
+export type InputEncodingInit = offramp.v2.InputEncoding.$Properties;
+
+/** A decoded frame: which message it holds, and the message. */
+export type Message =
+  | { type: 'hello'; hello: Hello }
+  | { type: 'helloAck'; helloAck: HelloAck }
+  | { type: 'request'; request: Request }
+  | { type: 'answer'; answer: Answer }
+  | { type: 'error'; error: WireError };
+
+/** A frame to encode: exactly one message, fields optional. */
+export type MessageInit =
+  | { type: 'hello'; hello: HelloInit }
+  | { type: 'helloAck'; helloAck: HelloAckInit }
+  | { type: 'request'; request: RequestInit }
+  | { type: 'answer'; answer: AnswerInit }
+  | { type: 'error'; error: ErrorInit };
+
+/** Request.want flags. */
+export const WANT = Object.freeze({ timings: pb.Want.WANT_TIMINGS, scores: pb.Want.WANT_SCORES, outputs: pb.Want.WANT_OUTPUTS });
+
+/** Confidence on the wire: round(255 · p). */
+export function confidenceToWire(p: number): number {
+  return Math.max(0, Math.min(255, Math.round(p * 255)));
 }
 
-/** Device → edge, first message. */
-export interface Hello {
-  type: 'hello';
-  protocolVersion: number;
-  clientName: string;
-  clientVersion: string;
-  bundle: BundleRef;
-  codecs: Codec[];
-  bitWidths: number[];
-  /** Empty when the device sends none. */
-  authToken: string;
-  /** Empty when the device sends none (request ids are then scoped to the connection). */
-  deviceId: string;
+/** A wire confidence back to a probability (resolution 1/255). */
+export function confidenceFromWire(q: number): number {
+  return q / 255;
 }
-
-/** Limits the edge enforces on a connection. */
-export interface ServerLimits {
-  maxFrameBytes: number;
-  maxInFlight: number;
-  maxBatch: number;
-}
-
-/** Edge → device: the Hello is accepted. */
-export interface HelloAck {
-  type: 'helloAck';
-  protocolVersion: number;
-  bundle: BundleRef;
-  codecs: Codec[];
-  bitWidths: number[];
-  limits: ServerLimits;
-  serverId: string;
-}
-
-/**
- * How a tensor's bytes are encoded: the split fields of a request, and exactly what the feature
- * codec produces and consumes.
- */
-export interface TensorEncoding {
-  shape: number[];
-  /** 1..8 (quantized), 16 (float16) or 32 (float32). */
-  bits: number;
-  /** value = (q - zeroPoint) * scale; one entry per tensor or shape[axis] entries; empty for floats. */
-  scale: number[];
-  zeroPoint: number[];
-  /** Channel axis of per-channel parameters (0 when per tensor). */
-  axis: number;
-  codec: Codec;
-  /** Bytes of the packed payload before compression. */
-  uncompressedBytes: number;
-}
-
-/** Device → edge: run one tensor. */
-export interface InferRequest {
-  type: 'inferRequest';
-  /** Device-chosen, unique among in-flight requests on the connection; echoed. */
-  id: string;
-  /** Tensor name (the graph input it feeds). */
-  name: string;
-  /** Logical type of the decoded tensor; this version supports 'FP32'. */
-  datatype: 'FP32';
-  encoding: TensorEncoding;
-  /** The encoded (packed, maybe compressed) bytes. */
-  raw: Uint8Array;
-  /** Exit the device evaluated before offloading, -1 for none, and its confidence. */
-  exitIndex: number;
-  exitConfidence: number;
-  /** Milliseconds the edge has from receipt; 0 = the server's default. */
-  deadlineMs: number;
-  graph: RequestGraph;
-}
-
-/** Server-side timings, microseconds. */
-export interface ServerTimings {
-  queueUs: number;
-  decodeUs: number;
-  computeUs: number;
-}
-
-/** Edge → device: the answer to one request. */
-export interface InferResponse {
-  type: 'inferResponse';
-  id: string;
-  label: number;
-  /** All labels' scores in order when `topLabels` is empty; else the scores of `topLabels`. */
-  scores: number[];
-  topLabels: number[];
-  timings: ServerTimings;
-  batchSize: number;
-}
-
-/** Ends one request (`id` set) or refuses the connection (`id` empty). */
-export interface ErrorMessage {
-  type: 'error';
-  id: string;
-  code: WireErrorCode;
-  message: string;
-  retryAfterMs: number;
-}
-
-/** One frame's content. */
-export type Message = Hello | HelloAck | InferRequest | InferResponse | ErrorMessage;
 
 /** Bytes of `elements` values packed densely at `bits` bits each (no padding between values). */
 export function packedByteLength(elements: number, bits: number): number {

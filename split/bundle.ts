@@ -15,8 +15,8 @@ import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { packedByteLength } from '../protocol/messages.js';
 import { argmax } from '../protocol/scores.js';
-import { readIdx } from '../bench/datasets/idx.js';
-import { seededSamples } from '../bench/datasets/synthetic.js';
+import { readIdx } from '../head/datasets/idx.js';
+import { seededSamples } from '../head/datasets/synthetic.js';
 import { onnx } from './generated/onnx.js';
 import { cutModel, declaredDims, graphIndex, readModel, setFloatType, writeModel, type Model } from './graph.js';
 

@@ -1,10 +1,14 @@
-/** Credentials checked at the HTTP upgrade, before any WebSocket frame. */
+/**
+ * Credentials: a bearer token at the HTTP upgrade (`Authorization: Bearer <token>` or a
+ * `bearer.<token>` subprotocol beside `offramp.v2`) or in Hello.auth_token. Two kinds
+ * (docs/SERVING.md, "Authentication"): a shared secret, or HMAC tokens
+ * `base64url(JSON {"sub": string, "exp": unix seconds}) + "." + base64url(HMAC-SHA256(secret, first part))`.
+ */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthOptions } from './options.js';
 
-/** WebSocket subprotocol of this protocol; `bearer.<token>` may ride beside it (browsers cannot set headers). */
-export const SUBPROTOCOL = 'offramp.v1';
+export { SUBPROTOCOL, KNOWN_SUBPROTOCOLS } from '../protocol/version.js';
 
 function equal(a: string, b: string): boolean {
   const x = Buffer.from(a);

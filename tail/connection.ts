@@ -1,24 +1,27 @@
 /**
- * One device connection: Hello handshake, then requests. Every request id that was read ends in
- * exactly one InferResponse or one Error; a frame that cannot be read at all gets an Error with
- * an empty id and the connection stays usable.
+ * One device connection: the Hello handshake binds the bundle, the rate points, the input
+ * encodings, zstd, the output encoding and the default deadline; then requests. Every request id
+ * that was read ends in exactly one Answer or one Error (docs/PROTOCOL.md, "Outcomes").
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { decodeFeatures } from '../bottleneck/codec.js';
+import { decodeFeatures } from '../bottleneck/features.js';
+import { decodeInput, type InputEncoding } from '../bottleneck/input.js';
+import type { JpegBackend } from '../bottleneck/jpeg.js';
 import type { ZstdBackend } from '../bottleneck/zstd.js';
-import { OfframpError, isOfframpError, isWireErrorCode } from '../protocol/errors.js';
-import { decodeFrame, encodeFrame } from '../protocol/frame.js';
-import { normalizeInto } from '../protocol/normalize.js';
-import { argmax, softmax } from '../protocol/scores.js';
+import { OfframpError, errorCodeFromWire, errorCodeToWire, isOfframpError, isWireErrorCode } from '../protocol/errors.js';
+import { decodeFrame, encodeFrame, peekHelloVersion, peekRequestId } from '../protocol/frame.js';
 import type { FrameLimits } from '../protocol/limits.js';
-import type { Codec, ErrorMessage, Hello, InferRequest, Message } from '../protocol/messages.js';
-import { PROTOCOL_VERSION } from '../protocol/version.js';
+import { pb, type ErrorInit, type Hello, type MessageInit, type Request } from '../protocol/messages.js';
+import { normalizeInto } from '../protocol/normalize.js';
+import { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../protocol/version.js';
+import { buildAnswer, type OutputTerms } from './answer.js';
+import { checkToken } from './auth.js';
 import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { checkFeatures, checkRequest, graphKey, resolveBundle, type ServedBundle } from './registry.js';
+import { graphKey, inputEncodingFromWire, maxInputPayload, product, resolveBundle, type ServedBundle } from './registry.js';
 import type { QueuedRequest, Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
@@ -27,6 +30,7 @@ export interface ServerContext {
   scheduler: Scheduler;
   dedup: DedupWindow;
   zstd: ZstdBackend;
+  jpeg: JpegBackend | undefined;
   opts: ResolvedOptions;
   limits: FrameLimits;
   metrics: Metrics;
@@ -34,15 +38,26 @@ export interface ServerContext {
   isDraining(): boolean;
 }
 
-const CODECS: Codec[] = ['none', 'zstd'];
+/** The first byte of a Frame holding a Request (field 3, length-delimited). */
+const REQUEST_TAG = 0x1a;
+
+/** What the handshake bound. */
+interface Terms {
+  s: ServedBundle;
+  ratePoints: Set<number>;
+  /** Hello.input_encodings index → the accepted encoding. */
+  inputs: Map<number, InputEncoding>;
+  zstd: boolean;
+  output: OutputTerms;
+  deadlineMs: number;
+  /** Hex of Hello.device_id; '' scopes request ids to this connection. */
+  deviceId: string;
+}
 
 export class EdgeConnection {
-  private bundle: ServedBundle | undefined;
-  private codecs: Codec[] = [];
-  /** Hello.device_id: '' scopes request ids to this connection, anything else to the device. */
-  private deviceId = '';
-  /** Requests accepted and not yet answered → what to do with each if the connection closes. */
-  private readonly inflight = new Map<string, () => void>();
+  private terms: Terms | undefined;
+  /** Requests accepted and not yet answered → how to stop delivering each. */
+  private readonly inflight = new Map<number, () => void>();
   /** The rate limit's token bucket, and frames refused in the current second. */
   private tokens: number;
   private refilledAt = performance.now();
@@ -52,7 +67,8 @@ export class EdgeConnection {
   private readonly helloTimer: NodeJS.Timeout;
   alive = true;
 
-  constructor(private readonly ws: WebSocket, private readonly ctx: ServerContext, private readonly log: Logger) {
+  /** `upgradeAuthenticated`: the upgrade request carried a valid token (or none was needed). */
+  constructor(private readonly ws: WebSocket, private readonly ctx: ServerContext, private readonly log: Logger, private readonly upgradeAuthenticated: boolean) {
     this.tokens = ctx.opts.rateBurst;
     ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code) => this.onClose(code));
@@ -60,7 +76,7 @@ export class EdgeConnection {
       this.alive = true;
     });
     this.helloTimer = setTimeout(() => {
-      if (!this.bundle) this.refuse(new OfframpError('BAD_REQUEST', `no Hello within ${ctx.opts.helloTimeoutMs} ms`));
+      if (!this.terms) this.refuse(new OfframpError('BAD_REQUEST', `no Hello within ${ctx.opts.helloTimeoutMs} ms`));
     }, ctx.opts.helloTimeoutMs);
   }
 
@@ -87,38 +103,43 @@ export class EdgeConnection {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.ctx.metrics.bytes.inc({ direction: 'in' }, data.length);
-    if (!isBinary) {
-      this.sendError('', new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
-      return;
+    if (!this.terms) return this.beforeHello(data, isBinary);
+    if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
+    if (!this.withinRate()) {
+      const id = peekRequestId(data) ?? 0;
+      return this.endWithError(id, new OfframpError('RATE_LIMITED', `more than ${this.ctx.opts.rateLimitPerSecond} frames/s on this connection`, { retryAfterMs: this.retryAfterMs() }));
+    }
+    // The direction first: after the Hello a device sends only requests.
+    if (data[0] !== REQUEST_TAG) {
+      return this.sendError(0, new OfframpError('BAD_REQUEST', 'after the Hello a device sends only Request frames'));
     }
     const r = decodeFrame(data, this.ctx.limits);
-    if (!r.ok) {
-      if (!this.bundle) return this.refuse(r.error);
-      this.countOutcome(r.error.code);
-      return this.sendError(r.error.requestId ?? '', r.error);
+    if (!r.ok) return this.endWithError(r.error.requestId ?? 0, r.error);
+    if (r.message.type !== 'request') return this.sendError(0, new OfframpError('BAD_REQUEST', 'after the Hello a device sends only Request frames'));
+    this.onRequest(r.message.request, this.terms);
+  }
+
+  private beforeHello(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) return this.refuse(new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send a binary Hello'));
+    const version = peekHelloVersion(data);
+    if (version === undefined) return this.refuse(new OfframpError('BAD_REQUEST', 'the first frame must be a Hello'));
+    // Checked before decoding: another version's Hello may not decode under this schema.
+    if (version !== PROTOCOL_VERSION) {
+      return this.refuse(new OfframpError('UNSUPPORTED_VERSION', `protocol version ${version} is not spoken here; supported: ${SUPPORTED_VERSIONS.join(', ')}`));
     }
-    const m = r.message;
-    if (!this.bundle) {
-      if (m.type !== 'hello') return this.refuse(new OfframpError('BAD_REQUEST', `expected Hello, got ${m.type}`));
-      return this.onHello(m);
-    }
-    if (!this.withinRate()) {
-      const id = m.type === 'inferRequest' ? m.id : '';
-      this.countOutcome('RATE_LIMITED');
-      this.sendError(id, new OfframpError('RATE_LIMITED', `more than ${this.ctx.opts.rateLimitPerSecond} frames/s on this connection`, { retryAfterMs: Math.ceil(1000 / this.ctx.opts.rateLimitPerSecond) }));
-      return;
-    }
-    if (m.type !== 'inferRequest') {
-      this.sendError('', new OfframpError('BAD_REQUEST', `a device may send only inferRequest after the Hello, got ${m.type}`));
-      return;
-    }
-    this.onRequest(m, this.bundle);
+    const r = decodeFrame(data, this.ctx.limits);
+    if (!r.ok) return this.refuse(r.error);
+    if (r.message.type !== 'hello') return this.refuse(new OfframpError('BAD_REQUEST', `expected Hello, got ${r.message.type}`));
+    this.onHello(r.message.hello);
   }
 
   private onHello(h: Hello): void {
     clearTimeout(this.helloTimer);
-    if (h.protocolVersion !== PROTOCOL_VERSION) {
-      return this.refuse(new OfframpError('UNSUPPORTED_VERSION', `protocol version ${h.protocolVersion} is not spoken here (${PROTOCOL_VERSION})`));
+    const auth = this.ctx.opts.auth;
+    if (auth) {
+      // A token in the Hello is always checked; without one, the upgrade's must have been good.
+      const why = h.authToken ? checkToken(auth, h.authToken) : this.upgradeAuthenticated ? null : 'missing token';
+      if (why) return this.refuse(new OfframpError('UNAUTHENTICATED', `Hello: ${why}`));
     }
     let s: ServedBundle;
     try {
@@ -126,59 +147,112 @@ export class EdgeConnection {
     } catch (err) {
       return this.refuse(err as OfframpError);
     }
-    this.bundle = s;
-    this.deviceId = h.deviceId;
-    this.codecs = (h.codecs.length ? h.codecs : (['none'] as Codec[])).filter((c) => CODECS.includes(c));
-    const bits = h.bitWidths.length ? h.bitWidths.filter((b) => s.bits.tail.includes(b)) : s.bits.tail;
-    this.log.info({ event: 'hello', client: `${h.clientName}/${h.clientVersion}`, bundle: s.key }, 'device connected');
+    const ratePoints = [...new Set(h.ratePoints)].filter((i) => i < s.ratePoints.length);
+    const inputs = new Map<number, InputEncoding>();
+    h.inputEncodings.forEach((e, i) => {
+      const enc = inputEncodingFromWire(e, s, this.ctx.jpeg !== undefined);
+      if (typeof enc !== 'string') inputs.set(i, enc);
+    });
+    if (ratePoints.length === 0 && inputs.size === 0) {
+      return this.refuse(new OfframpError('BAD_REQUEST', `nothing to send: none of the Hello's rate points [${h.ratePoints.join(', ')}] or input encodings is served (${s.ratePoints.length} rate points)`));
+    }
+    const { defaultDeadlineMs, maxDeadlineMs } = this.ctx.opts;
+    const deadlineMs = Math.min(maxDeadlineMs, h.deadlineMs || defaultDeadlineMs);
+    this.terms = {
+      s,
+      ratePoints: new Set(ratePoints),
+      inputs,
+      zstd: h.zstd,
+      output: { encoding: h.outputEncoding, zstd: h.zstd ? this.ctx.zstd : undefined },
+      deadlineMs,
+      deviceId: Buffer.from(h.deviceId).toString('hex'),
+    };
+    this.log.info({ event: 'hello', client: `${h.clientName}/${h.clientVersion}`, bundle: s.key, ratePoints, inputs: [...inputs.keys()] }, 'device connected');
+    const o = this.ctx.opts;
     this.send({
       type: 'helloAck',
-      protocolVersion: PROTOCOL_VERSION,
-      bundle: h.bundle,
-      codecs: this.codecs,
-      bitWidths: bits,
-      limits: { maxFrameBytes: this.ctx.limits.maxFrameBytes, maxInFlight: this.ctx.opts.maxInFlight, maxBatch: this.ctx.opts.maxBatch },
-      serverId: this.ctx.opts.serverId,
+      helloAck: {
+        protocolVersion: PROTOCOL_VERSION,
+        bundle: h.bundle,
+        ratePoints,
+        inputEncodings: [...inputs.keys()],
+        zstd: h.zstd,
+        outputEncoding: h.outputEncoding,
+        limits: {
+          maxFrameBytes: this.ctx.limits.maxFrameBytes, maxInFlight: o.maxInFlight, maxBatch: o.maxBatch,
+          deadlineMs, maxDeadlineMs, rateLimitPerSecond: o.rateLimitPerSecond, rateBurst: o.rateLimitPerSecond > 0 ? o.rateBurst : 0,
+        },
+        serverId: o.serverId,
+      },
     });
   }
 
-  private onRequest(r: InferRequest, s: ServedBundle): void {
+  /** The features (or model input) of a request, or the error that ends it. Cheap checks first. */
+  private decode(r: Request, t: Terms): Float32Array {
+    const id = { requestId: r.id };
+    const s = t.s;
+    if (r.zstd && !t.zstd) throw new OfframpError('UNSUPPORTED_CODEC', 'zstd payloads were not agreed in the handshake', id);
+    if (r.graph === pb.Graph.GRAPH_TAIL) {
+      if (!t.ratePoints.has(r.rate)) throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, id);
+      if (r.payload.length > s.maxPayload[r.rate]!) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`, id);
+      this.shedIfFull(graphKey(s.key, 'tail'), r.id);
+      return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd }), r.id);
+    }
+    const enc = t.inputs.get(r.rate);
+    if (!enc) throw new OfframpError('BAD_REQUEST', `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`, id);
+    if (r.payload.length > maxInputPayload(s, enc)) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
+    this.shedIfFull(graphKey(s.key, 'full'), r.id);
+    return withId(() => {
+      const m = s.bundle.manifest;
+      if (m.input.raw.dtype === 'float32') {
+        const x = decodeFeatures(r.payload, r.zstd, s.rawShape, { codec: 'float32' }, { zstd: this.ctx.zstd });
+        return normalizeInto(x, m.input, new Float32Array(product(s.inputShape)));
+      }
+      const raw = decodeInput(r.payload, r.zstd, s.rawShape, enc, { zstd: this.ctx.zstd, jpeg: this.ctx.jpeg });
+      return normalizeInto(raw, m.input, new Float32Array(product(s.inputShape)));
+    }, r.id);
+  }
+
+  /** QUEUE_FULL before the payload is decoded: under overload, refusing must stay cheap. */
+  private shedIfFull(key: string, id: number): void {
+    const refused = this.ctx.scheduler.full(key);
+    if (refused) throw new OfframpError('QUEUE_FULL', refused.message, { requestId: id, retryAfterMs: refused.retryAfterMs });
+  }
+
+  private onRequest(r: Request, t: Terms): void {
     const t0 = performance.now();
-    if (this.inflight.has(r.id)) return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} is already in flight`));
+    if (this.inflight.has(r.id)) {
+      return this.endWithError(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was sent again while in flight; both end here`));
+    }
     if (this.ctx.isDraining()) return this.fail(r.id, new OfframpError('SHUTTING_DOWN', 'this edge is draining', { retryAfterMs: 1000 }));
     if (this.inflight.size >= this.ctx.opts.maxInFlight) {
       return this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
     }
-    const key = graphKey(s.key, r.graph);
+    const s = t.s;
+    const graph = r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail';
     let features: Float32Array;
     try {
-      checkRequest(s, r, this.codecs);
-      // Shed before the payload is decoded: under overload, refusing must stay cheap.
-      const refused = this.ctx.scheduler.full(key);
-      if (refused) throw refused;
-      features = decodeFeatures(r.raw, r.encoding, { zstd: this.ctx.zstd, limits: this.ctx.limits });
-      checkFeatures(s, r, features);
-      if (r.graph === 'full') normalizeInto(features, s.bundle.manifest.input, features);
+      features = this.decode(r, t);
     } catch (err) {
-      return this.fail(r.id, asOfframpError(err));
+      return this.fail(r.id, asOfframpError(err, r.id));
     }
     const decodeUs = Math.round((performance.now() - t0) * 1000);
     // This connection's end of the request: exactly once, and only while it is still in flight here.
     const deliver = (o: Outcome): void => {
       if (!this.inflight.delete(r.id)) return;
-      this.countOutcome(o.type === 'error' ? o.code : 'ok');
-      this.send({ ...o, id: r.id });
+      this.countOutcome(o.type === 'error' ? (errorCodeFromWire(o.error.code ?? 0) ?? 'INTERNAL') : 'ok');
+      this.sendOutcome(r.id, o);
     };
     // With a device id, the request may be a retry of one that ran (or runs) on another connection.
-    const dedupKey = this.deviceId ? `${s.key}\0${this.deviceId}\0${r.id}` : undefined;
+    const dedupKey = t.deviceId ? `${s.key}\0${t.deviceId}\0${r.id}` : undefined;
     let end: (o: Outcome, executed: boolean) => void = deliver;
     if (dedupKey) {
-      const digest = createHash('sha256').update(`${r.graph}/${r.encoding.bits}/${r.encoding.codec}/`).update(r.raw).digest('base64');
+      const digest = createHash('sha256').update(`${r.graph}/${r.rate}/${r.zstd}/${r.want}/${r.topK}/`).update(r.payload).digest('base64');
       const a = this.ctx.dedup.admit(dedupKey, digest, deliver);
-      if (a.kind === 'conflict') return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${JSON.stringify(r.id)} was used by this device for a different payload`));
+      if (a.kind === 'conflict') return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was used by this device for a different request`));
       if (a.kind === 'done') {
         this.countOutcome('dedup');
-        return this.send({ ...a.outcome, id: r.id });
+        return this.sendOutcome(r.id, a.outcome);
       }
       // Closing this connection stops the delivery, not the execution: a retry picks it up.
       this.inflight.set(r.id, () => this.ctx.dedup.detach(dedupKey, deliver));
@@ -189,26 +263,43 @@ export class EdgeConnection {
     const q: QueuedRequest = {
       features,
       enqueuedAt: now,
-      deadlineAt: now + (r.deadlineMs || this.ctx.opts.defaultDeadlineMs),
+      deadlineAt: now + Math.min(this.ctx.opts.maxDeadlineMs, r.deadlineMs || t.deadlineMs),
       cancelled: false,
-      resolve: ({ logits, queueUs, computeUs, batchSize }) => {
-        const scores = Array.from(softmax(logits));
-        this.ctx.metrics.latency.observe({ stage: 'queue' }, queueUs);
-        this.ctx.metrics.latency.observe({ stage: 'decode' }, decodeUs);
-        this.ctx.metrics.latency.observe({ stage: 'compute' }, computeUs);
-        this.ctx.metrics.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
-        // Per-request lines only at debug level, so logging never dominates serving.
-        this.log.debug({ event: 'request', id: r.id, graph: r.graph, bits: r.encoding.bits, bytes: r.raw.length, queueUs, computeUs, batchSize }, 'answered');
-        end({ type: 'inferResponse', id: r.id, label: argmax(scores), scores, topLabels: [], timings: { queueUs, decodeUs, computeUs }, batchSize }, true);
+      resolve: ({ outputs, queueUs, computeUs, batchSize }) => {
+        const m = this.ctx.metrics;
+        m.latency.observe({ stage: 'queue' }, queueUs);
+        m.latency.observe({ stage: 'decode' }, decodeUs);
+        m.latency.observe({ stage: 'compute' }, computeUs);
+        m.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
+        let answer: Outcome;
+        try {
+          answer = { type: 'answer', answer: buildAnswer(r, s.outputs, outputs, { queueUs, decodeUs, computeUs, batchSize }, t.output) };
+        } catch (err) {
+          answer = errorOutcome(asOfframpError(err, r.id), this.ctx.limits.maxTextLength);
+        }
+        end(answer, true);
       },
-      reject: (e) => end(this.errorFrame(r.id, e), false),
+      reject: (e) => end(errorOutcome(e, this.ctx.limits.maxTextLength), false),
     };
     if (!dedupKey) this.inflight.set(r.id, () => { q.cancelled = true; });
     try {
-      this.ctx.scheduler.enqueue(key, q);
+      this.ctx.scheduler.enqueue(graphKey(s.key, graph), q);
     } catch (err) {
-      q.reject(asOfframpError(err));
+      q.reject(asOfframpError(err, r.id));
     }
+  }
+
+  /**
+   * Ends request `id` with an error; when `id` is in flight, that request ends here (its own
+   * answer is dropped), so the id still gets exactly one outcome.
+   */
+  private endWithError(id: number, e: OfframpError): void {
+    const stop = this.inflight.get(id);
+    if (stop) {
+      this.inflight.delete(id);
+      stop();
+    }
+    this.fail(id, e);
   }
 
   /** Withdraws a token from the connection's bucket; false (and maybe a 1008 close) when empty. */
@@ -226,8 +317,7 @@ export class EdgeConnection {
       this.refusedSince = now;
       this.refused = 0;
     }
-    // Refused more frames within a second than the rate allows: sending at twice the limit or
-    // more, and not slowing down. Such a peer is closed.
+    // Refused more frames within a second than the rate allows: the peer ignores retry_after_ms.
     if (++this.refused > rate) {
       this.log.warn({ event: 'rate-abuse', refused: this.refused }, 'closing a connection that keeps sending over its rate');
       this.ws.close(1008, 'rate limit exceeded');
@@ -235,8 +325,13 @@ export class EdgeConnection {
     return false;
   }
 
+  /** Until the bucket holds one token again, ms. */
+  private retryAfterMs(): number {
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.ctx.opts.rateLimitPerSecond));
+  }
+
   /** Ends request `id`, which was never accepted, with an error. */
-  private fail(id: string, e: OfframpError): void {
+  private fail(id: number, e: OfframpError): void {
     this.countOutcome(e.code);
     this.sendError(id, e);
   }
@@ -245,24 +340,26 @@ export class EdgeConnection {
     this.ctx.metrics.requests.inc({ outcome });
   }
 
-  private errorFrame(id: string, e: OfframpError): ErrorMessage {
-    const code = isWireErrorCode(e.code) ? e.code : 'INTERNAL';
-    return { type: 'error', id, code, message: e.message.slice(0, this.ctx.limits.maxTextLength), retryAfterMs: e.retryAfterMs };
+  private sendError(id: number, e: OfframpError): void {
+    this.send({ type: 'error', error: errorInit(id, e, this.ctx.limits.maxTextLength) });
   }
 
-  private sendError(id: string, e: OfframpError): void {
-    this.send(this.errorFrame(id, e));
+  private sendOutcome(id: number, o: Outcome): void {
+    if (o.type === 'error') this.send({ type: 'error', error: { ...o.error, id } });
+    else this.send({ type: 'answer', answer: { ...o.answer, id } });
   }
 
   /** Sends the Error that refuses the connection, then closes it cleanly. */
   private refuse(e: OfframpError): void {
     clearTimeout(this.helloTimer);
     this.log.info({ event: 'refused', code: e.code, reason: e.message }, 'connection refused');
-    this.sendError('', e);
+    const err = errorInit(0, e, this.ctx.limits.maxTextLength);
+    if (e.code === 'UNSUPPORTED_VERSION') err.supportedVersions = [...SUPPORTED_VERSIONS];
+    this.send({ type: 'error', error: err });
     this.ws.close(1008, e.code);
   }
 
-  private send(m: Message): void {
+  private send(m: MessageInit): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.ctx.opts.maxBufferedBytes) {
       // A peer that does not read: stop buffering for it.
@@ -270,14 +367,10 @@ export class EdgeConnection {
       this.ws.close(1008, 'too much unread data');
       return;
     }
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeFrame(m, this.ctx.limits);
-    } catch (err) {
-      // A response that fails validation (a model producing NaN, say) must still end its request.
-      this.log.error({ event: 'encode-failed', type: m.type, err: (err as Error).message }, 'cannot encode a frame');
-      if (m.type === 'inferResponse') this.sendError(m.id, new OfframpError('INTERNAL', `the answer could not be encoded: ${(err as Error).message}`));
-      return;
+    let bytes = encodeFrame(m);
+    if (bytes.length > this.ctx.limits.maxFrameBytes && m.type === 'answer') {
+      const id = m.answer.id ?? 0;
+      bytes = encodeFrame({ type: 'error', error: errorInit(id, new OfframpError('TOO_LARGE', `the answer takes ${bytes.length} bytes, over the frame limit of ${this.ctx.limits.maxFrameBytes}`), this.ctx.limits.maxTextLength) });
     }
     this.ctx.metrics.bytes.inc({ direction: 'out' }, bytes.length);
     this.ws.send(bytes);
@@ -293,6 +386,27 @@ export class EdgeConnection {
   }
 }
 
-function asOfframpError(err: unknown): OfframpError {
-  return isOfframpError(err) ? err : new OfframpError('INTERNAL', String(err));
+/** The wire Error for `e` ending request `id` (0: no request). */
+function errorInit(id: number, e: OfframpError, maxText: number): ErrorInit {
+  const code = isWireErrorCode(e.code) ? e.code : 'INTERNAL';
+  return { id, code: errorCodeToWire(code), message: e.message.slice(0, maxText), retryAfterMs: e.retryAfterMs };
+}
+
+function errorOutcome(e: OfframpError, maxText: number): Outcome {
+  return { type: 'error', error: errorInit(0, e, maxText) };
+}
+
+function asOfframpError(err: unknown, id?: number): OfframpError {
+  if (isOfframpError(err)) return err;
+  return new OfframpError('INTERNAL', String(err), id === undefined ? {} : { requestId: id });
+}
+
+/** Runs a decode step; its OfframpErrors carry the request id. */
+function withId<T>(fn: () => T, id: number): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = asOfframpError(err, id);
+    throw e.requestId === undefined ? new OfframpError(e.code, e.message, { requestId: id, retryAfterMs: e.retryAfterMs, cause: e }) : e;
+  }
 }

@@ -7,10 +7,10 @@
  * 1,000-class answer is ~8 KB as JS numbers) the oldest go first. Running executions are bounded
  * by the queues.
  */
-import type { ErrorMessage, InferResponse } from '../protocol/messages.js';
+import type { AnswerInit, ErrorInit } from '../protocol/messages.js';
 
-/** How a request ends: an answer or an error frame (its id is filled in per delivery). */
-export type Outcome = InferResponse | ErrorMessage;
+/** How a request ends: an answer or an error (its id is filled in per delivery). */
+export type Outcome = { type: 'answer'; answer: AnswerInit } | { type: 'error'; error: ErrorInit };
 
 interface Entry {
   digest: string;
@@ -26,7 +26,11 @@ interface Entry {
 
 /** Estimated memory an outcome holds while kept: its numbers as JS doubles, its text, overhead. */
 export function outcomeBytes(o: Outcome): number {
-  return o.type === 'inferResponse' ? 8 * (o.scores.length + o.topLabels.length) + 2 * o.id.length + 256 : 2 * (o.message.length + o.id.length) + 256;
+  if (o.type === 'error') return 2 * (o.error.message?.length ?? 0) + 256;
+  const a = o.answer;
+  let tensors = 0;
+  for (const t of a.outputs ?? []) tensors += (t.data?.length ?? 0) + 8 * (t.shape?.length ?? 0) + 128;
+  return 8 * ((a.scores?.length ?? 0) + (a.topLabels?.length ?? 0)) + tensors + 256;
 }
 
 export type Admission =

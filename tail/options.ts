@@ -27,8 +27,10 @@ export interface EdgeServerOptions {
   maxQueue?: number;
   /** In-flight requests per connection (announced in HelloAck). Default 64. */
   maxInFlight?: number;
-  /** Deadline for requests that do not set one, ms. Default 10000. */
+  /** Deadline for requests that do not set one (and whose Hello sets none), ms. Default 10000. */
   defaultDeadlineMs?: number;
+  /** Longest deadline a request or Hello may ask for, ms. Default 60000. */
+  maxDeadlineMs?: number;
   /** Ping interval; a peer that misses a pong by the next ping is terminated. Default 15000. */
   heartbeatMs?: number;
   /** Close a connection with 1008 when its unsent bytes exceed this. Default 4 MiB. */
@@ -36,9 +38,10 @@ export interface EdgeServerOptions {
   /** How long a drain waits for in-flight requests, ms. Default 10000. */
   drainTimeoutMs?: number;
   /**
-   * Frames per second a connection may send after its Hello (token bucket; 0 = no limit). Excess
-   * frames get RATE_LIMITED; a connection refused more frames in a second than this is closed
-   * with 1008. Default 1000.
+   * Frames per second a connection may send after its Hello (token bucket; 0 = no limit, the
+   * default: the in-flight window is the flow control). Excess frames get RATE_LIMITED with the
+   * time until the next token; a connection refused more frames in a second than this is closed
+   * with 1008.
    */
   rateLimitPerSecond?: number;
   /** The bucket's size (a burst allowed at once). Default 1000. */
@@ -80,11 +83,12 @@ export const DEFAULTS = {
   maxQueue: 1024,
   maxInFlight: 64,
   defaultDeadlineMs: 10_000,
+  maxDeadlineMs: 60_000,
   heartbeatMs: 15_000,
   maxBufferedBytes: 4 * 1024 * 1024,
   drainTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
-  rateLimitPerSecond: 1000,
+  rateLimitPerSecond: 0,
   rateBurst: 1000,
   dedupWindowMs: 60_000,
   dedupMaxBytes: 16 * 1024 * 1024,

@@ -2,14 +2,20 @@
 import type { Worker } from 'node:worker_threads';
 import { OfframpError } from '../protocol/errors.js';
 import { spawnModuleWorker } from '../protocol/worker.js';
-import type { WorkerInit, WorkerMessage, WorkerReply } from './worker-protocol.js';
+import type { OutputData, WorkerInit, WorkerMessage, WorkerReply } from './worker-protocol.js';
+
+/** A batch's outputs (each for all samples, back to back) and its compute time. */
+export interface BatchResult {
+  outputs: OutputData[];
+  computeUs: number;
+}
 
 interface Slot {
   worker: Worker;
   busy: boolean;
   /** Deaths since this slot last had a ready worker. */
   failures: number;
-  pending?: { resolve: (r: { logits: Float32Array; computeUs: number }) => void; reject: (e: Error) => void };
+  pending?: { resolve: (r: BatchResult) => void; reject: (e: Error) => void };
 }
 
 export class WorkerPool {
@@ -77,7 +83,7 @@ export class WorkerPool {
   }
 
   /** Runs a batch on an idle worker; throws if none is idle (the scheduler checks first). */
-  run(key: string, n: number, data: Float32Array): Promise<{ logits: Float32Array; computeUs: number }> {
+  run(key: string, n: number, data: Float32Array): Promise<BatchResult> {
     const slot = this.slots.find((s) => !s.busy);
     if (!slot || this.closed) return Promise.reject(new OfframpError('INTERNAL', 'no idle inference worker'));
     slot.busy = true;
@@ -92,7 +98,7 @@ export class WorkerPool {
     slot.pending = undefined;
     slot.busy = false;
     if (p) {
-      if (m.ok) p.resolve({ logits: m.logits, computeUs: m.computeUs });
+      if (m.ok) p.resolve({ outputs: m.outputs, computeUs: m.computeUs });
       else p.reject(new OfframpError('INTERNAL', `inference failed: ${m.message}`));
     }
     this.onIdle();

@@ -1,30 +1,47 @@
 /**
  * The bundles an edge serves: every subfolder of `--models` holding a manifest.json, each loaded
- * and verified. A Hello must name one by id, version and manifest hash.
+ * and verified, with its rate points resolved. A Hello must name one by id, version and
+ * manifest hash.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { maxPayloadBytes, type RatePoint } from '../bottleneck/features.js';
+import { inputEncodingProblem, maxInputBytes, type InputEncoding } from '../bottleneck/input.js';
+import { resolveRatePoints } from '../bottleneck/rate-points.js';
 import { loadBundle, type LoadedBundle } from '../protocol/bundle.js';
 import { OfframpError } from '../protocol/errors.js';
-import type { BundleRef, InferRequest, RequestGraph } from '../protocol/messages.js';
-import { packedByteLength } from '../protocol/messages.js';
+import { pb, type BundleRef, type WireInputEncoding } from '../protocol/messages.js';
+import type { OutputInfo } from './answer.js';
 import type { WorkerGraph } from './worker-protocol.js';
+
+/** The two graphs a request may run. */
+export type RequestGraph = 'tail' | 'full';
 
 /** A served bundle and what requests for it must look like. */
 export interface ServedBundle {
   bundle: LoadedBundle;
   key: string;
-  /** Accepted bit widths per graph: the trained ones (+ float16/32) for the tail, 8 for raw input. */
-  bits: Record<RequestGraph, number[]>;
-  /** Per-request tensor shape and input name per graph. */
-  shapes: Record<RequestGraph, number[]>;
+  ratePoints: RatePoint[];
+  /** Per-sample shapes: the bottleneck, the model input, the raw sample. */
+  featureShape: number[];
+  inputShape: number[];
+  rawShape: number[];
   names: Record<RequestGraph, string>;
-  classes: number;
-  /** Largest legal frame for this bundle (float32 payload + envelope margin). */
+  outputs: OutputInfo[];
+  /** Largest payload of each rate point (bytes). */
+  maxPayload: number[];
+  /** Largest frame any request for this bundle needs (raw float32 input + margin). */
   maxFrameBytes: number;
 }
 
 const FRAME_MARGIN = 4096;
+
+/** Product of a shape's dims. */
+export function product(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
 
 export function graphKey(key: string, graph: RequestGraph): string {
   return `${key}/${graph}`;
@@ -32,25 +49,37 @@ export function graphKey(key: string, graph: RequestGraph): string {
 
 function serve(bundle: LoadedBundle): ServedBundle {
   const m = bundle.manifest;
-  const tailShape = [1, ...m.bottleneck.shape];
-  const fullShape = [1, ...m.input.shape];
-  const largest = Math.max(tailShape.reduce((a, b) => a * b, 1), fullShape.reduce((a, b) => a * b, 1));
+  const ratePoints = resolveRatePoints(m, bundle.tables);
+  const featureShape = [...m.bottleneck.shape];
+  const outputs: OutputInfo[] = m.outputs.map((o) => {
+    const spec = m.graphs.tail.outputs.find((t) => t.name === o.name)!;
+    return { name: o.name, kind: o.kind, dtype: spec.dtype, shape: spec.shape.slice(1).map((d) => (d < 0 ? 0 : d)) };
+  });
+  const largest = Math.max(4 * product(featureShape), 4 * product(m.input.raw.shape));
   return {
     bundle,
     key: `${m.id}@${m.version}`,
-    bits: { tail: [...m.bottleneck.bits, 16, 32], full: [8] },
-    shapes: { tail: tailShape, full: fullShape },
+    ratePoints,
+    featureShape,
+    inputShape: [...m.input.shape],
+    rawShape: [...m.input.raw.shape],
     names: { tail: m.bottleneck.tailInput, full: m.graphs.full.inputs[0]!.name },
-    classes: m.labels.length,
-    maxFrameBytes: packedByteLength(largest, 32) + FRAME_MARGIN,
+    outputs,
+    maxPayload: ratePoints.map((rp) => maxPayloadBytes(featureShape, rp)),
+    maxFrameBytes: largest + FRAME_MARGIN,
   };
 }
 
 /** Loads every bundle under `dir` (sorted by folder name); throws on the first bad one. */
 export async function loadRegistry(dir: string): Promise<Map<string, ServedBundle>> {
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (err) {
+    throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read the models folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
   const out = new Map<string, ServedBundle>();
-  for (const name of entries) {
+  for (const name of names) {
     const path = join(dir, name);
     let bundle: LoadedBundle;
     try {
@@ -70,51 +99,33 @@ export async function loadRegistry(dir: string): Promise<Map<string, ServedBundl
 /** The bundle a Hello names, or UNKNOWN_MODEL / MODEL_MISMATCH. */
 export function resolveBundle(registry: Map<string, ServedBundle>, ref: BundleRef): ServedBundle {
   const s = registry.get(`${ref.id}@${ref.version}`);
-  if (!s) throw new OfframpError('UNKNOWN_MODEL', `this edge does not serve ${ref.id} ${ref.version}`);
+  if (!s) throw new OfframpError('UNKNOWN_MODEL', `this edge does not serve ${ref.id} ${ref.version} (it serves ${[...registry.keys()].join(', ')})`);
   if (s.bundle.manifestSha256 !== ref.manifestSha256) {
     throw new OfframpError('MODEL_MISMATCH', `${ref.id} ${ref.version} here has manifest sha256 ${s.bundle.manifestSha256}, not ${ref.manifestSha256}`);
   }
   return s;
 }
 
-/** Checks a decoded request against its bundle (name, shape, bit width); throws a typed error. */
-export function checkRequest(s: ServedBundle, r: InferRequest, codecs: readonly string[]): void {
-  const id = { requestId: r.id };
-  const g = r.graph;
-  if (r.name !== s.names[g]) throw new OfframpError('BAD_REQUEST', `tensor name ${JSON.stringify(r.name)} is not the ${g} graph's input ${JSON.stringify(s.names[g])}`, id);
-  const want = s.shapes[g];
-  const shape = r.encoding.shape;
-  if (shape.length !== want.length || shape.some((d, i) => d !== want[i])) {
-    throw new OfframpError('SHAPE_MISMATCH', `tensor [${shape.join(', ')}] does not fit the ${g} graph's input [${want.join(', ')}]`, id);
-  }
-  if (!s.bits[g].includes(r.encoding.bits)) {
-    throw new OfframpError('BAD_REQUEST', `${r.encoding.bits}-bit tensors are not accepted for the ${g} graph (${s.bits[g].join(', ')})`, id);
-  }
-  if (g === 'full' && (r.encoding.scale.length !== 1 || r.encoding.scale[0] !== 1 || r.encoding.zeroPoint[0] !== 0)) {
-    // Full offload sends the raw sample: uint8 values as 8-bit codes, scale 1, zero point 0; the
-    // edge applies the manifest's normalisation.
-    throw new OfframpError('BAD_REQUEST', 'full-model requests carry the raw sample: 8 bits, scale 1, zero point 0', id);
-  }
-  if (!codecs.includes(r.encoding.codec)) throw new OfframpError('UNSUPPORTED_CODEC', `codec ${r.encoding.codec} was not agreed in the handshake`, id);
+const INPUT_CODECS: Record<number, InputEncoding['codec']> = {
+  [pb.InputCodec.INPUT_RAW]: 'raw',
+  [pb.InputCodec.INPUT_DOWNSAMPLE]: 'downsample',
+  [pb.InputCodec.INPUT_JPEG]: 'jpeg',
+};
+
+/** A Hello's input encoding as the codec's, or why the edge cannot accept it. */
+export function inputEncodingFromWire(e: WireInputEncoding, s: ServedBundle, jpeg: boolean): InputEncoding | string {
+  const codec = INPUT_CODECS[e.codec];
+  if (!codec) return `input codec ${e.codec} is not known`;
+  const enc: InputEncoding = codec === 'raw' ? { codec } : codec === 'downsample' ? { codec, factor: e.factor, bits: e.bits } : { codec, quality: e.quality };
+  if (codec === 'jpeg' && !jpeg) return 'jpeg is not available on this edge';
+  if (codec !== 'raw' && s.bundle.manifest.input.raw.dtype !== 'uint8') return `${codec} needs uint8 raw samples`;
+  return inputEncodingProblem(s.rawShape, enc) ?? enc;
 }
 
-/**
- * Decoded bottleneck features must lie near the bundle's range: within one range-width of
- * [min, max]. A device's quantizer (or a calibrated split) stays inside it; values far outside
- * come from forged scales or zero points and would drive the tail to Inf/NaN — refused here,
- * before any compute, rather than failing inside the model.
- */
-export function checkFeatures(s: ServedBundle, r: InferRequest, x: Float32Array): void {
-  if (r.graph !== 'tail') return; // full-model inputs are raw uint8 samples, bounded by construction
-  const { min, max } = s.bundle.manifest.bottleneck.range;
-  const lo = min - (max - min);
-  const hi = max + (max - min);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (!(v >= lo && v <= hi)) {
-      throw new OfframpError('BAD_REQUEST', `feature value ${i} (${v}) is far outside the bottleneck's range [${min}, ${max}]: check the quantization scale and zero point`, { requestId: r.id });
-    }
-  }
+/** Largest payload of an input encoding for this bundle (bytes). */
+export function maxInputPayload(s: ServedBundle, e: InputEncoding): number {
+  const raw = maxInputBytes(s.rawShape, e);
+  return s.bundle.manifest.input.raw.dtype === 'float32' ? 4 * raw : raw;
 }
 
 /** Worker graph descriptions for every served bundle (tail and full). */
@@ -124,14 +135,14 @@ export function workerGraphs(registry: Map<string, ServedBundle>): WorkerGraph[]
     const m = s.bundle.manifest;
     for (const g of ['tail', 'full'] as const) {
       const spec = m.graphs[g];
-      const sampleShape = s.shapes[g].slice(1);
+      const sampleShape = g === 'tail' ? s.featureShape : s.inputShape;
       out.push({
         key: graphKey(s.key, g),
         path: s.bundle.paths[g],
         input: spec.inputs[0]!.name,
-        output: spec.outputs[0]!.name,
+        outputs: m.outputs.map((o) => o.name),
         sampleShape,
-        sampleSize: sampleShape.reduce((a, b) => a * b, 1),
+        sampleSize: product(sampleShape),
       });
     }
   }

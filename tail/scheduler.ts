@@ -5,6 +5,15 @@
  */
 import { OfframpError } from '../protocol/errors.js';
 import type { WorkerPool } from './pool.js';
+import type { OutputData } from './worker-protocol.js';
+
+/** One sample's share of a batch: each output's values for it (views into the batch's arrays). */
+export interface SampleResult {
+  outputs: OutputData[];
+  queueUs: number;
+  computeUs: number;
+  batchSize: number;
+}
 
 /** One queued sample. Exactly one of `resolve` / `reject` is called, once. */
 export interface QueuedRequest {
@@ -12,14 +21,13 @@ export interface QueuedRequest {
   enqueuedAt: number;
   deadlineAt: number;
   cancelled: boolean;
-  resolve(r: { logits: Float32Array; queueUs: number; computeUs: number; batchSize: number }): void;
+  resolve(r: SampleResult): void;
   reject(e: OfframpError): void;
 }
 
 interface Queue {
   key: string;
   sampleSize: number;
-  classes: number;
   items: QueuedRequest[];
 }
 
@@ -46,8 +54,8 @@ export class Scheduler {
     pool.onIdle = () => this.pump();
   }
 
-  addGraph(key: string, sampleSize: number, classes: number): void {
-    this.queues.set(key, { key, sampleSize, classes, items: [] });
+  addGraph(key: string, sampleSize: number): void {
+    this.queues.set(key, { key, sampleSize, items: [] });
   }
 
   /** Queued requests across all graphs. */
@@ -130,13 +138,17 @@ export class Scheduler {
     batch.forEach((r, i) => data.set(r.features, i * q.sampleSize));
     const queueUs = batch.map((r) => Math.round((now - r.enqueuedAt) * 1000));
     this.pool.run(q.key, n, data).then(
-      ({ logits, computeUs }) => {
+      ({ outputs, computeUs }) => {
         this.lastComputeUs = computeUs;
         this.hooks.onBatch?.(q.key, n, computeUs);
         batch.forEach((r, i) => {
           if (r.cancelled) return;
           try {
-            r.resolve({ logits: logits.subarray(i * q.classes, (i + 1) * q.classes), queueUs: queueUs[i]!, computeUs, batchSize: n });
+            const mine = outputs.map((o) => {
+              const per = o.length / n;
+              return o.subarray(i * per, (i + 1) * per) as OutputData;
+            });
+            r.resolve({ outputs: mine, queueUs: queueUs[i]!, computeUs, batchSize: n });
           } catch (err) {
             r.reject(new OfframpError('INTERNAL', `answering failed: ${String(err)}`));
           }

@@ -13,13 +13,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { loadZstd } from '../bottleneck/zstd.js';
 import { OfframpError } from '../protocol/errors.js';
 import { resolveFrameLimits } from '../protocol/frame.js';
-import { bearerToken, checkToken, SUBPROTOCOL } from './auth.js';
+import { bearerToken, checkToken, KNOWN_SUBPROTOCOLS } from './auth.js';
+import { jpegJs } from '../bottleneck/jpeg.js';
 import { EdgeConnection, type ServerContext } from './connection.js';
 import { DedupWindow } from './dedup.js';
 import { createMetrics } from './metrics.js';
 import { DEFAULTS, type EdgeServerOptions, type ResolvedOptions } from './options.js';
 import { WorkerPool } from './pool.js';
-import { graphKey, loadRegistry, workerGraphs } from './registry.js';
+import { graphKey, loadRegistry, product, workerGraphs } from './registry.js';
 import { Scheduler } from './scheduler.js';
 import { serveStatic } from './static.js';
 
@@ -51,8 +52,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const log = opts.logger;
   const registry = await loadRegistry(opts.models);
   const largest = Math.max(...[...registry.values()].map((s) => s.maxFrameBytes));
-  const maxElements = Math.max(...[...registry.values()].flatMap((s) => [s.shapes.tail, s.shapes.full].map((sh) => sh.reduce((a, b) => a * b, 1))));
-  const limits = resolveFrameLimits({ maxFrameBytes: largest, maxElements });
+  const limits = resolveFrameLimits({ maxFrameBytes: largest });
   const zstd = await loadZstd();
   const metrics = createMetrics();
   const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning }, opts.workers);
@@ -62,15 +62,15 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     onDepth: (key, depth) => metrics.queueDepth.set({ graph: key }, depth),
   });
   for (const s of registry.values()) {
-    scheduler.addGraph(graphKey(s.key, 'tail'), s.shapes.tail.reduce((a, b) => a * b, 1), s.classes);
-    scheduler.addGraph(graphKey(s.key, 'full'), s.shapes.full.reduce((a, b) => a * b, 1), s.classes);
+    scheduler.addGraph(graphKey(s.key, 'tail'), product(s.featureShape));
+    scheduler.addGraph(graphKey(s.key, 'full'), product(s.inputShape));
   }
   let draining = false;
   let edgeAway = false;
   let ready = true;
   const connections = new Set<EdgeConnection>();
   const dedup = new DedupWindow(opts.dedupWindowMs, opts.dedupMaxBytes);
-  const ctx: ServerContext = { registry, scheduler, dedup, zstd, opts, limits, metrics, logger: log, isDraining: () => draining };
+  const ctx: ServerContext = { registry, scheduler, dedup, zstd, jpeg: jpegJs, opts, limits, metrics, logger: log, isDraining: () => draining };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const json = (status: number, body: unknown): void => {
@@ -86,6 +86,9 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') return ready && !draining ? json(200, { status: 'ready' }) : json(503, { status: draining ? 'draining' : 'starting' });
+    // Probes stay open; everything else the edge serves needs the token when auth is on.
+    const guarded = path === '/metrics' || (path ?? '').startsWith('/v1/models');
+    if (guarded && opts.auth && checkToken(opts.auth, bearerToken(req))) return json(401, { error: 'unauthorized' });
     if (path === '/metrics') {
       metrics.connections.set(connections.size);
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
@@ -96,7 +99,10 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     if (file) return serveBundleFile(req, res, file[1]!, file[2]!, file[3]!);
     if (path === '/v1/models') {
       return json(200, {
-        models: [...registry.values()].map((s) => ({ id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, bits: s.bundle.manifest.bottleneck.bits, timingOnly: s.bundle.manifest.timingOnly })),
+        models: [...registry.values()].map((s) => ({
+          id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, task: s.bundle.manifest.task,
+          ratePoints: s.bundle.manifest.bottleneck.ratePoints.map((rp) => rp.id), timingOnly: s.bundle.manifest.timingOnly,
+        })),
       });
     }
     if (opts.web) return serveStatic(res, opts.web, path ?? '/');
@@ -110,9 +116,9 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const serveBundleFile = (req: IncomingMessage, res: ServerResponse, id: string, version: string, name: string): void => {
     const s = [...registry.values()].find((b) => b.bundle.manifest.id === decodeURIComponent(id) && b.bundle.manifest.version === decodeURIComponent(version));
     const m = s?.bundle.manifest;
-    const sha = !m ? undefined : name === 'manifest.json' ? s.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : undefined;
+    const tables = m?.bottleneck.ratePoints.flatMap((rp) => (rp.codec === 'entropy' ? [rp.tables] : [])) ?? [];
+    const sha = !m ? undefined : name === 'manifest.json' ? s.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : tables.find((t) => t.file === name)?.sha256;
     if (!s || !sha) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-    if (opts.auth && checkToken(opts.auth, bearerToken(req))) return void res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'unauthorized' }));
     const etag = `"${sha}"`;
     const headers = { ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'ETag' };
     if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
@@ -125,9 +131,11 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, handle) : createHttpServer(handle);
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: limits.maxFrameBytes,
+    // Frames up to twice the limit are read so that their request ends with TOO_LARGE; only
+    // beyond that does the socket close (1009).
+    maxPayload: 2 * limits.maxFrameBytes,
     perMessageDeflate: false,
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    handleProtocols: (protocols) => KNOWN_SUBPROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -135,15 +143,19 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     if (draining || edgeAway) return reject(socket, 503, 'Service Unavailable');
     const origin = req.headers.origin;
     if (opts.origins && origin !== undefined && !opts.origins.includes(origin)) return reject(socket, 403, 'Forbidden');
-    if (opts.auth) {
-      const why = checkToken(opts.auth, bearerToken(req));
+    // With auth on, an upgrade that carries a token must carry a good one; one without may still
+    // authenticate in its Hello (auth_token).
+    const token = bearerToken(req);
+    if (opts.auth && token !== undefined) {
+      const why = checkToken(opts.auth, token);
       if (why) {
         log.info({ event: 'unauthenticated', why, remote: req.socket.remoteAddress }, 'upgrade refused');
         return reject(socket, 401, 'Unauthorized');
       }
     }
+    const upgradeAuthenticated = !opts.auth || token !== undefined;
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const conn = new EdgeConnection(ws, ctx, log.child({ remote: req.socket.remoteAddress }));
+      const conn = new EdgeConnection(ws, ctx, log.child({ remote: req.socket.remoteAddress }), upgradeAuthenticated);
       connections.add(conn);
       ws.on('close', () => connections.delete(conn));
       ws.on('error', (err) => log.debug({ event: 'socket-error', err: err.message }, 'socket error'));
@@ -162,10 +174,19 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   }, opts.heartbeatMs);
   heartbeat.unref();
 
-  await new Promise<void>((resolve, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, rejectListen) => {
+      server.once('error', rejectListen);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (err) {
+    // Nothing may keep the process alive after a failed start: stop the workers and timers.
+    clearInterval(heartbeat);
+    await pool.close();
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${opts.port}` : e.message;
+    throw new OfframpError('LISTEN_FAILED', `cannot listen: ${why}`, { cause: err });
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   log.info({ event: 'listening', port: addr.port, host: addr.address, bundles: [...registry.keys()], workers: opts.workers }, 'edge server ready');

@@ -5,7 +5,8 @@ export interface WorkerGraph {
   key: string;
   path: string;
   input: string;
-  output: string;
+  /** Output names in the order answers use them. */
+  outputs: string[];
   sampleShape: number[];
   sampleSize: number;
 }
@@ -36,8 +37,13 @@ export interface WorkerStop {
 
 export type WorkerMessage = WorkerJob | WorkerStop;
 
+import type { OutputData } from '../bottleneck/outputs.js';
+
+/** One output of a batch: its values for all `n` samples, back to back. */
+export type { OutputData };
+
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; ok: true; logits: Float32Array; computeUs: number }
+  | { type: 'result'; id: number; ok: true; outputs: OutputData[]; computeUs: number }
   | { type: 'result'; id: number; ok: false; message: string };

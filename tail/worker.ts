@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { WorkerGraph, WorkerInit, WorkerJob, WorkerMessage, WorkerReply } from './worker-protocol.js';
+import type { OutputData, WorkerGraph, WorkerInit, WorkerJob, WorkerMessage, WorkerReply } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 const sessions = new Map<string, { session: ort.InferenceSession; graph: WorkerGraph }>();
@@ -47,9 +47,9 @@ async function run(job: WorkerJob): Promise<void> {
   try {
     const t0 = performance.now();
     const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
-    const logits = (out[s.graph.output]!.data as Float32Array).slice();
+    const outputs = s.graph.outputs.map((name) => (out[name]!.data as OutputData).slice());
     const computeUs = Math.round((performance.now() - t0) * 1000);
-    parentPort!.postMessage({ type: 'result', id: job.id, ok: true, logits, computeUs } satisfies WorkerReply, [logits.buffer]);
+    parentPort!.postMessage({ type: 'result', id: job.id, ok: true, outputs, computeUs } satisfies WorkerReply, outputs.map((o) => o.buffer as ArrayBuffer));
   } catch (err) {
     parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
   }

@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-web';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { parseIdx } from '../bench/datasets/idx.js';
+import { parseIdx } from '../head/datasets/idx.js';
 import { createDevice, type Device, type InferResult } from '../head/index.js';
 import type { ForcedPolicy, Objective } from '../head/policy.js';
 import { DEVICES, deviceProfile } from '../bench/devices.js';

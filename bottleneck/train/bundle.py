@@ -1,23 +1,33 @@
-"""Writes Offramp bundles: ONNX export of head / tail / full, golden fixtures, and manifest.json
-(schema: protocol/manifest.ts). Shared by the training pipeline and the test-bundle script."""
+"""Writes Offramp bundles: ONNX export of head / tail / full, entropy tables, golden fixtures and
+manifest.json. The manifest is validated against protocol/manifest.schema.json (generated from the
+TypeScript schema, protocol/manifest.ts) before it is written, and the bundle folder is written
+atomically (a temporary folder renamed into place). Shared by the training pipeline and the
+test-bundle script."""
 import datetime
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 
 import onnx
 import torch
 
-ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT64: "int64"}
-FMNIST_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SCHEMA = os.path.join(ROOT, "protocol", "manifest.schema.json")
+ONNX_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT64: "int64",
+               onnx.TensorProto.INT32: "int32", onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.INT8: "int8",
+               onnx.TensorProto.BOOL: "bool"}
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path):
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        h.update(f.read())
-    return h.hexdigest()
+        return sha256_bytes(f.read())
 
 
 def export_onnx(module, example, path, input_names, output_names, opset=13):
@@ -49,13 +59,13 @@ def graph_spec(path):
 
 def git_commit():
     try:
-        return subprocess.check_output(["git", "rev-parse", "HEAD"], stderr=subprocess.DEVNULL, text=True).strip()
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], stderr=subprocess.DEVNULL, text=True, cwd=ROOT).strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
 
 
 def count_macs(module, example):
-    """Multiply-accumulates of one forward pass per sample (Conv2d and Linear layers)."""
+    """Multiply-accumulates of one forward pass per sample (Conv2d, ConvTranspose2d and Linear layers)."""
     total = [0]
 
     def hook(m, inp, out):
@@ -98,48 +108,57 @@ def calibrate_exit(exit_probs, exit_pred, split_pred, labels, thresholds, max_lo
     return rows, (min(ok) if ok else thresholds[-1])
 
 
+def write_json_file(out_dir, name, obj):
+    """Writes `obj` as compact JSON; returns the {file, sha256} reference the manifest uses."""
+    data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+    with open(os.path.join(out_dir, name), "wb") as f:
+        f.write(data)
+    return {"file": name, "sha256": sha256_bytes(data)}
+
+
+def validate_manifest(manifest):
+    """Checks the manifest against protocol/manifest.schema.json; raises ValueError listing the problems."""
+    import jsonschema  # Debian's python3-jsonschema
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(manifest), key=lambda e: list(e.path))
+    if errors:
+        raise ValueError("manifest does not match protocol/manifest.schema.json:\n  " + "\n  ".join(
+            f"{'.'.join(str(p) for p in e.path) or '(root)'}: {e.message}" for e in errors[:20]))
+
+
 def write_manifest(out_dir, manifest):
-    """Adds hashes and ports of the three graphs and writes manifest.json."""
+    """Adds hashes and ports of the three graphs, validates, and writes manifest.json."""
     manifest["graphs"] = {g: graph_spec(os.path.join(out_dir, f"{g}.onnx")) for g in ("head", "tail", "full")}
     manifest.setdefault("provenance", {})
     manifest["provenance"].setdefault("commit", git_commit())
     manifest["provenance"].setdefault("createdAt", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    validate_manifest(manifest)
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
 
 
-def fmnist_manifest(bundle_id, version, **rest):
-    """A Fashion-MNIST manifest: the fixed task, labels and input description (the graphs take
-    raw / 255 and normalise themselves), plus the bundle-specific `rest` (bottleneck, exits,
-    accuracy, macs, provenance)."""
-    return {
-        "schemaVersion": 1, "id": bundle_id, "version": version, "task": "classification",
-        "labels": FMNIST_LABELS, "timingOnly": False,
-        "input": {"shape": [1, 28, 28], "layout": "NCHW",
-                  "normalization": {"scale": 1 / 255, "mean": [0.0], "std": [1.0]},
-                  "raw": {"dtype": "uint8", "shape": [28, 28]}},
-        **rest,
-    }
+class AtomicBundleDir:
+    """A temporary folder beside `final`, renamed over it when the block ends without an error
+    (removed otherwise): a failed export never leaves a half-written bundle."""
 
+    def __init__(self, final):
+        self.final = os.path.abspath(final)
+        self.tmp = self.final + f".tmp-{os.getpid()}"
 
-@torch.no_grad()
-def write_golden(out_dir, head, tail, full, x, y, lo, hi, bits, split_predictions):
-    """golden.json: the images `x` through every graph and through the split at each bit width
-    with PyTorch's simulated quantization, plus PyTorch's split prediction for every test image
-    (the TS evaluator must agree on >= 99.9%). `head(x)` returns (features, exit logits)."""
-    from model import fake_quant  # model.py owns the codec-exact quantization
-    z, e = head(x)
-    golden = {
-        "images": (x * 255).round().to(torch.uint8).flatten(1).tolist(),
-        "labels": y.tolist(),
-        "features": z.flatten(1).tolist(),
-        "exit0Logits": e.tolist(),
-        "tailLogits": tail(z).tolist(),
-        "fullLogits": full(x).tolist(),
-        "splitLogitsByBits": {str(b): tail(fake_quant(z, lo, hi, b)).tolist() for b in bits},
-        "splitPredictionsByBits": {str(b): p.tolist() for b, p in split_predictions.items()},
-    }
-    with open(os.path.join(out_dir, "golden.json"), "w") as f:
-        json.dump(golden, f, separators=(",", ":"))
-        f.write("\n")
+    def __enter__(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.makedirs(self.tmp)
+        return self.tmp
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        old = self.final + f".old-{os.getpid()}"
+        if os.path.exists(self.final):
+            os.replace(self.final, old)
+        os.replace(self.tmp, self.final)
+        shutil.rmtree(old, ignore_errors=True)
+        return False

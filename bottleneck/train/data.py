@@ -4,8 +4,28 @@ import os
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST training-set pixel statistics
+LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+INPUT_SHAPE = [1, 28, 28]
+
+
+def manifest_input():
+    """The bundle manifest's input description: the graphs take raw / 255 and normalise themselves."""
+    return {"shape": INPUT_SHAPE, "layout": "NCHW", "normalization": {"scale": 1 / 255, "mean": [0.0], "std": [1.0]},
+            "raw": {"dtype": "uint8", "shape": [28, 28], "layout": "plain"}}
+
+
+DATASET = "fashion-mnist (Debian dataset-fashion-mnist)"
+
+
+class Normalize(nn.Module):
+    """Input [N,1,28,28] in [0,1] -> standardised; part of every graph so the runtime feeds x/255."""
+
+    def forward(self, x):
+        return (x - MEAN) / STD
 
 
 def read_idx(path):

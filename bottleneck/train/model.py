@@ -4,18 +4,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST training-set pixel statistics
+from data import Normalize
 
 
 def conv_bn(cin, cout, stride=1):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
-
-
-class Normalize(nn.Module):
-    """Input [N,1,28,28] in [0,1] -> standardised; part of every graph so the runtime feeds x/255."""
-
-    def forward(self, x):
-        return (x - MEAN) / STD
 
 
 class Teacher(nn.Module):

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import augment, to_tensor, train_val_split  # noqa: E402
-from common import load_config, resolve, setup  # noqa: E402
+from config import as_dict, load_teacher, resolve  # noqa: E402
 from model import Teacher  # noqa: E402
 
 
@@ -27,13 +27,15 @@ def evaluate(model, x, y, bs=1000):
 
 
 def main():
-    train(load_config(sys.argv[1:]))
+    train(load_teacher(sys.argv[1:]))
 
 
-def train(cfg):
-    """Trains a teacher from a config dict; returns the path of its best checkpoint."""
-    setup(cfg)
-    np.random.seed(cfg["seed"])
+def train(c):
+    """Trains a teacher from a TeacherExperiment; returns the path of its best checkpoint."""
+    torch.manual_seed(c.seed)
+    torch.set_num_threads(c.threads)
+    np.random.seed(c.seed)
+    cfg = as_dict(c)  # the checkpoint carries its config as a plain dict
     (xtr, ytr), (xva, yva) = train_val_split(cfg["val_size"], cfg["seed"])
     if cfg.get("subset"):
         xtr, ytr = xtr[: cfg["subset"]], ytr[: cfg["subset"]]

@@ -4,68 +4,68 @@ import Long = require("long");
 
 export namespace offramp {
 
-    namespace v1 {
+    namespace v2 {
 
-        interface IEnvelope extends offramp.v1.Envelope.$Properties {
+        interface IFrame extends offramp.v2.Frame.$Properties {
         }
 
-        class Envelope {
-            constructor(properties?: offramp.v1.Envelope.$Properties);
+        class Frame {
+            constructor(properties?: offramp.v2.Frame.$Properties);
             $unknowns?: Uint8Array[];
-            hello?: (offramp.v1.Hello.$Properties|null);
-            helloAck?: (offramp.v1.HelloAck.$Properties|null);
-            inferRequest?: (offramp.v1.InferRequest.$Properties|null);
-            inferResponse?: (offramp.v1.InferResponse.$Properties|null);
-            error?: (offramp.v1.Error.$Properties|null);
-            msg?: ("hello"|"helloAck"|"inferRequest"|"inferResponse"|"error");
-            static create(properties: offramp.v1.Envelope.$Shape): offramp.v1.Envelope & offramp.v1.Envelope.$Shape;
-            static create(properties?: offramp.v1.Envelope.$Properties): offramp.v1.Envelope;
-            static encode(message: offramp.v1.Envelope.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Envelope & offramp.v1.Envelope.$Shape;
+            hello?: (offramp.v2.Hello.$Properties|null);
+            helloAck?: (offramp.v2.HelloAck.$Properties|null);
+            request?: (offramp.v2.Request.$Properties|null);
+            answer?: (offramp.v2.Answer.$Properties|null);
+            error?: (offramp.v2.Error.$Properties|null);
+            msg?: ("hello"|"helloAck"|"request"|"answer"|"error");
+            static create(properties: offramp.v2.Frame.$Shape): offramp.v2.Frame & offramp.v2.Frame.$Shape;
+            static create(properties?: offramp.v2.Frame.$Properties): offramp.v2.Frame;
+            static encode(message: offramp.v2.Frame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Frame & offramp.v2.Frame.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Envelope;
-            static toObject(message: offramp.v1.Envelope, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Frame;
+            static toObject(message: offramp.v2.Frame, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
-        namespace Envelope {
+        namespace Frame {
             interface $Properties {
-                hello?: (offramp.v1.Hello.$Properties|null);
-                helloAck?: (offramp.v1.HelloAck.$Properties|null);
-                inferRequest?: (offramp.v1.InferRequest.$Properties|null);
-                inferResponse?: (offramp.v1.InferResponse.$Properties|null);
-                error?: (offramp.v1.Error.$Properties|null);
-                msg?: ("hello"|"helloAck"|"inferRequest"|"inferResponse"|"error");
+                hello?: (offramp.v2.Hello.$Properties|null);
+                helloAck?: (offramp.v2.HelloAck.$Properties|null);
+                request?: (offramp.v2.Request.$Properties|null);
+                answer?: (offramp.v2.Answer.$Properties|null);
+                error?: (offramp.v2.Error.$Properties|null);
+                msg?: ("hello"|"helloAck"|"request"|"answer"|"error");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
-              hello?: offramp.v1.Hello.$Shape|null;
-              helloAck?: offramp.v1.HelloAck.$Shape|null;
-              inferRequest?: offramp.v1.InferRequest.$Shape|null;
-              inferResponse?: offramp.v1.InferResponse.$Shape|null;
-              error?: offramp.v1.Error.$Shape|null;
+              hello?: offramp.v2.Hello.$Shape|null;
+              helloAck?: offramp.v2.HelloAck.$Shape|null;
+              request?: offramp.v2.Request.$Shape|null;
+              answer?: offramp.v2.Answer.$Shape|null;
+              error?: offramp.v2.Error.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ msg?: undefined; hello?: null; helloAck?: null; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "hello"; hello: offramp.v1.Hello.$Shape; helloAck?: null; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "helloAck"; hello?: null; helloAck: offramp.v1.HelloAck.$Shape; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "inferRequest"; hello?: null; helloAck?: null; inferRequest: offramp.v1.InferRequest.$Shape; inferResponse?: null; error?: null }|{ msg?: "inferResponse"; hello?: null; helloAck?: null; inferRequest?: null; inferResponse: offramp.v1.InferResponse.$Shape; error?: null }|{ msg?: "error"; hello?: null; helloAck?: null; inferRequest?: null; inferResponse?: null; error: offramp.v1.Error.$Shape })
+              ({ msg?: undefined; hello?: null; helloAck?: null; request?: null; answer?: null; error?: null }|{ msg?: "hello"; hello: offramp.v2.Hello.$Shape; helloAck?: null; request?: null; answer?: null; error?: null }|{ msg?: "helloAck"; hello?: null; helloAck: offramp.v2.HelloAck.$Shape; request?: null; answer?: null; error?: null }|{ msg?: "request"; hello?: null; helloAck?: null; request: offramp.v2.Request.$Shape; answer?: null; error?: null }|{ msg?: "answer"; hello?: null; helloAck?: null; request?: null; answer: offramp.v2.Answer.$Shape; error?: null }|{ msg?: "error"; hello?: null; helloAck?: null; request?: null; answer?: null; error: offramp.v2.Error.$Shape })
             );
         }
 
-        interface IBundleRef extends offramp.v1.BundleRef.$Properties {
+        interface IBundleRef extends offramp.v2.BundleRef.$Properties {
         }
 
         class BundleRef {
-            constructor(properties?: offramp.v1.BundleRef.$Properties);
+            constructor(properties?: offramp.v2.BundleRef.$Properties);
             $unknowns?: Uint8Array[];
             id: string;
             version: string;
             manifestSha256: string;
-            static create(properties: offramp.v1.BundleRef.$Shape): offramp.v1.BundleRef & offramp.v1.BundleRef.$Shape;
-            static create(properties?: offramp.v1.BundleRef.$Properties): offramp.v1.BundleRef;
-            static encode(message: offramp.v1.BundleRef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.BundleRef & offramp.v1.BundleRef.$Shape;
+            static create(properties: offramp.v2.BundleRef.$Shape): offramp.v2.BundleRef & offramp.v2.BundleRef.$Shape;
+            static create(properties?: offramp.v2.BundleRef.$Properties): offramp.v2.BundleRef;
+            static encode(message: offramp.v2.BundleRef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.BundleRef & offramp.v2.BundleRef.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.BundleRef;
-            static toObject(message: offramp.v1.BundleRef, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.BundleRef;
+            static toObject(message: offramp.v2.BundleRef, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
@@ -76,42 +76,77 @@ export namespace offramp {
                 manifestSha256?: (string|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.BundleRef.$Properties;
+            type $Shape = offramp.v2.BundleRef.$Properties;
         }
 
-        enum Codec {
-            CODEC_UNSPECIFIED = 0,
-            CODEC_NONE = 1,
-            CODEC_ZSTD = 2
+        enum InputCodec {
+            INPUT_CODEC_UNSPECIFIED = 0,
+            INPUT_RAW = 1,
+            INPUT_DOWNSAMPLE = 2,
+            INPUT_JPEG = 3
         }
 
-        enum Graph {
-            GRAPH_UNSPECIFIED = 0,
-            GRAPH_TAIL = 1,
-            GRAPH_FULL = 2
+        interface IInputEncoding extends offramp.v2.InputEncoding.$Properties {
         }
 
-        interface IHello extends offramp.v1.Hello.$Properties {
+        class InputEncoding {
+            constructor(properties?: offramp.v2.InputEncoding.$Properties);
+            $unknowns?: Uint8Array[];
+            codec: offramp.v2.InputCodec;
+            factor: number;
+            bits: number;
+            quality: number;
+            static create(properties: offramp.v2.InputEncoding.$Shape): offramp.v2.InputEncoding & offramp.v2.InputEncoding.$Shape;
+            static create(properties?: offramp.v2.InputEncoding.$Properties): offramp.v2.InputEncoding;
+            static encode(message: offramp.v2.InputEncoding.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.InputEncoding & offramp.v2.InputEncoding.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): offramp.v2.InputEncoding;
+            static toObject(message: offramp.v2.InputEncoding, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace InputEncoding {
+            interface $Properties {
+                codec?: (offramp.v2.InputCodec|null);
+                factor?: (number|null);
+                bits?: (number|null);
+                quality?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = offramp.v2.InputEncoding.$Properties;
+        }
+
+        enum OutputEncoding {
+            OUTPUT_FP32 = 0,
+            OUTPUT_FP16 = 1,
+            OUTPUT_INT8 = 2
+        }
+
+        interface IHello extends offramp.v2.Hello.$Properties {
         }
 
         class Hello {
-            constructor(properties?: offramp.v1.Hello.$Properties);
+            constructor(properties?: offramp.v2.Hello.$Properties);
             $unknowns?: Uint8Array[];
             protocolVersion: number;
             clientName: string;
             clientVersion: string;
-            bundle?: (offramp.v1.BundleRef.$Properties|null);
-            codecs: offramp.v1.Codec[];
-            bitWidths: number[];
+            bundle?: (offramp.v2.BundleRef.$Properties|null);
+            ratePoints: number[];
+            inputEncodings: offramp.v2.InputEncoding.$Properties[];
+            zstd: boolean;
+            outputEncoding: offramp.v2.OutputEncoding;
+            deadlineMs: number;
             authToken: string;
-            deviceId: string;
-            static create(properties: offramp.v1.Hello.$Shape): offramp.v1.Hello & offramp.v1.Hello.$Shape;
-            static create(properties?: offramp.v1.Hello.$Properties): offramp.v1.Hello;
-            static encode(message: offramp.v1.Hello.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Hello & offramp.v1.Hello.$Shape;
+            deviceId: Uint8Array;
+            static create(properties: offramp.v2.Hello.$Shape): offramp.v2.Hello & offramp.v2.Hello.$Shape;
+            static create(properties?: offramp.v2.Hello.$Properties): offramp.v2.Hello;
+            static encode(message: offramp.v2.Hello.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Hello & offramp.v2.Hello.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Hello;
-            static toObject(message: offramp.v1.Hello, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Hello;
+            static toObject(message: offramp.v2.Hello, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
@@ -120,199 +155,163 @@ export namespace offramp {
                 protocolVersion?: (number|null);
                 clientName?: (string|null);
                 clientVersion?: (string|null);
-                bundle?: (offramp.v1.BundleRef.$Properties|null);
-                codecs?: (offramp.v1.Codec[]|null);
-                bitWidths?: (number[]|null);
+                bundle?: (offramp.v2.BundleRef.$Properties|null);
+                ratePoints?: (number[]|null);
+                inputEncodings?: (offramp.v2.InputEncoding.$Properties[]|null);
+                zstd?: (boolean|null);
+                outputEncoding?: (offramp.v2.OutputEncoding|null);
+                deadlineMs?: (number|null);
                 authToken?: (string|null);
-                deviceId?: (string|null);
+                deviceId?: (Uint8Array|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.Hello.$Properties;
+            type $Shape = offramp.v2.Hello.$Properties;
         }
 
-        interface IServerLimits extends offramp.v1.ServerLimits.$Properties {
+        interface ILimits extends offramp.v2.Limits.$Properties {
         }
 
-        class ServerLimits {
-            constructor(properties?: offramp.v1.ServerLimits.$Properties);
+        class Limits {
+            constructor(properties?: offramp.v2.Limits.$Properties);
             $unknowns?: Uint8Array[];
             maxFrameBytes: number;
             maxInFlight: number;
             maxBatch: number;
-            static create(properties: offramp.v1.ServerLimits.$Shape): offramp.v1.ServerLimits & offramp.v1.ServerLimits.$Shape;
-            static create(properties?: offramp.v1.ServerLimits.$Properties): offramp.v1.ServerLimits;
-            static encode(message: offramp.v1.ServerLimits.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.ServerLimits & offramp.v1.ServerLimits.$Shape;
+            deadlineMs: number;
+            maxDeadlineMs: number;
+            rateLimitPerSecond: number;
+            rateBurst: number;
+            static create(properties: offramp.v2.Limits.$Shape): offramp.v2.Limits & offramp.v2.Limits.$Shape;
+            static create(properties?: offramp.v2.Limits.$Properties): offramp.v2.Limits;
+            static encode(message: offramp.v2.Limits.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Limits & offramp.v2.Limits.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.ServerLimits;
-            static toObject(message: offramp.v1.ServerLimits, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Limits;
+            static toObject(message: offramp.v2.Limits, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
-        namespace ServerLimits {
+        namespace Limits {
             interface $Properties {
                 maxFrameBytes?: (number|null);
                 maxInFlight?: (number|null);
                 maxBatch?: (number|null);
+                deadlineMs?: (number|null);
+                maxDeadlineMs?: (number|null);
+                rateLimitPerSecond?: (number|null);
+                rateBurst?: (number|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.ServerLimits.$Properties;
+            type $Shape = offramp.v2.Limits.$Properties;
         }
 
-        interface IHelloAck extends offramp.v1.HelloAck.$Properties {
+        interface IHelloAck extends offramp.v2.HelloAck.$Properties {
         }
 
         class HelloAck {
-            constructor(properties?: offramp.v1.HelloAck.$Properties);
+            constructor(properties?: offramp.v2.HelloAck.$Properties);
             $unknowns?: Uint8Array[];
             protocolVersion: number;
-            bundle?: (offramp.v1.BundleRef.$Properties|null);
-            codecs: offramp.v1.Codec[];
-            bitWidths: number[];
-            limits?: (offramp.v1.ServerLimits.$Properties|null);
+            bundle?: (offramp.v2.BundleRef.$Properties|null);
+            ratePoints: number[];
+            inputEncodings: number[];
+            zstd: boolean;
+            outputEncoding: offramp.v2.OutputEncoding;
+            limits?: (offramp.v2.Limits.$Properties|null);
             serverId: string;
-            static create(properties: offramp.v1.HelloAck.$Shape): offramp.v1.HelloAck & offramp.v1.HelloAck.$Shape;
-            static create(properties?: offramp.v1.HelloAck.$Properties): offramp.v1.HelloAck;
-            static encode(message: offramp.v1.HelloAck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.HelloAck & offramp.v1.HelloAck.$Shape;
+            static create(properties: offramp.v2.HelloAck.$Shape): offramp.v2.HelloAck & offramp.v2.HelloAck.$Shape;
+            static create(properties?: offramp.v2.HelloAck.$Properties): offramp.v2.HelloAck;
+            static encode(message: offramp.v2.HelloAck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.HelloAck & offramp.v2.HelloAck.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.HelloAck;
-            static toObject(message: offramp.v1.HelloAck, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.HelloAck;
+            static toObject(message: offramp.v2.HelloAck, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
         namespace HelloAck {
             interface $Properties {
                 protocolVersion?: (number|null);
-                bundle?: (offramp.v1.BundleRef.$Properties|null);
-                codecs?: (offramp.v1.Codec[]|null);
-                bitWidths?: (number[]|null);
-                limits?: (offramp.v1.ServerLimits.$Properties|null);
+                bundle?: (offramp.v2.BundleRef.$Properties|null);
+                ratePoints?: (number[]|null);
+                inputEncodings?: (number[]|null);
+                zstd?: (boolean|null);
+                outputEncoding?: (offramp.v2.OutputEncoding|null);
+                limits?: (offramp.v2.Limits.$Properties|null);
                 serverId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.HelloAck.$Properties;
+            type $Shape = offramp.v2.HelloAck.$Properties;
         }
 
-        interface ITensor extends offramp.v1.Tensor.$Properties {
+        enum Graph {
+            GRAPH_TAIL = 0,
+            GRAPH_FULL = 1
         }
 
-        class Tensor {
-            constructor(properties?: offramp.v1.Tensor.$Properties);
+        enum Want {
+            WANT_NOTHING = 0,
+            WANT_TIMINGS = 1,
+            WANT_SCORES = 2,
+            WANT_OUTPUTS = 4
+        }
+
+        interface IRequest extends offramp.v2.Request.$Properties {
+        }
+
+        class Request {
+            constructor(properties?: offramp.v2.Request.$Properties);
             $unknowns?: Uint8Array[];
-            name: string;
-            datatype: string;
-            shape: number[];
-            raw: Uint8Array;
-            static create(properties: offramp.v1.Tensor.$Shape): offramp.v1.Tensor & offramp.v1.Tensor.$Shape;
-            static create(properties?: offramp.v1.Tensor.$Properties): offramp.v1.Tensor;
-            static encode(message: offramp.v1.Tensor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Tensor & offramp.v1.Tensor.$Shape;
-            static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Tensor;
-            static toObject(message: offramp.v1.Tensor, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-        }
-
-        namespace Tensor {
-            interface $Properties {
-                name?: (string|null);
-                datatype?: (string|null);
-                shape?: (number[]|null);
-                raw?: (Uint8Array|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = offramp.v1.Tensor.$Properties;
-        }
-
-        interface IQuantization extends offramp.v1.Quantization.$Properties {
-        }
-
-        class Quantization {
-            constructor(properties?: offramp.v1.Quantization.$Properties);
-            $unknowns?: Uint8Array[];
-            bits: number;
-            scale: number[];
-            zeroPoint: number[];
-            axis: number;
-            static create(properties: offramp.v1.Quantization.$Shape): offramp.v1.Quantization & offramp.v1.Quantization.$Shape;
-            static create(properties?: offramp.v1.Quantization.$Properties): offramp.v1.Quantization;
-            static encode(message: offramp.v1.Quantization.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Quantization & offramp.v1.Quantization.$Shape;
-            static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Quantization;
-            static toObject(message: offramp.v1.Quantization, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-        }
-
-        namespace Quantization {
-            interface $Properties {
-                bits?: (number|null);
-                scale?: (number[]|null);
-                zeroPoint?: (number[]|null);
-                axis?: (number|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = offramp.v1.Quantization.$Properties;
-        }
-
-        interface IInferRequest extends offramp.v1.InferRequest.$Properties {
-        }
-
-        class InferRequest {
-            constructor(properties?: offramp.v1.InferRequest.$Properties);
-            $unknowns?: Uint8Array[];
-            id: string;
-            tensor?: (offramp.v1.Tensor.$Properties|null);
-            quantization?: (offramp.v1.Quantization.$Properties|null);
-            codec: offramp.v1.Codec;
-            uncompressedBytes: number;
-            exitIndex: number;
-            exitConfidence: number;
+            id: number;
+            payload: Uint8Array;
+            rate: number;
+            graph: offramp.v2.Graph;
+            zstd: boolean;
             deadlineMs: number;
-            graph: offramp.v1.Graph;
-            static create(properties: offramp.v1.InferRequest.$Shape): offramp.v1.InferRequest & offramp.v1.InferRequest.$Shape;
-            static create(properties?: offramp.v1.InferRequest.$Properties): offramp.v1.InferRequest;
-            static encode(message: offramp.v1.InferRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.InferRequest & offramp.v1.InferRequest.$Shape;
+            want: number;
+            topK: number;
+            static create(properties: offramp.v2.Request.$Shape): offramp.v2.Request & offramp.v2.Request.$Shape;
+            static create(properties?: offramp.v2.Request.$Properties): offramp.v2.Request;
+            static encode(message: offramp.v2.Request.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Request & offramp.v2.Request.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.InferRequest;
-            static toObject(message: offramp.v1.InferRequest, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Request;
+            static toObject(message: offramp.v2.Request, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
-        namespace InferRequest {
+        namespace Request {
             interface $Properties {
-                id?: (string|null);
-                tensor?: (offramp.v1.Tensor.$Properties|null);
-                quantization?: (offramp.v1.Quantization.$Properties|null);
-                codec?: (offramp.v1.Codec|null);
-                uncompressedBytes?: (number|null);
-                exitIndex?: (number|null);
-                exitConfidence?: (number|null);
+                id?: (number|null);
+                payload?: (Uint8Array|null);
+                rate?: (number|null);
+                graph?: (offramp.v2.Graph|null);
+                zstd?: (boolean|null);
                 deadlineMs?: (number|null);
-                graph?: (offramp.v1.Graph|null);
+                want?: (number|null);
+                topK?: (number|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.InferRequest.$Properties;
+            type $Shape = offramp.v2.Request.$Properties;
         }
 
-        interface ITimings extends offramp.v1.Timings.$Properties {
+        interface ITimings extends offramp.v2.Timings.$Properties {
         }
 
         class Timings {
-            constructor(properties?: offramp.v1.Timings.$Properties);
+            constructor(properties?: offramp.v2.Timings.$Properties);
             $unknowns?: Uint8Array[];
             queueUs: number;
             decodeUs: number;
             computeUs: number;
-            static create(properties: offramp.v1.Timings.$Shape): offramp.v1.Timings & offramp.v1.Timings.$Shape;
-            static create(properties?: offramp.v1.Timings.$Properties): offramp.v1.Timings;
-            static encode(message: offramp.v1.Timings.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Timings & offramp.v1.Timings.$Shape;
+            batchSize: number;
+            static create(properties: offramp.v2.Timings.$Shape): offramp.v2.Timings & offramp.v2.Timings.$Shape;
+            static create(properties?: offramp.v2.Timings.$Properties): offramp.v2.Timings;
+            static encode(message: offramp.v2.Timings.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Timings & offramp.v2.Timings.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Timings;
-            static toObject(message: offramp.v1.Timings, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Timings;
+            static toObject(message: offramp.v2.Timings, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
@@ -321,44 +320,94 @@ export namespace offramp {
                 queueUs?: (number|null);
                 decodeUs?: (number|null);
                 computeUs?: (number|null);
-                $unknowns?: Uint8Array[];
-            }
-            type $Shape = offramp.v1.Timings.$Properties;
-        }
-
-        interface IInferResponse extends offramp.v1.InferResponse.$Properties {
-        }
-
-        class InferResponse {
-            constructor(properties?: offramp.v1.InferResponse.$Properties);
-            $unknowns?: Uint8Array[];
-            id: string;
-            label: number;
-            scores: number[];
-            topLabels: number[];
-            timings?: (offramp.v1.Timings.$Properties|null);
-            batchSize: number;
-            static create(properties: offramp.v1.InferResponse.$Shape): offramp.v1.InferResponse & offramp.v1.InferResponse.$Shape;
-            static create(properties?: offramp.v1.InferResponse.$Properties): offramp.v1.InferResponse;
-            static encode(message: offramp.v1.InferResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.InferResponse & offramp.v1.InferResponse.$Shape;
-            static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.InferResponse;
-            static toObject(message: offramp.v1.InferResponse, options?: $protobuf.IConversionOptions): { [k: string]: any };
-            toJSON(): { [k: string]: any };
-        }
-
-        namespace InferResponse {
-            interface $Properties {
-                id?: (string|null);
-                label?: (number|null);
-                scores?: (number[]|null);
-                topLabels?: (number[]|null);
-                timings?: (offramp.v1.Timings.$Properties|null);
                 batchSize?: (number|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.InferResponse.$Properties;
+            type $Shape = offramp.v2.Timings.$Properties;
+        }
+
+        enum DataType {
+            DATA_TYPE_UNSPECIFIED = 0,
+            FP32 = 1,
+            INT64 = 2,
+            INT32 = 3,
+            UINT8 = 4
+        }
+
+        interface IOutputTensor extends offramp.v2.OutputTensor.$Properties {
+        }
+
+        class OutputTensor {
+            constructor(properties?: offramp.v2.OutputTensor.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            dtype: offramp.v2.DataType;
+            shape: number[];
+            encoding: offramp.v2.OutputEncoding;
+            scale: number;
+            zeroPoint: number;
+            zstd: boolean;
+            data: Uint8Array;
+            static create(properties: offramp.v2.OutputTensor.$Shape): offramp.v2.OutputTensor & offramp.v2.OutputTensor.$Shape;
+            static create(properties?: offramp.v2.OutputTensor.$Properties): offramp.v2.OutputTensor;
+            static encode(message: offramp.v2.OutputTensor.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.OutputTensor & offramp.v2.OutputTensor.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): offramp.v2.OutputTensor;
+            static toObject(message: offramp.v2.OutputTensor, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace OutputTensor {
+            interface $Properties {
+                name?: (string|null);
+                dtype?: (offramp.v2.DataType|null);
+                shape?: (number[]|null);
+                encoding?: (offramp.v2.OutputEncoding|null);
+                scale?: (number|null);
+                zeroPoint?: (number|null);
+                zstd?: (boolean|null);
+                data?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = offramp.v2.OutputTensor.$Properties;
+        }
+
+        interface IAnswer extends offramp.v2.Answer.$Properties {
+        }
+
+        class Answer {
+            constructor(properties?: offramp.v2.Answer.$Properties);
+            $unknowns?: Uint8Array[];
+            id: number;
+            label: number;
+            confidence: number;
+            topLabels: number[];
+            scores: number[];
+            timings?: (offramp.v2.Timings.$Properties|null);
+            outputs: offramp.v2.OutputTensor.$Properties[];
+            static create(properties: offramp.v2.Answer.$Shape): offramp.v2.Answer & offramp.v2.Answer.$Shape;
+            static create(properties?: offramp.v2.Answer.$Properties): offramp.v2.Answer;
+            static encode(message: offramp.v2.Answer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Answer & offramp.v2.Answer.$Shape;
+            static verify(message: { [k: string]: any }): (string|null);
+            static fromObject(object: { [k: string]: any }): offramp.v2.Answer;
+            static toObject(message: offramp.v2.Answer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Answer {
+            interface $Properties {
+                id?: (number|null);
+                label?: (number|null);
+                confidence?: (number|null);
+                topLabels?: (number[]|null);
+                scores?: (number[]|null);
+                timings?: (offramp.v2.Timings.$Properties|null);
+                outputs?: (offramp.v2.OutputTensor.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = offramp.v2.Answer.$Properties;
         }
 
         enum ErrorCode {
@@ -380,35 +429,37 @@ export namespace offramp {
             RATE_LIMITED = 15
         }
 
-        interface IError extends offramp.v1.Error.$Properties {
+        interface IError extends offramp.v2.Error.$Properties {
         }
 
         class Error {
-            constructor(properties?: offramp.v1.Error.$Properties);
+            constructor(properties?: offramp.v2.Error.$Properties);
             $unknowns?: Uint8Array[];
-            id: string;
-            code: offramp.v1.ErrorCode;
+            id: number;
+            code: offramp.v2.ErrorCode;
             message: string;
             retryAfterMs: number;
-            static create(properties: offramp.v1.Error.$Shape): offramp.v1.Error & offramp.v1.Error.$Shape;
-            static create(properties?: offramp.v1.Error.$Properties): offramp.v1.Error;
-            static encode(message: offramp.v1.Error.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v1.Error & offramp.v1.Error.$Shape;
+            supportedVersions: number[];
+            static create(properties: offramp.v2.Error.$Shape): offramp.v2.Error & offramp.v2.Error.$Shape;
+            static create(properties?: offramp.v2.Error.$Properties): offramp.v2.Error;
+            static encode(message: offramp.v2.Error.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): offramp.v2.Error & offramp.v2.Error.$Shape;
             static verify(message: { [k: string]: any }): (string|null);
-            static fromObject(object: { [k: string]: any }): offramp.v1.Error;
-            static toObject(message: offramp.v1.Error, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            static fromObject(object: { [k: string]: any }): offramp.v2.Error;
+            static toObject(message: offramp.v2.Error, options?: $protobuf.IConversionOptions): { [k: string]: any };
             toJSON(): { [k: string]: any };
         }
 
         namespace Error {
             interface $Properties {
-                id?: (string|null);
-                code?: (offramp.v1.ErrorCode|null);
+                id?: (number|null);
+                code?: (offramp.v2.ErrorCode|null);
                 message?: (string|null);
                 retryAfterMs?: (number|null);
+                supportedVersions?: (number[]|null);
                 $unknowns?: Uint8Array[];
             }
-            type $Shape = offramp.v1.Error.$Properties;
+            type $Shape = offramp.v2.Error.$Properties;
         }
     }
 }

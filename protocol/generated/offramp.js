@@ -4,7 +4,7 @@ import $protobuf from "protobufjs/minimal.js";
 
 // Common aliases
 const $Reader = $protobuf.Reader, $Writer = $protobuf.Writer, $util = $protobuf.util;
-const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Array = $util.global.Array, $Number = $util.global.Number, $parseInt = $util.global.parseInt, $BigInt = $util.global.BigInt, $isFinite = $util.global.isFinite;
+const $Object = $util.global.Object, $undefined = $util.global.undefined, $Error = $util.global.Error, $RangeError = $util.global.RangeError, $TypeError = $util.global.TypeError, $String = $util.global.String, $Number = $util.global.Number, $Array = $util.global.Array, $Boolean = $util.global.Boolean, $isFinite = $util.global.isFinite;
 
 // Exported root namespace
 const $root = $protobuf.roots["default"] || ($protobuf.roots["default"] = {});
@@ -18,60 +18,60 @@ export const offramp = $root.offramp = (() => {
      */
     const offramp = {};
 
-    offramp.v1 = (function() {
+    offramp.v2 = (function() {
 
         /**
-         * Namespace v1.
+         * Namespace v2.
          * @memberof offramp
          * @namespace
          */
-        const v1 = {};
+        const v2 = {};
 
-        v1.Envelope = (function() {
+        v2.Frame = (function() {
 
             /**
-             * Properties of an Envelope.
-             * @typedef {Object} offramp.v1.Envelope.$Properties
-             * @property {offramp.v1.Hello.$Properties|null} [hello] Envelope hello
-             * @property {offramp.v1.HelloAck.$Properties|null} [helloAck] Envelope helloAck
-             * @property {offramp.v1.InferRequest.$Properties|null} [inferRequest] Envelope inferRequest
-             * @property {offramp.v1.InferResponse.$Properties|null} [inferResponse] Envelope inferResponse
-             * @property {offramp.v1.Error.$Properties|null} [error] Envelope error
-             * @property {"hello"|"helloAck"|"inferRequest"|"inferResponse"|"error"} [msg] Envelope msg
+             * Properties of a Frame.
+             * @typedef {Object} offramp.v2.Frame.$Properties
+             * @property {offramp.v2.Hello.$Properties|null} [hello] Frame hello
+             * @property {offramp.v2.HelloAck.$Properties|null} [helloAck] Frame helloAck
+             * @property {offramp.v2.Request.$Properties|null} [request] Frame request
+             * @property {offramp.v2.Answer.$Properties|null} [answer] Frame answer
+             * @property {offramp.v2.Error.$Properties|null} [error] Frame error
+             * @property {"hello"|"helloAck"|"request"|"answer"|"error"} [msg] Frame msg
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
-             * Properties of an Envelope.
-             * @memberof offramp.v1
-             * @interface IEnvelope
-             * @augments offramp.v1.Envelope.$Properties
-             * @deprecated Use offramp.v1.Envelope.$Properties instead.
+             * Properties of a Frame.
+             * @memberof offramp.v2
+             * @interface IFrame
+             * @augments offramp.v2.Frame.$Properties
+             * @deprecated Use offramp.v2.Frame.$Properties instead.
              */
 
             /**
-             * Narrowed shape of an Envelope.
+             * Narrowed shape of a Frame.
              * @typedef {{
-             *   hello?: offramp.v1.Hello.$Shape|null;
-             *   helloAck?: offramp.v1.HelloAck.$Shape|null;
-             *   inferRequest?: offramp.v1.InferRequest.$Shape|null;
-             *   inferResponse?: offramp.v1.InferResponse.$Shape|null;
-             *   error?: offramp.v1.Error.$Shape|null;
+             *   hello?: offramp.v2.Hello.$Shape|null;
+             *   helloAck?: offramp.v2.HelloAck.$Shape|null;
+             *   request?: offramp.v2.Request.$Shape|null;
+             *   answer?: offramp.v2.Answer.$Shape|null;
+             *   error?: offramp.v2.Error.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ msg?: undefined; hello?: null; helloAck?: null; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "hello"; hello: offramp.v1.Hello.$Shape; helloAck?: null; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "helloAck"; hello?: null; helloAck: offramp.v1.HelloAck.$Shape; inferRequest?: null; inferResponse?: null; error?: null }|{ msg?: "inferRequest"; hello?: null; helloAck?: null; inferRequest: offramp.v1.InferRequest.$Shape; inferResponse?: null; error?: null }|{ msg?: "inferResponse"; hello?: null; helloAck?: null; inferRequest?: null; inferResponse: offramp.v1.InferResponse.$Shape; error?: null }|{ msg?: "error"; hello?: null; helloAck?: null; inferRequest?: null; inferResponse?: null; error: offramp.v1.Error.$Shape })
-             * )} offramp.v1.Envelope.$Shape
+             *   ({ msg?: undefined; hello?: null; helloAck?: null; request?: null; answer?: null; error?: null }|{ msg?: "hello"; hello: offramp.v2.Hello.$Shape; helloAck?: null; request?: null; answer?: null; error?: null }|{ msg?: "helloAck"; hello?: null; helloAck: offramp.v2.HelloAck.$Shape; request?: null; answer?: null; error?: null }|{ msg?: "request"; hello?: null; helloAck?: null; request: offramp.v2.Request.$Shape; answer?: null; error?: null }|{ msg?: "answer"; hello?: null; helloAck?: null; request?: null; answer: offramp.v2.Answer.$Shape; error?: null }|{ msg?: "error"; hello?: null; helloAck?: null; request?: null; answer?: null; error: offramp.v2.Error.$Shape })
+             * )} offramp.v2.Frame.$Shape
              */
 
             /**
-             * Constructs a new Envelope.
-             * @memberof offramp.v1
-             * @classdesc Represents an Envelope.
+             * Constructs a new Frame.
+             * @memberof offramp.v2
+             * @classdesc Represents a Frame.
              * @constructor
-             * @param {offramp.v1.Envelope.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Frame.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const Envelope = function (properties) {
+            const Frame = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -79,85 +79,85 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Envelope hello.
-             * @member {offramp.v1.Hello.$Properties|null|undefined} hello
-             * @memberof offramp.v1.Envelope
+             * Frame hello.
+             * @member {offramp.v2.Hello.$Properties|null|undefined} hello
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            Envelope.prototype.hello = null;
+            Frame.prototype.hello = null;
 
             /**
-             * Envelope helloAck.
-             * @member {offramp.v1.HelloAck.$Properties|null|undefined} helloAck
-             * @memberof offramp.v1.Envelope
+             * Frame helloAck.
+             * @member {offramp.v2.HelloAck.$Properties|null|undefined} helloAck
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            Envelope.prototype.helloAck = null;
+            Frame.prototype.helloAck = null;
 
             /**
-             * Envelope inferRequest.
-             * @member {offramp.v1.InferRequest.$Properties|null|undefined} inferRequest
-             * @memberof offramp.v1.Envelope
+             * Frame request.
+             * @member {offramp.v2.Request.$Properties|null|undefined} request
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            Envelope.prototype.inferRequest = null;
+            Frame.prototype.request = null;
 
             /**
-             * Envelope inferResponse.
-             * @member {offramp.v1.InferResponse.$Properties|null|undefined} inferResponse
-             * @memberof offramp.v1.Envelope
+             * Frame answer.
+             * @member {offramp.v2.Answer.$Properties|null|undefined} answer
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            Envelope.prototype.inferResponse = null;
+            Frame.prototype.answer = null;
 
             /**
-             * Envelope error.
-             * @member {offramp.v1.Error.$Properties|null|undefined} error
-             * @memberof offramp.v1.Envelope
+             * Frame error.
+             * @member {offramp.v2.Error.$Properties|null|undefined} error
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            Envelope.prototype.error = null;
+            Frame.prototype.error = null;
 
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
-             * Envelope msg.
-             * @member {"hello"|"helloAck"|"inferRequest"|"inferResponse"|"error"|undefined} msg
-             * @memberof offramp.v1.Envelope
+             * Frame msg.
+             * @member {"hello"|"helloAck"|"request"|"answer"|"error"|undefined} msg
+             * @memberof offramp.v2.Frame
              * @instance
              */
-            $Object.defineProperty(Envelope.prototype, "msg", {
-                get: $util.oneOfGetter($oneOfFields = ["hello", "helloAck", "inferRequest", "inferResponse", "error"]),
+            $Object.defineProperty(Frame.prototype, "msg", {
+                get: $util.oneOfGetter($oneOfFields = ["hello", "helloAck", "request", "answer", "error"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
             /**
-             * Creates a new Envelope instance using the specified properties.
+             * Creates a new Frame instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
-             * @param {offramp.v1.Envelope.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Envelope} Envelope instance
+             * @param {offramp.v2.Frame.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Frame} Frame instance
              * @type {{
-             *   (properties: offramp.v1.Envelope.$Shape): offramp.v1.Envelope & offramp.v1.Envelope.$Shape;
-             *   (properties?: offramp.v1.Envelope.$Properties): offramp.v1.Envelope;
+             *   (properties: offramp.v2.Frame.$Shape): offramp.v2.Frame & offramp.v2.Frame.$Shape;
+             *   (properties?: offramp.v2.Frame.$Properties): offramp.v2.Frame;
              * }}
              */
-            Envelope.create = function(properties) {
-                return new Envelope(properties);
+            Frame.create = function(properties) {
+                return new Frame(properties);
             };
 
             /**
-             * Encodes the specified Envelope message. Does not implicitly {@link offramp.v1.Envelope.verify|verify} messages.
+             * Encodes the specified Frame message. Does not implicitly {@link offramp.v2.Frame.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
-             * @param {offramp.v1.Envelope.$Properties} message Envelope message or plain object to encode
+             * @param {offramp.v2.Frame.$Properties} message Frame message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
-            Envelope.encode = function (message, writer, _depth) {
+            Frame.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
                 if (_depth === $undefined)
@@ -165,15 +165,15 @@ export const offramp = $root.offramp = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 if (message.hello != null && $Object.hasOwnProperty.call(message, "hello"))
-                    $root.offramp.v1.Hello.encode(message.hello, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.offramp.v2.Hello.encode(message.hello, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.helloAck != null && $Object.hasOwnProperty.call(message, "helloAck"))
-                    $root.offramp.v1.HelloAck.encode(message.helloAck, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
-                if (message.inferRequest != null && $Object.hasOwnProperty.call(message, "inferRequest"))
-                    $root.offramp.v1.InferRequest.encode(message.inferRequest, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
-                if (message.inferResponse != null && $Object.hasOwnProperty.call(message, "inferResponse"))
-                    $root.offramp.v1.InferResponse.encode(message.inferResponse, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    $root.offramp.v2.HelloAck.encode(message.helloAck, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request"))
+                    $root.offramp.v2.Request.encode(message.request, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.answer != null && $Object.hasOwnProperty.call(message, "answer"))
+                    $root.offramp.v2.Answer.encode(message.answer, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
-                    $root.offramp.v1.Error.encode(message.error, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    $root.offramp.v2.Error.encode(message.error, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -181,17 +181,17 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Decodes an Envelope message from the specified reader or buffer.
+             * Decodes a Frame message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Envelope & offramp.v1.Envelope.$Shape} Envelope
+             * @returns {offramp.v2.Frame & offramp.v2.Frame.$Shape} Frame
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
-            Envelope.decode = function (reader, length, _end, _depth, _target) {
+            Frame.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
                 if (_depth === $undefined)
@@ -208,7 +208,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.Envelope();
+                message = _target || new $root.offramp.v2.Frame();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -221,35 +221,35 @@ export const offramp = $root.offramp = (() => {
                     case 1: {
                             if (wireType !== 2)
                                 break;
-                            message.hello = $root.offramp.v1.Hello.decode(reader, reader.size(), $undefined, _depth + 1, message.hello);
+                            message.hello = $root.offramp.v2.Hello.decode(reader, reader.size(), $undefined, _depth + 1, message.hello);
                             message.msg = "hello";
                             continue;
                         }
                     case 2: {
                             if (wireType !== 2)
                                 break;
-                            message.helloAck = $root.offramp.v1.HelloAck.decode(reader, reader.size(), $undefined, _depth + 1, message.helloAck);
+                            message.helloAck = $root.offramp.v2.HelloAck.decode(reader, reader.size(), $undefined, _depth + 1, message.helloAck);
                             message.msg = "helloAck";
                             continue;
                         }
                     case 3: {
                             if (wireType !== 2)
                                 break;
-                            message.inferRequest = $root.offramp.v1.InferRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.inferRequest);
-                            message.msg = "inferRequest";
+                            message.request = $root.offramp.v2.Request.decode(reader, reader.size(), $undefined, _depth + 1, message.request);
+                            message.msg = "request";
                             continue;
                         }
                     case 4: {
                             if (wireType !== 2)
                                 break;
-                            message.inferResponse = $root.offramp.v1.InferResponse.decode(reader, reader.size(), $undefined, _depth + 1, message.inferResponse);
-                            message.msg = "inferResponse";
+                            message.answer = $root.offramp.v2.Answer.decode(reader, reader.size(), $undefined, _depth + 1, message.answer);
+                            message.msg = "answer";
                             continue;
                         }
                     case 5: {
                             if (wireType !== 2)
                                 break;
-                            message.error = $root.offramp.v1.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                            message.error = $root.offramp.v2.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
                             message.msg = "error";
                             continue;
                         }
@@ -271,14 +271,14 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Verifies an Envelope message.
+             * Verifies a Frame message.
              * @function verify
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
              */
-            Envelope.verify = function (message, _depth) {
+            Frame.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
                 if (_depth === $undefined)
@@ -289,7 +289,7 @@ export const offramp = $root.offramp = (() => {
                 if (message.hello != null && $Object.hasOwnProperty.call(message, "hello")) {
                     properties.msg = 1;
                     {
-                        let error = $root.offramp.v1.Hello.verify(message.hello, _depth + 1);
+                        let error = $root.offramp.v2.Hello.verify(message.hello, _depth + 1);
                         if (error)
                             return "hello." + error;
                     }
@@ -299,29 +299,29 @@ export const offramp = $root.offramp = (() => {
                         return "msg: multiple values";
                     properties.msg = 1;
                     {
-                        let error = $root.offramp.v1.HelloAck.verify(message.helloAck, _depth + 1);
+                        let error = $root.offramp.v2.HelloAck.verify(message.helloAck, _depth + 1);
                         if (error)
                             return "helloAck." + error;
                     }
                 }
-                if (message.inferRequest != null && $Object.hasOwnProperty.call(message, "inferRequest")) {
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request")) {
                     if (properties.msg === 1)
                         return "msg: multiple values";
                     properties.msg = 1;
                     {
-                        let error = $root.offramp.v1.InferRequest.verify(message.inferRequest, _depth + 1);
+                        let error = $root.offramp.v2.Request.verify(message.request, _depth + 1);
                         if (error)
-                            return "inferRequest." + error;
+                            return "request." + error;
                     }
                 }
-                if (message.inferResponse != null && $Object.hasOwnProperty.call(message, "inferResponse")) {
+                if (message.answer != null && $Object.hasOwnProperty.call(message, "answer")) {
                     if (properties.msg === 1)
                         return "msg: multiple values";
                     properties.msg = 1;
                     {
-                        let error = $root.offramp.v1.InferResponse.verify(message.inferResponse, _depth + 1);
+                        let error = $root.offramp.v2.Answer.verify(message.answer, _depth + 1);
                         if (error)
-                            return "inferResponse." + error;
+                            return "answer." + error;
                     }
                 }
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error")) {
@@ -329,7 +329,7 @@ export const offramp = $root.offramp = (() => {
                         return "msg: multiple values";
                     properties.msg = 1;
                     {
-                        let error = $root.offramp.v1.Error.verify(message.error, _depth + 1);
+                        let error = $root.offramp.v2.Error.verify(message.error, _depth + 1);
                         if (error)
                             return "error." + error;
                     }
@@ -338,61 +338,61 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Creates an Envelope message from a plain object. Also converts values to their respective internal types.
+             * Creates a Frame message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Envelope} Envelope
+             * @returns {offramp.v2.Frame} Frame
              */
-            Envelope.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Envelope)
+            Frame.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.Frame)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Envelope: object expected");
+                    throw $TypeError(".offramp.v2.Frame: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Envelope();
+                let message = new $root.offramp.v2.Frame();
                 if (object.hello != null) {
                     if (!$util.isObject(object.hello))
-                        throw $TypeError(".offramp.v1.Envelope.hello: object expected");
-                    message.hello = $root.offramp.v1.Hello.fromObject(object.hello, _depth + 1);
+                        throw $TypeError(".offramp.v2.Frame.hello: object expected");
+                    message.hello = $root.offramp.v2.Hello.fromObject(object.hello, _depth + 1);
                 }
                 if (object.helloAck != null) {
                     if (!$util.isObject(object.helloAck))
-                        throw $TypeError(".offramp.v1.Envelope.helloAck: object expected");
-                    message.helloAck = $root.offramp.v1.HelloAck.fromObject(object.helloAck, _depth + 1);
+                        throw $TypeError(".offramp.v2.Frame.helloAck: object expected");
+                    message.helloAck = $root.offramp.v2.HelloAck.fromObject(object.helloAck, _depth + 1);
                 }
-                if (object.inferRequest != null) {
-                    if (!$util.isObject(object.inferRequest))
-                        throw $TypeError(".offramp.v1.Envelope.inferRequest: object expected");
-                    message.inferRequest = $root.offramp.v1.InferRequest.fromObject(object.inferRequest, _depth + 1);
+                if (object.request != null) {
+                    if (!$util.isObject(object.request))
+                        throw $TypeError(".offramp.v2.Frame.request: object expected");
+                    message.request = $root.offramp.v2.Request.fromObject(object.request, _depth + 1);
                 }
-                if (object.inferResponse != null) {
-                    if (!$util.isObject(object.inferResponse))
-                        throw $TypeError(".offramp.v1.Envelope.inferResponse: object expected");
-                    message.inferResponse = $root.offramp.v1.InferResponse.fromObject(object.inferResponse, _depth + 1);
+                if (object.answer != null) {
+                    if (!$util.isObject(object.answer))
+                        throw $TypeError(".offramp.v2.Frame.answer: object expected");
+                    message.answer = $root.offramp.v2.Answer.fromObject(object.answer, _depth + 1);
                 }
                 if (object.error != null) {
                     if (!$util.isObject(object.error))
-                        throw $TypeError(".offramp.v1.Envelope.error: object expected");
-                    message.error = $root.offramp.v1.Error.fromObject(object.error, _depth + 1);
+                        throw $TypeError(".offramp.v2.Frame.error: object expected");
+                    message.error = $root.offramp.v2.Error.fromObject(object.error, _depth + 1);
                 }
                 return message;
             };
 
             /**
-             * Creates a plain object from an Envelope message. Also converts values to other types if specified.
+             * Creates a plain object from a Frame message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @static
-             * @param {offramp.v1.Envelope} message Envelope
+             * @param {offramp.v2.Frame} message Frame
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
-            Envelope.toObject = function (message, options, _depth) {
+            Frame.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
                 if (_depth === $undefined)
@@ -401,27 +401,27 @@ export const offramp = $root.offramp = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (message.hello != null && $Object.hasOwnProperty.call(message, "hello")) {
-                    object.hello = $root.offramp.v1.Hello.toObject(message.hello, options, _depth + 1);
+                    object.hello = $root.offramp.v2.Hello.toObject(message.hello, options, _depth + 1);
                     if (options.oneofs)
                         object.msg = "hello";
                 }
                 if (message.helloAck != null && $Object.hasOwnProperty.call(message, "helloAck")) {
-                    object.helloAck = $root.offramp.v1.HelloAck.toObject(message.helloAck, options, _depth + 1);
+                    object.helloAck = $root.offramp.v2.HelloAck.toObject(message.helloAck, options, _depth + 1);
                     if (options.oneofs)
                         object.msg = "helloAck";
                 }
-                if (message.inferRequest != null && $Object.hasOwnProperty.call(message, "inferRequest")) {
-                    object.inferRequest = $root.offramp.v1.InferRequest.toObject(message.inferRequest, options, _depth + 1);
+                if (message.request != null && $Object.hasOwnProperty.call(message, "request")) {
+                    object.request = $root.offramp.v2.Request.toObject(message.request, options, _depth + 1);
                     if (options.oneofs)
-                        object.msg = "inferRequest";
+                        object.msg = "request";
                 }
-                if (message.inferResponse != null && $Object.hasOwnProperty.call(message, "inferResponse")) {
-                    object.inferResponse = $root.offramp.v1.InferResponse.toObject(message.inferResponse, options, _depth + 1);
+                if (message.answer != null && $Object.hasOwnProperty.call(message, "answer")) {
+                    object.answer = $root.offramp.v2.Answer.toObject(message.answer, options, _depth + 1);
                     if (options.oneofs)
-                        object.msg = "inferResponse";
+                        object.msg = "answer";
                 }
                 if (message.error != null && $Object.hasOwnProperty.call(message, "error")) {
-                    object.error = $root.offramp.v1.Error.toObject(message.error, options, _depth + 1);
+                    object.error = $root.offramp.v2.Error.toObject(message.error, options, _depth + 1);
                     if (options.oneofs)
                         object.msg = "error";
                 }
@@ -429,24 +429,24 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Converts this Envelope to JSON.
+             * Converts this Frame to JSON.
              * @function toJSON
-             * @memberof offramp.v1.Envelope
+             * @memberof offramp.v2.Frame
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
-            Envelope.prototype.toJSON = function() {
-                return Envelope.toObject(this, $protobuf.util.toJSONOptions);
+            Frame.prototype.toJSON = function() {
+                return Frame.toObject(this, $protobuf.util.toJSONOptions);
             };
 
-            return Envelope;
+            return Frame;
         })();
 
-        v1.BundleRef = (function() {
+        v2.BundleRef = (function() {
 
             /**
              * Properties of a BundleRef.
-             * @typedef {Object} offramp.v1.BundleRef.$Properties
+             * @typedef {Object} offramp.v2.BundleRef.$Properties
              * @property {string|null} [id] BundleRef id
              * @property {string|null} [version] BundleRef version
              * @property {string|null} [manifestSha256] BundleRef manifestSha256
@@ -455,23 +455,23 @@ export const offramp = $root.offramp = (() => {
 
             /**
              * Properties of a BundleRef.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @interface IBundleRef
-             * @augments offramp.v1.BundleRef.$Properties
-             * @deprecated Use offramp.v1.BundleRef.$Properties instead.
+             * @augments offramp.v2.BundleRef.$Properties
+             * @deprecated Use offramp.v2.BundleRef.$Properties instead.
              */
 
             /**
              * Shape of a BundleRef.
-             * @typedef {offramp.v1.BundleRef.$Properties} offramp.v1.BundleRef.$Shape
+             * @typedef {offramp.v2.BundleRef.$Properties} offramp.v2.BundleRef.$Shape
              */
 
             /**
              * Constructs a new BundleRef.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @classdesc Represents a BundleRef.
              * @constructor
-             * @param {offramp.v1.BundleRef.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.BundleRef.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const BundleRef = function (properties) {
@@ -484,7 +484,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * BundleRef id.
              * @member {string} id
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @instance
              */
             BundleRef.prototype.id = "";
@@ -492,7 +492,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * BundleRef version.
              * @member {string} version
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @instance
              */
             BundleRef.prototype.version = "";
@@ -500,7 +500,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * BundleRef manifestSha256.
              * @member {string} manifestSha256
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @instance
              */
             BundleRef.prototype.manifestSha256 = "";
@@ -508,13 +508,13 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a new BundleRef instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
-             * @param {offramp.v1.BundleRef.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.BundleRef} BundleRef instance
+             * @param {offramp.v2.BundleRef.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.BundleRef} BundleRef instance
              * @type {{
-             *   (properties: offramp.v1.BundleRef.$Shape): offramp.v1.BundleRef & offramp.v1.BundleRef.$Shape;
-             *   (properties?: offramp.v1.BundleRef.$Properties): offramp.v1.BundleRef;
+             *   (properties: offramp.v2.BundleRef.$Shape): offramp.v2.BundleRef & offramp.v2.BundleRef.$Shape;
+             *   (properties?: offramp.v2.BundleRef.$Properties): offramp.v2.BundleRef;
              * }}
              */
             BundleRef.create = function(properties) {
@@ -522,11 +522,11 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Encodes the specified BundleRef message. Does not implicitly {@link offramp.v1.BundleRef.verify|verify} messages.
+             * Encodes the specified BundleRef message. Does not implicitly {@link offramp.v2.BundleRef.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
-             * @param {offramp.v1.BundleRef.$Properties} message BundleRef message or plain object to encode
+             * @param {offramp.v2.BundleRef.$Properties} message BundleRef message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
@@ -552,11 +552,11 @@ export const offramp = $root.offramp = (() => {
             /**
              * Decodes a BundleRef message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.BundleRef & offramp.v1.BundleRef.$Shape} BundleRef
+             * @returns {offramp.v2.BundleRef & offramp.v2.BundleRef.$Shape} BundleRef
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
@@ -577,7 +577,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.BundleRef();
+                message = _target || new $root.offramp.v2.BundleRef();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -634,7 +634,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Verifies a BundleRef message.
              * @function verify
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
@@ -661,21 +661,21 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a BundleRef message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.BundleRef} BundleRef
+             * @returns {offramp.v2.BundleRef} BundleRef
              */
             BundleRef.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.BundleRef)
+                if (object instanceof $root.offramp.v2.BundleRef)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.BundleRef: object expected");
+                    throw $TypeError(".offramp.v2.BundleRef: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.BundleRef();
+                let message = new $root.offramp.v2.BundleRef();
                 if (object.id != null)
                     if (typeof object.id !== "string" || object.id.length)
                         message.id = $String(object.id);
@@ -691,9 +691,9 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a plain object from a BundleRef message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @static
-             * @param {offramp.v1.BundleRef} message BundleRef
+             * @param {offramp.v2.BundleRef} message BundleRef
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
@@ -722,7 +722,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Converts this BundleRef to JSON.
              * @function toJSON
-             * @memberof offramp.v1.BundleRef
+             * @memberof offramp.v2.BundleRef
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
@@ -734,77 +734,421 @@ export const offramp = $root.offramp = (() => {
         })();
 
         /**
-         * Codec enum.
-         * @name offramp.v1.Codec
+         * InputCodec enum.
+         * @name offramp.v2.InputCodec
          * @enum {number}
-         * @property {number} CODEC_UNSPECIFIED=0 CODEC_UNSPECIFIED value
-         * @property {number} CODEC_NONE=1 CODEC_NONE value
-         * @property {number} CODEC_ZSTD=2 CODEC_ZSTD value
+         * @property {number} INPUT_CODEC_UNSPECIFIED=0 INPUT_CODEC_UNSPECIFIED value
+         * @property {number} INPUT_RAW=1 INPUT_RAW value
+         * @property {number} INPUT_DOWNSAMPLE=2 INPUT_DOWNSAMPLE value
+         * @property {number} INPUT_JPEG=3 INPUT_JPEG value
          */
-        v1.Codec = (function() {
+        v2.InputCodec = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
-            values[valuesById[0] = "CODEC_UNSPECIFIED"] = 0;
-            values[valuesById[1] = "CODEC_NONE"] = 1;
-            values[valuesById[2] = "CODEC_ZSTD"] = 2;
+            values[valuesById[0] = "INPUT_CODEC_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "INPUT_RAW"] = 1;
+            values[valuesById[2] = "INPUT_DOWNSAMPLE"] = 2;
+            values[valuesById[3] = "INPUT_JPEG"] = 3;
             return values;
+        })();
+
+        v2.InputEncoding = (function() {
+
+            /**
+             * Properties of an InputEncoding.
+             * @typedef {Object} offramp.v2.InputEncoding.$Properties
+             * @property {offramp.v2.InputCodec|null} [codec] InputEncoding codec
+             * @property {number|null} [factor] InputEncoding factor
+             * @property {number|null} [bits] InputEncoding bits
+             * @property {number|null} [quality] InputEncoding quality
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an InputEncoding.
+             * @memberof offramp.v2
+             * @interface IInputEncoding
+             * @augments offramp.v2.InputEncoding.$Properties
+             * @deprecated Use offramp.v2.InputEncoding.$Properties instead.
+             */
+
+            /**
+             * Shape of an InputEncoding.
+             * @typedef {offramp.v2.InputEncoding.$Properties} offramp.v2.InputEncoding.$Shape
+             */
+
+            /**
+             * Constructs a new InputEncoding.
+             * @memberof offramp.v2
+             * @classdesc Represents an InputEncoding.
+             * @constructor
+             * @param {offramp.v2.InputEncoding.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const InputEncoding = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * InputEncoding codec.
+             * @member {offramp.v2.InputCodec} codec
+             * @memberof offramp.v2.InputEncoding
+             * @instance
+             */
+            InputEncoding.prototype.codec = 0;
+
+            /**
+             * InputEncoding factor.
+             * @member {number} factor
+             * @memberof offramp.v2.InputEncoding
+             * @instance
+             */
+            InputEncoding.prototype.factor = 0;
+
+            /**
+             * InputEncoding bits.
+             * @member {number} bits
+             * @memberof offramp.v2.InputEncoding
+             * @instance
+             */
+            InputEncoding.prototype.bits = 0;
+
+            /**
+             * InputEncoding quality.
+             * @member {number} quality
+             * @memberof offramp.v2.InputEncoding
+             * @instance
+             */
+            InputEncoding.prototype.quality = 0;
+
+            /**
+             * Creates a new InputEncoding instance using the specified properties.
+             * @function create
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {offramp.v2.InputEncoding.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.InputEncoding} InputEncoding instance
+             * @type {{
+             *   (properties: offramp.v2.InputEncoding.$Shape): offramp.v2.InputEncoding & offramp.v2.InputEncoding.$Shape;
+             *   (properties?: offramp.v2.InputEncoding.$Properties): offramp.v2.InputEncoding;
+             * }}
+             */
+            InputEncoding.create = function(properties) {
+                return new InputEncoding(properties);
+            };
+
+            /**
+             * Encodes the specified InputEncoding message. Does not implicitly {@link offramp.v2.InputEncoding.verify|verify} messages.
+             * @function encode
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {offramp.v2.InputEncoding.$Properties} message InputEncoding message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            InputEncoding.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec") && message.codec !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.codec);
+                if (message.factor != null && $Object.hasOwnProperty.call(message, "factor") && message.factor !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.factor);
+                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits") && message.bits !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.bits);
+                if (message.quality != null && $Object.hasOwnProperty.call(message, "quality") && message.quality !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.quality);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an InputEncoding message from the specified reader or buffer.
+             * @function decode
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {offramp.v2.InputEncoding & offramp.v2.InputEncoding.$Shape} InputEncoding
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            InputEncoding.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.offramp.v2.InputEncoding();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.codec = value;
+                            else
+                                delete message.codec;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.factor = value;
+                            else
+                                delete message.factor;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.bits = value;
+                            else
+                                delete message.bits;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.quality = value;
+                            else
+                                delete message.quality;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an InputEncoding message.
+             * @function verify
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            InputEncoding.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec"))
+                    if (typeof message.codec !== "number" || (message.codec | 0) !== message.codec)
+                        return "codec: enum value expected";
+                if (message.factor != null && $Object.hasOwnProperty.call(message, "factor"))
+                    if (!$util.isInteger(message.factor))
+                        return "factor: integer expected";
+                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits"))
+                    if (!$util.isInteger(message.bits))
+                        return "bits: integer expected";
+                if (message.quality != null && $Object.hasOwnProperty.call(message, "quality"))
+                    if (!$util.isInteger(message.quality))
+                        return "quality: integer expected";
+                return null;
+            };
+
+            /**
+             * Creates an InputEncoding message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {offramp.v2.InputEncoding} InputEncoding
+             */
+            InputEncoding.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.InputEncoding)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".offramp.v2.InputEncoding: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.offramp.v2.InputEncoding();
+                if (object.codec !== 0 && (typeof object.codec !== "string" || $root.offramp.v2.InputCodec[object.codec] !== 0))
+                    switch (object.codec) {
+                    case "INPUT_CODEC_UNSPECIFIED":
+                    case 0:
+                        message.codec = 0;
+                        break;
+                    case "INPUT_RAW":
+                    case 1:
+                        message.codec = 1;
+                        break;
+                    case "INPUT_DOWNSAMPLE":
+                    case 2:
+                        message.codec = 2;
+                        break;
+                    case "INPUT_JPEG":
+                    case 3:
+                        message.codec = 3;
+                        break;
+                    default:
+                        if (typeof object.codec === "number" && (object.codec | 0) === object.codec)
+                            message.codec = object.codec;
+                    }
+                if (object.factor != null)
+                    if ($Number(object.factor) !== 0)
+                        message.factor = object.factor >>> 0;
+                if (object.bits != null)
+                    if ($Number(object.bits) !== 0)
+                        message.bits = object.bits >>> 0;
+                if (object.quality != null)
+                    if ($Number(object.quality) !== 0)
+                        message.quality = object.quality >>> 0;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an InputEncoding message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof offramp.v2.InputEncoding
+             * @static
+             * @param {offramp.v2.InputEncoding} message InputEncoding
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            InputEncoding.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.codec = options.enums === $String ? "INPUT_CODEC_UNSPECIFIED" : 0;
+                    object.factor = 0;
+                    object.bits = 0;
+                    object.quality = 0;
+                }
+                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec"))
+                    object.codec = options.enums === $String ? $root.offramp.v2.InputCodec[message.codec] === $undefined ? message.codec : $root.offramp.v2.InputCodec[message.codec] : message.codec;
+                if (message.factor != null && $Object.hasOwnProperty.call(message, "factor"))
+                    object.factor = message.factor;
+                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits"))
+                    object.bits = message.bits;
+                if (message.quality != null && $Object.hasOwnProperty.call(message, "quality"))
+                    object.quality = message.quality;
+                return object;
+            };
+
+            /**
+             * Converts this InputEncoding to JSON.
+             * @function toJSON
+             * @memberof offramp.v2.InputEncoding
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            InputEncoding.prototype.toJSON = function() {
+                return InputEncoding.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return InputEncoding;
         })();
 
         /**
-         * Graph enum.
-         * @name offramp.v1.Graph
+         * OutputEncoding enum.
+         * @name offramp.v2.OutputEncoding
          * @enum {number}
-         * @property {number} GRAPH_UNSPECIFIED=0 GRAPH_UNSPECIFIED value
-         * @property {number} GRAPH_TAIL=1 GRAPH_TAIL value
-         * @property {number} GRAPH_FULL=2 GRAPH_FULL value
+         * @property {number} OUTPUT_FP32=0 OUTPUT_FP32 value
+         * @property {number} OUTPUT_FP16=1 OUTPUT_FP16 value
+         * @property {number} OUTPUT_INT8=2 OUTPUT_INT8 value
          */
-        v1.Graph = (function() {
+        v2.OutputEncoding = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
-            values[valuesById[0] = "GRAPH_UNSPECIFIED"] = 0;
-            values[valuesById[1] = "GRAPH_TAIL"] = 1;
-            values[valuesById[2] = "GRAPH_FULL"] = 2;
+            values[valuesById[0] = "OUTPUT_FP32"] = 0;
+            values[valuesById[1] = "OUTPUT_FP16"] = 1;
+            values[valuesById[2] = "OUTPUT_INT8"] = 2;
             return values;
         })();
 
-        v1.Hello = (function() {
+        v2.Hello = (function() {
 
             /**
              * Properties of a Hello.
-             * @typedef {Object} offramp.v1.Hello.$Properties
+             * @typedef {Object} offramp.v2.Hello.$Properties
              * @property {number|null} [protocolVersion] Hello protocolVersion
              * @property {string|null} [clientName] Hello clientName
              * @property {string|null} [clientVersion] Hello clientVersion
-             * @property {offramp.v1.BundleRef.$Properties|null} [bundle] Hello bundle
-             * @property {Array.<offramp.v1.Codec>|null} [codecs] Hello codecs
-             * @property {Array.<number>|null} [bitWidths] Hello bitWidths
+             * @property {offramp.v2.BundleRef.$Properties|null} [bundle] Hello bundle
+             * @property {Array.<number>|null} [ratePoints] Hello ratePoints
+             * @property {Array.<offramp.v2.InputEncoding.$Properties>|null} [inputEncodings] Hello inputEncodings
+             * @property {boolean|null} [zstd] Hello zstd
+             * @property {offramp.v2.OutputEncoding|null} [outputEncoding] Hello outputEncoding
+             * @property {number|null} [deadlineMs] Hello deadlineMs
              * @property {string|null} [authToken] Hello authToken
-             * @property {string|null} [deviceId] Hello deviceId
+             * @property {Uint8Array|null} [deviceId] Hello deviceId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
              * Properties of a Hello.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @interface IHello
-             * @augments offramp.v1.Hello.$Properties
-             * @deprecated Use offramp.v1.Hello.$Properties instead.
+             * @augments offramp.v2.Hello.$Properties
+             * @deprecated Use offramp.v2.Hello.$Properties instead.
              */
 
             /**
              * Shape of a Hello.
-             * @typedef {offramp.v1.Hello.$Properties} offramp.v1.Hello.$Shape
+             * @typedef {offramp.v2.Hello.$Properties} offramp.v2.Hello.$Shape
              */
 
             /**
              * Constructs a new Hello.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @classdesc Represents a Hello.
              * @constructor
-             * @param {offramp.v1.Hello.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Hello.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Hello = function (properties) {
-                this.codecs = [];
-                this.bitWidths = [];
+                this.ratePoints = [];
+                this.inputEncodings = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -814,7 +1158,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Hello protocolVersion.
              * @member {number} protocolVersion
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @instance
              */
             Hello.prototype.protocolVersion = 0;
@@ -822,7 +1166,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Hello clientName.
              * @member {string} clientName
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @instance
              */
             Hello.prototype.clientName = "";
@@ -830,61 +1174,85 @@ export const offramp = $root.offramp = (() => {
             /**
              * Hello clientVersion.
              * @member {string} clientVersion
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @instance
              */
             Hello.prototype.clientVersion = "";
 
             /**
              * Hello bundle.
-             * @member {offramp.v1.BundleRef.$Properties|null|undefined} bundle
-             * @memberof offramp.v1.Hello
+             * @member {offramp.v2.BundleRef.$Properties|null|undefined} bundle
+             * @memberof offramp.v2.Hello
              * @instance
              */
             Hello.prototype.bundle = null;
 
             /**
-             * Hello codecs.
-             * @member {Array.<offramp.v1.Codec>} codecs
-             * @memberof offramp.v1.Hello
+             * Hello ratePoints.
+             * @member {Array.<number>} ratePoints
+             * @memberof offramp.v2.Hello
              * @instance
              */
-            Hello.prototype.codecs = $util.emptyArray;
+            Hello.prototype.ratePoints = $util.emptyArray;
 
             /**
-             * Hello bitWidths.
-             * @member {Array.<number>} bitWidths
-             * @memberof offramp.v1.Hello
+             * Hello inputEncodings.
+             * @member {Array.<offramp.v2.InputEncoding.$Properties>} inputEncodings
+             * @memberof offramp.v2.Hello
              * @instance
              */
-            Hello.prototype.bitWidths = $util.emptyArray;
+            Hello.prototype.inputEncodings = $util.emptyArray;
+
+            /**
+             * Hello zstd.
+             * @member {boolean} zstd
+             * @memberof offramp.v2.Hello
+             * @instance
+             */
+            Hello.prototype.zstd = false;
+
+            /**
+             * Hello outputEncoding.
+             * @member {offramp.v2.OutputEncoding} outputEncoding
+             * @memberof offramp.v2.Hello
+             * @instance
+             */
+            Hello.prototype.outputEncoding = 0;
+
+            /**
+             * Hello deadlineMs.
+             * @member {number} deadlineMs
+             * @memberof offramp.v2.Hello
+             * @instance
+             */
+            Hello.prototype.deadlineMs = 0;
 
             /**
              * Hello authToken.
              * @member {string} authToken
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @instance
              */
             Hello.prototype.authToken = "";
 
             /**
              * Hello deviceId.
-             * @member {string} deviceId
-             * @memberof offramp.v1.Hello
+             * @member {Uint8Array} deviceId
+             * @memberof offramp.v2.Hello
              * @instance
              */
-            Hello.prototype.deviceId = "";
+            Hello.prototype.deviceId = $util.newBuffer([]);
 
             /**
              * Creates a new Hello instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
-             * @param {offramp.v1.Hello.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Hello} Hello instance
+             * @param {offramp.v2.Hello.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Hello} Hello instance
              * @type {{
-             *   (properties: offramp.v1.Hello.$Shape): offramp.v1.Hello & offramp.v1.Hello.$Shape;
-             *   (properties?: offramp.v1.Hello.$Properties): offramp.v1.Hello;
+             *   (properties: offramp.v2.Hello.$Shape): offramp.v2.Hello & offramp.v2.Hello.$Shape;
+             *   (properties?: offramp.v2.Hello.$Properties): offramp.v2.Hello;
              * }}
              */
             Hello.create = function(properties) {
@@ -892,11 +1260,11 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Encodes the specified Hello message. Does not implicitly {@link offramp.v1.Hello.verify|verify} messages.
+             * Encodes the specified Hello message. Does not implicitly {@link offramp.v2.Hello.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
-             * @param {offramp.v1.Hello.$Properties} message Hello message or plain object to encode
+             * @param {offramp.v2.Hello.$Properties} message Hello message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
@@ -914,15 +1282,22 @@ export const offramp = $root.offramp = (() => {
                 if (message.clientVersion != null && $Object.hasOwnProperty.call(message, "clientVersion") && message.clientVersion !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.clientVersion);
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle"))
-                    $root.offramp.v1.BundleRef.encode(message.bundle, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
-                if (message.codecs != null && message.codecs.length)
-                    writer.uint32(/* id 5, wireType 2 =*/42).int32s(message.codecs);
-                if (message.bitWidths != null && message.bitWidths.length)
-                    writer.uint32(/* id 6, wireType 2 =*/50).uint32s(message.bitWidths);
+                    $root.offramp.v2.BundleRef.encode(message.bundle, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.ratePoints != null && message.ratePoints.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).uint32s(message.ratePoints);
+                if (message.inputEncodings != null && message.inputEncodings.length)
+                    for (let i = 0; i < message.inputEncodings.length; ++i)
+                        $root.offramp.v2.InputEncoding.encode(message.inputEncodings[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd") && message.zstd !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.zstd);
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding") && message.outputEncoding !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).int32(message.outputEncoding);
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs") && message.deadlineMs !== 0)
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint32(message.deadlineMs);
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken") && message.authToken !== "")
-                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.authToken);
-                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId !== "")
-                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.deviceId);
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.authToken);
+                if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId") && message.deviceId.length)
+                    writer.uint32(/* id 11, wireType 2 =*/90).bytes(message.deviceId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -932,11 +1307,11 @@ export const offramp = $root.offramp = (() => {
             /**
              * Decodes a Hello message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Hello & offramp.v1.Hello.$Shape} Hello
+             * @returns {offramp.v2.Hello & offramp.v2.Hello.$Shape} Hello
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
@@ -957,7 +1332,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.Hello();
+                message = _target || new $root.offramp.v2.Hello();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -997,38 +1372,59 @@ export const offramp = $root.offramp = (() => {
                     case 4: {
                             if (wireType !== 2)
                                 break;
-                            message.bundle = $root.offramp.v1.BundleRef.decode(reader, reader.size(), $undefined, _depth + 1, message.bundle);
+                            message.bundle = $root.offramp.v2.BundleRef.decode(reader, reader.size(), $undefined, _depth + 1, message.bundle);
                             continue;
                         }
                     case 5: {
                             if (wireType === 2) {
-                                if (!(message.codecs && message.codecs.length))
-                                    message.codecs = [];
-                                reader.int32s(message.codecs);
+                                if (!(message.ratePoints && message.ratePoints.length))
+                                    message.ratePoints = [];
+                                reader.uint32s(message.ratePoints);
                                 continue;
                             }
                             if (wireType !== 0)
                                 break;
-                            if (!(message.codecs && message.codecs.length))
-                                message.codecs = [];
-                            message.codecs.push(reader.int32());
+                            if (!(message.ratePoints && message.ratePoints.length))
+                                message.ratePoints = [];
+                            message.ratePoints.push(reader.uint32());
                             continue;
                         }
                     case 6: {
-                            if (wireType === 2) {
-                                if (!(message.bitWidths && message.bitWidths.length))
-                                    message.bitWidths = [];
-                                reader.uint32s(message.bitWidths);
-                                continue;
-                            }
-                            if (wireType !== 0)
+                            if (wireType !== 2)
                                 break;
-                            if (!(message.bitWidths && message.bitWidths.length))
-                                message.bitWidths = [];
-                            message.bitWidths.push(reader.uint32());
+                            if (!(message.inputEncodings && message.inputEncodings.length))
+                                message.inputEncodings = [];
+                            message.inputEncodings.push($root.offramp.v2.InputEncoding.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
                     case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.zstd = value;
+                            else
+                                delete message.zstd;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.outputEncoding = value;
+                            else
+                                delete message.outputEncoding;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.deadlineMs = value;
+                            else
+                                delete message.deadlineMs;
+                            continue;
+                        }
+                    case 10: {
                             if (wireType !== 2)
                                 break;
                             if ((value = reader.stringVerify()).length)
@@ -1037,10 +1433,10 @@ export const offramp = $root.offramp = (() => {
                                 delete message.authToken;
                             continue;
                         }
-                    case 8: {
+                    case 11: {
                             if (wireType !== 2)
                                 break;
-                            if ((value = reader.stringVerify()).length)
+                            if ((value = reader.bytes()).length)
                                 message.deviceId = value;
                             else
                                 delete message.deviceId;
@@ -1066,7 +1462,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Verifies a Hello message.
              * @function verify
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
@@ -1088,51 +1484,62 @@ export const offramp = $root.offramp = (() => {
                     if (!$util.isString(message.clientVersion))
                         return "clientVersion: string expected";
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle")) {
-                    let error = $root.offramp.v1.BundleRef.verify(message.bundle, _depth + 1);
+                    let error = $root.offramp.v2.BundleRef.verify(message.bundle, _depth + 1);
                     if (error)
                         return "bundle." + error;
                 }
-                if (message.codecs != null && $Object.hasOwnProperty.call(message, "codecs")) {
-                    if (!$Array.isArray(message.codecs))
-                        return "codecs: array expected";
-                    for (let i = 0; i < message.codecs.length; ++i)
-                        if (typeof message.codecs[i] !== "number" || (message.codecs[i] | 0) !== message.codecs[i])
-                            return "codecs: enum value[] expected";
+                if (message.ratePoints != null && $Object.hasOwnProperty.call(message, "ratePoints")) {
+                    if (!$Array.isArray(message.ratePoints))
+                        return "ratePoints: array expected";
+                    for (let i = 0; i < message.ratePoints.length; ++i)
+                        if (!$util.isInteger(message.ratePoints[i]))
+                            return "ratePoints: integer[] expected";
                 }
-                if (message.bitWidths != null && $Object.hasOwnProperty.call(message, "bitWidths")) {
-                    if (!$Array.isArray(message.bitWidths))
-                        return "bitWidths: array expected";
-                    for (let i = 0; i < message.bitWidths.length; ++i)
-                        if (!$util.isInteger(message.bitWidths[i]))
-                            return "bitWidths: integer[] expected";
+                if (message.inputEncodings != null && $Object.hasOwnProperty.call(message, "inputEncodings")) {
+                    if (!$Array.isArray(message.inputEncodings))
+                        return "inputEncodings: array expected";
+                    for (let i = 0; i < message.inputEncodings.length; ++i) {
+                        let error = $root.offramp.v2.InputEncoding.verify(message.inputEncodings[i], _depth + 1);
+                        if (error)
+                            return "inputEncodings." + error;
+                    }
                 }
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    if (typeof message.zstd !== "boolean")
+                        return "zstd: boolean expected";
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding"))
+                    if (typeof message.outputEncoding !== "number" || (message.outputEncoding | 0) !== message.outputEncoding)
+                        return "outputEncoding: enum value expected";
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    if (!$util.isInteger(message.deadlineMs))
+                        return "deadlineMs: integer expected";
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken"))
                     if (!$util.isString(message.authToken))
                         return "authToken: string expected";
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId"))
-                    if (!$util.isString(message.deviceId))
-                        return "deviceId: string expected";
+                    if (!(message.deviceId && typeof message.deviceId.length === "number" || $util.isString(message.deviceId)))
+                        return "deviceId: buffer expected";
                 return null;
             };
 
             /**
              * Creates a Hello message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Hello} Hello
+             * @returns {offramp.v2.Hello} Hello
              */
             Hello.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Hello)
+                if (object instanceof $root.offramp.v2.Hello)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Hello: object expected");
+                    throw $TypeError(".offramp.v2.Hello: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Hello();
+                let message = new $root.offramp.v2.Hello();
                 if (object.protocolVersion != null)
                     if ($Number(object.protocolVersion) !== 0)
                         message.protocolVersion = object.protocolVersion >>> 0;
@@ -1144,54 +1551,68 @@ export const offramp = $root.offramp = (() => {
                         message.clientVersion = $String(object.clientVersion);
                 if (object.bundle != null) {
                     if (!$util.isObject(object.bundle))
-                        throw $TypeError(".offramp.v1.Hello.bundle: object expected");
-                    message.bundle = $root.offramp.v1.BundleRef.fromObject(object.bundle, _depth + 1);
+                        throw $TypeError(".offramp.v2.Hello.bundle: object expected");
+                    message.bundle = $root.offramp.v2.BundleRef.fromObject(object.bundle, _depth + 1);
                 }
-                if (object.codecs) {
-                    if (!$Array.isArray(object.codecs))
-                        throw $TypeError(".offramp.v1.Hello.codecs: array expected");
-                    message.codecs = [];
-                    for (let i = 0; i < object.codecs.length; ++i)
-                        switch (object.codecs[i]) {
-                        case "CODEC_UNSPECIFIED":
-                        case 0:
-                            message.codecs[message.codecs.length] = 0;
-                            break;
-                        case "CODEC_NONE":
-                        case 1:
-                            message.codecs[message.codecs.length] = 1;
-                            break;
-                        case "CODEC_ZSTD":
-                        case 2:
-                            message.codecs[message.codecs.length] = 2;
-                            break;
-                        default:
-                            if (typeof object.codecs[i] === "number" && (object.codecs[i] | 0) === object.codecs[i])
-                                message.codecs[message.codecs.length] = object.codecs[i];
-                        }
+                if (object.ratePoints) {
+                    if (!$Array.isArray(object.ratePoints))
+                        throw $TypeError(".offramp.v2.Hello.ratePoints: array expected");
+                    message.ratePoints = $Array(object.ratePoints.length);
+                    for (let i = 0; i < object.ratePoints.length; ++i)
+                        message.ratePoints[i] = object.ratePoints[i] >>> 0;
                 }
-                if (object.bitWidths) {
-                    if (!$Array.isArray(object.bitWidths))
-                        throw $TypeError(".offramp.v1.Hello.bitWidths: array expected");
-                    message.bitWidths = $Array(object.bitWidths.length);
-                    for (let i = 0; i < object.bitWidths.length; ++i)
-                        message.bitWidths[i] = object.bitWidths[i] >>> 0;
+                if (object.inputEncodings) {
+                    if (!$Array.isArray(object.inputEncodings))
+                        throw $TypeError(".offramp.v2.Hello.inputEncodings: array expected");
+                    message.inputEncodings = $Array(object.inputEncodings.length);
+                    for (let i = 0; i < object.inputEncodings.length; ++i) {
+                        if (!$util.isObject(object.inputEncodings[i]))
+                            throw $TypeError(".offramp.v2.Hello.inputEncodings: object expected");
+                        message.inputEncodings[i] = $root.offramp.v2.InputEncoding.fromObject(object.inputEncodings[i], _depth + 1);
+                    }
                 }
+                if (object.zstd != null)
+                    if (object.zstd)
+                        message.zstd = $Boolean(object.zstd);
+                if (object.outputEncoding !== 0 && (typeof object.outputEncoding !== "string" || $root.offramp.v2.OutputEncoding[object.outputEncoding] !== 0))
+                    switch (object.outputEncoding) {
+                    case "OUTPUT_FP32":
+                    case 0:
+                        message.outputEncoding = 0;
+                        break;
+                    case "OUTPUT_FP16":
+                    case 1:
+                        message.outputEncoding = 1;
+                        break;
+                    case "OUTPUT_INT8":
+                    case 2:
+                        message.outputEncoding = 2;
+                        break;
+                    default:
+                        if (typeof object.outputEncoding === "number" && (object.outputEncoding | 0) === object.outputEncoding)
+                            message.outputEncoding = object.outputEncoding;
+                    }
+                if (object.deadlineMs != null)
+                    if ($Number(object.deadlineMs) !== 0)
+                        message.deadlineMs = object.deadlineMs >>> 0;
                 if (object.authToken != null)
                     if (typeof object.authToken !== "string" || object.authToken.length)
                         message.authToken = $String(object.authToken);
                 if (object.deviceId != null)
-                    if (typeof object.deviceId !== "string" || object.deviceId.length)
-                        message.deviceId = $String(object.deviceId);
+                    if (object.deviceId.length)
+                        if (typeof object.deviceId === "string")
+                            $util.base64.decode(object.deviceId, message.deviceId = $util.newBuffer($util.base64.length(object.deviceId)), 0);
+                        else if (object.deviceId.length >= 0)
+                            message.deviceId = object.deviceId;
                 return message;
             };
 
             /**
              * Creates a plain object from a Hello message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @static
-             * @param {offramp.v1.Hello} message Hello
+             * @param {offramp.v2.Hello} message Hello
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
@@ -1204,16 +1625,25 @@ export const offramp = $root.offramp = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.arrays || options.defaults) {
-                    object.codecs = [];
-                    object.bitWidths = [];
+                    object.ratePoints = [];
+                    object.inputEncodings = [];
                 }
                 if (options.defaults) {
                     object.protocolVersion = 0;
                     object.clientName = "";
                     object.clientVersion = "";
                     object.bundle = null;
+                    object.zstd = false;
+                    object.outputEncoding = options.enums === $String ? "OUTPUT_FP32" : 0;
+                    object.deadlineMs = 0;
                     object.authToken = "";
-                    object.deviceId = "";
+                    if (options.bytes === $String)
+                        object.deviceId = "";
+                    else {
+                        object.deviceId = [];
+                        if (options.bytes !== $Array)
+                            object.deviceId = $util.newBuffer(object.deviceId);
+                    }
                 }
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion"))
                     object.protocolVersion = message.protocolVersion;
@@ -1222,28 +1652,34 @@ export const offramp = $root.offramp = (() => {
                 if (message.clientVersion != null && $Object.hasOwnProperty.call(message, "clientVersion"))
                     object.clientVersion = message.clientVersion;
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle"))
-                    object.bundle = $root.offramp.v1.BundleRef.toObject(message.bundle, options, _depth + 1);
-                if (message.codecs && message.codecs.length) {
-                    object.codecs = $Array(message.codecs.length);
-                    for (let j = 0; j < message.codecs.length; ++j)
-                        object.codecs[j] = options.enums === $String ? $root.offramp.v1.Codec[message.codecs[j]] === $undefined ? message.codecs[j] : $root.offramp.v1.Codec[message.codecs[j]] : message.codecs[j];
+                    object.bundle = $root.offramp.v2.BundleRef.toObject(message.bundle, options, _depth + 1);
+                if (message.ratePoints && message.ratePoints.length) {
+                    object.ratePoints = $Array(message.ratePoints.length);
+                    for (let j = 0; j < message.ratePoints.length; ++j)
+                        object.ratePoints[j] = message.ratePoints[j];
                 }
-                if (message.bitWidths && message.bitWidths.length) {
-                    object.bitWidths = $Array(message.bitWidths.length);
-                    for (let j = 0; j < message.bitWidths.length; ++j)
-                        object.bitWidths[j] = message.bitWidths[j];
+                if (message.inputEncodings && message.inputEncodings.length) {
+                    object.inputEncodings = $Array(message.inputEncodings.length);
+                    for (let j = 0; j < message.inputEncodings.length; ++j)
+                        object.inputEncodings[j] = $root.offramp.v2.InputEncoding.toObject(message.inputEncodings[j], options, _depth + 1);
                 }
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    object.zstd = message.zstd;
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding"))
+                    object.outputEncoding = options.enums === $String ? $root.offramp.v2.OutputEncoding[message.outputEncoding] === $undefined ? message.outputEncoding : $root.offramp.v2.OutputEncoding[message.outputEncoding] : message.outputEncoding;
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    object.deadlineMs = message.deadlineMs;
                 if (message.authToken != null && $Object.hasOwnProperty.call(message, "authToken"))
                     object.authToken = message.authToken;
                 if (message.deviceId != null && $Object.hasOwnProperty.call(message, "deviceId"))
-                    object.deviceId = message.deviceId;
+                    object.deviceId = options.bytes === $String ? $util.base64.encode(message.deviceId, 0, message.deviceId.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.deviceId) : message.deviceId;
                 return object;
             };
 
             /**
              * Converts this Hello to JSON.
              * @function toJSON
-             * @memberof offramp.v1.Hello
+             * @memberof offramp.v2.Hello
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
@@ -1254,39 +1690,43 @@ export const offramp = $root.offramp = (() => {
             return Hello;
         })();
 
-        v1.ServerLimits = (function() {
+        v2.Limits = (function() {
 
             /**
-             * Properties of a ServerLimits.
-             * @typedef {Object} offramp.v1.ServerLimits.$Properties
-             * @property {number|null} [maxFrameBytes] ServerLimits maxFrameBytes
-             * @property {number|null} [maxInFlight] ServerLimits maxInFlight
-             * @property {number|null} [maxBatch] ServerLimits maxBatch
+             * Properties of a Limits.
+             * @typedef {Object} offramp.v2.Limits.$Properties
+             * @property {number|null} [maxFrameBytes] Limits maxFrameBytes
+             * @property {number|null} [maxInFlight] Limits maxInFlight
+             * @property {number|null} [maxBatch] Limits maxBatch
+             * @property {number|null} [deadlineMs] Limits deadlineMs
+             * @property {number|null} [maxDeadlineMs] Limits maxDeadlineMs
+             * @property {number|null} [rateLimitPerSecond] Limits rateLimitPerSecond
+             * @property {number|null} [rateBurst] Limits rateBurst
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
-             * Properties of a ServerLimits.
-             * @memberof offramp.v1
-             * @interface IServerLimits
-             * @augments offramp.v1.ServerLimits.$Properties
-             * @deprecated Use offramp.v1.ServerLimits.$Properties instead.
+             * Properties of a Limits.
+             * @memberof offramp.v2
+             * @interface ILimits
+             * @augments offramp.v2.Limits.$Properties
+             * @deprecated Use offramp.v2.Limits.$Properties instead.
              */
 
             /**
-             * Shape of a ServerLimits.
-             * @typedef {offramp.v1.ServerLimits.$Properties} offramp.v1.ServerLimits.$Shape
+             * Shape of a Limits.
+             * @typedef {offramp.v2.Limits.$Properties} offramp.v2.Limits.$Shape
              */
 
             /**
-             * Constructs a new ServerLimits.
-             * @memberof offramp.v1
-             * @classdesc Represents a ServerLimits.
+             * Constructs a new Limits.
+             * @memberof offramp.v2
+             * @classdesc Represents a Limits.
              * @constructor
-             * @param {offramp.v1.ServerLimits.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Limits.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const ServerLimits = function (properties) {
+            const Limits = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1294,55 +1734,87 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * ServerLimits maxFrameBytes.
+             * Limits maxFrameBytes.
              * @member {number} maxFrameBytes
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @instance
              */
-            ServerLimits.prototype.maxFrameBytes = 0;
+            Limits.prototype.maxFrameBytes = 0;
 
             /**
-             * ServerLimits maxInFlight.
+             * Limits maxInFlight.
              * @member {number} maxInFlight
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @instance
              */
-            ServerLimits.prototype.maxInFlight = 0;
+            Limits.prototype.maxInFlight = 0;
 
             /**
-             * ServerLimits maxBatch.
+             * Limits maxBatch.
              * @member {number} maxBatch
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @instance
              */
-            ServerLimits.prototype.maxBatch = 0;
+            Limits.prototype.maxBatch = 0;
 
             /**
-             * Creates a new ServerLimits instance using the specified properties.
+             * Limits deadlineMs.
+             * @member {number} deadlineMs
+             * @memberof offramp.v2.Limits
+             * @instance
+             */
+            Limits.prototype.deadlineMs = 0;
+
+            /**
+             * Limits maxDeadlineMs.
+             * @member {number} maxDeadlineMs
+             * @memberof offramp.v2.Limits
+             * @instance
+             */
+            Limits.prototype.maxDeadlineMs = 0;
+
+            /**
+             * Limits rateLimitPerSecond.
+             * @member {number} rateLimitPerSecond
+             * @memberof offramp.v2.Limits
+             * @instance
+             */
+            Limits.prototype.rateLimitPerSecond = 0;
+
+            /**
+             * Limits rateBurst.
+             * @member {number} rateBurst
+             * @memberof offramp.v2.Limits
+             * @instance
+             */
+            Limits.prototype.rateBurst = 0;
+
+            /**
+             * Creates a new Limits instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
-             * @param {offramp.v1.ServerLimits.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.ServerLimits} ServerLimits instance
+             * @param {offramp.v2.Limits.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Limits} Limits instance
              * @type {{
-             *   (properties: offramp.v1.ServerLimits.$Shape): offramp.v1.ServerLimits & offramp.v1.ServerLimits.$Shape;
-             *   (properties?: offramp.v1.ServerLimits.$Properties): offramp.v1.ServerLimits;
+             *   (properties: offramp.v2.Limits.$Shape): offramp.v2.Limits & offramp.v2.Limits.$Shape;
+             *   (properties?: offramp.v2.Limits.$Properties): offramp.v2.Limits;
              * }}
              */
-            ServerLimits.create = function(properties) {
-                return new ServerLimits(properties);
+            Limits.create = function(properties) {
+                return new Limits(properties);
             };
 
             /**
-             * Encodes the specified ServerLimits message. Does not implicitly {@link offramp.v1.ServerLimits.verify|verify} messages.
+             * Encodes the specified Limits message. Does not implicitly {@link offramp.v2.Limits.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
-             * @param {offramp.v1.ServerLimits.$Properties} message ServerLimits message or plain object to encode
+             * @param {offramp.v2.Limits.$Properties} message Limits message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
-            ServerLimits.encode = function (message, writer, _depth) {
+            Limits.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
                 if (_depth === $undefined)
@@ -1355,6 +1827,14 @@ export const offramp = $root.offramp = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.maxInFlight);
                 if (message.maxBatch != null && $Object.hasOwnProperty.call(message, "maxBatch") && message.maxBatch !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.maxBatch);
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs") && message.deadlineMs !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.deadlineMs);
+                if (message.maxDeadlineMs != null && $Object.hasOwnProperty.call(message, "maxDeadlineMs") && message.maxDeadlineMs !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.maxDeadlineMs);
+                if (message.rateLimitPerSecond != null && $Object.hasOwnProperty.call(message, "rateLimitPerSecond") && message.rateLimitPerSecond !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.rateLimitPerSecond);
+                if (message.rateBurst != null && $Object.hasOwnProperty.call(message, "rateBurst") && message.rateBurst !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.rateBurst);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1362,17 +1842,17 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Decodes a ServerLimits message from the specified reader or buffer.
+             * Decodes a Limits message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.ServerLimits & offramp.v1.ServerLimits.$Shape} ServerLimits
+             * @returns {offramp.v2.Limits & offramp.v2.Limits.$Shape} Limits
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
-            ServerLimits.decode = function (reader, length, _end, _depth, _target) {
+            Limits.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
                 if (_depth === $undefined)
@@ -1389,7 +1869,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.ServerLimits();
+                message = _target || new $root.offramp.v2.Limits();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -1426,6 +1906,42 @@ export const offramp = $root.offramp = (() => {
                                 delete message.maxBatch;
                             continue;
                         }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.deadlineMs = value;
+                            else
+                                delete message.deadlineMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.maxDeadlineMs = value;
+                            else
+                                delete message.maxDeadlineMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.rateLimitPerSecond = value;
+                            else
+                                delete message.rateLimitPerSecond;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.rateBurst = value;
+                            else
+                                delete message.rateBurst;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1444,14 +1960,14 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Verifies a ServerLimits message.
+             * Verifies a Limits message.
              * @function verify
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
              */
-            ServerLimits.verify = function (message, _depth) {
+            Limits.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
                 if (_depth === $undefined)
@@ -1467,27 +1983,39 @@ export const offramp = $root.offramp = (() => {
                 if (message.maxBatch != null && $Object.hasOwnProperty.call(message, "maxBatch"))
                     if (!$util.isInteger(message.maxBatch))
                         return "maxBatch: integer expected";
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    if (!$util.isInteger(message.deadlineMs))
+                        return "deadlineMs: integer expected";
+                if (message.maxDeadlineMs != null && $Object.hasOwnProperty.call(message, "maxDeadlineMs"))
+                    if (!$util.isInteger(message.maxDeadlineMs))
+                        return "maxDeadlineMs: integer expected";
+                if (message.rateLimitPerSecond != null && $Object.hasOwnProperty.call(message, "rateLimitPerSecond"))
+                    if (!$util.isInteger(message.rateLimitPerSecond))
+                        return "rateLimitPerSecond: integer expected";
+                if (message.rateBurst != null && $Object.hasOwnProperty.call(message, "rateBurst"))
+                    if (!$util.isInteger(message.rateBurst))
+                        return "rateBurst: integer expected";
                 return null;
             };
 
             /**
-             * Creates a ServerLimits message from a plain object. Also converts values to their respective internal types.
+             * Creates a Limits message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.ServerLimits} ServerLimits
+             * @returns {offramp.v2.Limits} Limits
              */
-            ServerLimits.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.ServerLimits)
+            Limits.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.Limits)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.ServerLimits: object expected");
+                    throw $TypeError(".offramp.v2.Limits: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.ServerLimits();
+                let message = new $root.offramp.v2.Limits();
                 if (object.maxFrameBytes != null)
                     if ($Number(object.maxFrameBytes) !== 0)
                         message.maxFrameBytes = object.maxFrameBytes >>> 0;
@@ -1497,19 +2025,31 @@ export const offramp = $root.offramp = (() => {
                 if (object.maxBatch != null)
                     if ($Number(object.maxBatch) !== 0)
                         message.maxBatch = object.maxBatch >>> 0;
+                if (object.deadlineMs != null)
+                    if ($Number(object.deadlineMs) !== 0)
+                        message.deadlineMs = object.deadlineMs >>> 0;
+                if (object.maxDeadlineMs != null)
+                    if ($Number(object.maxDeadlineMs) !== 0)
+                        message.maxDeadlineMs = object.maxDeadlineMs >>> 0;
+                if (object.rateLimitPerSecond != null)
+                    if ($Number(object.rateLimitPerSecond) !== 0)
+                        message.rateLimitPerSecond = object.rateLimitPerSecond >>> 0;
+                if (object.rateBurst != null)
+                    if ($Number(object.rateBurst) !== 0)
+                        message.rateBurst = object.rateBurst >>> 0;
                 return message;
             };
 
             /**
-             * Creates a plain object from a ServerLimits message. Also converts values to other types if specified.
+             * Creates a plain object from a Limits message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @static
-             * @param {offramp.v1.ServerLimits} message ServerLimits
+             * @param {offramp.v2.Limits} message Limits
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
-            ServerLimits.toObject = function (message, options, _depth) {
+            Limits.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
                 if (_depth === $undefined)
@@ -1521,6 +2061,10 @@ export const offramp = $root.offramp = (() => {
                     object.maxFrameBytes = 0;
                     object.maxInFlight = 0;
                     object.maxBatch = 0;
+                    object.deadlineMs = 0;
+                    object.maxDeadlineMs = 0;
+                    object.rateLimitPerSecond = 0;
+                    object.rateBurst = 0;
                 }
                 if (message.maxFrameBytes != null && $Object.hasOwnProperty.call(message, "maxFrameBytes"))
                     object.maxFrameBytes = message.maxFrameBytes;
@@ -1528,61 +2072,71 @@ export const offramp = $root.offramp = (() => {
                     object.maxInFlight = message.maxInFlight;
                 if (message.maxBatch != null && $Object.hasOwnProperty.call(message, "maxBatch"))
                     object.maxBatch = message.maxBatch;
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    object.deadlineMs = message.deadlineMs;
+                if (message.maxDeadlineMs != null && $Object.hasOwnProperty.call(message, "maxDeadlineMs"))
+                    object.maxDeadlineMs = message.maxDeadlineMs;
+                if (message.rateLimitPerSecond != null && $Object.hasOwnProperty.call(message, "rateLimitPerSecond"))
+                    object.rateLimitPerSecond = message.rateLimitPerSecond;
+                if (message.rateBurst != null && $Object.hasOwnProperty.call(message, "rateBurst"))
+                    object.rateBurst = message.rateBurst;
                 return object;
             };
 
             /**
-             * Converts this ServerLimits to JSON.
+             * Converts this Limits to JSON.
              * @function toJSON
-             * @memberof offramp.v1.ServerLimits
+             * @memberof offramp.v2.Limits
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
-            ServerLimits.prototype.toJSON = function() {
-                return ServerLimits.toObject(this, $protobuf.util.toJSONOptions);
+            Limits.prototype.toJSON = function() {
+                return Limits.toObject(this, $protobuf.util.toJSONOptions);
             };
 
-            return ServerLimits;
+            return Limits;
         })();
 
-        v1.HelloAck = (function() {
+        v2.HelloAck = (function() {
 
             /**
              * Properties of a HelloAck.
-             * @typedef {Object} offramp.v1.HelloAck.$Properties
+             * @typedef {Object} offramp.v2.HelloAck.$Properties
              * @property {number|null} [protocolVersion] HelloAck protocolVersion
-             * @property {offramp.v1.BundleRef.$Properties|null} [bundle] HelloAck bundle
-             * @property {Array.<offramp.v1.Codec>|null} [codecs] HelloAck codecs
-             * @property {Array.<number>|null} [bitWidths] HelloAck bitWidths
-             * @property {offramp.v1.ServerLimits.$Properties|null} [limits] HelloAck limits
+             * @property {offramp.v2.BundleRef.$Properties|null} [bundle] HelloAck bundle
+             * @property {Array.<number>|null} [ratePoints] HelloAck ratePoints
+             * @property {Array.<number>|null} [inputEncodings] HelloAck inputEncodings
+             * @property {boolean|null} [zstd] HelloAck zstd
+             * @property {offramp.v2.OutputEncoding|null} [outputEncoding] HelloAck outputEncoding
+             * @property {offramp.v2.Limits.$Properties|null} [limits] HelloAck limits
              * @property {string|null} [serverId] HelloAck serverId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
              * Properties of a HelloAck.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @interface IHelloAck
-             * @augments offramp.v1.HelloAck.$Properties
-             * @deprecated Use offramp.v1.HelloAck.$Properties instead.
+             * @augments offramp.v2.HelloAck.$Properties
+             * @deprecated Use offramp.v2.HelloAck.$Properties instead.
              */
 
             /**
              * Shape of a HelloAck.
-             * @typedef {offramp.v1.HelloAck.$Properties} offramp.v1.HelloAck.$Shape
+             * @typedef {offramp.v2.HelloAck.$Properties} offramp.v2.HelloAck.$Shape
              */
 
             /**
              * Constructs a new HelloAck.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @classdesc Represents a HelloAck.
              * @constructor
-             * @param {offramp.v1.HelloAck.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.HelloAck.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const HelloAck = function (properties) {
-                this.codecs = [];
-                this.bitWidths = [];
+                this.ratePoints = [];
+                this.inputEncodings = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1592,39 +2146,55 @@ export const offramp = $root.offramp = (() => {
             /**
              * HelloAck protocolVersion.
              * @member {number} protocolVersion
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
             HelloAck.prototype.protocolVersion = 0;
 
             /**
              * HelloAck bundle.
-             * @member {offramp.v1.BundleRef.$Properties|null|undefined} bundle
-             * @memberof offramp.v1.HelloAck
+             * @member {offramp.v2.BundleRef.$Properties|null|undefined} bundle
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
             HelloAck.prototype.bundle = null;
 
             /**
-             * HelloAck codecs.
-             * @member {Array.<offramp.v1.Codec>} codecs
-             * @memberof offramp.v1.HelloAck
+             * HelloAck ratePoints.
+             * @member {Array.<number>} ratePoints
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
-            HelloAck.prototype.codecs = $util.emptyArray;
+            HelloAck.prototype.ratePoints = $util.emptyArray;
 
             /**
-             * HelloAck bitWidths.
-             * @member {Array.<number>} bitWidths
-             * @memberof offramp.v1.HelloAck
+             * HelloAck inputEncodings.
+             * @member {Array.<number>} inputEncodings
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
-            HelloAck.prototype.bitWidths = $util.emptyArray;
+            HelloAck.prototype.inputEncodings = $util.emptyArray;
+
+            /**
+             * HelloAck zstd.
+             * @member {boolean} zstd
+             * @memberof offramp.v2.HelloAck
+             * @instance
+             */
+            HelloAck.prototype.zstd = false;
+
+            /**
+             * HelloAck outputEncoding.
+             * @member {offramp.v2.OutputEncoding} outputEncoding
+             * @memberof offramp.v2.HelloAck
+             * @instance
+             */
+            HelloAck.prototype.outputEncoding = 0;
 
             /**
              * HelloAck limits.
-             * @member {offramp.v1.ServerLimits.$Properties|null|undefined} limits
-             * @memberof offramp.v1.HelloAck
+             * @member {offramp.v2.Limits.$Properties|null|undefined} limits
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
             HelloAck.prototype.limits = null;
@@ -1632,7 +2202,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * HelloAck serverId.
              * @member {string} serverId
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @instance
              */
             HelloAck.prototype.serverId = "";
@@ -1640,13 +2210,13 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a new HelloAck instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
-             * @param {offramp.v1.HelloAck.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.HelloAck} HelloAck instance
+             * @param {offramp.v2.HelloAck.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.HelloAck} HelloAck instance
              * @type {{
-             *   (properties: offramp.v1.HelloAck.$Shape): offramp.v1.HelloAck & offramp.v1.HelloAck.$Shape;
-             *   (properties?: offramp.v1.HelloAck.$Properties): offramp.v1.HelloAck;
+             *   (properties: offramp.v2.HelloAck.$Shape): offramp.v2.HelloAck & offramp.v2.HelloAck.$Shape;
+             *   (properties?: offramp.v2.HelloAck.$Properties): offramp.v2.HelloAck;
              * }}
              */
             HelloAck.create = function(properties) {
@@ -1654,11 +2224,11 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Encodes the specified HelloAck message. Does not implicitly {@link offramp.v1.HelloAck.verify|verify} messages.
+             * Encodes the specified HelloAck message. Does not implicitly {@link offramp.v2.HelloAck.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
-             * @param {offramp.v1.HelloAck.$Properties} message HelloAck message or plain object to encode
+             * @param {offramp.v2.HelloAck.$Properties} message HelloAck message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
@@ -1672,15 +2242,19 @@ export const offramp = $root.offramp = (() => {
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion") && message.protocolVersion !== 0)
                     writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.protocolVersion);
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle"))
-                    $root.offramp.v1.BundleRef.encode(message.bundle, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
-                if (message.codecs != null && message.codecs.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).int32s(message.codecs);
-                if (message.bitWidths != null && message.bitWidths.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).uint32s(message.bitWidths);
+                    $root.offramp.v2.BundleRef.encode(message.bundle, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.ratePoints != null && message.ratePoints.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint32s(message.ratePoints);
+                if (message.inputEncodings != null && message.inputEncodings.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint32s(message.inputEncodings);
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd") && message.zstd !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.zstd);
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding") && message.outputEncoding !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).int32(message.outputEncoding);
                 if (message.limits != null && $Object.hasOwnProperty.call(message, "limits"))
-                    $root.offramp.v1.ServerLimits.encode(message.limits, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    $root.offramp.v2.Limits.encode(message.limits, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.serverId != null && $Object.hasOwnProperty.call(message, "serverId") && message.serverId !== "")
-                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.serverId);
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.serverId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1690,11 +2264,11 @@ export const offramp = $root.offramp = (() => {
             /**
              * Decodes a HelloAck message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.HelloAck & offramp.v1.HelloAck.$Shape} HelloAck
+             * @returns {offramp.v2.HelloAck & offramp.v2.HelloAck.$Shape} HelloAck
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
@@ -1715,7 +2289,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.HelloAck();
+                message = _target || new $root.offramp.v2.HelloAck();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -1737,44 +2311,62 @@ export const offramp = $root.offramp = (() => {
                     case 2: {
                             if (wireType !== 2)
                                 break;
-                            message.bundle = $root.offramp.v1.BundleRef.decode(reader, reader.size(), $undefined, _depth + 1, message.bundle);
+                            message.bundle = $root.offramp.v2.BundleRef.decode(reader, reader.size(), $undefined, _depth + 1, message.bundle);
                             continue;
                         }
                     case 3: {
                             if (wireType === 2) {
-                                if (!(message.codecs && message.codecs.length))
-                                    message.codecs = [];
-                                reader.int32s(message.codecs);
+                                if (!(message.ratePoints && message.ratePoints.length))
+                                    message.ratePoints = [];
+                                reader.uint32s(message.ratePoints);
                                 continue;
                             }
                             if (wireType !== 0)
                                 break;
-                            if (!(message.codecs && message.codecs.length))
-                                message.codecs = [];
-                            message.codecs.push(reader.int32());
+                            if (!(message.ratePoints && message.ratePoints.length))
+                                message.ratePoints = [];
+                            message.ratePoints.push(reader.uint32());
                             continue;
                         }
                     case 4: {
                             if (wireType === 2) {
-                                if (!(message.bitWidths && message.bitWidths.length))
-                                    message.bitWidths = [];
-                                reader.uint32s(message.bitWidths);
+                                if (!(message.inputEncodings && message.inputEncodings.length))
+                                    message.inputEncodings = [];
+                                reader.uint32s(message.inputEncodings);
                                 continue;
                             }
                             if (wireType !== 0)
                                 break;
-                            if (!(message.bitWidths && message.bitWidths.length))
-                                message.bitWidths = [];
-                            message.bitWidths.push(reader.uint32());
+                            if (!(message.inputEncodings && message.inputEncodings.length))
+                                message.inputEncodings = [];
+                            message.inputEncodings.push(reader.uint32());
                             continue;
                         }
                     case 5: {
-                            if (wireType !== 2)
+                            if (wireType !== 0)
                                 break;
-                            message.limits = $root.offramp.v1.ServerLimits.decode(reader, reader.size(), $undefined, _depth + 1, message.limits);
+                            if (value = reader.bool())
+                                message.zstd = value;
+                            else
+                                delete message.zstd;
                             continue;
                         }
                     case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.outputEncoding = value;
+                            else
+                                delete message.outputEncoding;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.limits = $root.offramp.v2.Limits.decode(reader, reader.size(), $undefined, _depth + 1, message.limits);
+                            continue;
+                        }
+                    case 8: {
                             if (wireType !== 2)
                                 break;
                             if ((value = reader.stringVerify()).length)
@@ -1803,7 +2395,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Verifies a HelloAck message.
              * @function verify
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
@@ -1819,26 +2411,32 @@ export const offramp = $root.offramp = (() => {
                     if (!$util.isInteger(message.protocolVersion))
                         return "protocolVersion: integer expected";
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle")) {
-                    let error = $root.offramp.v1.BundleRef.verify(message.bundle, _depth + 1);
+                    let error = $root.offramp.v2.BundleRef.verify(message.bundle, _depth + 1);
                     if (error)
                         return "bundle." + error;
                 }
-                if (message.codecs != null && $Object.hasOwnProperty.call(message, "codecs")) {
-                    if (!$Array.isArray(message.codecs))
-                        return "codecs: array expected";
-                    for (let i = 0; i < message.codecs.length; ++i)
-                        if (typeof message.codecs[i] !== "number" || (message.codecs[i] | 0) !== message.codecs[i])
-                            return "codecs: enum value[] expected";
+                if (message.ratePoints != null && $Object.hasOwnProperty.call(message, "ratePoints")) {
+                    if (!$Array.isArray(message.ratePoints))
+                        return "ratePoints: array expected";
+                    for (let i = 0; i < message.ratePoints.length; ++i)
+                        if (!$util.isInteger(message.ratePoints[i]))
+                            return "ratePoints: integer[] expected";
                 }
-                if (message.bitWidths != null && $Object.hasOwnProperty.call(message, "bitWidths")) {
-                    if (!$Array.isArray(message.bitWidths))
-                        return "bitWidths: array expected";
-                    for (let i = 0; i < message.bitWidths.length; ++i)
-                        if (!$util.isInteger(message.bitWidths[i]))
-                            return "bitWidths: integer[] expected";
+                if (message.inputEncodings != null && $Object.hasOwnProperty.call(message, "inputEncodings")) {
+                    if (!$Array.isArray(message.inputEncodings))
+                        return "inputEncodings: array expected";
+                    for (let i = 0; i < message.inputEncodings.length; ++i)
+                        if (!$util.isInteger(message.inputEncodings[i]))
+                            return "inputEncodings: integer[] expected";
                 }
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    if (typeof message.zstd !== "boolean")
+                        return "zstd: boolean expected";
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding"))
+                    if (typeof message.outputEncoding !== "number" || (message.outputEncoding | 0) !== message.outputEncoding)
+                        return "outputEncoding: enum value expected";
                 if (message.limits != null && $Object.hasOwnProperty.call(message, "limits")) {
-                    let error = $root.offramp.v1.ServerLimits.verify(message.limits, _depth + 1);
+                    let error = $root.offramp.v2.Limits.verify(message.limits, _depth + 1);
                     if (error)
                         return "limits." + error;
                 }
@@ -1851,63 +2449,68 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a HelloAck message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.HelloAck} HelloAck
+             * @returns {offramp.v2.HelloAck} HelloAck
              */
             HelloAck.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.HelloAck)
+                if (object instanceof $root.offramp.v2.HelloAck)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.HelloAck: object expected");
+                    throw $TypeError(".offramp.v2.HelloAck: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.HelloAck();
+                let message = new $root.offramp.v2.HelloAck();
                 if (object.protocolVersion != null)
                     if ($Number(object.protocolVersion) !== 0)
                         message.protocolVersion = object.protocolVersion >>> 0;
                 if (object.bundle != null) {
                     if (!$util.isObject(object.bundle))
-                        throw $TypeError(".offramp.v1.HelloAck.bundle: object expected");
-                    message.bundle = $root.offramp.v1.BundleRef.fromObject(object.bundle, _depth + 1);
+                        throw $TypeError(".offramp.v2.HelloAck.bundle: object expected");
+                    message.bundle = $root.offramp.v2.BundleRef.fromObject(object.bundle, _depth + 1);
                 }
-                if (object.codecs) {
-                    if (!$Array.isArray(object.codecs))
-                        throw $TypeError(".offramp.v1.HelloAck.codecs: array expected");
-                    message.codecs = [];
-                    for (let i = 0; i < object.codecs.length; ++i)
-                        switch (object.codecs[i]) {
-                        case "CODEC_UNSPECIFIED":
-                        case 0:
-                            message.codecs[message.codecs.length] = 0;
-                            break;
-                        case "CODEC_NONE":
-                        case 1:
-                            message.codecs[message.codecs.length] = 1;
-                            break;
-                        case "CODEC_ZSTD":
-                        case 2:
-                            message.codecs[message.codecs.length] = 2;
-                            break;
-                        default:
-                            if (typeof object.codecs[i] === "number" && (object.codecs[i] | 0) === object.codecs[i])
-                                message.codecs[message.codecs.length] = object.codecs[i];
-                        }
+                if (object.ratePoints) {
+                    if (!$Array.isArray(object.ratePoints))
+                        throw $TypeError(".offramp.v2.HelloAck.ratePoints: array expected");
+                    message.ratePoints = $Array(object.ratePoints.length);
+                    for (let i = 0; i < object.ratePoints.length; ++i)
+                        message.ratePoints[i] = object.ratePoints[i] >>> 0;
                 }
-                if (object.bitWidths) {
-                    if (!$Array.isArray(object.bitWidths))
-                        throw $TypeError(".offramp.v1.HelloAck.bitWidths: array expected");
-                    message.bitWidths = $Array(object.bitWidths.length);
-                    for (let i = 0; i < object.bitWidths.length; ++i)
-                        message.bitWidths[i] = object.bitWidths[i] >>> 0;
+                if (object.inputEncodings) {
+                    if (!$Array.isArray(object.inputEncodings))
+                        throw $TypeError(".offramp.v2.HelloAck.inputEncodings: array expected");
+                    message.inputEncodings = $Array(object.inputEncodings.length);
+                    for (let i = 0; i < object.inputEncodings.length; ++i)
+                        message.inputEncodings[i] = object.inputEncodings[i] >>> 0;
                 }
+                if (object.zstd != null)
+                    if (object.zstd)
+                        message.zstd = $Boolean(object.zstd);
+                if (object.outputEncoding !== 0 && (typeof object.outputEncoding !== "string" || $root.offramp.v2.OutputEncoding[object.outputEncoding] !== 0))
+                    switch (object.outputEncoding) {
+                    case "OUTPUT_FP32":
+                    case 0:
+                        message.outputEncoding = 0;
+                        break;
+                    case "OUTPUT_FP16":
+                    case 1:
+                        message.outputEncoding = 1;
+                        break;
+                    case "OUTPUT_INT8":
+                    case 2:
+                        message.outputEncoding = 2;
+                        break;
+                    default:
+                        if (typeof object.outputEncoding === "number" && (object.outputEncoding | 0) === object.outputEncoding)
+                            message.outputEncoding = object.outputEncoding;
+                    }
                 if (object.limits != null) {
                     if (!$util.isObject(object.limits))
-                        throw $TypeError(".offramp.v1.HelloAck.limits: object expected");
-                    message.limits = $root.offramp.v1.ServerLimits.fromObject(object.limits, _depth + 1);
+                        throw $TypeError(".offramp.v2.HelloAck.limits: object expected");
+                    message.limits = $root.offramp.v2.Limits.fromObject(object.limits, _depth + 1);
                 }
                 if (object.serverId != null)
                     if (typeof object.serverId !== "string" || object.serverId.length)
@@ -1918,9 +2521,9 @@ export const offramp = $root.offramp = (() => {
             /**
              * Creates a plain object from a HelloAck message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @static
-             * @param {offramp.v1.HelloAck} message HelloAck
+             * @param {offramp.v2.HelloAck} message HelloAck
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
@@ -1933,31 +2536,37 @@ export const offramp = $root.offramp = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.arrays || options.defaults) {
-                    object.codecs = [];
-                    object.bitWidths = [];
+                    object.ratePoints = [];
+                    object.inputEncodings = [];
                 }
                 if (options.defaults) {
                     object.protocolVersion = 0;
                     object.bundle = null;
+                    object.zstd = false;
+                    object.outputEncoding = options.enums === $String ? "OUTPUT_FP32" : 0;
                     object.limits = null;
                     object.serverId = "";
                 }
                 if (message.protocolVersion != null && $Object.hasOwnProperty.call(message, "protocolVersion"))
                     object.protocolVersion = message.protocolVersion;
                 if (message.bundle != null && $Object.hasOwnProperty.call(message, "bundle"))
-                    object.bundle = $root.offramp.v1.BundleRef.toObject(message.bundle, options, _depth + 1);
-                if (message.codecs && message.codecs.length) {
-                    object.codecs = $Array(message.codecs.length);
-                    for (let j = 0; j < message.codecs.length; ++j)
-                        object.codecs[j] = options.enums === $String ? $root.offramp.v1.Codec[message.codecs[j]] === $undefined ? message.codecs[j] : $root.offramp.v1.Codec[message.codecs[j]] : message.codecs[j];
+                    object.bundle = $root.offramp.v2.BundleRef.toObject(message.bundle, options, _depth + 1);
+                if (message.ratePoints && message.ratePoints.length) {
+                    object.ratePoints = $Array(message.ratePoints.length);
+                    for (let j = 0; j < message.ratePoints.length; ++j)
+                        object.ratePoints[j] = message.ratePoints[j];
                 }
-                if (message.bitWidths && message.bitWidths.length) {
-                    object.bitWidths = $Array(message.bitWidths.length);
-                    for (let j = 0; j < message.bitWidths.length; ++j)
-                        object.bitWidths[j] = message.bitWidths[j];
+                if (message.inputEncodings && message.inputEncodings.length) {
+                    object.inputEncodings = $Array(message.inputEncodings.length);
+                    for (let j = 0; j < message.inputEncodings.length; ++j)
+                        object.inputEncodings[j] = message.inputEncodings[j];
                 }
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    object.zstd = message.zstd;
+                if (message.outputEncoding != null && $Object.hasOwnProperty.call(message, "outputEncoding"))
+                    object.outputEncoding = options.enums === $String ? $root.offramp.v2.OutputEncoding[message.outputEncoding] === $undefined ? message.outputEncoding : $root.offramp.v2.OutputEncoding[message.outputEncoding] : message.outputEncoding;
                 if (message.limits != null && $Object.hasOwnProperty.call(message, "limits"))
-                    object.limits = $root.offramp.v1.ServerLimits.toObject(message.limits, options, _depth + 1);
+                    object.limits = $root.offramp.v2.Limits.toObject(message.limits, options, _depth + 1);
                 if (message.serverId != null && $Object.hasOwnProperty.call(message, "serverId"))
                     object.serverId = message.serverId;
                 return object;
@@ -1966,7 +2575,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Converts this HelloAck to JSON.
              * @function toJSON
-             * @memberof offramp.v1.HelloAck
+             * @memberof offramp.v2.HelloAck
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
@@ -1977,760 +2586,76 @@ export const offramp = $root.offramp = (() => {
             return HelloAck;
         })();
 
-        v1.Tensor = (function() {
-
-            /**
-             * Properties of a Tensor.
-             * @typedef {Object} offramp.v1.Tensor.$Properties
-             * @property {string|null} [name] Tensor name
-             * @property {string|null} [datatype] Tensor datatype
-             * @property {Array.<number>|null} [shape] Tensor shape
-             * @property {Uint8Array|null} [raw] Tensor raw
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Tensor.
-             * @memberof offramp.v1
-             * @interface ITensor
-             * @augments offramp.v1.Tensor.$Properties
-             * @deprecated Use offramp.v1.Tensor.$Properties instead.
-             */
-
-            /**
-             * Shape of a Tensor.
-             * @typedef {offramp.v1.Tensor.$Properties} offramp.v1.Tensor.$Shape
-             */
-
-            /**
-             * Constructs a new Tensor.
-             * @memberof offramp.v1
-             * @classdesc Represents a Tensor.
-             * @constructor
-             * @param {offramp.v1.Tensor.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const Tensor = function (properties) {
-                this.shape = [];
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * Tensor name.
-             * @member {string} name
-             * @memberof offramp.v1.Tensor
-             * @instance
-             */
-            Tensor.prototype.name = "";
-
-            /**
-             * Tensor datatype.
-             * @member {string} datatype
-             * @memberof offramp.v1.Tensor
-             * @instance
-             */
-            Tensor.prototype.datatype = "";
-
-            /**
-             * Tensor shape.
-             * @member {Array.<number>} shape
-             * @memberof offramp.v1.Tensor
-             * @instance
-             */
-            Tensor.prototype.shape = $util.emptyArray;
-
-            /**
-             * Tensor raw.
-             * @member {Uint8Array} raw
-             * @memberof offramp.v1.Tensor
-             * @instance
-             */
-            Tensor.prototype.raw = $util.newBuffer([]);
-
-            /**
-             * Creates a new Tensor instance using the specified properties.
-             * @function create
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {offramp.v1.Tensor.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Tensor} Tensor instance
-             * @type {{
-             *   (properties: offramp.v1.Tensor.$Shape): offramp.v1.Tensor & offramp.v1.Tensor.$Shape;
-             *   (properties?: offramp.v1.Tensor.$Properties): offramp.v1.Tensor;
-             * }}
-             */
-            Tensor.create = function(properties) {
-                return new Tensor(properties);
-            };
-
-            /**
-             * Encodes the specified Tensor message. Does not implicitly {@link offramp.v1.Tensor.verify|verify} messages.
-             * @function encode
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {offramp.v1.Tensor.$Properties} message Tensor message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            Tensor.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
-                if (message.datatype != null && $Object.hasOwnProperty.call(message, "datatype") && message.datatype !== "")
-                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.datatype);
-                if (message.shape != null && message.shape.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).int64s(message.shape);
-                if (message.raw != null && $Object.hasOwnProperty.call(message, "raw") && message.raw.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).bytes(message.raw);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a Tensor message from the specified reader or buffer.
-             * @function decode
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Tensor & offramp.v1.Tensor.$Shape} Tensor
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            Tensor.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.offramp.v1.Tensor();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.name = value;
-                            else
-                                delete message.name;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.datatype = value;
-                            else
-                                delete message.datatype;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType === 2) {
-                                if (!(message.shape && message.shape.length))
-                                    message.shape = [];
-                                reader.int64s(message.shape);
-                                continue;
-                            }
-                            if (wireType !== 0)
-                                break;
-                            if (!(message.shape && message.shape.length))
-                                message.shape = [];
-                            message.shape.push(reader.int64());
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.bytes()).length)
-                                message.raw = value;
-                            else
-                                delete message.raw;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Verifies a Tensor message.
-             * @function verify
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
-            Tensor.verify = function (message, _depth) {
-                if (typeof message !== "object" || message === null)
-                    return "object expected";
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    return "max depth exceeded";
-                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
-                    if (!$util.isString(message.name))
-                        return "name: string expected";
-                if (message.datatype != null && $Object.hasOwnProperty.call(message, "datatype"))
-                    if (!$util.isString(message.datatype))
-                        return "datatype: string expected";
-                if (message.shape != null && $Object.hasOwnProperty.call(message, "shape")) {
-                    if (!$Array.isArray(message.shape))
-                        return "shape: array expected";
-                    for (let i = 0; i < message.shape.length; ++i)
-                        if (!$util.isInteger(message.shape[i]) && !(message.shape[i] && $util.isInteger(message.shape[i].low) && $util.isInteger(message.shape[i].high)))
-                            return "shape: integer|Long[] expected";
-                }
-                if (message.raw != null && $Object.hasOwnProperty.call(message, "raw"))
-                    if (!(message.raw && typeof message.raw.length === "number" || $util.isString(message.raw)))
-                        return "raw: buffer expected";
-                return null;
-            };
-
-            /**
-             * Creates a Tensor message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Tensor} Tensor
-             */
-            Tensor.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Tensor)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Tensor: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Tensor();
-                if (object.name != null)
-                    if (typeof object.name !== "string" || object.name.length)
-                        message.name = $String(object.name);
-                if (object.datatype != null)
-                    if (typeof object.datatype !== "string" || object.datatype.length)
-                        message.datatype = $String(object.datatype);
-                if (object.shape) {
-                    if (!$Array.isArray(object.shape))
-                        throw $TypeError(".offramp.v1.Tensor.shape: array expected");
-                    message.shape = $Array(object.shape.length);
-                    for (let i = 0; i < object.shape.length; ++i)
-                        if ($util.Long)
-                            message.shape[i] = $util.Long.fromValue(object.shape[i], false);
-                        else if (typeof object.shape[i] === "string")
-                            message.shape[i] = $parseInt(object.shape[i], 10);
-                        else if (typeof object.shape[i] === "number")
-                            message.shape[i] = object.shape[i];
-                        else if (typeof object.shape[i] === "object")
-                            message.shape[i] = new $util.LongBits(object.shape[i].low >>> 0, object.shape[i].high >>> 0).toNumber();
-                }
-                if (object.raw != null)
-                    if (object.raw.length)
-                        if (typeof object.raw === "string")
-                            $util.base64.decode(object.raw, message.raw = $util.newBuffer($util.base64.length(object.raw)), 0);
-                        else if (object.raw.length >= 0)
-                            message.raw = object.raw;
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a Tensor message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof offramp.v1.Tensor
-             * @static
-             * @param {offramp.v1.Tensor} message Tensor
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            Tensor.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults)
-                    object.shape = [];
-                if (options.defaults) {
-                    object.name = "";
-                    object.datatype = "";
-                    if (options.bytes === $String)
-                        object.raw = "";
-                    else {
-                        object.raw = [];
-                        if (options.bytes !== $Array)
-                            object.raw = $util.newBuffer(object.raw);
-                    }
-                }
-                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
-                    object.name = message.name;
-                if (message.datatype != null && $Object.hasOwnProperty.call(message, "datatype"))
-                    object.datatype = message.datatype;
-                if (message.shape && message.shape.length) {
-                    object.shape = $Array(message.shape.length);
-                    for (let j = 0; j < message.shape.length; ++j)
-                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
-                            object.shape[j] = typeof message.shape[j] === "number" ? $BigInt(message.shape[j]) : $util.Long.fromBits(message.shape[j].low >>> 0, message.shape[j].high >>> 0, false).toBigInt();
-                        else if (typeof message.shape[j] === "number")
-                            object.shape[j] = options.longs === $String ? $String(message.shape[j]) : message.shape[j];
-                        else
-                            object.shape[j] = options.longs === $String ? $util.Long.prototype.toString.call(message.shape[j]) : options.longs === $Number ? new $util.LongBits(message.shape[j].low >>> 0, message.shape[j].high >>> 0).toNumber() : message.shape[j];
-                }
-                if (message.raw != null && $Object.hasOwnProperty.call(message, "raw"))
-                    object.raw = options.bytes === $String ? $util.base64.encode(message.raw, 0, message.raw.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.raw) : message.raw;
-                return object;
-            };
-
-            /**
-             * Converts this Tensor to JSON.
-             * @function toJSON
-             * @memberof offramp.v1.Tensor
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            Tensor.prototype.toJSON = function() {
-                return Tensor.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            return Tensor;
+        /**
+         * Graph enum.
+         * @name offramp.v2.Graph
+         * @enum {number}
+         * @property {number} GRAPH_TAIL=0 GRAPH_TAIL value
+         * @property {number} GRAPH_FULL=1 GRAPH_FULL value
+         */
+        v2.Graph = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "GRAPH_TAIL"] = 0;
+            values[valuesById[1] = "GRAPH_FULL"] = 1;
+            return values;
         })();
 
-        v1.Quantization = (function() {
-
-            /**
-             * Properties of a Quantization.
-             * @typedef {Object} offramp.v1.Quantization.$Properties
-             * @property {number|null} [bits] Quantization bits
-             * @property {Array.<number>|null} [scale] Quantization scale
-             * @property {Array.<number>|null} [zeroPoint] Quantization zeroPoint
-             * @property {number|null} [axis] Quantization axis
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of a Quantization.
-             * @memberof offramp.v1
-             * @interface IQuantization
-             * @augments offramp.v1.Quantization.$Properties
-             * @deprecated Use offramp.v1.Quantization.$Properties instead.
-             */
-
-            /**
-             * Shape of a Quantization.
-             * @typedef {offramp.v1.Quantization.$Properties} offramp.v1.Quantization.$Shape
-             */
-
-            /**
-             * Constructs a new Quantization.
-             * @memberof offramp.v1
-             * @classdesc Represents a Quantization.
-             * @constructor
-             * @param {offramp.v1.Quantization.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const Quantization = function (properties) {
-                this.scale = [];
-                this.zeroPoint = [];
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * Quantization bits.
-             * @member {number} bits
-             * @memberof offramp.v1.Quantization
-             * @instance
-             */
-            Quantization.prototype.bits = 0;
-
-            /**
-             * Quantization scale.
-             * @member {Array.<number>} scale
-             * @memberof offramp.v1.Quantization
-             * @instance
-             */
-            Quantization.prototype.scale = $util.emptyArray;
-
-            /**
-             * Quantization zeroPoint.
-             * @member {Array.<number>} zeroPoint
-             * @memberof offramp.v1.Quantization
-             * @instance
-             */
-            Quantization.prototype.zeroPoint = $util.emptyArray;
-
-            /**
-             * Quantization axis.
-             * @member {number} axis
-             * @memberof offramp.v1.Quantization
-             * @instance
-             */
-            Quantization.prototype.axis = 0;
-
-            /**
-             * Creates a new Quantization instance using the specified properties.
-             * @function create
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {offramp.v1.Quantization.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Quantization} Quantization instance
-             * @type {{
-             *   (properties: offramp.v1.Quantization.$Shape): offramp.v1.Quantization & offramp.v1.Quantization.$Shape;
-             *   (properties?: offramp.v1.Quantization.$Properties): offramp.v1.Quantization;
-             * }}
-             */
-            Quantization.create = function(properties) {
-                return new Quantization(properties);
-            };
-
-            /**
-             * Encodes the specified Quantization message. Does not implicitly {@link offramp.v1.Quantization.verify|verify} messages.
-             * @function encode
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {offramp.v1.Quantization.$Properties} message Quantization message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            Quantization.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits") && message.bits !== 0)
-                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.bits);
-                if (message.scale != null && message.scale.length)
-                    writer.uint32(/* id 2, wireType 2 =*/18).floats(message.scale);
-                if (message.zeroPoint != null && message.zeroPoint.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).floats(message.zeroPoint);
-                if (message.axis != null && $Object.hasOwnProperty.call(message, "axis") && message.axis !== 0)
-                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.axis);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes a Quantization message from the specified reader or buffer.
-             * @function decode
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Quantization & offramp.v1.Quantization.$Shape} Quantization
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            Quantization.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.offramp.v1.Quantization();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.bits = value;
-                            else
-                                delete message.bits;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType === 2) {
-                                if (!(message.scale && message.scale.length))
-                                    message.scale = [];
-                                reader.floats(message.scale);
-                                continue;
-                            }
-                            if (wireType !== 5)
-                                break;
-                            if (!(message.scale && message.scale.length))
-                                message.scale = [];
-                            message.scale.push(reader.float());
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType === 2) {
-                                if (!(message.zeroPoint && message.zeroPoint.length))
-                                    message.zeroPoint = [];
-                                reader.floats(message.zeroPoint);
-                                continue;
-                            }
-                            if (wireType !== 5)
-                                break;
-                            if (!(message.zeroPoint && message.zeroPoint.length))
-                                message.zeroPoint = [];
-                            message.zeroPoint.push(reader.float());
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.axis = value;
-                            else
-                                delete message.axis;
-                            continue;
-                        }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Verifies a Quantization message.
-             * @function verify
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
-            Quantization.verify = function (message, _depth) {
-                if (typeof message !== "object" || message === null)
-                    return "object expected";
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    return "max depth exceeded";
-                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits"))
-                    if (!$util.isInteger(message.bits))
-                        return "bits: integer expected";
-                if (message.scale != null && $Object.hasOwnProperty.call(message, "scale")) {
-                    if (!$Array.isArray(message.scale))
-                        return "scale: array expected";
-                    for (let i = 0; i < message.scale.length; ++i)
-                        if (typeof message.scale[i] !== "number")
-                            return "scale: number[] expected";
-                }
-                if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint")) {
-                    if (!$Array.isArray(message.zeroPoint))
-                        return "zeroPoint: array expected";
-                    for (let i = 0; i < message.zeroPoint.length; ++i)
-                        if (typeof message.zeroPoint[i] !== "number")
-                            return "zeroPoint: number[] expected";
-                }
-                if (message.axis != null && $Object.hasOwnProperty.call(message, "axis"))
-                    if (!$util.isInteger(message.axis))
-                        return "axis: integer expected";
-                return null;
-            };
-
-            /**
-             * Creates a Quantization message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Quantization} Quantization
-             */
-            Quantization.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Quantization)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Quantization: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Quantization();
-                if (object.bits != null)
-                    if ($Number(object.bits) !== 0)
-                        message.bits = object.bits >>> 0;
-                if (object.scale) {
-                    if (!$Array.isArray(object.scale))
-                        throw $TypeError(".offramp.v1.Quantization.scale: array expected");
-                    message.scale = $Array(object.scale.length);
-                    for (let i = 0; i < object.scale.length; ++i)
-                        message.scale[i] = $Number(object.scale[i]);
-                }
-                if (object.zeroPoint) {
-                    if (!$Array.isArray(object.zeroPoint))
-                        throw $TypeError(".offramp.v1.Quantization.zeroPoint: array expected");
-                    message.zeroPoint = $Array(object.zeroPoint.length);
-                    for (let i = 0; i < object.zeroPoint.length; ++i)
-                        message.zeroPoint[i] = $Number(object.zeroPoint[i]);
-                }
-                if (object.axis != null)
-                    if ($Number(object.axis) !== 0)
-                        message.axis = object.axis >>> 0;
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a Quantization message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof offramp.v1.Quantization
-             * @static
-             * @param {offramp.v1.Quantization} message Quantization
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            Quantization.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.arrays || options.defaults) {
-                    object.scale = [];
-                    object.zeroPoint = [];
-                }
-                if (options.defaults) {
-                    object.bits = 0;
-                    object.axis = 0;
-                }
-                if (message.bits != null && $Object.hasOwnProperty.call(message, "bits"))
-                    object.bits = message.bits;
-                if (message.scale && message.scale.length) {
-                    object.scale = $Array(message.scale.length);
-                    for (let j = 0; j < message.scale.length; ++j)
-                        object.scale[j] = options.json && !$isFinite(message.scale[j]) ? $String(message.scale[j]) : message.scale[j];
-                }
-                if (message.zeroPoint && message.zeroPoint.length) {
-                    object.zeroPoint = $Array(message.zeroPoint.length);
-                    for (let j = 0; j < message.zeroPoint.length; ++j)
-                        object.zeroPoint[j] = options.json && !$isFinite(message.zeroPoint[j]) ? $String(message.zeroPoint[j]) : message.zeroPoint[j];
-                }
-                if (message.axis != null && $Object.hasOwnProperty.call(message, "axis"))
-                    object.axis = message.axis;
-                return object;
-            };
-
-            /**
-             * Converts this Quantization to JSON.
-             * @function toJSON
-             * @memberof offramp.v1.Quantization
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            Quantization.prototype.toJSON = function() {
-                return Quantization.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            return Quantization;
+        /**
+         * Want enum.
+         * @name offramp.v2.Want
+         * @enum {number}
+         * @property {number} WANT_NOTHING=0 WANT_NOTHING value
+         * @property {number} WANT_TIMINGS=1 WANT_TIMINGS value
+         * @property {number} WANT_SCORES=2 WANT_SCORES value
+         * @property {number} WANT_OUTPUTS=4 WANT_OUTPUTS value
+         */
+        v2.Want = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "WANT_NOTHING"] = 0;
+            values[valuesById[1] = "WANT_TIMINGS"] = 1;
+            values[valuesById[2] = "WANT_SCORES"] = 2;
+            values[valuesById[4] = "WANT_OUTPUTS"] = 4;
+            return values;
         })();
 
-        v1.InferRequest = (function() {
+        v2.Request = (function() {
 
             /**
-             * Properties of an InferRequest.
-             * @typedef {Object} offramp.v1.InferRequest.$Properties
-             * @property {string|null} [id] InferRequest id
-             * @property {offramp.v1.Tensor.$Properties|null} [tensor] InferRequest tensor
-             * @property {offramp.v1.Quantization.$Properties|null} [quantization] InferRequest quantization
-             * @property {offramp.v1.Codec|null} [codec] InferRequest codec
-             * @property {number|null} [uncompressedBytes] InferRequest uncompressedBytes
-             * @property {number|null} [exitIndex] InferRequest exitIndex
-             * @property {number|null} [exitConfidence] InferRequest exitConfidence
-             * @property {number|null} [deadlineMs] InferRequest deadlineMs
-             * @property {offramp.v1.Graph|null} [graph] InferRequest graph
+             * Properties of a Request.
+             * @typedef {Object} offramp.v2.Request.$Properties
+             * @property {number|null} [id] Request id
+             * @property {Uint8Array|null} [payload] Request payload
+             * @property {number|null} [rate] Request rate
+             * @property {offramp.v2.Graph|null} [graph] Request graph
+             * @property {boolean|null} [zstd] Request zstd
+             * @property {number|null} [deadlineMs] Request deadlineMs
+             * @property {number|null} [want] Request want
+             * @property {number|null} [topK] Request topK
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
-             * Properties of an InferRequest.
-             * @memberof offramp.v1
-             * @interface IInferRequest
-             * @augments offramp.v1.InferRequest.$Properties
-             * @deprecated Use offramp.v1.InferRequest.$Properties instead.
+             * Properties of a Request.
+             * @memberof offramp.v2
+             * @interface IRequest
+             * @augments offramp.v2.Request.$Properties
+             * @deprecated Use offramp.v2.Request.$Properties instead.
              */
 
             /**
-             * Shape of an InferRequest.
-             * @typedef {offramp.v1.InferRequest.$Properties} offramp.v1.InferRequest.$Shape
+             * Shape of a Request.
+             * @typedef {offramp.v2.Request.$Properties} offramp.v2.Request.$Shape
              */
 
             /**
-             * Constructs a new InferRequest.
-             * @memberof offramp.v1
-             * @classdesc Represents an InferRequest.
+             * Constructs a new Request.
+             * @memberof offramp.v2
+             * @classdesc Represents a Request.
              * @constructor
-             * @param {offramp.v1.InferRequest.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Request.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
-            const InferRequest = function (properties) {
+            const Request = function (properties) {
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -2738,127 +2663,117 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * InferRequest id.
-             * @member {string} id
-             * @memberof offramp.v1.InferRequest
+             * Request id.
+             * @member {number} id
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.id = "";
+            Request.prototype.id = 0;
 
             /**
-             * InferRequest tensor.
-             * @member {offramp.v1.Tensor.$Properties|null|undefined} tensor
-             * @memberof offramp.v1.InferRequest
+             * Request payload.
+             * @member {Uint8Array} payload
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.tensor = null;
+            Request.prototype.payload = $util.newBuffer([]);
 
             /**
-             * InferRequest quantization.
-             * @member {offramp.v1.Quantization.$Properties|null|undefined} quantization
-             * @memberof offramp.v1.InferRequest
+             * Request rate.
+             * @member {number} rate
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.quantization = null;
+            Request.prototype.rate = 0;
 
             /**
-             * InferRequest codec.
-             * @member {offramp.v1.Codec} codec
-             * @memberof offramp.v1.InferRequest
+             * Request graph.
+             * @member {offramp.v2.Graph} graph
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.codec = 0;
+            Request.prototype.graph = 0;
 
             /**
-             * InferRequest uncompressedBytes.
-             * @member {number} uncompressedBytes
-             * @memberof offramp.v1.InferRequest
+             * Request zstd.
+             * @member {boolean} zstd
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.uncompressedBytes = 0;
+            Request.prototype.zstd = false;
 
             /**
-             * InferRequest exitIndex.
-             * @member {number} exitIndex
-             * @memberof offramp.v1.InferRequest
-             * @instance
-             */
-            InferRequest.prototype.exitIndex = 0;
-
-            /**
-             * InferRequest exitConfidence.
-             * @member {number} exitConfidence
-             * @memberof offramp.v1.InferRequest
-             * @instance
-             */
-            InferRequest.prototype.exitConfidence = 0;
-
-            /**
-             * InferRequest deadlineMs.
+             * Request deadlineMs.
              * @member {number} deadlineMs
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.deadlineMs = 0;
+            Request.prototype.deadlineMs = 0;
 
             /**
-             * InferRequest graph.
-             * @member {offramp.v1.Graph} graph
-             * @memberof offramp.v1.InferRequest
+             * Request want.
+             * @member {number} want
+             * @memberof offramp.v2.Request
              * @instance
              */
-            InferRequest.prototype.graph = 0;
+            Request.prototype.want = 0;
 
             /**
-             * Creates a new InferRequest instance using the specified properties.
+             * Request topK.
+             * @member {number} topK
+             * @memberof offramp.v2.Request
+             * @instance
+             */
+            Request.prototype.topK = 0;
+
+            /**
+             * Creates a new Request instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
-             * @param {offramp.v1.InferRequest.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.InferRequest} InferRequest instance
+             * @param {offramp.v2.Request.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Request} Request instance
              * @type {{
-             *   (properties: offramp.v1.InferRequest.$Shape): offramp.v1.InferRequest & offramp.v1.InferRequest.$Shape;
-             *   (properties?: offramp.v1.InferRequest.$Properties): offramp.v1.InferRequest;
+             *   (properties: offramp.v2.Request.$Shape): offramp.v2.Request & offramp.v2.Request.$Shape;
+             *   (properties?: offramp.v2.Request.$Properties): offramp.v2.Request;
              * }}
              */
-            InferRequest.create = function(properties) {
-                return new InferRequest(properties);
+            Request.create = function(properties) {
+                return new Request(properties);
             };
 
             /**
-             * Encodes the specified InferRequest message. Does not implicitly {@link offramp.v1.InferRequest.verify|verify} messages.
+             * Encodes the specified Request message. Does not implicitly {@link offramp.v2.Request.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
-             * @param {offramp.v1.InferRequest.$Properties} message InferRequest message or plain object to encode
+             * @param {offramp.v2.Request.$Properties} message Request message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
-            InferRequest.encode = function (message, writer, _depth) {
+            Request.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
-                if (message.tensor != null && $Object.hasOwnProperty.call(message, "tensor"))
-                    $root.offramp.v1.Tensor.encode(message.tensor, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
-                if (message.quantization != null && $Object.hasOwnProperty.call(message, "quantization"))
-                    $root.offramp.v1.Quantization.encode(message.quantization, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
-                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec") && message.codec !== 0)
-                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.codec);
-                if (message.uncompressedBytes != null && $Object.hasOwnProperty.call(message, "uncompressedBytes") && message.uncompressedBytes !== 0)
-                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.uncompressedBytes);
-                if (message.exitIndex != null && $Object.hasOwnProperty.call(message, "exitIndex") && message.exitIndex !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).sint32(message.exitIndex);
-                if (message.exitConfidence != null && $Object.hasOwnProperty.call(message, "exitConfidence") && !$Object.is(message.exitConfidence, 0))
-                    writer.uint32(/* id 7, wireType 5 =*/61).float(message.exitConfidence);
-                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs") && message.deadlineMs !== 0)
-                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.deadlineMs);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.id);
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.payload);
+                if (message.rate != null && $Object.hasOwnProperty.call(message, "rate") && message.rate !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.rate);
                 if (message.graph != null && $Object.hasOwnProperty.call(message, "graph") && message.graph !== 0)
-                    writer.uint32(/* id 9, wireType 0 =*/72).int32(message.graph);
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.graph);
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd") && message.zstd !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.zstd);
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs") && message.deadlineMs !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.deadlineMs);
+                if (message.want != null && $Object.hasOwnProperty.call(message, "want") && message.want !== 0)
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.want);
+                if (message.topK != null && $Object.hasOwnProperty.call(message, "topK") && message.topK !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.topK);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2866,17 +2781,17 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Decodes an InferRequest message from the specified reader or buffer.
+             * Decodes a Request message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.InferRequest & offramp.v1.InferRequest.$Shape} InferRequest
+             * @returns {offramp.v2.Request & offramp.v2.Request.$Shape} Request
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
-            InferRequest.decode = function (reader, length, _end, _depth, _target) {
+            Request.decode = function (reader, length, _end, _depth, _target) {
                 if (!(reader instanceof $Reader))
                     reader = $Reader.create(reader);
                 if (_depth === $undefined)
@@ -2893,7 +2808,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.InferRequest();
+                message = _target || new $root.offramp.v2.Request();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -2904,9 +2819,9 @@ export const offramp = $root.offramp = (() => {
                     let wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
-                            if (wireType !== 2)
+                            if (wireType !== 0)
                                 break;
-                            if ((value = reader.stringVerify()).length)
+                            if (value = reader.uint32())
                                 message.id = value;
                             else
                                 delete message.id;
@@ -2915,52 +2830,40 @@ export const offramp = $root.offramp = (() => {
                     case 2: {
                             if (wireType !== 2)
                                 break;
-                            message.tensor = $root.offramp.v1.Tensor.decode(reader, reader.size(), $undefined, _depth + 1, message.tensor);
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
                             continue;
                         }
                     case 3: {
-                            if (wireType !== 2)
+                            if (wireType !== 0)
                                 break;
-                            message.quantization = $root.offramp.v1.Quantization.decode(reader, reader.size(), $undefined, _depth + 1, message.quantization);
+                            if (value = reader.uint32())
+                                message.rate = value;
+                            else
+                                delete message.rate;
                             continue;
                         }
                     case 4: {
                             if (wireType !== 0)
                                 break;
                             if (value = reader.int32())
-                                message.codec = value;
+                                message.graph = value;
                             else
-                                delete message.codec;
+                                delete message.graph;
                             continue;
                         }
                     case 5: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
-                                message.uncompressedBytes = value;
+                            if (value = reader.bool())
+                                message.zstd = value;
                             else
-                                delete message.uncompressedBytes;
+                                delete message.zstd;
                             continue;
                         }
                     case 6: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.sint32())
-                                message.exitIndex = value;
-                            else
-                                delete message.exitIndex;
-                            continue;
-                        }
-                    case 7: {
-                            if (wireType !== 5)
-                                break;
-                            if (!$Object.is(value = reader.float(), 0))
-                                message.exitConfidence = value;
-                            else
-                                delete message.exitConfidence;
-                            continue;
-                        }
-                    case 8: {
                             if (wireType !== 0)
                                 break;
                             if (value = reader.uint32())
@@ -2969,13 +2872,22 @@ export const offramp = $root.offramp = (() => {
                                 delete message.deadlineMs;
                             continue;
                         }
-                    case 9: {
+                    case 7: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.int32())
-                                message.graph = value;
+                            if (value = reader.uint32())
+                                message.want = value;
                             else
-                                delete message.graph;
+                                delete message.want;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.topK = value;
+                            else
+                                delete message.topK;
                             continue;
                         }
                     }
@@ -2996,14 +2908,14 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Verifies an InferRequest message.
+             * Verifies a Request message.
              * @function verify
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
              */
-            InferRequest.verify = function (message, _depth) {
+            Request.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
                 if (_depth === $undefined)
@@ -3011,131 +2923,101 @@ export const offramp = $root.offramp = (() => {
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
-                    if (!$util.isString(message.id))
-                        return "id: string expected";
-                if (message.tensor != null && $Object.hasOwnProperty.call(message, "tensor")) {
-                    let error = $root.offramp.v1.Tensor.verify(message.tensor, _depth + 1);
-                    if (error)
-                        return "tensor." + error;
-                }
-                if (message.quantization != null && $Object.hasOwnProperty.call(message, "quantization")) {
-                    let error = $root.offramp.v1.Quantization.verify(message.quantization, _depth + 1);
-                    if (error)
-                        return "quantization." + error;
-                }
-                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec"))
-                    if (typeof message.codec !== "number" || (message.codec | 0) !== message.codec)
-                        return "codec: enum value expected";
-                if (message.uncompressedBytes != null && $Object.hasOwnProperty.call(message, "uncompressedBytes"))
-                    if (!$util.isInteger(message.uncompressedBytes))
-                        return "uncompressedBytes: integer expected";
-                if (message.exitIndex != null && $Object.hasOwnProperty.call(message, "exitIndex"))
-                    if (!$util.isInteger(message.exitIndex))
-                        return "exitIndex: integer expected";
-                if (message.exitConfidence != null && $Object.hasOwnProperty.call(message, "exitConfidence"))
-                    if (typeof message.exitConfidence !== "number")
-                        return "exitConfidence: number expected";
-                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
-                    if (!$util.isInteger(message.deadlineMs))
-                        return "deadlineMs: integer expected";
+                    if (!$util.isInteger(message.id))
+                        return "id: integer expected";
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload"))
+                    if (!(message.payload && typeof message.payload.length === "number" || $util.isString(message.payload)))
+                        return "payload: buffer expected";
+                if (message.rate != null && $Object.hasOwnProperty.call(message, "rate"))
+                    if (!$util.isInteger(message.rate))
+                        return "rate: integer expected";
                 if (message.graph != null && $Object.hasOwnProperty.call(message, "graph"))
                     if (typeof message.graph !== "number" || (message.graph | 0) !== message.graph)
                         return "graph: enum value expected";
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    if (typeof message.zstd !== "boolean")
+                        return "zstd: boolean expected";
+                if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
+                    if (!$util.isInteger(message.deadlineMs))
+                        return "deadlineMs: integer expected";
+                if (message.want != null && $Object.hasOwnProperty.call(message, "want"))
+                    if (!$util.isInteger(message.want))
+                        return "want: integer expected";
+                if (message.topK != null && $Object.hasOwnProperty.call(message, "topK"))
+                    if (!$util.isInteger(message.topK))
+                        return "topK: integer expected";
                 return null;
             };
 
             /**
-             * Creates an InferRequest message from a plain object. Also converts values to their respective internal types.
+             * Creates a Request message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.InferRequest} InferRequest
+             * @returns {offramp.v2.Request} Request
              */
-            InferRequest.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.InferRequest)
+            Request.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.Request)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.InferRequest: object expected");
+                    throw $TypeError(".offramp.v2.Request: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.InferRequest();
+                let message = new $root.offramp.v2.Request();
                 if (object.id != null)
-                    if (typeof object.id !== "string" || object.id.length)
-                        message.id = $String(object.id);
-                if (object.tensor != null) {
-                    if (!$util.isObject(object.tensor))
-                        throw $TypeError(".offramp.v1.InferRequest.tensor: object expected");
-                    message.tensor = $root.offramp.v1.Tensor.fromObject(object.tensor, _depth + 1);
-                }
-                if (object.quantization != null) {
-                    if (!$util.isObject(object.quantization))
-                        throw $TypeError(".offramp.v1.InferRequest.quantization: object expected");
-                    message.quantization = $root.offramp.v1.Quantization.fromObject(object.quantization, _depth + 1);
-                }
-                if (object.codec !== 0 && (typeof object.codec !== "string" || $root.offramp.v1.Codec[object.codec] !== 0))
-                    switch (object.codec) {
-                    case "CODEC_UNSPECIFIED":
-                    case 0:
-                        message.codec = 0;
-                        break;
-                    case "CODEC_NONE":
-                    case 1:
-                        message.codec = 1;
-                        break;
-                    case "CODEC_ZSTD":
-                    case 2:
-                        message.codec = 2;
-                        break;
-                    default:
-                        if (typeof object.codec === "number" && (object.codec | 0) === object.codec)
-                            message.codec = object.codec;
-                    }
-                if (object.uncompressedBytes != null)
-                    if ($Number(object.uncompressedBytes) !== 0)
-                        message.uncompressedBytes = object.uncompressedBytes >>> 0;
-                if (object.exitIndex != null)
-                    if ($Number(object.exitIndex) !== 0)
-                        message.exitIndex = object.exitIndex | 0;
-                if (object.exitConfidence != null)
-                    if (!$Object.is($Number(object.exitConfidence), 0))
-                        message.exitConfidence = $Number(object.exitConfidence);
-                if (object.deadlineMs != null)
-                    if ($Number(object.deadlineMs) !== 0)
-                        message.deadlineMs = object.deadlineMs >>> 0;
-                if (object.graph !== 0 && (typeof object.graph !== "string" || $root.offramp.v1.Graph[object.graph] !== 0))
+                    if ($Number(object.id) !== 0)
+                        message.id = object.id >>> 0;
+                if (object.payload != null)
+                    if (object.payload.length)
+                        if (typeof object.payload === "string")
+                            $util.base64.decode(object.payload, message.payload = $util.newBuffer($util.base64.length(object.payload)), 0);
+                        else if (object.payload.length >= 0)
+                            message.payload = object.payload;
+                if (object.rate != null)
+                    if ($Number(object.rate) !== 0)
+                        message.rate = object.rate >>> 0;
+                if (object.graph !== 0 && (typeof object.graph !== "string" || $root.offramp.v2.Graph[object.graph] !== 0))
                     switch (object.graph) {
-                    case "GRAPH_UNSPECIFIED":
+                    case "GRAPH_TAIL":
                     case 0:
                         message.graph = 0;
                         break;
-                    case "GRAPH_TAIL":
+                    case "GRAPH_FULL":
                     case 1:
                         message.graph = 1;
-                        break;
-                    case "GRAPH_FULL":
-                    case 2:
-                        message.graph = 2;
                         break;
                     default:
                         if (typeof object.graph === "number" && (object.graph | 0) === object.graph)
                             message.graph = object.graph;
                     }
+                if (object.zstd != null)
+                    if (object.zstd)
+                        message.zstd = $Boolean(object.zstd);
+                if (object.deadlineMs != null)
+                    if ($Number(object.deadlineMs) !== 0)
+                        message.deadlineMs = object.deadlineMs >>> 0;
+                if (object.want != null)
+                    if ($Number(object.want) !== 0)
+                        message.want = object.want >>> 0;
+                if (object.topK != null)
+                    if ($Number(object.topK) !== 0)
+                        message.topK = object.topK >>> 0;
                 return message;
             };
 
             /**
-             * Creates a plain object from an InferRequest message. Also converts values to other types if specified.
+             * Creates a plain object from a Request message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @static
-             * @param {offramp.v1.InferRequest} message InferRequest
+             * @param {offramp.v2.Request} message Request
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
-            InferRequest.toObject = function (message, options, _depth) {
+            Request.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
                 if (_depth === $undefined)
@@ -3144,81 +3026,85 @@ export const offramp = $root.offramp = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.defaults) {
-                    object.id = "";
-                    object.tensor = null;
-                    object.quantization = null;
-                    object.codec = options.enums === $String ? "CODEC_UNSPECIFIED" : 0;
-                    object.uncompressedBytes = 0;
-                    object.exitIndex = 0;
-                    object.exitConfidence = 0;
+                    object.id = 0;
+                    if (options.bytes === $String)
+                        object.payload = "";
+                    else {
+                        object.payload = [];
+                        if (options.bytes !== $Array)
+                            object.payload = $util.newBuffer(object.payload);
+                    }
+                    object.rate = 0;
+                    object.graph = options.enums === $String ? "GRAPH_TAIL" : 0;
+                    object.zstd = false;
                     object.deadlineMs = 0;
-                    object.graph = options.enums === $String ? "GRAPH_UNSPECIFIED" : 0;
+                    object.want = 0;
+                    object.topK = 0;
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
-                if (message.tensor != null && $Object.hasOwnProperty.call(message, "tensor"))
-                    object.tensor = $root.offramp.v1.Tensor.toObject(message.tensor, options, _depth + 1);
-                if (message.quantization != null && $Object.hasOwnProperty.call(message, "quantization"))
-                    object.quantization = $root.offramp.v1.Quantization.toObject(message.quantization, options, _depth + 1);
-                if (message.codec != null && $Object.hasOwnProperty.call(message, "codec"))
-                    object.codec = options.enums === $String ? $root.offramp.v1.Codec[message.codec] === $undefined ? message.codec : $root.offramp.v1.Codec[message.codec] : message.codec;
-                if (message.uncompressedBytes != null && $Object.hasOwnProperty.call(message, "uncompressedBytes"))
-                    object.uncompressedBytes = message.uncompressedBytes;
-                if (message.exitIndex != null && $Object.hasOwnProperty.call(message, "exitIndex"))
-                    object.exitIndex = message.exitIndex;
-                if (message.exitConfidence != null && $Object.hasOwnProperty.call(message, "exitConfidence"))
-                    object.exitConfidence = options.json && !$isFinite(message.exitConfidence) ? $String(message.exitConfidence) : message.exitConfidence;
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload"))
+                    object.payload = options.bytes === $String ? $util.base64.encode(message.payload, 0, message.payload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.payload) : message.payload;
+                if (message.rate != null && $Object.hasOwnProperty.call(message, "rate"))
+                    object.rate = message.rate;
+                if (message.graph != null && $Object.hasOwnProperty.call(message, "graph"))
+                    object.graph = options.enums === $String ? $root.offramp.v2.Graph[message.graph] === $undefined ? message.graph : $root.offramp.v2.Graph[message.graph] : message.graph;
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    object.zstd = message.zstd;
                 if (message.deadlineMs != null && $Object.hasOwnProperty.call(message, "deadlineMs"))
                     object.deadlineMs = message.deadlineMs;
-                if (message.graph != null && $Object.hasOwnProperty.call(message, "graph"))
-                    object.graph = options.enums === $String ? $root.offramp.v1.Graph[message.graph] === $undefined ? message.graph : $root.offramp.v1.Graph[message.graph] : message.graph;
+                if (message.want != null && $Object.hasOwnProperty.call(message, "want"))
+                    object.want = message.want;
+                if (message.topK != null && $Object.hasOwnProperty.call(message, "topK"))
+                    object.topK = message.topK;
                 return object;
             };
 
             /**
-             * Converts this InferRequest to JSON.
+             * Converts this Request to JSON.
              * @function toJSON
-             * @memberof offramp.v1.InferRequest
+             * @memberof offramp.v2.Request
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
-            InferRequest.prototype.toJSON = function() {
-                return InferRequest.toObject(this, $protobuf.util.toJSONOptions);
+            Request.prototype.toJSON = function() {
+                return Request.toObject(this, $protobuf.util.toJSONOptions);
             };
 
-            return InferRequest;
+            return Request;
         })();
 
-        v1.Timings = (function() {
+        v2.Timings = (function() {
 
             /**
              * Properties of a Timings.
-             * @typedef {Object} offramp.v1.Timings.$Properties
+             * @typedef {Object} offramp.v2.Timings.$Properties
              * @property {number|null} [queueUs] Timings queueUs
              * @property {number|null} [decodeUs] Timings decodeUs
              * @property {number|null} [computeUs] Timings computeUs
+             * @property {number|null} [batchSize] Timings batchSize
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
              * Properties of a Timings.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @interface ITimings
-             * @augments offramp.v1.Timings.$Properties
-             * @deprecated Use offramp.v1.Timings.$Properties instead.
+             * @augments offramp.v2.Timings.$Properties
+             * @deprecated Use offramp.v2.Timings.$Properties instead.
              */
 
             /**
              * Shape of a Timings.
-             * @typedef {offramp.v1.Timings.$Properties} offramp.v1.Timings.$Shape
+             * @typedef {offramp.v2.Timings.$Properties} offramp.v2.Timings.$Shape
              */
 
             /**
              * Constructs a new Timings.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @classdesc Represents a Timings.
              * @constructor
-             * @param {offramp.v1.Timings.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Timings.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Timings = function (properties) {
@@ -3231,7 +3117,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Timings queueUs.
              * @member {number} queueUs
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @instance
              */
             Timings.prototype.queueUs = 0;
@@ -3239,7 +3125,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Timings decodeUs.
              * @member {number} decodeUs
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @instance
              */
             Timings.prototype.decodeUs = 0;
@@ -3247,21 +3133,29 @@ export const offramp = $root.offramp = (() => {
             /**
              * Timings computeUs.
              * @member {number} computeUs
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @instance
              */
             Timings.prototype.computeUs = 0;
 
             /**
+             * Timings batchSize.
+             * @member {number} batchSize
+             * @memberof offramp.v2.Timings
+             * @instance
+             */
+            Timings.prototype.batchSize = 0;
+
+            /**
              * Creates a new Timings instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @static
-             * @param {offramp.v1.Timings.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Timings} Timings instance
+             * @param {offramp.v2.Timings.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Timings} Timings instance
              * @type {{
-             *   (properties: offramp.v1.Timings.$Shape): offramp.v1.Timings & offramp.v1.Timings.$Shape;
-             *   (properties?: offramp.v1.Timings.$Properties): offramp.v1.Timings;
+             *   (properties: offramp.v2.Timings.$Shape): offramp.v2.Timings & offramp.v2.Timings.$Shape;
+             *   (properties?: offramp.v2.Timings.$Properties): offramp.v2.Timings;
              * }}
              */
             Timings.create = function(properties) {
@@ -3269,11 +3163,11 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Encodes the specified Timings message. Does not implicitly {@link offramp.v1.Timings.verify|verify} messages.
+             * Encodes the specified Timings message. Does not implicitly {@link offramp.v2.Timings.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @static
-             * @param {offramp.v1.Timings.$Properties} message Timings message or plain object to encode
+             * @param {offramp.v2.Timings.$Properties} message Timings message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
@@ -3290,6 +3184,8 @@ export const offramp = $root.offramp = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.decodeUs);
                 if (message.computeUs != null && $Object.hasOwnProperty.call(message, "computeUs") && message.computeUs !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.computeUs);
+                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize") && message.batchSize !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.batchSize);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3299,11 +3195,11 @@ export const offramp = $root.offramp = (() => {
             /**
              * Decodes a Timings message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.Timings
+             * @memberof offramp.v2.Timings
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Timings & offramp.v1.Timings.$Shape} Timings
+             * @returns {offramp.v2.Timings & offramp.v2.Timings.$Shape} Timings
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
@@ -3324,7 +3220,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.Timings();
+                message = _target || new $root.offramp.v2.Timings();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -3361,358 +3257,7 @@ export const offramp = $root.offramp = (() => {
                                 delete message.computeUs;
                             continue;
                         }
-                    }
-                    reader.skipType(wireType, _depth, tag);
-                    if (!reader.discardUnknown) {
-                        $util.makeProp(message, "$unknowns", false);
-                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                    }
-                }
-                if (length !== $undefined) {
-                    if (reader.pos !== end)
-                        throw $RangeError("index out of range");
-                    reader.len = length;
-                }
-                if (_end !== $undefined)
-                    throw $Error("missing end group");
-                return message;
-            };
-
-            /**
-             * Verifies a Timings message.
-             * @function verify
-             * @memberof offramp.v1.Timings
-             * @static
-             * @param {Object.<string,*>} message Plain object to verify
-             * @returns {string|null} `null` if valid, otherwise the reason why it is not
-             */
-            Timings.verify = function (message, _depth) {
-                if (typeof message !== "object" || message === null)
-                    return "object expected";
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    return "max depth exceeded";
-                if (message.queueUs != null && $Object.hasOwnProperty.call(message, "queueUs"))
-                    if (!$util.isInteger(message.queueUs))
-                        return "queueUs: integer expected";
-                if (message.decodeUs != null && $Object.hasOwnProperty.call(message, "decodeUs"))
-                    if (!$util.isInteger(message.decodeUs))
-                        return "decodeUs: integer expected";
-                if (message.computeUs != null && $Object.hasOwnProperty.call(message, "computeUs"))
-                    if (!$util.isInteger(message.computeUs))
-                        return "computeUs: integer expected";
-                return null;
-            };
-
-            /**
-             * Creates a Timings message from a plain object. Also converts values to their respective internal types.
-             * @function fromObject
-             * @memberof offramp.v1.Timings
-             * @static
-             * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Timings} Timings
-             */
-            Timings.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Timings)
-                    return object;
-                if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Timings: object expected");
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Timings();
-                if (object.queueUs != null)
-                    if ($Number(object.queueUs) !== 0)
-                        message.queueUs = object.queueUs >>> 0;
-                if (object.decodeUs != null)
-                    if ($Number(object.decodeUs) !== 0)
-                        message.decodeUs = object.decodeUs >>> 0;
-                if (object.computeUs != null)
-                    if ($Number(object.computeUs) !== 0)
-                        message.computeUs = object.computeUs >>> 0;
-                return message;
-            };
-
-            /**
-             * Creates a plain object from a Timings message. Also converts values to other types if specified.
-             * @function toObject
-             * @memberof offramp.v1.Timings
-             * @static
-             * @param {offramp.v1.Timings} message Timings
-             * @param {$protobuf.IConversionOptions} [options] Conversion options
-             * @returns {Object.<string,*>} Plain object
-             */
-            Timings.toObject = function (message, options, _depth) {
-                if (!options)
-                    options = {};
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let object = {};
-                if (options.defaults) {
-                    object.queueUs = 0;
-                    object.decodeUs = 0;
-                    object.computeUs = 0;
-                }
-                if (message.queueUs != null && $Object.hasOwnProperty.call(message, "queueUs"))
-                    object.queueUs = message.queueUs;
-                if (message.decodeUs != null && $Object.hasOwnProperty.call(message, "decodeUs"))
-                    object.decodeUs = message.decodeUs;
-                if (message.computeUs != null && $Object.hasOwnProperty.call(message, "computeUs"))
-                    object.computeUs = message.computeUs;
-                return object;
-            };
-
-            /**
-             * Converts this Timings to JSON.
-             * @function toJSON
-             * @memberof offramp.v1.Timings
-             * @instance
-             * @returns {Object.<string,*>} JSON object
-             */
-            Timings.prototype.toJSON = function() {
-                return Timings.toObject(this, $protobuf.util.toJSONOptions);
-            };
-
-            return Timings;
-        })();
-
-        v1.InferResponse = (function() {
-
-            /**
-             * Properties of an InferResponse.
-             * @typedef {Object} offramp.v1.InferResponse.$Properties
-             * @property {string|null} [id] InferResponse id
-             * @property {number|null} [label] InferResponse label
-             * @property {Array.<number>|null} [scores] InferResponse scores
-             * @property {Array.<number>|null} [topLabels] InferResponse topLabels
-             * @property {offramp.v1.Timings.$Properties|null} [timings] InferResponse timings
-             * @property {number|null} [batchSize] InferResponse batchSize
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-
-            /**
-             * Properties of an InferResponse.
-             * @memberof offramp.v1
-             * @interface IInferResponse
-             * @augments offramp.v1.InferResponse.$Properties
-             * @deprecated Use offramp.v1.InferResponse.$Properties instead.
-             */
-
-            /**
-             * Shape of an InferResponse.
-             * @typedef {offramp.v1.InferResponse.$Properties} offramp.v1.InferResponse.$Shape
-             */
-
-            /**
-             * Constructs a new InferResponse.
-             * @memberof offramp.v1
-             * @classdesc Represents an InferResponse.
-             * @constructor
-             * @param {offramp.v1.InferResponse.$Properties=} [properties] Properties to set
-             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-             */
-            const InferResponse = function (properties) {
-                this.scores = [];
-                this.topLabels = [];
-                if (properties)
-                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                            this[keys[i]] = properties[keys[i]];
-            };
-
-            /**
-             * InferResponse id.
-             * @member {string} id
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.id = "";
-
-            /**
-             * InferResponse label.
-             * @member {number} label
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.label = 0;
-
-            /**
-             * InferResponse scores.
-             * @member {Array.<number>} scores
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.scores = $util.emptyArray;
-
-            /**
-             * InferResponse topLabels.
-             * @member {Array.<number>} topLabels
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.topLabels = $util.emptyArray;
-
-            /**
-             * InferResponse timings.
-             * @member {offramp.v1.Timings.$Properties|null|undefined} timings
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.timings = null;
-
-            /**
-             * InferResponse batchSize.
-             * @member {number} batchSize
-             * @memberof offramp.v1.InferResponse
-             * @instance
-             */
-            InferResponse.prototype.batchSize = 0;
-
-            /**
-             * Creates a new InferResponse instance using the specified properties.
-             * @function create
-             * @memberof offramp.v1.InferResponse
-             * @static
-             * @param {offramp.v1.InferResponse.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.InferResponse} InferResponse instance
-             * @type {{
-             *   (properties: offramp.v1.InferResponse.$Shape): offramp.v1.InferResponse & offramp.v1.InferResponse.$Shape;
-             *   (properties?: offramp.v1.InferResponse.$Properties): offramp.v1.InferResponse;
-             * }}
-             */
-            InferResponse.create = function(properties) {
-                return new InferResponse(properties);
-            };
-
-            /**
-             * Encodes the specified InferResponse message. Does not implicitly {@link offramp.v1.InferResponse.verify|verify} messages.
-             * @function encode
-             * @memberof offramp.v1.InferResponse
-             * @static
-             * @param {offramp.v1.InferResponse.$Properties} message InferResponse message or plain object to encode
-             * @param {$protobuf.Writer} [writer] Writer to encode to
-             * @returns {$protobuf.Writer} Writer
-             */
-            InferResponse.encode = function (message, writer, _depth) {
-                if (!writer)
-                    writer = $Writer.create();
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $util.recursionLimit)
-                    throw $Error("max depth exceeded");
-                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
-                if (message.label != null && $Object.hasOwnProperty.call(message, "label") && message.label !== 0)
-                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.label);
-                if (message.scores != null && message.scores.length)
-                    writer.uint32(/* id 3, wireType 2 =*/26).floats(message.scores);
-                if (message.topLabels != null && message.topLabels.length)
-                    writer.uint32(/* id 4, wireType 2 =*/34).uint32s(message.topLabels);
-                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings"))
-                    $root.offramp.v1.Timings.encode(message.timings, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
-                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize") && message.batchSize !== 0)
-                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.batchSize);
-                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                    for (let i = 0; i < message.$unknowns.length; ++i)
-                        writer.raw(message.$unknowns[i]);
-                return writer;
-            };
-
-            /**
-             * Decodes an InferResponse message from the specified reader or buffer.
-             * @function decode
-             * @memberof offramp.v1.InferResponse
-             * @static
-             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-             * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.InferResponse & offramp.v1.InferResponse.$Shape} InferResponse
-             * @throws {Error} If the payload is not a reader or valid buffer
-             * @throws {$protobuf.util.ProtocolError} If required fields are missing
-             */
-            InferResponse.decode = function (reader, length, _end, _depth, _target) {
-                if (!(reader instanceof $Reader))
-                    reader = $Reader.create(reader);
-                if (_depth === $undefined)
-                    _depth = 0;
-                if (_depth > $Reader.recursionLimit)
-                    throw $Error("max depth exceeded");
-                let end, message, value;
-                if (length === $undefined)
-                    end = reader.len;
-                else {
-                    end = reader.pos + length;
-                    if (end > reader.len)
-                        throw $RangeError("index out of range");
-                    length = reader.len;
-                    reader.len = end;
-                }
-                message = _target || new $root.offramp.v1.InferResponse();
-                while (reader.pos < end) {
-                    let start = reader.pos;
-                    let tag = reader.tag();
-                    if (tag === _end) {
-                        _end = $undefined;
-                        break;
-                    }
-                    let wireType = tag & 7;
-                    switch (tag >>>= 3) {
-                    case 1: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.id = value;
-                            else
-                                delete message.id;
-                            continue;
-                        }
-                    case 2: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.label = value;
-                            else
-                                delete message.label;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType === 2) {
-                                if (!(message.scores && message.scores.length))
-                                    message.scores = [];
-                                reader.floats(message.scores);
-                                continue;
-                            }
-                            if (wireType !== 5)
-                                break;
-                            if (!(message.scores && message.scores.length))
-                                message.scores = [];
-                            message.scores.push(reader.float());
-                            continue;
-                        }
                     case 4: {
-                            if (wireType === 2) {
-                                if (!(message.topLabels && message.topLabels.length))
-                                    message.topLabels = [];
-                                reader.uint32s(message.topLabels);
-                                continue;
-                            }
-                            if (wireType !== 0)
-                                break;
-                            if (!(message.topLabels && message.topLabels.length))
-                                message.topLabels = [];
-                            message.topLabels.push(reader.uint32());
-                            continue;
-                        }
-                    case 5: {
-                            if (wireType !== 2)
-                                break;
-                            message.timings = $root.offramp.v1.Timings.decode(reader, reader.size(), $undefined, _depth + 1, message.timings);
-                            continue;
-                        }
-                    case 6: {
                             if (wireType !== 0)
                                 break;
                             if (value = reader.uint32())
@@ -3739,45 +3284,29 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Verifies an InferResponse message.
+             * Verifies a Timings message.
              * @function verify
-             * @memberof offramp.v1.InferResponse
+             * @memberof offramp.v2.Timings
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
              */
-            InferResponse.verify = function (message, _depth) {
+            Timings.verify = function (message, _depth) {
                 if (typeof message !== "object" || message === null)
                     return "object expected";
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
-                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
-                    if (!$util.isString(message.id))
-                        return "id: string expected";
-                if (message.label != null && $Object.hasOwnProperty.call(message, "label"))
-                    if (!$util.isInteger(message.label))
-                        return "label: integer expected";
-                if (message.scores != null && $Object.hasOwnProperty.call(message, "scores")) {
-                    if (!$Array.isArray(message.scores))
-                        return "scores: array expected";
-                    for (let i = 0; i < message.scores.length; ++i)
-                        if (typeof message.scores[i] !== "number")
-                            return "scores: number[] expected";
-                }
-                if (message.topLabels != null && $Object.hasOwnProperty.call(message, "topLabels")) {
-                    if (!$Array.isArray(message.topLabels))
-                        return "topLabels: array expected";
-                    for (let i = 0; i < message.topLabels.length; ++i)
-                        if (!$util.isInteger(message.topLabels[i]))
-                            return "topLabels: integer[] expected";
-                }
-                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings")) {
-                    let error = $root.offramp.v1.Timings.verify(message.timings, _depth + 1);
-                    if (error)
-                        return "timings." + error;
-                }
+                if (message.queueUs != null && $Object.hasOwnProperty.call(message, "queueUs"))
+                    if (!$util.isInteger(message.queueUs))
+                        return "queueUs: integer expected";
+                if (message.decodeUs != null && $Object.hasOwnProperty.call(message, "decodeUs"))
+                    if (!$util.isInteger(message.decodeUs))
+                        return "decodeUs: integer expected";
+                if (message.computeUs != null && $Object.hasOwnProperty.call(message, "computeUs"))
+                    if (!$util.isInteger(message.computeUs))
+                        return "computeUs: integer expected";
                 if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize"))
                     if (!$util.isInteger(message.batchSize))
                         return "batchSize: integer expected";
@@ -3785,48 +3314,32 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Creates an InferResponse message from a plain object. Also converts values to their respective internal types.
+             * Creates a Timings message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.InferResponse
+             * @memberof offramp.v2.Timings
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.InferResponse} InferResponse
+             * @returns {offramp.v2.Timings} Timings
              */
-            InferResponse.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.InferResponse)
+            Timings.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.Timings)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.InferResponse: object expected");
+                    throw $TypeError(".offramp.v2.Timings: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.InferResponse();
-                if (object.id != null)
-                    if (typeof object.id !== "string" || object.id.length)
-                        message.id = $String(object.id);
-                if (object.label != null)
-                    if ($Number(object.label) !== 0)
-                        message.label = object.label >>> 0;
-                if (object.scores) {
-                    if (!$Array.isArray(object.scores))
-                        throw $TypeError(".offramp.v1.InferResponse.scores: array expected");
-                    message.scores = $Array(object.scores.length);
-                    for (let i = 0; i < object.scores.length; ++i)
-                        message.scores[i] = $Number(object.scores[i]);
-                }
-                if (object.topLabels) {
-                    if (!$Array.isArray(object.topLabels))
-                        throw $TypeError(".offramp.v1.InferResponse.topLabels: array expected");
-                    message.topLabels = $Array(object.topLabels.length);
-                    for (let i = 0; i < object.topLabels.length; ++i)
-                        message.topLabels[i] = object.topLabels[i] >>> 0;
-                }
-                if (object.timings != null) {
-                    if (!$util.isObject(object.timings))
-                        throw $TypeError(".offramp.v1.InferResponse.timings: object expected");
-                    message.timings = $root.offramp.v1.Timings.fromObject(object.timings, _depth + 1);
-                }
+                let message = new $root.offramp.v2.Timings();
+                if (object.queueUs != null)
+                    if ($Number(object.queueUs) !== 0)
+                        message.queueUs = object.queueUs >>> 0;
+                if (object.decodeUs != null)
+                    if ($Number(object.decodeUs) !== 0)
+                        message.decodeUs = object.decodeUs >>> 0;
+                if (object.computeUs != null)
+                    if ($Number(object.computeUs) !== 0)
+                        message.computeUs = object.computeUs >>> 0;
                 if (object.batchSize != null)
                     if ($Number(object.batchSize) !== 0)
                         message.batchSize = object.batchSize >>> 0;
@@ -3834,15 +3347,977 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Creates a plain object from an InferResponse message. Also converts values to other types if specified.
+             * Creates a plain object from a Timings message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.InferResponse
+             * @memberof offramp.v2.Timings
              * @static
-             * @param {offramp.v1.InferResponse} message InferResponse
+             * @param {offramp.v2.Timings} message Timings
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
-            InferResponse.toObject = function (message, options, _depth) {
+            Timings.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.queueUs = 0;
+                    object.decodeUs = 0;
+                    object.computeUs = 0;
+                    object.batchSize = 0;
+                }
+                if (message.queueUs != null && $Object.hasOwnProperty.call(message, "queueUs"))
+                    object.queueUs = message.queueUs;
+                if (message.decodeUs != null && $Object.hasOwnProperty.call(message, "decodeUs"))
+                    object.decodeUs = message.decodeUs;
+                if (message.computeUs != null && $Object.hasOwnProperty.call(message, "computeUs"))
+                    object.computeUs = message.computeUs;
+                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize"))
+                    object.batchSize = message.batchSize;
+                return object;
+            };
+
+            /**
+             * Converts this Timings to JSON.
+             * @function toJSON
+             * @memberof offramp.v2.Timings
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Timings.prototype.toJSON = function() {
+                return Timings.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Timings;
+        })();
+
+        /**
+         * DataType enum.
+         * @name offramp.v2.DataType
+         * @enum {number}
+         * @property {number} DATA_TYPE_UNSPECIFIED=0 DATA_TYPE_UNSPECIFIED value
+         * @property {number} FP32=1 FP32 value
+         * @property {number} INT64=2 INT64 value
+         * @property {number} INT32=3 INT32 value
+         * @property {number} UINT8=4 UINT8 value
+         */
+        v2.DataType = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "DATA_TYPE_UNSPECIFIED"] = 0;
+            values[valuesById[1] = "FP32"] = 1;
+            values[valuesById[2] = "INT64"] = 2;
+            values[valuesById[3] = "INT32"] = 3;
+            values[valuesById[4] = "UINT8"] = 4;
+            return values;
+        })();
+
+        v2.OutputTensor = (function() {
+
+            /**
+             * Properties of an OutputTensor.
+             * @typedef {Object} offramp.v2.OutputTensor.$Properties
+             * @property {string|null} [name] OutputTensor name
+             * @property {offramp.v2.DataType|null} [dtype] OutputTensor dtype
+             * @property {Array.<number>|null} [shape] OutputTensor shape
+             * @property {offramp.v2.OutputEncoding|null} [encoding] OutputTensor encoding
+             * @property {number|null} [scale] OutputTensor scale
+             * @property {number|null} [zeroPoint] OutputTensor zeroPoint
+             * @property {boolean|null} [zstd] OutputTensor zstd
+             * @property {Uint8Array|null} [data] OutputTensor data
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an OutputTensor.
+             * @memberof offramp.v2
+             * @interface IOutputTensor
+             * @augments offramp.v2.OutputTensor.$Properties
+             * @deprecated Use offramp.v2.OutputTensor.$Properties instead.
+             */
+
+            /**
+             * Shape of an OutputTensor.
+             * @typedef {offramp.v2.OutputTensor.$Properties} offramp.v2.OutputTensor.$Shape
+             */
+
+            /**
+             * Constructs a new OutputTensor.
+             * @memberof offramp.v2
+             * @classdesc Represents an OutputTensor.
+             * @constructor
+             * @param {offramp.v2.OutputTensor.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const OutputTensor = function (properties) {
+                this.shape = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * OutputTensor name.
+             * @member {string} name
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.name = "";
+
+            /**
+             * OutputTensor dtype.
+             * @member {offramp.v2.DataType} dtype
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.dtype = 0;
+
+            /**
+             * OutputTensor shape.
+             * @member {Array.<number>} shape
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.shape = $util.emptyArray;
+
+            /**
+             * OutputTensor encoding.
+             * @member {offramp.v2.OutputEncoding} encoding
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.encoding = 0;
+
+            /**
+             * OutputTensor scale.
+             * @member {number} scale
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.scale = 0;
+
+            /**
+             * OutputTensor zeroPoint.
+             * @member {number} zeroPoint
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.zeroPoint = 0;
+
+            /**
+             * OutputTensor zstd.
+             * @member {boolean} zstd
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.zstd = false;
+
+            /**
+             * OutputTensor data.
+             * @member {Uint8Array} data
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             */
+            OutputTensor.prototype.data = $util.newBuffer([]);
+
+            /**
+             * Creates a new OutputTensor instance using the specified properties.
+             * @function create
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {offramp.v2.OutputTensor.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.OutputTensor} OutputTensor instance
+             * @type {{
+             *   (properties: offramp.v2.OutputTensor.$Shape): offramp.v2.OutputTensor & offramp.v2.OutputTensor.$Shape;
+             *   (properties?: offramp.v2.OutputTensor.$Properties): offramp.v2.OutputTensor;
+             * }}
+             */
+            OutputTensor.create = function(properties) {
+                return new OutputTensor(properties);
+            };
+
+            /**
+             * Encodes the specified OutputTensor message. Does not implicitly {@link offramp.v2.OutputTensor.verify|verify} messages.
+             * @function encode
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {offramp.v2.OutputTensor.$Properties} message OutputTensor message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            OutputTensor.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype") && message.dtype !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.dtype);
+                if (message.shape != null && message.shape.length)
+                    writer.uint32(/* id 3, wireType 2 =*/26).uint32s(message.shape);
+                if (message.encoding != null && $Object.hasOwnProperty.call(message, "encoding") && message.encoding !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.encoding);
+                if (message.scale != null && $Object.hasOwnProperty.call(message, "scale") && !$Object.is(message.scale, 0))
+                    writer.uint32(/* id 5, wireType 5 =*/45).float(message.scale);
+                if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint") && !$Object.is(message.zeroPoint, 0))
+                    writer.uint32(/* id 6, wireType 5 =*/53).float(message.zeroPoint);
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd") && message.zstd !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.zstd);
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                    writer.uint32(/* id 8, wireType 2 =*/66).bytes(message.data);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an OutputTensor message from the specified reader or buffer.
+             * @function decode
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {offramp.v2.OutputTensor & offramp.v2.OutputTensor.$Shape} OutputTensor
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            OutputTensor.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.offramp.v2.OutputTensor();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.dtype = value;
+                            else
+                                delete message.dtype;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType === 2) {
+                                if (!(message.shape && message.shape.length))
+                                    message.shape = [];
+                                reader.uint32s(message.shape);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.shape && message.shape.length))
+                                message.shape = [];
+                            message.shape.push(reader.uint32());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.encoding = value;
+                            else
+                                delete message.encoding;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.scale = value;
+                            else
+                                delete message.scale;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 5)
+                                break;
+                            if (!$Object.is(value = reader.float(), 0))
+                                message.zeroPoint = value;
+                            else
+                                delete message.zeroPoint;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.zstd = value;
+                            else
+                                delete message.zstd;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.data = value;
+                            else
+                                delete message.data;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an OutputTensor message.
+             * @function verify
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            OutputTensor.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    if (!$util.isString(message.name))
+                        return "name: string expected";
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype"))
+                    if (typeof message.dtype !== "number" || (message.dtype | 0) !== message.dtype)
+                        return "dtype: enum value expected";
+                if (message.shape != null && $Object.hasOwnProperty.call(message, "shape")) {
+                    if (!$Array.isArray(message.shape))
+                        return "shape: array expected";
+                    for (let i = 0; i < message.shape.length; ++i)
+                        if (!$util.isInteger(message.shape[i]))
+                            return "shape: integer[] expected";
+                }
+                if (message.encoding != null && $Object.hasOwnProperty.call(message, "encoding"))
+                    if (typeof message.encoding !== "number" || (message.encoding | 0) !== message.encoding)
+                        return "encoding: enum value expected";
+                if (message.scale != null && $Object.hasOwnProperty.call(message, "scale"))
+                    if (typeof message.scale !== "number")
+                        return "scale: number expected";
+                if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint"))
+                    if (typeof message.zeroPoint !== "number")
+                        return "zeroPoint: number expected";
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    if (typeof message.zstd !== "boolean")
+                        return "zstd: boolean expected";
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    if (!(message.data && typeof message.data.length === "number" || $util.isString(message.data)))
+                        return "data: buffer expected";
+                return null;
+            };
+
+            /**
+             * Creates an OutputTensor message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {offramp.v2.OutputTensor} OutputTensor
+             */
+            OutputTensor.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.OutputTensor)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".offramp.v2.OutputTensor: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.offramp.v2.OutputTensor();
+                if (object.name != null)
+                    if (typeof object.name !== "string" || object.name.length)
+                        message.name = $String(object.name);
+                if (object.dtype !== 0 && (typeof object.dtype !== "string" || $root.offramp.v2.DataType[object.dtype] !== 0))
+                    switch (object.dtype) {
+                    case "DATA_TYPE_UNSPECIFIED":
+                    case 0:
+                        message.dtype = 0;
+                        break;
+                    case "FP32":
+                    case 1:
+                        message.dtype = 1;
+                        break;
+                    case "INT64":
+                    case 2:
+                        message.dtype = 2;
+                        break;
+                    case "INT32":
+                    case 3:
+                        message.dtype = 3;
+                        break;
+                    case "UINT8":
+                    case 4:
+                        message.dtype = 4;
+                        break;
+                    default:
+                        if (typeof object.dtype === "number" && (object.dtype | 0) === object.dtype)
+                            message.dtype = object.dtype;
+                    }
+                if (object.shape) {
+                    if (!$Array.isArray(object.shape))
+                        throw $TypeError(".offramp.v2.OutputTensor.shape: array expected");
+                    message.shape = $Array(object.shape.length);
+                    for (let i = 0; i < object.shape.length; ++i)
+                        message.shape[i] = object.shape[i] >>> 0;
+                }
+                if (object.encoding !== 0 && (typeof object.encoding !== "string" || $root.offramp.v2.OutputEncoding[object.encoding] !== 0))
+                    switch (object.encoding) {
+                    case "OUTPUT_FP32":
+                    case 0:
+                        message.encoding = 0;
+                        break;
+                    case "OUTPUT_FP16":
+                    case 1:
+                        message.encoding = 1;
+                        break;
+                    case "OUTPUT_INT8":
+                    case 2:
+                        message.encoding = 2;
+                        break;
+                    default:
+                        if (typeof object.encoding === "number" && (object.encoding | 0) === object.encoding)
+                            message.encoding = object.encoding;
+                    }
+                if (object.scale != null)
+                    if (!$Object.is($Number(object.scale), 0))
+                        message.scale = $Number(object.scale);
+                if (object.zeroPoint != null)
+                    if (!$Object.is($Number(object.zeroPoint), 0))
+                        message.zeroPoint = $Number(object.zeroPoint);
+                if (object.zstd != null)
+                    if (object.zstd)
+                        message.zstd = $Boolean(object.zstd);
+                if (object.data != null)
+                    if (object.data.length)
+                        if (typeof object.data === "string")
+                            $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                        else if (object.data.length >= 0)
+                            message.data = object.data;
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an OutputTensor message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof offramp.v2.OutputTensor
+             * @static
+             * @param {offramp.v2.OutputTensor} message OutputTensor
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            OutputTensor.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.arrays || options.defaults)
+                    object.shape = [];
+                if (options.defaults) {
+                    object.name = "";
+                    object.dtype = options.enums === $String ? "DATA_TYPE_UNSPECIFIED" : 0;
+                    object.encoding = options.enums === $String ? "OUTPUT_FP32" : 0;
+                    object.scale = 0;
+                    object.zeroPoint = 0;
+                    object.zstd = false;
+                    if (options.bytes === $String)
+                        object.data = "";
+                    else {
+                        object.data = [];
+                        if (options.bytes !== $Array)
+                            object.data = $util.newBuffer(object.data);
+                    }
+                }
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                    object.name = message.name;
+                if (message.dtype != null && $Object.hasOwnProperty.call(message, "dtype"))
+                    object.dtype = options.enums === $String ? $root.offramp.v2.DataType[message.dtype] === $undefined ? message.dtype : $root.offramp.v2.DataType[message.dtype] : message.dtype;
+                if (message.shape && message.shape.length) {
+                    object.shape = $Array(message.shape.length);
+                    for (let j = 0; j < message.shape.length; ++j)
+                        object.shape[j] = message.shape[j];
+                }
+                if (message.encoding != null && $Object.hasOwnProperty.call(message, "encoding"))
+                    object.encoding = options.enums === $String ? $root.offramp.v2.OutputEncoding[message.encoding] === $undefined ? message.encoding : $root.offramp.v2.OutputEncoding[message.encoding] : message.encoding;
+                if (message.scale != null && $Object.hasOwnProperty.call(message, "scale"))
+                    object.scale = options.json && !$isFinite(message.scale) ? $String(message.scale) : message.scale;
+                if (message.zeroPoint != null && $Object.hasOwnProperty.call(message, "zeroPoint"))
+                    object.zeroPoint = options.json && !$isFinite(message.zeroPoint) ? $String(message.zeroPoint) : message.zeroPoint;
+                if (message.zstd != null && $Object.hasOwnProperty.call(message, "zstd"))
+                    object.zstd = message.zstd;
+                if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                    object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                return object;
+            };
+
+            /**
+             * Converts this OutputTensor to JSON.
+             * @function toJSON
+             * @memberof offramp.v2.OutputTensor
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            OutputTensor.prototype.toJSON = function() {
+                return OutputTensor.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return OutputTensor;
+        })();
+
+        v2.Answer = (function() {
+
+            /**
+             * Properties of an Answer.
+             * @typedef {Object} offramp.v2.Answer.$Properties
+             * @property {number|null} [id] Answer id
+             * @property {number|null} [label] Answer label
+             * @property {number|null} [confidence] Answer confidence
+             * @property {Array.<number>|null} [topLabels] Answer topLabels
+             * @property {Array.<number>|null} [scores] Answer scores
+             * @property {offramp.v2.Timings.$Properties|null} [timings] Answer timings
+             * @property {Array.<offramp.v2.OutputTensor.$Properties>|null} [outputs] Answer outputs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Answer.
+             * @memberof offramp.v2
+             * @interface IAnswer
+             * @augments offramp.v2.Answer.$Properties
+             * @deprecated Use offramp.v2.Answer.$Properties instead.
+             */
+
+            /**
+             * Shape of an Answer.
+             * @typedef {offramp.v2.Answer.$Properties} offramp.v2.Answer.$Shape
+             */
+
+            /**
+             * Constructs a new Answer.
+             * @memberof offramp.v2
+             * @classdesc Represents an Answer.
+             * @constructor
+             * @param {offramp.v2.Answer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Answer = function (properties) {
+                this.topLabels = [];
+                this.scores = [];
+                this.outputs = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Answer id.
+             * @member {number} id
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.id = 0;
+
+            /**
+             * Answer label.
+             * @member {number} label
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.label = 0;
+
+            /**
+             * Answer confidence.
+             * @member {number} confidence
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.confidence = 0;
+
+            /**
+             * Answer topLabels.
+             * @member {Array.<number>} topLabels
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.topLabels = $util.emptyArray;
+
+            /**
+             * Answer scores.
+             * @member {Array.<number>} scores
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.scores = $util.emptyArray;
+
+            /**
+             * Answer timings.
+             * @member {offramp.v2.Timings.$Properties|null|undefined} timings
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.timings = null;
+
+            /**
+             * Answer outputs.
+             * @member {Array.<offramp.v2.OutputTensor.$Properties>} outputs
+             * @memberof offramp.v2.Answer
+             * @instance
+             */
+            Answer.prototype.outputs = $util.emptyArray;
+
+            /**
+             * Creates a new Answer instance using the specified properties.
+             * @function create
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {offramp.v2.Answer.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Answer} Answer instance
+             * @type {{
+             *   (properties: offramp.v2.Answer.$Shape): offramp.v2.Answer & offramp.v2.Answer.$Shape;
+             *   (properties?: offramp.v2.Answer.$Properties): offramp.v2.Answer;
+             * }}
+             */
+            Answer.create = function(properties) {
+                return new Answer(properties);
+            };
+
+            /**
+             * Encodes the specified Answer message. Does not implicitly {@link offramp.v2.Answer.verify|verify} messages.
+             * @function encode
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {offramp.v2.Answer.$Properties} message Answer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Answer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.id);
+                if (message.label != null && $Object.hasOwnProperty.call(message, "label") && message.label !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.label);
+                if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence") && message.confidence !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.confidence);
+                if (message.topLabels != null && message.topLabels.length)
+                    writer.uint32(/* id 4, wireType 2 =*/34).uint32s(message.topLabels);
+                if (message.scores != null && message.scores.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).floats(message.scores);
+                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings"))
+                    $root.offramp.v2.Timings.encode(message.timings, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.outputs != null && message.outputs.length)
+                    for (let i = 0; i < message.outputs.length; ++i)
+                        $root.offramp.v2.OutputTensor.encode(message.outputs[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Answer message from the specified reader or buffer.
+             * @function decode
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {offramp.v2.Answer & offramp.v2.Answer.$Shape} Answer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Answer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.offramp.v2.Answer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.label = value;
+                            else
+                                delete message.label;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.confidence = value;
+                            else
+                                delete message.confidence;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType === 2) {
+                                if (!(message.topLabels && message.topLabels.length))
+                                    message.topLabels = [];
+                                reader.uint32s(message.topLabels);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.topLabels && message.topLabels.length))
+                                message.topLabels = [];
+                            message.topLabels.push(reader.uint32());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType === 2) {
+                                if (!(message.scores && message.scores.length))
+                                    message.scores = [];
+                                reader.floats(message.scores);
+                                continue;
+                            }
+                            if (wireType !== 5)
+                                break;
+                            if (!(message.scores && message.scores.length))
+                                message.scores = [];
+                            message.scores.push(reader.float());
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.timings = $root.offramp.v2.Timings.decode(reader, reader.size(), $undefined, _depth + 1, message.timings);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.outputs && message.outputs.length))
+                                message.outputs = [];
+                            message.outputs.push($root.offramp.v2.OutputTensor.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Verifies an Answer message.
+             * @function verify
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {Object.<string,*>} message Plain object to verify
+             * @returns {string|null} `null` if valid, otherwise the reason why it is not
+             */
+            Answer.verify = function (message, _depth) {
+                if (typeof message !== "object" || message === null)
+                    return "object expected";
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    return "max depth exceeded";
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    if (!$util.isInteger(message.id))
+                        return "id: integer expected";
+                if (message.label != null && $Object.hasOwnProperty.call(message, "label"))
+                    if (!$util.isInteger(message.label))
+                        return "label: integer expected";
+                if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence"))
+                    if (!$util.isInteger(message.confidence))
+                        return "confidence: integer expected";
+                if (message.topLabels != null && $Object.hasOwnProperty.call(message, "topLabels")) {
+                    if (!$Array.isArray(message.topLabels))
+                        return "topLabels: array expected";
+                    for (let i = 0; i < message.topLabels.length; ++i)
+                        if (!$util.isInteger(message.topLabels[i]))
+                            return "topLabels: integer[] expected";
+                }
+                if (message.scores != null && $Object.hasOwnProperty.call(message, "scores")) {
+                    if (!$Array.isArray(message.scores))
+                        return "scores: array expected";
+                    for (let i = 0; i < message.scores.length; ++i)
+                        if (typeof message.scores[i] !== "number")
+                            return "scores: number[] expected";
+                }
+                if (message.timings != null && $Object.hasOwnProperty.call(message, "timings")) {
+                    let error = $root.offramp.v2.Timings.verify(message.timings, _depth + 1);
+                    if (error)
+                        return "timings." + error;
+                }
+                if (message.outputs != null && $Object.hasOwnProperty.call(message, "outputs")) {
+                    if (!$Array.isArray(message.outputs))
+                        return "outputs: array expected";
+                    for (let i = 0; i < message.outputs.length; ++i) {
+                        let error = $root.offramp.v2.OutputTensor.verify(message.outputs[i], _depth + 1);
+                        if (error)
+                            return "outputs." + error;
+                    }
+                }
+                return null;
+            };
+
+            /**
+             * Creates an Answer message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {offramp.v2.Answer} Answer
+             */
+            Answer.fromObject = function (object, _depth) {
+                if (object instanceof $root.offramp.v2.Answer)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".offramp.v2.Answer: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.offramp.v2.Answer();
+                if (object.id != null)
+                    if ($Number(object.id) !== 0)
+                        message.id = object.id >>> 0;
+                if (object.label != null)
+                    if ($Number(object.label) !== 0)
+                        message.label = object.label >>> 0;
+                if (object.confidence != null)
+                    if ($Number(object.confidence) !== 0)
+                        message.confidence = object.confidence >>> 0;
+                if (object.topLabels) {
+                    if (!$Array.isArray(object.topLabels))
+                        throw $TypeError(".offramp.v2.Answer.topLabels: array expected");
+                    message.topLabels = $Array(object.topLabels.length);
+                    for (let i = 0; i < object.topLabels.length; ++i)
+                        message.topLabels[i] = object.topLabels[i] >>> 0;
+                }
+                if (object.scores) {
+                    if (!$Array.isArray(object.scores))
+                        throw $TypeError(".offramp.v2.Answer.scores: array expected");
+                    message.scores = $Array(object.scores.length);
+                    for (let i = 0; i < object.scores.length; ++i)
+                        message.scores[i] = $Number(object.scores[i]);
+                }
+                if (object.timings != null) {
+                    if (!$util.isObject(object.timings))
+                        throw $TypeError(".offramp.v2.Answer.timings: object expected");
+                    message.timings = $root.offramp.v2.Timings.fromObject(object.timings, _depth + 1);
+                }
+                if (object.outputs) {
+                    if (!$Array.isArray(object.outputs))
+                        throw $TypeError(".offramp.v2.Answer.outputs: array expected");
+                    message.outputs = $Array(object.outputs.length);
+                    for (let i = 0; i < object.outputs.length; ++i) {
+                        if (!$util.isObject(object.outputs[i]))
+                            throw $TypeError(".offramp.v2.Answer.outputs: object expected");
+                        message.outputs[i] = $root.offramp.v2.OutputTensor.fromObject(object.outputs[i], _depth + 1);
+                    }
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an Answer message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof offramp.v2.Answer
+             * @static
+             * @param {offramp.v2.Answer} message Answer
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Answer.toObject = function (message, options, _depth) {
                 if (!options)
                     options = {};
                 if (_depth === $undefined)
@@ -3851,53 +4326,59 @@ export const offramp = $root.offramp = (() => {
                     throw $Error("max depth exceeded");
                 let object = {};
                 if (options.arrays || options.defaults) {
-                    object.scores = [];
                     object.topLabels = [];
+                    object.scores = [];
+                    object.outputs = [];
                 }
                 if (options.defaults) {
-                    object.id = "";
+                    object.id = 0;
                     object.label = 0;
+                    object.confidence = 0;
                     object.timings = null;
-                    object.batchSize = 0;
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
                 if (message.label != null && $Object.hasOwnProperty.call(message, "label"))
                     object.label = message.label;
-                if (message.scores && message.scores.length) {
-                    object.scores = $Array(message.scores.length);
-                    for (let j = 0; j < message.scores.length; ++j)
-                        object.scores[j] = options.json && !$isFinite(message.scores[j]) ? $String(message.scores[j]) : message.scores[j];
-                }
+                if (message.confidence != null && $Object.hasOwnProperty.call(message, "confidence"))
+                    object.confidence = message.confidence;
                 if (message.topLabels && message.topLabels.length) {
                     object.topLabels = $Array(message.topLabels.length);
                     for (let j = 0; j < message.topLabels.length; ++j)
                         object.topLabels[j] = message.topLabels[j];
                 }
+                if (message.scores && message.scores.length) {
+                    object.scores = $Array(message.scores.length);
+                    for (let j = 0; j < message.scores.length; ++j)
+                        object.scores[j] = options.json && !$isFinite(message.scores[j]) ? $String(message.scores[j]) : message.scores[j];
+                }
                 if (message.timings != null && $Object.hasOwnProperty.call(message, "timings"))
-                    object.timings = $root.offramp.v1.Timings.toObject(message.timings, options, _depth + 1);
-                if (message.batchSize != null && $Object.hasOwnProperty.call(message, "batchSize"))
-                    object.batchSize = message.batchSize;
+                    object.timings = $root.offramp.v2.Timings.toObject(message.timings, options, _depth + 1);
+                if (message.outputs && message.outputs.length) {
+                    object.outputs = $Array(message.outputs.length);
+                    for (let j = 0; j < message.outputs.length; ++j)
+                        object.outputs[j] = $root.offramp.v2.OutputTensor.toObject(message.outputs[j], options, _depth + 1);
+                }
                 return object;
             };
 
             /**
-             * Converts this InferResponse to JSON.
+             * Converts this Answer to JSON.
              * @function toJSON
-             * @memberof offramp.v1.InferResponse
+             * @memberof offramp.v2.Answer
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
-            InferResponse.prototype.toJSON = function() {
-                return InferResponse.toObject(this, $protobuf.util.toJSONOptions);
+            Answer.prototype.toJSON = function() {
+                return Answer.toObject(this, $protobuf.util.toJSONOptions);
             };
 
-            return InferResponse;
+            return Answer;
         })();
 
         /**
          * ErrorCode enum.
-         * @name offramp.v1.ErrorCode
+         * @name offramp.v2.ErrorCode
          * @enum {number}
          * @property {number} ERROR_CODE_UNSPECIFIED=0 ERROR_CODE_UNSPECIFIED value
          * @property {number} BAD_REQUEST=1 BAD_REQUEST value
@@ -3916,7 +4397,7 @@ export const offramp = $root.offramp = (() => {
          * @property {number} TOO_MANY_IN_FLIGHT=14 TOO_MANY_IN_FLIGHT value
          * @property {number} RATE_LIMITED=15 RATE_LIMITED value
          */
-        v1.ErrorCode = (function() {
+        v2.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
             values[valuesById[0] = "ERROR_CODE_UNSPECIFIED"] = 0;
             values[valuesById[1] = "BAD_REQUEST"] = 1;
@@ -3937,40 +4418,42 @@ export const offramp = $root.offramp = (() => {
             return values;
         })();
 
-        v1.Error = (function() {
+        v2.Error = (function() {
 
             /**
              * Properties of an Error.
-             * @typedef {Object} offramp.v1.Error.$Properties
-             * @property {string|null} [id] Error id
-             * @property {offramp.v1.ErrorCode|null} [code] Error code
+             * @typedef {Object} offramp.v2.Error.$Properties
+             * @property {number|null} [id] Error id
+             * @property {offramp.v2.ErrorCode|null} [code] Error code
              * @property {string|null} [message] Error message
              * @property {number|null} [retryAfterMs] Error retryAfterMs
+             * @property {Array.<number>|null} [supportedVersions] Error supportedVersions
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
             /**
              * Properties of an Error.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @interface IError
-             * @augments offramp.v1.Error.$Properties
-             * @deprecated Use offramp.v1.Error.$Properties instead.
+             * @augments offramp.v2.Error.$Properties
+             * @deprecated Use offramp.v2.Error.$Properties instead.
              */
 
             /**
              * Shape of an Error.
-             * @typedef {offramp.v1.Error.$Properties} offramp.v1.Error.$Shape
+             * @typedef {offramp.v2.Error.$Properties} offramp.v2.Error.$Shape
              */
 
             /**
              * Constructs a new Error.
-             * @memberof offramp.v1
+             * @memberof offramp.v2
              * @classdesc Represents an Error.
              * @constructor
-             * @param {offramp.v1.Error.$Properties=} [properties] Properties to set
+             * @param {offramp.v2.Error.$Properties=} [properties] Properties to set
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Error = function (properties) {
+                this.supportedVersions = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -3979,16 +4462,16 @@ export const offramp = $root.offramp = (() => {
 
             /**
              * Error id.
-             * @member {string} id
-             * @memberof offramp.v1.Error
+             * @member {number} id
+             * @memberof offramp.v2.Error
              * @instance
              */
-            Error.prototype.id = "";
+            Error.prototype.id = 0;
 
             /**
              * Error code.
-             * @member {offramp.v1.ErrorCode} code
-             * @memberof offramp.v1.Error
+             * @member {offramp.v2.ErrorCode} code
+             * @memberof offramp.v2.Error
              * @instance
              */
             Error.prototype.code = 0;
@@ -3996,7 +4479,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Error message.
              * @member {string} message
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @instance
              */
             Error.prototype.message = "";
@@ -4004,21 +4487,29 @@ export const offramp = $root.offramp = (() => {
             /**
              * Error retryAfterMs.
              * @member {number} retryAfterMs
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @instance
              */
             Error.prototype.retryAfterMs = 0;
 
             /**
+             * Error supportedVersions.
+             * @member {Array.<number>} supportedVersions
+             * @memberof offramp.v2.Error
+             * @instance
+             */
+            Error.prototype.supportedVersions = $util.emptyArray;
+
+            /**
              * Creates a new Error instance using the specified properties.
              * @function create
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
-             * @param {offramp.v1.Error.$Properties=} [properties] Properties to set
-             * @returns {offramp.v1.Error} Error instance
+             * @param {offramp.v2.Error.$Properties=} [properties] Properties to set
+             * @returns {offramp.v2.Error} Error instance
              * @type {{
-             *   (properties: offramp.v1.Error.$Shape): offramp.v1.Error & offramp.v1.Error.$Shape;
-             *   (properties?: offramp.v1.Error.$Properties): offramp.v1.Error;
+             *   (properties: offramp.v2.Error.$Shape): offramp.v2.Error & offramp.v2.Error.$Shape;
+             *   (properties?: offramp.v2.Error.$Properties): offramp.v2.Error;
              * }}
              */
             Error.create = function(properties) {
@@ -4026,11 +4517,11 @@ export const offramp = $root.offramp = (() => {
             };
 
             /**
-             * Encodes the specified Error message. Does not implicitly {@link offramp.v1.Error.verify|verify} messages.
+             * Encodes the specified Error message. Does not implicitly {@link offramp.v2.Error.verify|verify} messages.
              * @function encode
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
-             * @param {offramp.v1.Error.$Properties} message Error message or plain object to encode
+             * @param {offramp.v2.Error.$Properties} message Error message or plain object to encode
              * @param {$protobuf.Writer} [writer] Writer to encode to
              * @returns {$protobuf.Writer} Writer
              */
@@ -4041,14 +4532,16 @@ export const offramp = $root.offramp = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
-                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.id);
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).int32(message.code);
                 if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
                     writer.uint32(/* id 3, wireType 2 =*/26).string(message.message);
                 if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, "retryAfterMs") && message.retryAfterMs !== 0)
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.retryAfterMs);
+                if (message.supportedVersions != null && message.supportedVersions.length)
+                    writer.uint32(/* id 5, wireType 2 =*/42).uint32s(message.supportedVersions);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4058,11 +4551,11 @@ export const offramp = $root.offramp = (() => {
             /**
              * Decodes an Error message from the specified reader or buffer.
              * @function decode
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
              * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
              * @param {number} [length] Message length if known beforehand
-             * @returns {offramp.v1.Error & offramp.v1.Error.$Shape} Error
+             * @returns {offramp.v2.Error & offramp.v2.Error.$Shape} Error
              * @throws {Error} If the payload is not a reader or valid buffer
              * @throws {$protobuf.util.ProtocolError} If required fields are missing
              */
@@ -4083,7 +4576,7 @@ export const offramp = $root.offramp = (() => {
                     length = reader.len;
                     reader.len = end;
                 }
-                message = _target || new $root.offramp.v1.Error();
+                message = _target || new $root.offramp.v2.Error();
                 while (reader.pos < end) {
                     let start = reader.pos;
                     let tag = reader.tag();
@@ -4094,9 +4587,9 @@ export const offramp = $root.offramp = (() => {
                     let wireType = tag & 7;
                     switch (tag >>>= 3) {
                     case 1: {
-                            if (wireType !== 2)
+                            if (wireType !== 0)
                                 break;
-                            if ((value = reader.stringVerify()).length)
+                            if (value = reader.uint32())
                                 message.id = value;
                             else
                                 delete message.id;
@@ -4129,6 +4622,20 @@ export const offramp = $root.offramp = (() => {
                                 delete message.retryAfterMs;
                             continue;
                         }
+                    case 5: {
+                            if (wireType === 2) {
+                                if (!(message.supportedVersions && message.supportedVersions.length))
+                                    message.supportedVersions = [];
+                                reader.uint32s(message.supportedVersions);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.supportedVersions && message.supportedVersions.length))
+                                message.supportedVersions = [];
+                            message.supportedVersions.push(reader.uint32());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4149,7 +4656,7 @@ export const offramp = $root.offramp = (() => {
             /**
              * Verifies an Error message.
              * @function verify
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
              * @param {Object.<string,*>} message Plain object to verify
              * @returns {string|null} `null` if valid, otherwise the reason why it is not
@@ -4162,8 +4669,8 @@ export const offramp = $root.offramp = (() => {
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
-                    if (!$util.isString(message.id))
-                        return "id: string expected";
+                    if (!$util.isInteger(message.id))
+                        return "id: integer expected";
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code"))
                     if (typeof message.code !== "number" || (message.code | 0) !== message.code)
                         return "code: enum value expected";
@@ -4173,31 +4680,38 @@ export const offramp = $root.offramp = (() => {
                 if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, "retryAfterMs"))
                     if (!$util.isInteger(message.retryAfterMs))
                         return "retryAfterMs: integer expected";
+                if (message.supportedVersions != null && $Object.hasOwnProperty.call(message, "supportedVersions")) {
+                    if (!$Array.isArray(message.supportedVersions))
+                        return "supportedVersions: array expected";
+                    for (let i = 0; i < message.supportedVersions.length; ++i)
+                        if (!$util.isInteger(message.supportedVersions[i]))
+                            return "supportedVersions: integer[] expected";
+                }
                 return null;
             };
 
             /**
              * Creates an Error message from a plain object. Also converts values to their respective internal types.
              * @function fromObject
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
              * @param {Object.<string,*>} object Plain object
-             * @returns {offramp.v1.Error} Error
+             * @returns {offramp.v2.Error} Error
              */
             Error.fromObject = function (object, _depth) {
-                if (object instanceof $root.offramp.v1.Error)
+                if (object instanceof $root.offramp.v2.Error)
                     return object;
                 if (!$util.isObject(object))
-                    throw $TypeError(".offramp.v1.Error: object expected");
+                    throw $TypeError(".offramp.v2.Error: object expected");
                 if (_depth === $undefined)
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                let message = new $root.offramp.v1.Error();
+                let message = new $root.offramp.v2.Error();
                 if (object.id != null)
-                    if (typeof object.id !== "string" || object.id.length)
-                        message.id = $String(object.id);
-                if (object.code !== 0 && (typeof object.code !== "string" || $root.offramp.v1.ErrorCode[object.code] !== 0))
+                    if ($Number(object.id) !== 0)
+                        message.id = object.id >>> 0;
+                if (object.code !== 0 && (typeof object.code !== "string" || $root.offramp.v2.ErrorCode[object.code] !== 0))
                     switch (object.code) {
                     case "ERROR_CODE_UNSPECIFIED":
                     case 0:
@@ -4273,15 +4787,22 @@ export const offramp = $root.offramp = (() => {
                 if (object.retryAfterMs != null)
                     if ($Number(object.retryAfterMs) !== 0)
                         message.retryAfterMs = object.retryAfterMs >>> 0;
+                if (object.supportedVersions) {
+                    if (!$Array.isArray(object.supportedVersions))
+                        throw $TypeError(".offramp.v2.Error.supportedVersions: array expected");
+                    message.supportedVersions = $Array(object.supportedVersions.length);
+                    for (let i = 0; i < object.supportedVersions.length; ++i)
+                        message.supportedVersions[i] = object.supportedVersions[i] >>> 0;
+                }
                 return message;
             };
 
             /**
              * Creates a plain object from an Error message. Also converts values to other types if specified.
              * @function toObject
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @static
-             * @param {offramp.v1.Error} message Error
+             * @param {offramp.v2.Error} message Error
              * @param {$protobuf.IConversionOptions} [options] Conversion options
              * @returns {Object.<string,*>} Plain object
              */
@@ -4293,8 +4814,10 @@ export const offramp = $root.offramp = (() => {
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
                 let object = {};
+                if (options.arrays || options.defaults)
+                    object.supportedVersions = [];
                 if (options.defaults) {
-                    object.id = "";
+                    object.id = 0;
                     object.code = options.enums === $String ? "ERROR_CODE_UNSPECIFIED" : 0;
                     object.message = "";
                     object.retryAfterMs = 0;
@@ -4302,18 +4825,23 @@ export const offramp = $root.offramp = (() => {
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = message.id;
                 if (message.code != null && $Object.hasOwnProperty.call(message, "code"))
-                    object.code = options.enums === $String ? $root.offramp.v1.ErrorCode[message.code] === $undefined ? message.code : $root.offramp.v1.ErrorCode[message.code] : message.code;
+                    object.code = options.enums === $String ? $root.offramp.v2.ErrorCode[message.code] === $undefined ? message.code : $root.offramp.v2.ErrorCode[message.code] : message.code;
                 if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
                     object.message = message.message;
                 if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, "retryAfterMs"))
                     object.retryAfterMs = message.retryAfterMs;
+                if (message.supportedVersions && message.supportedVersions.length) {
+                    object.supportedVersions = $Array(message.supportedVersions.length);
+                    for (let j = 0; j < message.supportedVersions.length; ++j)
+                        object.supportedVersions[j] = message.supportedVersions[j];
+                }
                 return object;
             };
 
             /**
              * Converts this Error to JSON.
              * @function toJSON
-             * @memberof offramp.v1.Error
+             * @memberof offramp.v2.Error
              * @instance
              * @returns {Object.<string,*>} JSON object
              */
@@ -4324,7 +4852,7 @@ export const offramp = $root.offramp = (() => {
             return Error;
         })();
 
-        return v1;
+        return v2;
     })();
 
     return offramp;

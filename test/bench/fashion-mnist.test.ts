@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { imageAt, loadFashionMnistTest } from '../../bench/datasets/fashion-mnist.js';
-import { parseIdx } from '../../bench/datasets/idx.js';
+import { imageAt, loadFashionMnistTest } from '../../head/datasets/fashion-mnist.js';
+import { parseIdx } from '../../head/datasets/idx.js';
 
 describe('IDX reader', () => {
   it('parses a hand-made 2×3 file', () => {

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest, type ImageSet } from '../../head/datasets/fashion-mnist.js';
 import { createDevice, RADIOS, STALE_AFTER, type BackendName, type InferResult } from '../../head/index.js';
 import { argmax, softmax } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';

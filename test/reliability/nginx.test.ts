@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnServe, type ServeProcess } from '../../bench/reliability/spawn.js';
 import { percentile } from '../../bench/stats.js';
-import { imageAt, loadFashionMnistTest } from '../../bench/datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest } from '../../head/datasets/fashion-mnist.js';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest, type ImageSet } from '../../head/datasets/fashion-mnist.js';
 import { DEVICES, parseDevice } from '../../bench/devices.js';
 import { LINKS } from '../../bench/link/profiles.js';
 import { createDevice } from '../../head/index.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageAt, loadFashionMnistTest, type ImageSet } from '../../bench/datasets/fashion-mnist.js';
+import { imageAt, loadFashionMnistTest, type ImageSet } from '../../head/datasets/fashion-mnist.js';
 import { decodeFeatures, encodeFeatures } from '../../bottleneck/codec.js';
 import { waitForListening } from '../../cli/serve.js';
 import { manifestFromBytes } from '../../protocol/bundle.js';

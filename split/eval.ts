@@ -1,28 +1,32 @@
 /**
  * The evaluator behind `offramp eval`: the committed test set through the real runtime path in one
- * process — onnxruntime-node head → exit decision → TS codec encode → decode → onnxruntime-node
- * tail — with the full model (full.onnx) on the same samples as the reference.
+ * process — onnxruntime-node head → exit decision → the TS codec at a rate point (encode →
+ * bytes → decode) → onnxruntime-node tail — with the full model (full.onnx) on the same samples
+ * as the reference.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { decodeFeatures, encodeFeatures, type ZstdBackend } from '../bottleneck/index.js';
+import { decodeFeatures, encodeFeatures } from '../bottleneck/features.js';
+import { resolveRatePoints } from '../bottleneck/rate-points.js';
+import type { ZstdBackend } from '../bottleneck/zstd.js';
+import { imageAt, loadFashionMnistTest, type ImageSet } from '../head/datasets/fashion-mnist.js';
 import { exitDecision } from '../head/exit.js';
-import { normalizeInto } from '../protocol/normalize.js';
-import { argmax } from '../protocol/scores.js';
 import { loadBundle } from '../protocol/bundle.js';
 import type { Manifest } from '../protocol/manifest.js';
-import { imageAt, loadFashionMnistTest, type ImageSet } from './datasets/fashion-mnist.js';
+import { normalizeInto } from '../protocol/normalize.js';
+import { argmax } from '../protocol/scores.js';
 
 /** Options of {@link evaluateBundle}. */
 export interface EvalOptions {
   bundle: string;
-  /** Bit width; default: the largest trained width whose payload fits `bottleneck.budgetBytes`. */
-  bits?: number;
+  /** Rate point id or index; default: the manifest's default rate point. */
+  rate?: string;
   /** Exit threshold; default: the manifest's recommended one. */
   threshold?: number;
   /** Evaluate only the first `limit` test images. */
   limit?: number;
+  /** Try zstd on each payload (kept when smaller). */
   zstd?: ZstdBackend;
   batchSize?: number;
   /** Defaults to the committed Fashion-MNIST test split. */
@@ -32,7 +36,9 @@ export interface EvalOptions {
 /** What `offramp eval` writes. */
 export interface EvalResult {
   bundle: string;
-  bits: number;
+  /** The rate point's id and its codec. */
+  ratePoint: string;
+  codec: string;
   samples: number;
   /** With exits at `threshold`. */
   accuracy: number;
@@ -40,33 +46,48 @@ export interface EvalResult {
   splitAccuracy: number;
   teacherAccuracy: number;
   payloadBytesMean: number;
+  payloadBytesP99: number;
   payloadBytesMax: number;
+  /** The entropy model's own estimate of the mean payload (ideal code length), when the manifest states it. */
+  estimatedBytesMean: number | null;
   exitRate: number;
   exitAccuracy: number;
   threshold: number;
+  /** Multiply-accumulates per sample: head (with exits) and the teacher (full.onnx). */
+  headMacs: number | null;
+  teacherMacs: number | null;
   /**
-   * Share of samples whose split prediction equals PyTorch's simulated-quantization one
-   * (golden.json; over the samples it covers); null without golden predictions.
+   * Share of samples whose split prediction equals PyTorch's (golden.json; over the samples it
+   * covers); null without golden predictions.
    */
   agreementWithPyTorch: number | null;
   seconds: number;
 }
 
-/** The default bit width: the largest trained width whose manifest payload fits the budget. */
-export function defaultBits(m: Manifest): number {
-  const { bits, budgetBytes, payloadBytes } = m.bottleneck;
-  const fits = bits.filter((b) => budgetBytes === undefined || (payloadBytes?.[String(b)] ?? Infinity) <= budgetBytes);
-  if (fits.length === 0) throw new RangeError(`no bit width of [${bits.join(', ')}] fits the ${budgetBytes} B budget`);
-  return Math.max(...fits);
+/** The rate point index for an id or index string (default: the manifest's default). */
+export function ratePointIndex(m: Manifest, rate: string | undefined): number {
+  if (rate === undefined) return m.bottleneck.defaultRatePoint;
+  const byId = m.bottleneck.ratePoints.findIndex((rp) => rp.id === rate);
+  if (byId >= 0) return byId;
+  const i = Number(rate);
+  if (Number.isInteger(i) && i >= 0 && i < m.bottleneck.ratePoints.length) return i;
+  throw new RangeError(`${m.id} has no rate point ${JSON.stringify(rate)} (it has ${m.bottleneck.ratePoints.map((rp) => rp.id).join(', ')})`);
 }
 
-async function goldenPredictions(dir: string, bits: number): Promise<number[] | null> {
+async function goldenPredictions(dir: string, rateId: string): Promise<number[] | null> {
   try {
-    const g = JSON.parse(await readFile(join(dir, 'golden.json'), 'utf8')) as { splitPredictionsByBits?: Record<string, number[]> };
-    return g.splitPredictionsByBits?.[String(bits)] ?? null;
+    const g = JSON.parse(await readFile(join(dir, 'golden.json'), 'utf8')) as { splitPredictions?: Record<string, number[]> };
+    return g.splitPredictions?.[rateId] ?? null;
   } catch {
     return null;
   }
+}
+
+/** The q-th quantile (0..1) of `values` (sorted copy, nearest rank). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
 /** Runs the evaluation. */
@@ -75,13 +96,15 @@ export async function evaluateBundle(options: EvalOptions): Promise<EvalResult> 
   const bundle = await loadBundle(options.bundle);
   const m = bundle.manifest;
   if (m.timingOnly) throw new RangeError(`${m.id} is timing-only: it has no accuracy to evaluate`);
-  const bits = options.bits ?? defaultBits(m);
-  if (!m.bottleneck.bits.includes(bits)) throw new RangeError(`${m.id} was trained for bits [${m.bottleneck.bits.join(', ')}], not ${bits}`);
+  if (m.task !== 'classification') throw new RangeError(`${m.id} is a ${m.task} bundle: evaluate it with offramp split's agreement figures`);
+  const rpIndex = ratePointIndex(m, options.rate);
+  const rpSpec = m.bottleneck.ratePoints[rpIndex]!;
+  const rp = resolveRatePoints(m, bundle.tables)[rpIndex]!;
   const exit = m.exits[0];
   const threshold = options.threshold ?? exit?.recommendedThreshold ?? 1;
   const data = options.data ?? (await loadFashionMnistTest());
   const samples = Math.min(options.limit ?? data.count, data.count);
-  const golden = await goldenPredictions(bundle.dir, bits);
+  const golden = await goldenPredictions(bundle.dir, rpSpec.id);
   const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1 };
   const [head, tail, full] = await Promise.all([
     ort.InferenceSession.create(bundle.paths.head, sessionOptions),
@@ -93,8 +116,9 @@ export async function evaluateBundle(options: EvalOptions): Promise<EvalResult> 
   const featSize = featShape.reduce((a, b) => a * b, 1);
   const classes = m.labels.length;
   const bs = options.batchSize ?? 250;
+  const logitsName = m.outputs[0]!.name;
   let correct = 0, splitCorrect = 0, teacherCorrect = 0, exits = 0, exitCorrect = 0, agree = 0, compared = 0;
-  let bytesSum = 0, bytesMax = 0;
+  const sizes: number[] = [];
   try {
     for (let start = 0; start < samples; start += bs) {
       const n = Math.min(bs, samples - start);
@@ -106,15 +130,13 @@ export async function evaluateBundle(options: EvalOptions): Promise<EvalResult> 
       const features = h[m.bottleneck.headOutput]!.data as Float32Array;
       const decoded = new Float32Array(n * featSize);
       for (let i = 0; i < n; i++) {
-        const one = features.subarray(i * featSize, (i + 1) * featSize);
-        const enc = encodeFeatures(one, { shape: [1, ...featShape], bits, range: m.bottleneck.range }, options.zstd);
-        bytesSum += enc.bytes.length;
-        bytesMax = Math.max(bytesMax, enc.bytes.length);
-        decodeFeatures(enc.bytes, enc.meta, { zstd: options.zstd, out: decoded.subarray(i * featSize, (i + 1) * featSize) });
+        const enc = encodeFeatures(features.subarray(i * featSize, (i + 1) * featSize), featShape, rp, { zstd: options.zstd });
+        sizes.push(enc.payload.length);
+        decodeFeatures(enc.payload, enc.zstd, featShape, rp, { zstd: options.zstd, out: decoded.subarray(i * featSize, (i + 1) * featSize) });
       }
       const t = await tail.run({ [m.bottleneck.tailInput]: new ort.Tensor('float32', decoded, [n, ...featShape]) });
-      const tailLogits = t[m.graphs.tail.outputs[0]!.name]!.data as Float32Array;
-      const fullLogits = f[m.graphs.full.outputs[0]!.name]!.data as Float32Array;
+      const tailLogits = t[logitsName]!.data as Float32Array;
+      const fullLogits = f[logitsName]!.data as Float32Array;
       const exitLogits = exit ? (h[exit.output]!.data as Float32Array) : undefined;
       for (let i = 0; i < n; i++) {
         const label = data.labels[start + i]!;
@@ -139,16 +161,21 @@ export async function evaluateBundle(options: EvalOptions): Promise<EvalResult> 
   }
   return {
     bundle: m.id,
-    bits,
+    ratePoint: rpSpec.id,
+    codec: rpSpec.codec,
     samples,
     accuracy: correct / samples,
     splitAccuracy: splitCorrect / samples,
     teacherAccuracy: teacherCorrect / samples,
-    payloadBytesMean: bytesSum / samples,
-    payloadBytesMax: bytesMax,
+    payloadBytesMean: sizes.reduce((a, b) => a + b, 0) / samples,
+    payloadBytesP99: quantile(sizes, 0.99),
+    payloadBytesMax: Math.max(...sizes),
+    estimatedBytesMean: rpSpec.bytes?.estimated ?? null,
     exitRate: exits / samples,
     exitAccuracy: exits ? exitCorrect / exits : 1,
     threshold,
+    headMacs: m.macs ? m.macs.head + (m.macs.exits ?? 0) : null,
+    teacherMacs: m.macs?.full ?? null,
     agreementWithPyTorch: compared ? agree / compared : null,
     seconds: (performance.now() - t0) / 1000,
   };

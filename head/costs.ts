@@ -1,0 +1,114 @@
+/**
+ * What the device has measured, for the policy: compute times of the head and the local model
+ * (timed warm at start, then followed by an EWMA; modelled from MACs when the profile's device
+ * class gives a throughput), the server time and the request-to-answer time of each way of
+ * sending, and how long ago the radio last transferred. A path the adaptive policy keeps avoiding
+ * is never re-measured, so a high estimate would stick: `stale()` says when to take it once.
+ */
+import type { DeviceClass } from './devices.js';
+import { computeMs } from './devices.js';
+import type { CostInputs, SendCost } from './policy.js';
+
+/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model). */
+export const STALE_AFTER = 50;
+
+function ewma(old: number | undefined, sample: number, alpha = 0.2): number {
+  return old === undefined ? sample : old + alpha * (sample - old);
+}
+
+/** Median of three timed runs after one warm-up run. */
+export async function timeWarm(run: () => Promise<unknown>): Promise<number> {
+  await run();
+  const ms: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await run();
+    ms.push(performance.now() - t);
+  }
+  return ms.sort((a, b) => a - b)[1]!;
+}
+
+/** Static sizes the estimates start from. */
+export interface SendSizes {
+  /** Per rate point index: expected wire bytes up (payload + framing). */
+  split: Map<number, number>;
+  /** Full offload: expected wire bytes up. */
+  full: number;
+  /** Expected wire bytes of an answer. */
+  down: number;
+}
+
+export class CostTracker {
+  private headMs: number;
+  private localMs: number;
+  private readonly busy = new Map<string, number>();
+  private readonly server = new Map<string, number>();
+  private lastTransferAt = -Infinity;
+  /** Requests since the head, and since the local model, last ran. */
+  sinceHead = 0;
+  sinceLocal = 0;
+
+  constructor(
+    private readonly device: DeviceClass,
+    private readonly macs: { head?: number; full?: number },
+    measured: { headMs: number; localMs: number },
+    private readonly sizes: SendSizes,
+  ) {
+    this.headMs = measured.headMs;
+    this.localMs = measured.localMs;
+  }
+
+  /** The head's time on the modelled device (measured on this one when the class has no throughput). */
+  headOn(measuredMs: number): number {
+    return computeMs(this.device, this.macs.head, measuredMs);
+  }
+
+  localOn(measuredMs: number): number {
+    return computeMs(this.device, this.macs.full, measuredMs);
+  }
+
+  observeHead(ms: number): void {
+    this.headMs = ewma(this.headMs, ms);
+    this.sinceHead = 0;
+  }
+
+  observeLocal(ms: number): void {
+    this.localMs = ewma(this.localMs, ms);
+    this.sinceLocal = 0;
+  }
+
+  /** An answered send: `key` 'full' or the rate point index; busy = request to answer, server from the answer's timings when it had them. */
+  observeSend(key: string, busyMs: number, serverMs: number | undefined, now: number): void {
+    this.busy.set(key, ewma(this.busy.get(key), busyMs, 0.3));
+    if (serverMs !== undefined) this.server.set(key, ewma(this.server.get(key), serverMs, 0.3));
+    this.lastTransferAt = now;
+  }
+
+  /** A transfer that ended without an answer still kept the radio up. */
+  observeTransfer(now: number): void {
+    this.lastTransferAt = now;
+  }
+
+  /** Is a path unmeasured for STALE_AFTER requests? */
+  stale(path: 'head' | 'local'): boolean {
+    return (path === 'head' ? this.sinceHead : this.sinceLocal) >= STALE_AFTER;
+  }
+
+  private send(key: string, bytesUp: number): SendCost {
+    const busyMs = this.busy.get(key);
+    return { bytesUp, bytesDown: this.sizes.down, serverMs: this.server.get(key) ?? 1, ...(busyMs !== undefined ? { busyMs } : {}) };
+  }
+
+  /** The policy's inputs now. */
+  inputs(now: number): CostInputs {
+    const split = new Map<number, SendCost>();
+    for (const [rp, bytes] of this.sizes.split) split.set(rp, this.send(String(rp), bytes));
+    return {
+      headMs: this.headOn(this.headMs),
+      localMs: this.localOn(this.localMs),
+      split,
+      full: this.send('full', this.sizes.full),
+      sinceTransferMs: now - this.lastTransferAt,
+    };
+  }
+}
