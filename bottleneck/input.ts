@@ -47,10 +47,14 @@ function needJpeg(jpeg: JpegBackend | undefined): JpegBackend {
   return jpeg;
 }
 
-/** Encodes a raw uint8 sample of `shape`. */
-export function encodeInput(sample: Uint8Array, shape: readonly number[], e: InputEncoding, options: InputCodecOptions = {}): EncodedPayload {
+/** Encodes a raw sample of `shape` (uint8; float32 samples only as `raw`, little-endian). */
+export function encodeInput(sample: Uint8Array | Float32Array, shape: readonly number[], e: InputEncoding, options: InputCodecOptions = {}): EncodedPayload {
   const n = elementCount(shape);
   if (sample.length !== n) throw new RangeError(`sample has ${sample.length} values; shape [${shape.join(', ')}] needs ${n}`);
+  if (sample instanceof Float32Array) {
+    if (e.codec !== 'raw') throw new RangeError(`float32 samples are sent raw, not as ${e.codec}`);
+    return wrapIfSmaller(new Uint8Array(sample.buffer, sample.byteOffset, sample.byteLength), options);
+  }
   if (e.codec === 'raw') return wrapIfSmaller(sample, options);
   if (e.codec === 'jpeg') return { payload: needJpeg(options.jpeg).encodeScan(sample, shape, e.quality), zstd: false };
   const { planes, h, w, dh, dw } = geometry(shape, e.factor);

@@ -1,30 +1,39 @@
 /**
- * `offramp bench`: strategies × links × devices on the same samples (bench/harness), written as
- * JSON, a Markdown report and SVG plots.
+ * `offramp bench`: strategies × links × device classes on the same samples (bench/harness),
+ * written as JSON, a Markdown report and SVG plots.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { parseDevice } from '../bench/devices.js';
+import type { Command } from 'commander';
 import { runBench } from '../bench/harness/run.js';
 import { benchEnvironment, targetChecks, writeReport } from '../bench/harness/report.js';
-import { parseLink } from '../bench/link/profiles.js';
+import { DEVICE_CLASSES, deviceClass } from '../head/devices.js';
+import { parseLink } from '../link/profiles.js';
+import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 import { repoRoot } from './paths.js';
 
-export interface BenchCommandOptions {
-  bundle?: string;
-  links: string;
-  device: string;
-  samples: string;
-  timingSamples?: string;
-  parallel: string;
-  warmup: string;
-  deadlineMs: string;
-  lteTailJ: string;
-  json?: string;
-  report?: string;
-  progress?: boolean;
+export const BENCH_OPTIONS: readonly OptionSpec[] = [
+  { key: 'bundle', flag: '--bundle <dirs>', kind: { type: 'list' }, help: 'comma-separated bundle folders (default: every committed models/fmnist-*, plus models-timing/resnet50-b12 when generated)' },
+  { key: 'links', flag: '--links <names>', kind: { type: 'list' }, default: ['3g', 'lte', 'wifi', '5g'], help: 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]' },
+  { key: 'device', flag: '--device <ids>', kind: { type: 'list' }, default: ['host', 'rpi4'], help: `device classes (${Object.keys(DEVICE_CLASSES).join(', ')}) or 'all'` },
+  { key: 'samples', flag: '--samples <n>', kind: { type: 'int', min: 1 }, default: 200, help: 'test images per configuration' },
+  { key: 'timingSamples', flag: '--timing-samples <n>', kind: { type: 'int', min: 1 }, help: 'inputs per configuration for timing-only bundles (default: min(samples, 30))' },
+  { key: 'parallel', flag: '--parallel <n>', kind: { type: 'int-or', word: 'auto', min: 1 }, default: 4, help: "devices side by side, each on its own emulated link, or 'auto': chunk by chunk, as many as keep half a core busy" },
+  { key: 'warmup', flag: '--warmup <n>', kind: { type: 'int', min: 0 }, default: 10, help: 'untimed requests per device first' },
+  { key: 'deadlineMs', flag: '--deadline-ms <ms>', kind: { type: 'int', min: 1 }, default: 10000, help: 'deadline of every infer()' },
+  { key: 'periodMs', flag: '--period-ms <ms>', kind: { type: 'int', min: 0 }, default: 0, help: 'one inference every this many ms on each device (0: back to back): how long radio tails last' },
+  { key: 'json', flag: '--json <file>', kind: { type: 'string' }, help: 'write every configuration as JSON' },
+  { key: 'report', flag: '--report <dir>', kind: { type: 'string' }, help: 'write report.md and SVG plots here' },
+  { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bar (a log line per run instead)' },
+];
+
+export function addBenchCommand(program: Command): void {
+  const cmd = program.command('bench').description('strategies (local, offload, split, split-exit, adaptive, oracle) over emulated links and device classes: JSON, Markdown report, SVG plots');
+  addOptions(cmd, BENCH_OPTIONS).action(async (flags: Record<string, unknown>) => {
+    process.exitCode = await benchCommand(flags, (s) => console.log(s), (s) => console.error(s), process.argv.slice(3));
+  });
 }
 
 /** Every committed Fashion-MNIST bundle, plus the ResNet-50 timing bundle when it has been generated. */
@@ -38,44 +47,33 @@ export async function defaultBenchBundles(): Promise<string[]> {
   return out;
 }
 
-const positive = (name: string, v: string, integer = true): number => {
-  const n = Number(v);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
-  return n;
-};
-
-export async function benchCommand(opts: BenchCommandOptions, out: (s: string) => void, err: (s: string) => void, argv: string[]): Promise<number> {
-  let links, devices, samples, parallel, warmup, deadlineMs, lteTailJ, timingSamples;
+export async function benchCommand(flags: Record<string, unknown>, out: (s: string) => void, err: (s: string) => void, argv: string[]): Promise<number> {
+  let o: Record<string, unknown>;
+  let links, devices;
   try {
-    links = opts.links.split(',').map((s) => parseLink(s.trim()));
-    devices = opts.device.split(',').map((s) => parseDevice(s.trim()));
-    samples = positive('samples', opts.samples);
-    if (opts.parallel !== 'auto' && !(Number.isInteger(Number(opts.parallel)) && Number(opts.parallel) > 0)) throw new RangeError(`--parallel must be a positive integer or 'auto', got '${opts.parallel}'`);
-    parallel = opts.parallel === 'auto' ? ('auto' as const) : Number(opts.parallel);
-    warmup = Number(opts.warmup);
-    if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`--warmup must be an integer ≥ 0, got '${opts.warmup}'`);
-    deadlineMs = positive('deadline-ms', opts.deadlineMs);
-    lteTailJ = Number(opts.lteTailJ);
-    if (!(lteTailJ >= 0)) throw new RangeError(`--lte-tail-j must be ≥ 0, got '${opts.lteTailJ}'`);
-    timingSamples = opts.timingSamples === undefined ? undefined : positive('timing-samples', opts.timingSamples);
+    o = resolveOptions(BENCH_OPTIONS, flags);
+    links = (o.links as string[]).map((s) => parseLink(s));
+    const ids = o.device as string[];
+    devices = (ids.includes('all') ? Object.keys(DEVICE_CLASSES) : ids).map((s) => deviceClass(s));
   } catch (e) {
     err(`offramp bench: ${(e as Error).message}`);
     return 2;
   }
-  const bundles = opts.bundle ? opts.bundle.split(',').map((s) => s.trim()) : await defaultBenchBundles();
+  const bundles = (o.bundle as string[] | undefined) ?? (await defaultBenchBundles());
   for (const b of bundles) {
     if (!existsSync(join(b, 'manifest.json'))) {
       err(`offramp bench: ${b} holds no manifest.json`);
       return 2;
     }
   }
-  out(`bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.name).join(', ')}; ${samples} samples each, ${parallel} devices side by side`);
-  const bar = opts.progress === false ? undefined : new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
+  out(`bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.id).join(', ')}; ${String(o.samples)} samples each, ${String(o.parallel)} devices side by side`);
+  const bar = o.progress === false ? undefined : new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
   bar?.start(1, 0, { label: '' });
   let lastLabel = '';
   const started = Date.now();
   const result = await runBench({
-    bundles, links, devices, samples, parallel, warmup, deadlineMs, lteTailJ, timingSamples,
+    bundles, links, devices, samples: o.samples as number, parallel: o.parallel as number | 'auto', warmup: o.warmup as number,
+    deadlineMs: o.deadlineMs as number, periodMs: o.periodMs as number, ...(o.timingSamples !== undefined ? { timingSamples: o.timingSamples as number } : {}),
     onProgress: (done, total, label) => {
       bar?.setTotal(total);
       bar?.update(done, { label });
@@ -87,13 +85,13 @@ export async function benchCommand(opts: BenchCommandOptions, out: (s: string) =
   bar?.stop();
   const env = benchEnvironment();
   const command = ['offramp', 'bench', ...argv].join(' ');
-  if (opts.json) {
-    await mkdir(dirname(opts.json), { recursive: true });
-    await writeFile(opts.json, JSON.stringify({ command, environment: env, ...result }, null, 2) + '\n');
-    out(`wrote ${opts.json}`);
+  if (o.json) {
+    await mkdir(dirname(o.json as string), { recursive: true });
+    await writeFile(o.json as string, JSON.stringify({ command, environment: env, ...result }, null, 2) + '\n');
+    out(`wrote ${String(o.json)}`);
   }
-  if (opts.report) {
-    const files = await writeReport(result, env, opts.report, command);
+  if (o.report) {
+    const files = await writeReport(result, env, o.report as string, command);
     out(`wrote ${files.join(', ')}`);
   }
   out('');

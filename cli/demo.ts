@@ -1,82 +1,125 @@
 /**
- * `offramp demo` (`npm start`): an edge server in-process on a free port with the committed
- * bundles, a device for the default bundle, the committed Fashion-MNIST test set through it —
- * adaptive policy, then always-local and always-offload for comparison — and a short table.
+ * `offramp demo` (`npm start`): an edge server in this process, link emulators in front of it,
+ * and modelled devices of a few classes on a few links, each running the committed Fashion-MNIST
+ * test images through the adaptive policy over real sockets. A table shows where each image was
+ * answered (early exit on the device, split to the edge, full offload, local model), with
+ * accuracy, latency and energy: weak devices on slow links split, fast devices answer locally,
+ * confident images leave at the exit everywhere.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
+import { createDevice } from '../head/device.js';
+import { deviceClass, type DeviceClass } from '../head/devices.js';
 import { imageAt, loadFashionMnistTest } from '../head/datasets/fashion-mnist.js';
-import { percentile } from '../bench/stats.js';
-import { createDevice, type InferResult } from '../head/index.js';
-import type { ForcedPolicy } from '../head/policy.js';
-import { createEdgeServer } from '../tail/index.js';
+import type { Objective } from '../head/policy.js';
+import { parseLink, type NamedLink } from '../link/profiles.js';
+import { createLinkProxy } from '../link/proxy.js';
+import { startLocalEdge } from '../scenario/edge.js';
+import { runLanes } from '../scenario/lanes.js';
+import type { Command } from 'commander';
+import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 import { repoRoot } from './paths.js';
 
-
-/** The default bundle: models/fmnist-b32 once it is committed, else the tiny test bundle. */
+/** The default bundle: models/fmnist-b32 when present, else the tiny test bundle. */
 export function defaultBundle(): string {
   const b32 = join(repoRoot(), 'models', 'fmnist-b32');
   return existsSync(join(b32, 'manifest.json')) ? b32 : join(repoRoot(), 'test', 'fixtures', 'tiny');
 }
 
-interface Row {
-  policy: string;
-  accuracy: number;
-  paths: Record<string, number>;
-  bytesUp: number;
-  mean: number;
-  p50: number;
-  p95: number;
+export const DEMO_OPTIONS: readonly OptionSpec[] = [
+  { key: 'bundle', flag: '--bundle <dir>', kind: { type: 'string' }, help: 'bundle folder (default: models/fmnist-b32)' },
+  { key: 'devices', flag: '--devices <ids>', kind: { type: 'list' }, default: ['mcu', 'phone-low', 'laptop'], help: 'device classes (docs/bench/DEVICES.md): mcu, phone-low, phone-mid, rpi4, laptop, host' },
+  { key: 'links', flag: '--links <names>', kind: { type: 'list' }, default: ['3g', 'lte', 'wifi'], help: 'link profiles: 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs' },
+  { key: 'objective', flag: '--objective <o>', kind: { type: 'enum', values: ['latency', 'energy', 'accuracy'] }, default: 'latency', help: 'what the adaptive policy minimises' },
+  { key: 'limit', flag: '--limit <n>', kind: { type: 'int', min: 1 }, default: 500, help: 'test images per device and link' },
+  { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bar' },
+];
+
+export function addDemoCommand(program: Command): void {
+  const cmd = program.command('demo').description('edge + link emulators + modelled devices in this process: where the adaptive policy answers each test image, per device class and link');
+  addOptions(cmd, DEMO_OPTIONS).action(async (flags: Record<string, unknown>) => {
+    process.exitCode = await demoCommand(flags, (s) => console.log(s), (s) => console.error(s));
+  });
 }
 
-export async function demoCommand(opts: { bundle?: string; limit?: string; concurrency?: string; progress?: boolean }, out: (s: string) => void): Promise<number> {
-  const bundleDir = opts.bundle ?? defaultBundle();
+interface Row {
+  device: string;
+  link: string;
+  accuracy: number;
+  paths: Record<string, number>;
+  latency: number;
+  energyMj: number;
+  bytesUp: number;
+}
+
+/** Names a result's path in the demo's terms. */
+function pathName(path: string, ratePoint: string | undefined): string {
+  if (path.startsWith('exit:')) return 'exit';
+  if (path === 'edge') return ratePoint === 'input' ? 'full offload' : 'split';
+  return path;
+}
+
+export async function demoCommand(flags: Record<string, unknown>, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let o: Record<string, unknown>;
+  let devices: DeviceClass[];
+  let links: NamedLink[];
+  try {
+    o = resolveOptions(DEMO_OPTIONS, flags);
+    devices = (o.devices as string[]).map((d) => deviceClass(d));
+    links = (o.links as string[]).map((l) => parseLink(l));
+  } catch (e) {
+    err(`offramp demo: ${(e as Error).message}`);
+    return 2;
+  }
+  const bundleDir = (o.bundle as string | undefined) ?? defaultBundle();
   const data = await loadFashionMnistTest();
-  const n = Math.min(Number(opts.limit ?? data.count), data.count);
-  const concurrency = Number(opts.concurrency ?? 8);
-  const models = await mkdtemp(join(tmpdir(), 'offramp-demo-'));
-  await cp(bundleDir, join(models, basename(bundleDir)), { recursive: true });
-  const edge = await createEdgeServer({ models, port: 0, workers: 1 });
-  out(`edge ${edge.url} serving ${basename(bundleDir)}; ${n} test images per policy`);
+  const n = Math.min(o.limit as number, data.count);
+  const inputs = Array.from({ length: n }, (_, i) => imageAt(data, i));
+  const local = await startLocalEdge([bundleDir]);
+  out(`offramp demo: ${basename(bundleDir)} served by an edge in this process; ${n} test images per device and link, adaptive policy (objective ${String(o.objective)});`);
+  out(`devices and links are modelled (docs/bench/DEVICES.md), the sockets and the edge are real. Choose others with --devices and --links.`);
+  const bar = o.progress === false ? undefined : new SingleBar({ format: 'demo {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
+  bar?.start(n * devices.length * links.length, 0, { label: '' });
   const rows: Row[] = [];
   try {
-    for (const [name, force] of [['adaptive', undefined], ['always-local', 'always-local'], ['always-offload', 'always-offload']] as [string, ForcedPolicy | undefined][]) {
-      const device = await createDevice({ bundle: bundleDir, edge: edge.url, policy: force ? { force } : {} });
-      const bar = opts.progress === false ? undefined : new SingleBar({ format: `${name.padEnd(15)} {bar} {value}/{total}`, hideCursor: true }, Presets.shades_classic);
-      bar?.start(n, 0);
-      const results: InferResult[] = new Array<InferResult>(n);
-      let next = 0;
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < n) {
-          const i = next++;
-          results[i] = await device.infer(Uint8Array.from(imageAt(data, i)));
-          bar?.increment();
+    for (const link of links) {
+      const proxy = await createLinkProxy({ host: '127.0.0.1', port: local.port }, link.profile);
+      try {
+        for (const device of devices) {
+          const radio = device.links.includes(link.radio) ? link.radio : device.links[0]!;
+          const run = await runLanes({
+            make: () => createDevice({ bundle: bundleDir, edge: `ws://127.0.0.1:${proxy.port}`, policy: { objective: o.objective as Objective }, profile: { device: device.id, link: radio } }),
+            inputs, warmup: 10, pilot: 20, parallel: 'auto', connectMs: 5000,
+            onResult: () => bar?.increment({ label: `${device.id} on ${link.profile.name}` }),
+          });
+          const paths: Record<string, number> = {};
+          let correct = 0;
+          run.results.forEach((r, i) => {
+            const p = pathName(r.path, r.ratePoint);
+            paths[p] = (paths[p] ?? 0) + 1;
+            if (r.label === data.labels[i]) correct++;
+          });
+          const mean = (f: (r: (typeof run.results)[number]) => number): number => run.results.reduce((a, r) => a + f(r), 0) / n;
+          rows.push({ device: device.id, link: link.profile.name, accuracy: correct / n, paths, latency: mean((r) => r.timings.total), energyMj: mean((r) => r.energy.totalJ) * 1000, bytesUp: mean((r) => r.bytesUp) });
         }
-      }));
-      bar?.stop();
-      await device.close();
-      const paths: Record<string, number> = {};
-      let correct = 0;
-      let up = 0;
-      results.forEach((r, i) => {
-        paths[r.path] = (paths[r.path] ?? 0) + 1;
-        if (r.label === data.labels[i]) correct++;
-        up += r.bytesUp;
-      });
-      const lat = results.map((r) => r.timings.total).sort((a, b) => a - b);
-      rows.push({ policy: name, accuracy: correct / n, paths, bytesUp: up / n, mean: lat.reduce((a, b) => a + b, 0) / n, p50: percentile(lat, 50), p95: percentile(lat, 95) });
+      } finally {
+        await proxy.close();
+      }
     }
   } finally {
-    await edge.close();
-    await rm(models, { recursive: true, force: true });
+    bar?.stop();
+    await local.close();
   }
-  const fmtPaths = (p: Record<string, number>): string => Object.entries(p).sort().map(([k, v]) => `${k} ${((v / n) * 100).toFixed(1)}%`).join(', ');
+  const share = (r: Row, k: string): string => `${(((r.paths[k] ?? 0) / n) * 100).toFixed(0)}%`;
   out('');
-  out('| policy | accuracy | answers by path | bytes up / request | latency mean ms | p50 ms | p95 ms |');
-  out('|---|---|---|---|---|---|---|');
-  for (const r of rows) out(`| ${r.policy} | ${(r.accuracy * 100).toFixed(2)}% | ${fmtPaths(r.paths)} | ${r.bytesUp.toFixed(1)} | ${r.mean.toFixed(2)} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} |`);
+  out('| device | link | exit | split | full offload | local | fallback | accuracy | latency ms | energy mJ | bytes up |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    out(`| ${r.device} | ${r.link} | ${share(r, 'exit')} | ${share(r, 'split')} | ${share(r, 'full offload')} | ${share(r, 'local')} | ${share(r, 'fallback')} | ${(r.accuracy * 100).toFixed(2)}% | ${r.latency.toFixed(1)} | ${r.energyMj.toFixed(2)} | ${r.bytesUp.toFixed(1)} |`);
+  }
+  out('');
+  out('exit: a confident early exit on the device; split: the bottleneck to the edge\'s tail; full offload: the raw image to the edge\'s full model; local: the whole model on the device.');
+  out('Latency and energy are per image on the modelled device (compute: MACs ÷ the class\'s throughput; radio: Huang et al.), round trips measured through the link emulator.');
   return 0;
 }

@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { benchCommand, type BenchCommandOptions } from './bench.js';
-import { demoCommand } from './demo.js';
-import { evalCommand, type EvalCommandOptions } from './eval.js';
+import { addBenchCommand } from './bench.js';
+import { addDemoCommand } from './demo.js';
+import { addEvalCommand } from './eval.js';
 import { inspectCommand } from './inspect.js';
 import { addServeCommand } from './serve.js';
 import { addSplitCommands } from './split.js';
@@ -39,47 +39,11 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts: { json?: boolean }) => {
       process.exitCode = await inspectCommand(dir, opts, (s) => console.log(s), (s) => console.error(s));
     });
-  program
-    .command('eval')
-    .description('run the Fashion-MNIST test set through head → exit → codec → tail and report accuracy, exits and bytes')
-    .requiredOption('--bundle <dir>', 'bundle folder')
-    .option('--bits <b>', 'bit width (default: the largest that fits the bundle\'s byte budget)')
-    .option('--threshold <t>', 'exit threshold (default: the manifest\'s recommended one)')
-    .option('--limit <n>', 'only the first n test images')
-    .option('--json <file>', 'also write the result as JSON')
-    .action(async (opts: EvalCommandOptions) => {
-      process.exitCode = await evalCommand(opts, (s) => console.log(s), (s) => console.error(s));
-    });
+  addEvalCommand(program);
   addServeCommand(program);
   addSplitCommands(program);
-  program
-    .command('demo')
-    .description('edge in-process + device: the committed test set through adaptive, always-local and always-offload')
-    .option('--bundle <dir>', 'bundle (default: models/fmnist-b32, or the tiny test bundle until it lands)')
-    .option('--limit <n>', 'only the first n test images')
-    .option('--concurrency <n>', 'infer() calls in flight', '8')
-    .option('--no-progress', 'no progress bar')
-    .action(async (opts: { bundle?: string; limit?: string; concurrency?: string; progress?: boolean }) => {
-      process.exitCode = await demoCommand(opts, (s) => console.log(s));
-    });
-  program
-    .command('bench')
-    .description('strategies (local, offload, split, split-exit, adaptive, oracle) over emulated links and device models: JSON, Markdown report, SVG plots')
-    .option('--bundle <dirs>', 'comma-separated bundle folders (default: every committed models/fmnist-*, plus models-timing/resnet50-b12 when generated)')
-    .option('--links <names>', 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]', '3g,lte,wifi,5g')
-    .option('--device <names>', 'device profiles (host, rpi4, jetson-nano-5w) or name:slowdown:watts', 'host,rpi4')
-    .option('--samples <n>', 'test images per configuration', '200')
-    .option('--timing-samples <n>', 'inputs per configuration for timing-only bundles (default: min(samples, 30))')
-    .option('--parallel <n>', "devices side by side, each on its own emulated link, or 'auto': chunk by chunk, as many as keep half a core busy", '4')
-    .option('--warmup <n>', 'untimed requests per device first', '10')
-    .option('--deadline-ms <ms>', 'deadline of every infer()', '10000')
-    .option('--lte-tail-j <joules>', 'radio tail energy added per offloaded inference', '0')
-    .option('--json <file>', 'write every configuration as JSON')
-    .option('--report <dir>', 'write report.md and SVG plots here')
-    .option('--no-progress', 'no progress bar')
-    .action(async (opts: BenchCommandOptions) => {
-      process.exitCode = await benchCommand(opts, (s) => console.log(s), (s) => console.error(s), process.argv.slice(3));
-    });
+  addDemoCommand(program);
+  addBenchCommand(program);
   program
     .command('train')
     .description('train teacher (if needed) and student, and export the bundle (Python + PyTorch)')

@@ -1,42 +1,50 @@
-/** `offramp serve`: flags, OFFRAMP_* environment variables and an optional JSON config file map to the same options. */
+/**
+ * `offramp serve`: every option is defined once below (flag, config-file key, OFFRAMP_* variable,
+ * default, check, help); flags win over the variables' values and the JSON config file, which win
+ * over the defaults (tail/options.ts).
+ */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { networkInterfaces } from 'node:os';
+import type { Command } from 'commander';
 import { pino } from 'pino';
+import { DEFAULTS, type EdgeServerOptions } from '../tail/options.js';
 import { createEdgeServer } from '../tail/server.js';
-import type { EdgeServerOptions } from '../tail/options.js';
+import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 import { startWebDemo, webOptions } from './web.js';
 
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`expected a non-negative integer, got ${JSON.stringify(v)}`);
-  return n;
-};
+const int = (min = 0): OptionSpec['kind'] => ({ type: 'int', min });
 
-interface ServeFlags {
-  config?: string;
-  models?: string;
-  port?: number;
-  host?: string;
-  workers?: number;
-  intraOpThreads?: number;
-  maxBatch?: number;
-  maxQueueDelayUs?: number;
-  maxQueue?: number;
-  maxInFlight?: number;
-  heartbeatMs?: number;
-  drainTimeoutMs?: number;
-  rateLimit?: number;
-  rateBurst?: number;
-  dedupWindowMs?: number;
-  authSecret?: string;
-  authHmacSecret?: string;
-  origins?: string;
-  tlsKey?: string;
-  tlsCert?: string;
-  logLevel: string;
-  web?: boolean;
-}
+/** The serve command's options; `key` is the EdgeServerOptions field (or a CLI-only setting). */
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'models', flag: '--models <dir>', env: 'MODELS', kind: { type: 'string' }, default: 'models', help: 'folder of bundles (each subfolder with a manifest.json)' },
+  { key: 'port', flag: '--port <n>', env: 'PORT', kind: { type: 'int', min: 0, max: 65535 }, default: DEFAULTS.port, help: 'port (0: any free one)' },
+  { key: 'host', flag: '--host <addr>', env: 'HOST', kind: { type: 'string' }, default: DEFAULTS.host, help: 'address to listen on (0.0.0.0: every interface)' },
+  { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: int(1), default: DEFAULTS.workers, help: 'inference worker threads' },
+  { key: 'intraOpThreads', flag: '--intra-op-threads <n>', env: 'INTRA_OP_THREADS', kind: int(1), default: DEFAULTS.intraOpThreads, help: 'onnxruntime threads per worker' },
+  { key: 'maxBatch', flag: '--max-batch <n>', env: 'MAX_BATCH', kind: int(1), default: DEFAULTS.maxBatch, help: 'largest batch the batcher forms' },
+  { key: 'maxQueueDelayUs', flag: '--max-queue-delay-us <n>', env: 'MAX_QUEUE_DELAY_US', kind: int(0), default: DEFAULTS.maxQueueDelayUs, help: 'how long the oldest queued request may wait for a batch to fill, µs' },
+  { key: 'maxQueue', flag: '--max-queue <n>', env: 'MAX_QUEUE', kind: int(1), default: DEFAULTS.maxQueue, help: 'queued requests per model graph before QUEUE_FULL' },
+  { key: 'maxInFlight', flag: '--max-in-flight <n>', env: 'MAX_IN_FLIGHT', kind: int(1), default: DEFAULTS.maxInFlight, help: 'unanswered requests per connection (the credit window in HelloAck)' },
+  { key: 'defaultDeadlineMs', flag: '--default-deadline-ms <n>', env: 'DEFAULT_DEADLINE_MS', kind: int(1), default: DEFAULTS.defaultDeadlineMs, help: 'deadline of requests that set none, ms' },
+  { key: 'maxDeadlineMs', flag: '--max-deadline-ms <n>', env: 'MAX_DEADLINE_MS', kind: int(1), default: DEFAULTS.maxDeadlineMs, help: 'longest deadline a device may ask for, ms' },
+  { key: 'heartbeatMs', flag: '--heartbeat-ms <n>', env: 'HEARTBEAT_MS', kind: int(1), default: DEFAULTS.heartbeatMs, help: 'ping interval; a peer that missed the last pong is dropped' },
+  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: int(1), default: DEFAULTS.maxBufferedBytes, help: 'unsent bytes per connection before it is closed (1008)' },
+  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <n>', env: 'DRAIN_TIMEOUT_MS', kind: int(0), default: DEFAULTS.drainTimeoutMs, help: 'how long SIGTERM waits for in-flight requests' },
+  { key: 'helloTimeoutMs', flag: '--hello-timeout-ms <n>', env: 'HELLO_TIMEOUT_MS', kind: int(1), default: DEFAULTS.helloTimeoutMs, help: 'how long a connection has to send its Hello' },
+  { key: 'rateLimitPerSecond', flag: '--rate-limit-per-second <n>', env: 'RATE_LIMIT_PER_SECOND', kind: int(0), default: DEFAULTS.rateLimitPerSecond, help: 'frames per second one connection may send (0: no limit; the credit window is the flow control)' },
+  { key: 'rateBurst', flag: '--rate-burst <n>', env: 'RATE_BURST', kind: int(1), default: DEFAULTS.rateBurst, help: 'frames a connection may send at once under the rate limit' },
+  { key: 'dedupWindowMs', flag: '--dedup-window-ms <n>', env: 'DEDUP_WINDOW_MS', kind: int(0), default: DEFAULTS.dedupWindowMs, help: 'how long answers stay for retried request ids' },
+  { key: 'dedupMaxBytes', flag: '--dedup-max-bytes <n>', env: 'DEDUP_MAX_BYTES', kind: int(0), default: DEFAULTS.dedupMaxBytes, help: 'memory the dedup window may hold' },
+  { key: 'authSecret', flag: '--auth-secret <s>', env: 'AUTH_SECRET', kind: { type: 'string' }, help: 'require this bearer token' },
+  { key: 'authHmacSecret', flag: '--auth-hmac-secret <s>', env: 'AUTH_HMAC_SECRET', kind: { type: 'string' }, help: 'require HMAC-signed bearer tokens (docs/PROTOCOL.md §8)' },
+  { key: 'origins', flag: '--origins <list>', env: 'ORIGINS', kind: { type: 'list' }, help: 'comma-separated allowed Origin values' },
+  { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: { type: 'string' }, help: 'PEM key: serve wss:// and https://' },
+  { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: { type: 'string' }, help: 'PEM certificate' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', help: 'log level (pino)' },
+  { key: 'web', flag: '--web', env: 'WEB', kind: { type: 'bool' }, default: false, help: 'also serve the browser demo at / with a link proxy per link profile' },
+  { key: 'lan', flag: '--lan', env: 'LAN', kind: { type: 'bool' }, default: false, help: 'with --web: listen (edge and link proxies) on every interface, so a phone on the network can open the page' },
+];
 
 /**
  * The URL a spawned `offramp serve` prints as `{"listening": url}` once it serves; rejects if the
@@ -56,85 +64,53 @@ export function waitForListening(child: ChildProcess): Promise<string> {
 
 /** Adds the `serve` subcommand to `program`. */
 export function addServeCommand(program: Command): void {
-  const o = (flags: string, description: string, env: string, parse?: (v: string) => number): Option => {
-    const opt = new Option(flags, description).env(`OFFRAMP_${env}`);
-    return parse ? opt.argParser(parse) : opt;
-  };
-  program
+  const cmd = program
     .command('serve')
     .description('serve every bundle under --models over WebSocket (split tail and full offload), with /healthz /readyz /metrics /v1/models')
-    .addOption(o('--config <file>', 'JSON file with any of the options below (flags win)', 'CONFIG'))
-    .addOption(o('--models <dir>', 'folder of bundles', 'MODELS'))
-    .addOption(o('--port <n>', 'port (0: any free one)', 'PORT', int))
-    .addOption(o('--host <addr>', 'address to listen on', 'HOST'))
-    .addOption(o('--workers <n>', 'inference worker threads', 'WORKERS', int))
-    .addOption(o('--intra-op-threads <n>', 'onnxruntime threads per worker', 'INTRA_OP_THREADS', int))
-    .addOption(o('--max-batch <n>', 'largest batch', 'MAX_BATCH', int))
-    .addOption(o('--max-queue-delay-us <n>', 'how long a batch may wait to fill', 'MAX_QUEUE_DELAY_US', int))
-    .addOption(o('--max-queue <n>', 'queued requests per model graph before QUEUE_FULL', 'MAX_QUEUE', int))
-    .addOption(o('--max-in-flight <n>', 'in-flight requests per connection', 'MAX_IN_FLIGHT', int))
-    .addOption(o('--heartbeat-ms <n>', 'ping interval', 'HEARTBEAT_MS', int))
-    .addOption(o('--drain-timeout-ms <n>', 'how long SIGTERM waits for in-flight requests', 'DRAIN_TIMEOUT_MS', int))
-    .addOption(o('--rate-limit <n>', 'frames per second one connection may send (0: no limit)', 'RATE_LIMIT', int))
-    .addOption(o('--rate-burst <n>', 'frames a connection may send at once', 'RATE_BURST', int))
-    .addOption(o('--dedup-window-ms <n>', 'how long answers stay for retried request ids', 'DEDUP_WINDOW_MS', int))
-    .addOption(o('--auth-secret <s>', 'require this bearer token', 'AUTH_SECRET'))
-    .addOption(o('--auth-hmac-secret <s>', 'require HMAC-signed bearer tokens', 'AUTH_HMAC_SECRET'))
-    .addOption(o('--origins <list>', 'comma-separated allowed Origin values', 'ORIGINS'))
-    .addOption(o('--tls-key <file>', 'PEM key: serve wss://', 'TLS_KEY'))
-    .addOption(o('--tls-cert <file>', 'PEM certificate', 'TLS_CERT'))
-    .addOption(o('--log-level <level>', 'pino level', 'LOG_LEVEL').default('info'))
-    .addOption(o('--web', 'also serve the browser demo at / (with a link proxy per profile, listening on 127.0.0.1)', 'WEB'))
-    .action(async (flags: ServeFlags) => {
-      process.exitCode = await serve(flags);
-    });
+    .option('--config <file>', 'JSON file with any of the options below, keyed as in the docs (flags win)');
+  addOptions(cmd, SERVE_OPTIONS).action(async (flags: Record<string, unknown>) => {
+    process.exitCode = await serve(flags);
+  });
 }
 
-async function serve(flags: ServeFlags): Promise<number> {
-  const logger = pino({ level: flags.logLevel });
-  const file = flags.config ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<EdgeServerOptions>) : {};
-  const auth = flags.authHmacSecret
-    ? ({ type: 'hmac', secret: flags.authHmacSecret } as const)
-    : flags.authSecret
-      ? ({ type: 'shared-secret', secret: flags.authSecret } as const)
-      : file.auth;
-  const options: EdgeServerOptions = {
-    ...file,
-    models: flags.models ?? file.models ?? 'models',
-    port: flags.port ?? file.port,
-    host: flags.host ?? file.host,
-    workers: flags.workers ?? file.workers,
-    intraOpThreads: flags.intraOpThreads ?? file.intraOpThreads,
-    maxBatch: flags.maxBatch ?? file.maxBatch,
-    maxQueueDelayUs: flags.maxQueueDelayUs ?? file.maxQueueDelayUs,
-    maxQueue: flags.maxQueue ?? file.maxQueue,
-    maxInFlight: flags.maxInFlight ?? file.maxInFlight,
-    heartbeatMs: flags.heartbeatMs ?? file.heartbeatMs,
-    drainTimeoutMs: flags.drainTimeoutMs ?? file.drainTimeoutMs,
-    rateLimitPerSecond: flags.rateLimit ?? file.rateLimitPerSecond,
-    rateBurst: flags.rateBurst ?? file.rateBurst,
-    dedupWindowMs: flags.dedupWindowMs ?? file.dedupWindowMs,
-    auth,
-    origins: flags.origins ? flags.origins.split(',').map((s) => s.trim()) : file.origins,
-    tls: flags.tlsKey && flags.tlsCert ? { key: readFileSync(flags.tlsKey), cert: readFileSync(flags.tlsCert) } : file.tls,
-    logger,
+/** EdgeServerOptions from resolved serve options. */
+export function edgeOptions(o: Record<string, unknown>): EdgeServerOptions {
+  const { authSecret, authHmacSecret, tlsKey, tlsCert, logLevel: _level, web: _web, lan, ...rest } = o;
+  return {
+    ...(rest as Partial<EdgeServerOptions> & { models: string }),
+    ...(lan ? { host: '0.0.0.0' } : {}),
+    ...(authHmacSecret ? { auth: { type: 'hmac', secret: String(authHmacSecret) } } : authSecret ? { auth: { type: 'shared-secret', secret: String(authSecret) } } : {}),
+    ...(tlsKey && tlsCert ? { tls: { key: readFileSync(String(tlsKey)), cert: readFileSync(String(tlsCert)) } } : {}),
   };
+}
+
+async function serve(flags: Record<string, unknown>): Promise<number> {
+  let o: Record<string, unknown>;
+  try {
+    const config = typeof flags.config === 'string' ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) : {};
+    o = resolveOptions(SERVE_OPTIONS, flags, config, String(flags.config ?? 'config'));
+  } catch (e) {
+    console.error(`offramp serve: ${(e as Error).message}`);
+    return 2;
+  }
+  const logger = pino({ level: String(o.logLevel) });
+  const options: EdgeServerOptions = { ...edgeOptions(o), logger };
   let edge;
   let stopDemo: (() => Promise<void>) | undefined;
   try {
-    if (flags.web) options.web = webOptions();
+    if (o.web) options.web = webOptions();
     edge = await createEdgeServer(options);
-    if (options.web) {
-      stopDemo = await startWebDemo(options.web, options.models, Number(new URL(edge.url).port));
-      logger.info({ event: 'web', url: edge.url.replace(/^ws/, 'http') + '/' }, 'browser demo: open this URL');
-    }
+    if (options.web) stopDemo = await startWebDemo(options.web, options.models, edge.address.port, Boolean(o.lan));
   } catch (e) {
-    logger.error({ code: (e as { code?: string }).code, err: (e as Error).message }, 'cannot start');
+    const code = (e as { code?: string }).code;
+    logger.error({ code, err: (e as Error).message }, 'cannot start');
+    console.error(`offramp serve: ${code ?? 'ERROR'}: ${(e as Error).message}`);
     await edge?.close();
     return 1;
   }
   // Machine-readable line for scripts and tests that start the server on port 0.
   console.log(JSON.stringify({ listening: edge.url }));
+  if (options.web) console.log(`Open the browser demo at http://${o.lan ? lanAddress() : '127.0.0.1'}:${edge.address.port}/`);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
       logger.info({ event: 'signal', signal }, 'draining');
@@ -144,4 +120,10 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.once('SIGINT', onSignal);
   });
   return 0;
+}
+
+/** This machine's first non-internal IPv4 address (for the page's URL on a LAN), or 127.0.0.1. */
+function lanAddress(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
 }

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fashionMnistDir } from '../head/datasets/fashion-mnist.js';
-import { LINKS } from '../bench/link/profiles.js';
-import { createLinkProxy, type LinkProxy } from '../bench/link/proxy.js';
+import { LINKS } from '../link/profiles.js';
+import { createLinkProxy, type LinkProxy } from '../link/proxy.js';
 import { manifestFromBytes } from '../protocol/bundle.js';
 import type { Manifest } from '../protocol/manifest.js';
 import type { EdgeServerOptions } from '../tail/options.js';
@@ -39,18 +39,19 @@ async function demoBundle(models: string): Promise<Manifest> {
 }
 
 /** Starts the link proxies in front of the edge at `port` and fills `web.demo`; returns a closer. */
-export async function startWebDemo(web: NonNullable<EdgeServerOptions['web']>, models: string, port: number): Promise<() => Promise<void>> {
+export async function startWebDemo(web: NonNullable<EdgeServerOptions['web']>, models: string, port: number, lan = false): Promise<() => Promise<void>> {
   const m = await demoBundle(models);
   const proxies: LinkProxy[] = [];
   const links: Record<string, number> = { loopback: port };
   for (const [name, l] of Object.entries(LINKS)) {
-    const p = await createLinkProxy({ host: '127.0.0.1', port }, l.profile);
+    // The proxies listen where the page can reach them: loopback, or every interface with --lan.
+    const p = await createLinkProxy({ host: '127.0.0.1', port }, l.profile, lan ? '0.0.0.0' : '127.0.0.1');
     proxies.push(p);
     links[name] = p.port;
   }
   const data = '/data/fashion-mnist/';
   web.demo = {
-    bundle: { id: m.id, version: m.version, bits: m.bottleneck.bits, labels: m.labels },
+    bundle: { id: m.id, version: m.version, ratePoints: m.bottleneck.ratePoints.map((rp) => rp.id), labels: m.labels },
     links,
     data: { images: `${data}t10k-images-idx3-ubyte.gz`, labels: `${data}t10k-labels-idx1-ubyte.gz` },
   };

@@ -19,8 +19,8 @@ import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName, type ModelSession } from './backend.js';
 import { openDeviceBundle, type BundleSource } from './bundle-source.js';
 import { CostTracker, timeWarm } from './costs.js';
-import { deviceProfile, type DeviceProfile, type LinkName } from './devices.js';
-import { computeEnergyJ, idleAfter, transferEnergyJ } from './energy.js';
+import { deviceProfile, power, type DeviceProfile, type LinkName } from './devices.js';
+import { inferenceEnergy } from './energy.js';
 import { exitDecision } from './exit.js';
 import { checkSample, type Sample } from './input.js';
 import { LinkEstimator } from './link.js';
@@ -98,6 +98,11 @@ export interface InferResult {
    */
   timings: { head: number; encode: number; network: number; server: { queue: number; decode: number; compute: number }; local: number; total: number };
   energy: { computeJ: number; radioJ: number; totalJ: number; model: string };
+  /**
+   * Milliseconds measured on this machine (whatever device the profile models): the head, the
+   * encoding, the request to its answer (or failure), the local model, and the whole call.
+   */
+  measured: { head: number; encode: number; busy: number; local: number; wall: number };
 }
 
 export interface Device {
@@ -178,6 +183,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const zstd: ZstdBackend | undefined = await loadZstd().catch(() => undefined);
   const deadlineMs = options.deadlineMs ?? 1000;
   const inputEncoding: InputEncoding = options.inputEncoding ?? { codec: 'raw' };
+  // JPEG (a baseline encoding for full offload) uses jpeg-js, loaded only when asked for.
+  const jpeg = inputEncoding.codec === 'jpeg' ? (await import('../bottleneck/jpeg.js')).jpegJs : undefined;
   const offered = m.bottleneck.ratePoints.map((_, i) => i);
   const link = new LinkEstimator();
   const transport = options.edge
@@ -219,14 +226,14 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
   const describeModel = `${profile.device.name} (${profile.device.macsPerSecond ? `${profile.device.macsPerSecond / 1e9} GMAC/s modelled` : 'compute measured'}, ${profile.device.activeW} W active, ${profile.device.idleW} W idle) on ${profile.radio.name} (${profile.radio.source}), one inference every ${profile.periodMs || '—'} ms`;
-  /** Energy on the profile's device: compute at active power, waiting for the edge at idle power, the radio's transfer. */
-  const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; totalMs: number; promoted: boolean }): InferResult['energy'] => {
-    const computeJ = computeEnergyJ(profile.device.activeW, computeMs) + (transfer ? computeEnergyJ(profile.device.idleW, transfer.busyMs) : 0);
-    const radioJ = transfer
-      ? transferEnergyJ(profile.radio, { upBytes: transfer.up, downBytes: transfer.down, busyMs: transfer.busyMs, idleAfterMs: idleAfter(profile.periodMs, transfer.totalMs), promoted: transfer.promoted })
-      : 0;
-    return { computeJ, radioJ, totalJ: computeJ + radioJ, model: describeModel };
-  };
+  /** Energy on the profile's device (head/energy.ts: the same function the policy predicts with). */
+  const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; totalMs: number; promoted: boolean }): InferResult['energy'] => ({
+    ...inferenceEnergy(power(profile), {
+      computeMs, totalMs: transfer?.totalMs ?? computeMs,
+      ...(transfer ? { transfer: { upBytes: transfer.up, downBytes: transfer.down, busyMs: transfer.busyMs, promoted: transfer.promoted } } : {}),
+    }),
+    model: describeModel,
+  });
   const zero = (): InferResult['timings'] => ({ head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 });
 
   /** A classifier's answer fields from probabilities. */
@@ -239,7 +246,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   };
 
   /** Finishes on the device with the full model (path 'local', or 'fallback' with the reason). */
-  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
+  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; headMeasured: number; encodeMs?: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
     const t = performance.now();
     const out = await runFull(x);
     const measuredMs = performance.now() - t;
@@ -255,7 +262,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       payloadBytes: 0, bytesUp: 0, bytesDown: 0, ...before.extra, ...cls,
       ...(!isClassifier || o.outputs ? { outputs } : {}),
       timings, path,
-      energy: energy(before.headMs + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, totalMs: timings.total, promoted: tr.promoted } : undefined),
+      energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, totalMs: timings.total, promoted: tr.promoted } : undefined),
+      measured: { head: before.headMeasured, encode: before.encodeMs ?? 0, busy: tr?.busyMs ?? 0, local: measuredMs, wall: performance.now() - before.t0 },
     };
   };
 
@@ -274,10 +282,10 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   };
 
   const want = (o: InferOptions): number =>
-    (o.scores ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (requests % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
+    (o.scores || o.topK ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (requests % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
 
   /** The edge's answer as a result; its round trip (and server time, when sent) feed the estimates. */
-  const fromEdge = (a: Answer, o: Extract<RequestOutcome, { ok: true }>, key: string, ratePoint: string, payloadBytes: number, opts: InferOptions, before: { headMs: number; encodeMs: number; t0: number; promoted: boolean }): InferResult => {
+  const fromEdge = (a: Answer, o: Extract<RequestOutcome, { ok: true }>, key: string, ratePoint: string, payloadBytes: number, opts: InferOptions, before: { headMs: number; headMeasured: number; encodeMs: number; t0: number; promoted: boolean }): InferResult => {
     const srv = a.timings;
     const server = { queue: (srv?.queueUs ?? 0) / 1000, decode: (srv?.decodeUs ?? 0) / 1000, compute: (srv?.computeUs ?? 0) / 1000 };
     const serverMs = srv ? server.queue + server.decode + server.compute : undefined;
@@ -296,6 +304,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     return {
       ...cls, ...(a.outputs.length ? { outputs } : {}), path: 'edge', ratePoint, payloadBytes, bytesUp: o.bytesUp, bytesDown: o.bytesDown, timings,
       energy: energy(before.headMs + before.encodeMs, { up: o.bytesUp, down: o.bytesDown, busyMs: o.ms, totalMs: timings.total, promoted: before.promoted }),
+      measured: { head: before.headMeasured, encode: before.encodeMs, busy: o.ms, local: 0, wall: performance.now() - before.t0 },
     };
   };
 
@@ -318,8 +327,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const now = performance.now();
       const inputs = costs.inputs(now);
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
-      if (policy.force === 'always-local') return answerLocally(x, 'local', opts, { headMs: 0, t0 });
-      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, t0, extra: { reason: 'disconnected' } });
+      if (policy.force === 'always-local') return answerLocally(x, 'local', opts, { headMs: 0, headMeasured: 0, t0 });
+      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, t0, extra: { reason: 'disconnected' } });
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
       // A path it keeps avoiding is never re-timed, so a high estimate would stick: every
       // STALE_AFTER requests without running the head, take it once.
@@ -328,15 +337,15 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       if ((policy.force === 'full-offload' || rawFirst) && transport) {
         if (rawFirst) costs.sinceHead++;
         const te = performance.now();
-        const enc = encodeInput(raw() as Uint8Array, m.input.raw.shape, inputEncoding, { zstd: transport.terms?.zstd ? zstd : undefined });
+        const enc = encodeInput(raw(), m.input.raw.shape, inputEncoding, { zstd: transport.terms?.zstd ? zstd : undefined, jpeg });
         const encodeMs = performance.now() - te;
         const promoted = promotedNow();
         const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
         if (!o.ok) {
           costs.observeTransfer(performance.now());
-          return answerLocally(x, 'fallback', opts, { headMs: 0, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te, promoted } });
+          return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, encodeMs, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });
         }
-        return fromEdge(o.answer, o, 'full', 'input', enc.payload.length, opts, { headMs: 0, encodeMs, t0, promoted });
+        return fromEdge(o.answer, o, 'full', 'input', enc.payload.length, opts, { headMs: 0, headMeasured: 0, encodeMs, t0, promoted });
       }
       const th = performance.now();
       const h = await runHead(x);
@@ -350,11 +359,14 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       if (d.kind === 'exit') {
         const probs = exits[d.exit]!.probs;
         const timings = { ...zero(), head: headMs, total: profile.device.macsPerSecond ? headMs : performance.now() - t0 };
-        return { ...fromProbs(probs, opts), timings, path: `exit:${d.exit}`, payloadBytes: 0, bytesUp: 0, bytesDown: 0, energy: energy(headMs) };
+        return {
+          ...fromProbs(probs, opts), timings, path: `exit:${d.exit}`, payloadBytes: 0, bytesUp: 0, bytesDown: 0, energy: energy(headMs),
+          measured: { head: headMeasured, encode: 0, busy: 0, local: 0, wall: performance.now() - t0 },
+        };
       }
-      if (d.kind === 'local' || (policy.force === undefined && costs.stale('local'))) return answerLocally(x, 'local', opts, { headMs, t0 });
+      if (d.kind === 'local' || (policy.force === undefined && costs.stale('local'))) return answerLocally(x, 'local', opts, { headMs, headMeasured, t0 });
       const rpId = m.bottleneck.ratePoints[d.ratePoint]!.id;
-      if (!transport) return answerLocally(x, 'fallback', opts, { headMs, t0, extra: { reason: 'disconnected', ratePoint: rpId } });
+      if (!transport) return answerLocally(x, 'fallback', opts, { headMs, headMeasured, t0, extra: { reason: 'disconnected', ratePoint: rpId } });
       const te = performance.now();
       const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, m.bottleneck.shape, ratePoints[d.ratePoint]!, { zstd: transport.terms?.zstd ? zstd : undefined });
       const encodeMs = performance.now() - te;
@@ -362,9 +374,9 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
       if (!o.ok) {
         costs.observeTransfer(performance.now());
-        return answerLocally(x, 'fallback', opts, { headMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te, promoted } });
+        return answerLocally(x, 'fallback', opts, { headMs, headMeasured, encodeMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });
       }
-      return fromEdge(o.answer, o, String(d.ratePoint), rpId, enc.payload.length, opts, { headMs, encodeMs, t0, promoted });
+      return fromEdge(o.answer, o, String(d.ratePoint), rpId, enc.payload.length, opts, { headMs, headMeasured, encodeMs, t0, promoted });
     },
     async close() {
       await transport?.close();

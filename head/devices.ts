@@ -4,7 +4,7 @@
  * they run on. A modelled device's compute time is MACs / throughput; `host` is this machine,
  * whose compute time is measured.
  */
-import type { RadioModel } from './energy.js';
+import type { PowerProfile, RadioModel } from './energy.js';
 
 export type LinkName = 'lte' | '3g' | 'wifi' | '5g';
 
@@ -62,6 +62,11 @@ export interface DeviceProfile {
   radio: RadioModel;
   /** The app starts one inference every this many ms (0: back to back); sets how long radio tails last. */
   periodMs: number;
+}
+
+/** The power side of a profile, for inferenceEnergy. */
+export function power(p: DeviceProfile): PowerProfile {
+  return { activeW: p.device.activeW, idleW: p.device.idleW, radio: p.radio, periodMs: p.periodMs };
 }
 
 /** The class named `id`; throws RangeError naming the known ones. */

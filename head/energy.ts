@@ -58,3 +58,34 @@ export function computeEnergyJ(watts: number, ms: number): number {
 export function idleAfter(periodMs: number, latencyMs: number): number {
   return Math.max(0, periodMs - latencyMs);
 }
+
+/** What one inference did, for {@link inferenceEnergy}. */
+export interface InferenceWork {
+  /** Compute on the device (head, encoding, local model), ms on the modelled device. */
+  computeMs: number;
+  /** The transfer to the edge, when there was one (busy = request sent to answer or failure). */
+  transfer?: { upBytes: number; downBytes: number; busyMs: number; promoted: boolean };
+  /** The inference's whole latency, ms (the radio's tail runs from its end to the next inference). */
+  totalMs: number;
+}
+
+/** The power side of a device profile. */
+export interface PowerProfile {
+  activeW: number;
+  idleW: number;
+  radio: RadioModel;
+  /** One inference every this many ms (0: back to back). */
+  periodMs: number;
+}
+
+/**
+ * Energy of one inference, J: compute at active power, waiting for the edge at idle power, and
+ * the radio's transfer with its tail and promotion. The device reports it, the policy predicts
+ * it (with expected values in place of measured ones), the benchmark re-models samples with it.
+ */
+export function inferenceEnergy(p: PowerProfile, w: InferenceWork): { computeJ: number; radioJ: number; totalJ: number } {
+  const t = w.transfer;
+  const computeJ = computeEnergyJ(p.activeW, w.computeMs) + (t ? computeEnergyJ(p.idleW, t.busyMs) : 0);
+  const radioJ = t ? transferEnergyJ(p.radio, { upBytes: t.upBytes, downBytes: t.downBytes, busyMs: t.busyMs, idleAfterMs: idleAfter(p.periodMs, w.totalMs), promoted: t.promoted }) : 0;
+  return { computeJ, radioJ, totalJ: computeJ + radioJ };
+}

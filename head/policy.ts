@@ -5,8 +5,8 @@
  * measured round trips, the link estimate and the device profile. Before the head, it may pick
  * full offload instead. Nothing here does I/O or reads a clock: every input is an argument.
  */
-import type { DeviceProfile } from './devices.js';
-import { computeEnergyJ, idleAfter, transferEnergyJ } from './energy.js';
+import { power, type DeviceProfile } from './devices.js';
+import { inferenceEnergy } from './energy.js';
 
 /** What the device knows about its link (EWMA of recent requests and pings). */
 export interface LinkEstimate {
@@ -119,16 +119,16 @@ export function expectedBusyMs(c: SendCost, link: LinkEstimate): number {
  */
 export function sendCost(c: SendCost, link: LinkEstimate, device: DeviceProfile, sinceTransferMs: number, accuracy: number): OptionCost {
   const busyMs = expectedBusyMs(c, link);
-  const radioJ = transferEnergyJ(device.radio, {
-    upBytes: c.bytesUp, downBytes: c.bytesDown, busyMs,
-    idleAfterMs: idleAfter(device.periodMs, busyMs), promoted: sinceTransferMs > device.radio.tailMs,
+  const e = inferenceEnergy(power(device), {
+    computeMs: 0, totalMs: busyMs,
+    transfer: { upBytes: c.bytesUp, downBytes: c.bytesDown, busyMs, promoted: sinceTransferMs > device.radio.tailMs },
   });
-  return { latencyMs: busyMs, energyJ: radioJ + computeEnergyJ(device.device.idleW, busyMs), accuracy };
+  return { latencyMs: busyMs, energyJ: e.totalJ, accuracy };
 }
 
 /** Expected latency and energy of finishing with the local model. */
 export function localCost(costs: CostInputs, device: DeviceProfile, accuracy: number): OptionCost {
-  return { latencyMs: costs.localMs, energyJ: computeEnergyJ(device.device.activeW, costs.localMs), accuracy };
+  return { latencyMs: costs.localMs, energyJ: inferenceEnergy(power(device), { computeMs: costs.localMs, totalMs: costs.localMs }).totalJ, accuracy };
 }
 
 function better(objective: Objective, a: OptionCost, b: OptionCost, budgetMs: number): boolean {
@@ -179,7 +179,7 @@ export function fullOffloadFirst(model: PolicyModel, costs: CostInputs, link: Li
   const p = model.exitRate;
   const head: OptionCost = {
     latencyMs: costs.headMs + (1 - p) * after.expected.latencyMs,
-    energyJ: computeEnergyJ(device.device.activeW, costs.headMs) + (1 - p) * after.expected.energyJ,
+    energyJ: inferenceEnergy(power(device), { computeMs: costs.headMs, totalMs: costs.headMs }).totalJ + (1 - p) * after.expected.energyJ,
     accuracy: after.expected.accuracy,
   };
   const raw = sendCost(costs.full, link, device, costs.sinceTransferMs, model.localAccuracy);

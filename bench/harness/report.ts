@@ -79,7 +79,12 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
     const lte = result.rows.filter((r) => r.bundle === bundle && r.link === 'lte' && r.device === result.devices[0]?.name);
     const se = lte.find((r) => r.strategy === 'split-exit');
     const off = lte.find((r) => r.strategy === 'offload');
-    if (se && off) checks.push({ name: `${bundle} on lte: split-exit bytes up ≤ 1/10 of offload's`, value: `${se.bytesUp.toFixed(1)} B vs ${off.bytesUp.toFixed(1)} B (ratio ${(se.bytesUp / off.bytesUp).toFixed(3)})`, pass: se.bytesUp * 10 <= off.bytesUp });
+    if (se && off) checks.push({ name: `${bundle} on lte: split-exit wire bytes up ≤ 0.08 × full offload's`, value: `${se.wireBytesUp.toFixed(1)} B vs ${off.wireBytesUp.toFixed(1)} B (ratio ${(se.wireBytesUp / off.wireBytesUp).toFixed(3)})`, pass: se.wireBytesUp <= 0.08 * off.wireBytesUp });
+    const split = lte.find((r) => r.strategy === 'split');
+    if (split && split.requestsPerInference > 0) {
+      const framing = (split.wireBytesUp - split.payloadBytesUp) / split.requestsPerInference;
+      checks.push({ name: `${bundle} on lte: wire bytes up − payload ≤ 14 B per split request`, value: `${framing.toFixed(1)} B`, pass: framing <= 14 });
+    }
   }
   return checks;
 }
@@ -132,20 +137,9 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
       },
     },
   };
-  const rate: TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `Rate–accuracy: accuracy vs bytes up per inference on the wire (${result.links[0]?.link ?? ''}, measured)`,
-    width: 420, height: 260,
-    data: { values: result.rateAccuracy.filter((p) => p.accuracy !== null).map((p) => ({ ...p, label: p.kind === 'offload' ? `${p.bundle} full offload` : `${p.bundle} @${p.bits} bits` })) },
-    layer: [
-      { mark: { type: 'line', point: true }, transform: [{ filter: "datum.kind === 'split'" }], encoding: { x: { field: 'bytesUp', type: 'quantitative', scale: { type: 'log' }, title: 'bytes up / inference (log)' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'top-1 accuracy' }, color: { field: 'bundle', type: 'nominal' }, order: { field: 'bits' } } },
-      { mark: { type: 'point', shape: 'square', size: 80, filled: true }, transform: [{ filter: "datum.kind === 'offload'" }], encoding: { x: { field: 'bytesUp', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, color: { value: 'black' } } },
-      { mark: { type: 'text', dx: 6, align: 'left', fontSize: 9 }, encoding: { x: { field: 'bytesUp', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' }, text: { field: 'label' } } },
-    ],
-  };
   const manifests = await Promise.all(result.bundles.map(async (b) => JSON.parse(await readFile(join(b.dir, 'manifest.json'), 'utf8')) as Manifest));
   const exitPoints = manifests.flatMap((m) => {
-    const split = Math.max(...Object.values(m.bottleneck.accuracy ?? { x: 0 }));
+    const split = m.bottleneck.ratePoints[m.bottleneck.defaultRatePoint]?.accuracy ?? 0;
     return (m.exits[0]?.thresholds ?? []).map((t) => ({ bundle: m.id, threshold: t.threshold, exitRate: t.exitRate, lossPt: (split - t.overallAccuracy) * 100 }));
   });
   const exits: TopLevelSpec = {
@@ -162,7 +156,7 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
       tooltip: [{ field: 'threshold' }],
     },
   };
-  const plots: [string, string, TopLevelSpec][] = [['latency-vs-uplink.svg', 'Latency vs uplink bandwidth', latency], ['energy.svg', 'Energy per strategy and link', energy], ['rate-accuracy.svg', 'Rate–accuracy', rate]];
+  const plots: [string, string, TopLevelSpec][] = [['latency-vs-uplink.svg', 'Latency vs uplink bandwidth', latency], ['energy.svg', 'Energy per strategy and link', energy]];
   if (exitPoints.length) plots.push(['exit-rate.svg', 'Exit rate vs accuracy loss', exits]);
   for (const [name, , spec] of plots) await save(name, await renderSvg(spec));
 
@@ -170,20 +164,18 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
   md.push('# Offramp benchmark report', '');
   md.push(`Command: \`${command}\``, '');
   md.push(`Environment: ${String(env.cpu)} × ${String(env.cores)} cores, Node ${String(env.node)}, commit ${String(env.commit)}, ${String(env.date)}; packages ${Object.entries(env.packages as Record<string, string>).map(([k, v]) => `${k} ${v}`).join(', ')}. Run took ${result.seconds.toFixed(0)} s.`, '');
-  md.push('**Measured** on this host: accuracy, paths, bytes on the wire (counted at the link proxy: WebSocket + protocol bytes, handshake and pings included), latency for `host`. **Modelled**: every energy figure, and the compute share of latency on devices other than `host` (measured compute × the device\'s slow-down).', '');
+  md.push(`**Measured** on this host: accuracy, paths, the codec's payload bytes, bytes on the wire (counted at the link proxy: WebSocket + protocol bytes, pings included), round trips, latency for \`host\`. **Modelled**: every energy figure, and the compute share of latency on device classes other than \`host\` (the bundle's MACs ÷ the class's throughput; docs/bench/DEVICES.md). One inference every ${result.periodMs || '— (back to back)'} ms.`, '');
   for (const [name, title] of plots) md.push(`![${title}](${name})`, '');
   md.push('## Targets', '', '| check | value | pass |', '|---|---|---|');
   for (const c of targetChecks(result)) md.push(`| ${c.name} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`);
   md.push('', '## Results', '', 'Latency is measured for `host` and modelled for other devices; energy is modelled everywhere. Bytes are measured at the proxy.', '');
   md.push('Each run starts with a serial pilot (its first samples on one device alone); the others then join it on their own connections. The last column gives the devices side by side and the pilot\'s mean latency, to compare with the run\'s mean: their gap is what sharing this host\'s CPU cost.', '');
-  md.push('| bundle | link | device | strategy | accuracy | exit rate | bytes up | bytes down | latency mean / p50 / p95 / p99 ms | energy mJ | paths | side by side (pilot mean ms) |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+  md.push('| bundle | link | device | strategy | accuracy | exit rate | payload B up | wire B up / down | latency mean / p50 / p95 / p99 ms | energy mJ | paths | side by side (pilot mean ms) |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of result.rows) {
     const paths = Object.entries(r.paths).sort().map(([k, v]) => `${k} ${((v / r.samples) * 100).toFixed(0)}%`).join(', ');
     const oracle = r.oracleOf ? ` (latency: ${r.oracleOf.latency}, energy: ${r.oracleOf.energy})` : '';
-    md.push(`| ${r.bundle} | ${r.link} | ${r.device} | ${r.strategy}${oracle} | ${pct(r.accuracy)} | ${pct(r.exitRate)} | ${r.bytesUp.toFixed(1)} | ${r.bytesDown.toFixed(1)} | ${[r.latencyMsMean, r.latencyMsP50, r.latencyMsP95, r.latencyMsP99].map((x) => x.toFixed(2)).join(' / ')} (${r.measured.latency}) | ${(r.energyJ * 1000).toFixed(2)} (modelled) | ${paths} | ${r.lanes} (${r.pilotSamples} × ${r.pilotLatencyMsMean.toFixed(2)}) |`);
+    md.push(`| ${r.bundle} | ${r.link} | ${r.device} | ${r.strategy}${oracle} | ${pct(r.accuracy)} | ${pct(r.exitRate)} | ${r.payloadBytesUp.toFixed(1)} | ${r.wireBytesUp.toFixed(1)} / ${r.wireBytesDown.toFixed(1)} | ${[r.latencyMsMean, r.latencyMsP50, r.latencyMsP95, r.latencyMsP99].map((x) => x.toFixed(2)).join(' / ')} (${r.measured.latency}) | ${(r.energyJ * 1000).toFixed(2)} (modelled) | ${paths} | ${r.lanes} (${r.pilotSamples} × ${r.pilotLatencyMsMean.toFixed(2)}) |`);
   }
-  md.push('', '## Rate–accuracy (measured)', '', '| bundle | kind | bits | accuracy | bytes up / inference |', '|---|---|---|---|---|');
-  for (const p of result.rateAccuracy) md.push(`| ${p.bundle} | ${p.kind} | ${p.bits} | ${pct(p.accuracy)} | ${p.bytesUp.toFixed(1)} |`);
   md.push('', '## Links (fidelity of the emulator, measured through the proxy; jitter and loss left out of the check)', '', '| link | configured up / down Mbps, RTT ms | measured up / down Mbps, RTT ms (min of 15 pings) | within ±5% / ±(1 ms + 5%) | radio model | source |', '|---|---|---|---|---|---|');
   for (const l of result.links) {
     const c = l.configured;
@@ -191,10 +183,10 @@ export async function writeReport(result: BenchResult, env: Record<string, unkno
     const measured = Number.isFinite(m.upMbps) ? `${m.upMbps.toFixed(2)} / ${m.downMbps.toFixed(2)}, ${m.rttMs.toFixed(1)} (median ${m.rttMedianMs.toFixed(1)})` : 'n/a (outage)';
     md.push(`| ${l.link} | ${c.upMbps} / ${c.downMbps}, ${c.rttMs} | ${measured} | ${Number.isFinite(m.upMbps) ? (l.ok ? 'yes' : '**no**') : 'n/a'} | ${l.radio} | ${l.source} |`);
   }
-  md.push('', '## Devices (modelled)', '', '| device | compute slow-down vs host | compute power W | source |', '|---|---|---|---|');
-  for (const d of result.devices) md.push(`| ${d.name} | ${d.slowdown} | ${d.computePowerW} | ${d.source} |`);
-  md.push('', '## Radio power models', '', 'P = α · uplink throughput + β while the radio is busy (request sent until the answer or the failure); integrated over the busy time: α · megabits sent + β · busy seconds. Huang et al., "A Close Examination of Performance and Power Characteristics of 4G LTE Networks", MobiSys 2012.', '', '| radio | α up mW/Mbps | β mW |', '|---|---|---|');
-  for (const r of Object.values(result.radios)) md.push(`| ${r.name} | ${r.alphaUpMwPerMbps} | ${r.betaMw} |`);
+  md.push('', '## Device classes (modelled; sources: docs/bench/DEVICES.md)', '', '| device | MAC/s | active W | idle W | source |', '|---|---|---|---|---|');
+  for (const d of result.devices) md.push(`| ${d.id} (${d.name}) | ${d.macsPerSecond ? d.macsPerSecond.toExponential(2) : 'measured'} | ${d.activeW} | ${d.idleW} | ${d.source} |`);
+  md.push('', '## Radio power models', '', 'While busy (request sent until the answer or the failure): α up · megabits up + α down · megabits down + β · busy seconds (Huang et al., MobiSys 2012, integrated); then the tail until the next inference or the tail timer; a promotion after the radio went idle.', '', '| radio | α up mW/Mbps | α down mW/Mbps | β mW | tail mW / ms | promotion mW / ms | source |', '|---|---|---|---|---|---|---|');
+  for (const r of Object.values(result.radios)) md.push(`| ${r.name} | ${r.alphaUpMwPerMbps} | ${r.alphaDownMwPerMbps} | ${r.betaMw} | ${r.tailMw} / ${r.tailMs} | ${r.promotionMw} / ${r.promotionMs} | ${r.source} |`);
   md.push('');
   await save('report.md', md.join('\n'));
   return files;

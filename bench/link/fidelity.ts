@@ -4,7 +4,7 @@
  * and the RTT (median of small ping-pongs), to compare with the configured profile.
  */
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { createLinkProxy, type LinkProfile } from './proxy.js';
+import { createLinkProxy, type LinkProfile } from '../../link/proxy.js';
 
 export interface LinkFidelity {
   link: string;

@@ -40,6 +40,8 @@ class StudentConfig:
     decoder_width: int = 96
     # Fixed gain on the latent before rounding (starts it wider than the rounding step).
     latent_gain: float = 8.0
+    # Where the decoder lands in the teacher: "stage2" (7x7 latent) or "stage1" (14x14 latent).
+    split_at: str = "stage2"
 
 
 @dataclass

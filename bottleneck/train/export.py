@@ -30,7 +30,9 @@ def load_models(cfg):
     teacher = Teacher(**tck["config"]["model"])
     teacher.load_state_dict(tck["model"])
     student = EntropicStudent(Teacher(**tck["config"]["model"]), **ck["config"]["student"])
-    student.load_state_dict(ck["model"])
+    # Checkpoints from before the tail was generalised named the teacher's stage 3 `stage3`.
+    state = {("rest.0." + k[len("stage3."):] if k.startswith("stage3.") else k): v for k, v in ck["model"].items()}
+    student.load_state_dict(state)
     return student.eval(), teacher.eval(), tck["config"]
 
 

@@ -6,7 +6,11 @@ encoder -> compressor (rounding + entropy coder) -> decompressor -> decoder.
 
     head (device):  x -> normalize -> encoder -> y (latent, float)       -> exit logits
     codec:          q = round(y / step), entropy-coded with the prior's tables
-    tail (edge):    q * step -> decoder -> teacher.stage3 -> classifier -> logits
+    tail (edge):    q * step -> decoder -> the teacher's remaining stages (copied, fine-tuned) -> logits
+
+`split_at` picks where the decoder lands: "stage1" (a 14x14 latent, the decoder rebuilds the
+teacher's stage-1 output and the tail runs stages 2 and 3) or "stage2" (a 7x7 latent, the tail
+runs stage 3 only).
 """
 import copy
 
@@ -23,13 +27,28 @@ def ste_round(y):
     return y + (torch.round(y) - y).detach()
 
 
+def sep_conv(cin, cout):
+    """Depthwise 3x3 then pointwise 1x1, each with batch norm and ReLU (MobileNet's block)."""
+    return nn.Sequential(nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
+                         nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
 class EntropicStudent(nn.Module):
-    def __init__(self, teacher, channels=24, encoder_widths=(24, 48, 48), exit_hidden=64, decoder_width=96, latent_gain=8.0):
+    def __init__(self, teacher, channels=24, encoder_widths=(24, 48, 48), exit_hidden=64, decoder_width=96, latent_gain=8.0,
+                 split_at="stage2"):
         super().__init__()
         w0, w1, w2 = encoder_widths
-        t2 = teacher.stage2[1][0].out_channels  # the teacher's stage-2 width (the decoder's target)
         self.norm = Normalize()
-        self.encoder = nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1, 2), conv_bn(w1, w2))  # 28 -> 7
+        if split_at == "stage2":
+            target = teacher.stage2[1][0].out_channels  # the decoder rebuilds the teacher's stage-2 output (7x7)
+            self.encoder = nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1, 2), conv_bn(w1, w2))  # 28 -> 7
+            rest = [copy.deepcopy(teacher.stage3)]
+        elif split_at == "stage1":
+            target = teacher.stage1[1][0].out_channels  # ... or its stage-1 output (14x14)
+            self.encoder = nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1), sep_conv(w1, w2))    # 28 -> 14
+            rest = [copy.deepcopy(teacher.stage2), copy.deepcopy(teacher.stage3)]
+        else:
+            raise ValueError(f"split_at must be stage1 or stage2, got {split_at!r}")
         self.latent = nn.Conv2d(w2, channels, 1)
         # The latent is rounded to integers: at the default init it would sit within +-0.5 and
         # carry nothing (measured: std 0.2, split accuracy at chance); a fixed gain starts it wide.
@@ -40,10 +59,11 @@ class EntropicStudent(nn.Module):
         self.decoder = nn.Sequential(
             nn.Conv2d(channels, decoder_width, 3, 1, 1), nn.BatchNorm2d(decoder_width), nn.ReLU(inplace=True),
             nn.Conv2d(decoder_width, decoder_width, 3, 1, 1), nn.BatchNorm2d(decoder_width), nn.ReLU(inplace=True),
-            nn.Conv2d(decoder_width, t2, 1), nn.BatchNorm2d(t2), nn.ReLU(inplace=True))
-        self.stage3 = copy.deepcopy(teacher.stage3)
+            nn.Conv2d(decoder_width, target, 1), nn.BatchNorm2d(target), nn.ReLU(inplace=True))
+        self.rest = nn.Sequential(*rest)
         self.classifier = copy.deepcopy(teacher.classifier)
         self.channels = channels
+        self.split_at = split_at
 
     def head(self, x):
         """(latent y, exit logits) for images x in [0, 1]."""
@@ -51,11 +71,15 @@ class EntropicStudent(nn.Module):
         return self.latent(h) * self.latent_gain, self.exit(h)
 
     def decode(self, yhat):
-        """The teacher's stage-2 features rebuilt from the rounded latent."""
+        """The teacher's features at the split rebuilt from the rounded latent."""
         return self.decoder(yhat)
 
+    def finish(self, decoded):
+        """Logits from decoded features: the teacher's remaining stages and classifier."""
+        return self.classifier(self.rest(decoded))
+
     def tail(self, yhat):
-        return self.classifier(self.stage3(self.decoder(yhat)))
+        return self.finish(self.decoder(yhat))
 
 
 class HeadGraph(nn.Module):

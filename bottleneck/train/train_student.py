@@ -52,13 +52,13 @@ def batched(fn, x, bs=256):
 
 
 @torch.no_grad()
-def teacher_targets(teacher, x, cache_path):
-    """(stage-2 features as float16, logits) of the teacher for x, from the cache when present."""
+def teacher_targets(teacher, x, cache_path, split_at="stage2"):
+    """(features at the split as float16, logits) of the teacher for x, from the cache when present."""
     if cache_path and os.path.exists(cache_path):
         c = torch.load(cache_path)
         if c["n"] == len(x):
             return c["features"], c["logits"]
-    feats = batched(lambda b: teacher.stage2(teacher.features1(b)).half(), x)
+    feats = batched(lambda b: (teacher.features1(b) if split_at == "stage1" else teacher.stage2(teacher.features1(b))).half(), x)
     logits = batched(teacher, x)
     if cache_path:
         os.makedirs(os.path.dirname(cache_path), exist_ok=True)
@@ -70,12 +70,13 @@ def teacher_targets(teacher, x, cache_path):
 def cache_file(cfg, n):
     with open(resolve(cfg.teacher.checkpoint), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:12]
-    return os.path.join(resolve(cfg.cache_dir), f"teacher-{digest}-val{cfg.val_size}-seed{cfg.seed}-n{n}.pt")
+    at = "" if cfg.student.split_at == "stage2" else f"-{cfg.student.split_at}"
+    return os.path.join(resolve(cfg.cache_dir), f"teacher-{digest}-val{cfg.val_size}-seed{cfg.seed}-n{n}{at}.pt")
 
 
 STAGE_MODULES = {
-    "joint": ("encoder", "latent", "exit", "prior", "decoder", "stage3", "classifier"),
-    "finetune": ("exit", "decoder", "stage3", "classifier"),
+    "joint": ("encoder", "latent", "exit", "prior", "decoder", "rest", "classifier"),
+    "finetune": ("exit", "decoder", "rest", "classifier"),
 }
 
 
@@ -142,7 +143,7 @@ def run_stage(name, student, data, val, cfg, lam, log):
                 loss = loss + (lam + 1) * rate
             decoded = student.decode(ste_round(y))
             feat = feature_loss(decoded, feats[idx].float())
-            logits = student.classifier(student.stage3(decoded))
+            logits = student.finish(decoded)
             loss = loss + lc.feature_weight * feat + classification_loss(logits, t_logits[idx], labels[idx], lc.kd_temperature, lc.kd_alpha)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -177,7 +178,7 @@ def train(cfg):
     xtr, xva = to_tensor(xtr), to_tensor(xva)
     ytr, yva = torch.from_numpy(ytr), torch.from_numpy(yva)
     t0 = time.time()
-    feats, t_logits = teacher_targets(teacher, xtr, None if cfg.subset else cache_file(cfg, len(xtr)))
+    feats, t_logits = teacher_targets(teacher, xtr, None if cfg.subset else cache_file(cfg, len(xtr)), cfg.student.split_at)
     print(json.dumps({"teacher_targets": len(xtr), "seconds": round(time.time() - t0, 1)}), flush=True)
     student = EntropicStudent(teacher, **as_dict(cfg.student))
     out = resolve(cfg.out)

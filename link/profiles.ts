@@ -1,5 +1,6 @@
 /**
- * Named link profiles for the benchmark and the demo, each with where its numbers come from.
+ * Named link profiles for the benchmark, the demo and the browser page, each with where its
+ * numbers come from.
  * Uplink rates for 3g / lte / wifi are the averages Neurosurgeon measured on phones (Kang et al.,
  * ASPLOS 2017); the rest are stated assumptions, labelled as such in `source`. Custom links:
  * `name:upMbps:downMbps:rttMs[:jitterMs[:loss]]`.
@@ -7,11 +8,14 @@
 import type { DirectionProfile } from './shaper.js';
 import type { LinkProfile } from './proxy.js';
 
+/** The radios the energy model knows (head/devices.ts RADIOS). */
+export type RadioName = 'lte' | '3g' | 'wifi' | '5g';
+
 /** A named link, its radio for the energy model, and where its figures come from. */
 export interface NamedLink {
   profile: LinkProfile;
-  /** Which radio power model applies (Huang et al., MobiSys 2012). */
-  radio: 'lte' | '3g' | 'wifi';
+  /** Which radio power model applies (docs/bench/DEVICES.md). */
+  radio: RadioName;
   source: string;
 }
 
@@ -27,7 +31,7 @@ export const LINKS: Readonly<Record<string, NamedLink>> = Object.freeze({
   '3g': link('3g', 1.1, 2.0, 150, '3g', 'uplink 1.1 Mbps: Neurosurgeon (Kang et al., ASPLOS 2017) measured 3G average; downlink 2 Mbps and RTT 150 ms: assumed (typical HSPA)'),
   lte: link('lte', 5.85, 12.74, 70, 'lte', 'uplink 5.85 Mbps: Neurosurgeon measured LTE average; downlink 12.74 Mbps and RTT 70 ms: LTE medians reported by Huang et al. (MobiSys 2012)'),
   wifi: link('wifi', 18.88, 50, 10, 'wifi', 'uplink 18.88 Mbps: Neurosurgeon measured Wi-Fi average; downlink 50 Mbps and RTT 10 ms: assumed (home 802.11n/ac)'),
-  '5g': link('5g', 50, 300, 20, 'lte', 'assumed mid-band 5G (uplink 50 Mbps, downlink 300 Mbps, RTT 20 ms); no 5G radio power model is cited, so the LTE coefficients stand in (modelled)'),
+  '5g': link('5g', 50, 300, 20, '5g', 'assumed mid-band 5G (uplink 50 Mbps, downlink 300 Mbps, RTT 20 ms); radio: the 5G model of DEVICES.md'),
   'lte-edge-of-cell': link('lte-edge-of-cell', 0.5, 2, 120, 'lte', 'assumed: LTE at the cell edge (uplink 0.5 Mbps, RTT 120 ms ± 20 ms jitter, 1% loss charged one RTO)', { jitterMs: 20, loss: 0.01 }),
   offline: link('offline', 1, 1, 50, 'lte', 'the link is down for the whole run: every offload must fall back', { outages: [[0, FOREVER_MS]] }),
 });

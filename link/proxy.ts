@@ -54,8 +54,8 @@ interface Pipe {
   timer: Wake | undefined;
 }
 
-/** Starts a proxy on 127.0.0.1 (port 0: any) forwarding to `target`. */
-export async function createLinkProxy(target: { host: string; port: number }, profile: LinkProfile, port = 0): Promise<LinkProxy> {
+/** Starts a proxy listening on `host` (default 127.0.0.1; port 0: any free one) forwarding to `target`. */
+export async function createLinkProxy(target: { host: string; port: number }, profile: LinkProfile, host = '127.0.0.1', port = 0): Promise<LinkProxy> {
   const t0 = performance.now();
   let current = profile;
   let up = 0;
@@ -123,7 +123,7 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     client.on('error', close);
     edge.on('error', close);
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return {
     port: (server.address() as AddressInfo).port,
     bytes: () => ({ up, down }),
