@@ -29,7 +29,26 @@ describe('LinkEstimator', () => {
     expect(l.estimate().uplinkBps).toBeCloseTo(10e6, 6);
   });
 
+  it('attributes a transfer to both directions, and ignores requests with nothing sent or no usable time', () => {
+    const l = new LinkEstimator({ alpha: 0.5, initial: { rttMs: 10, uplinkBps: 2e6, downlinkBps: 1e6 }, minTransferMs: 5 });
+    l.observeRequest(10_000, 2_500, 20); // 12,500 B in 10 ms above the RTT = 10 Mbit/s
+    expect(l.estimate()).toEqual({ available: false, rttMs: 10, uplinkBps: 6e6, downlinkBps: 5.5e6 });
+    l.observeRequest(100, 0, 14); // 4 ms above the RTT, under minTransferMs: an RTT sample
+    expect(l.estimate()).toMatchObject({ rttMs: 12, uplinkBps: 6e6 });
+    l.observeRequest(0, 0, 100);
+    l.observeRequest(100, 100, -1);
+    l.observeRequest(100, 100, Infinity);
+    expect(l.estimate()).toEqual({ available: false, rttMs: 12, uplinkBps: 6e6, downlinkBps: 5.5e6 });
+  });
+
+  it('ignores negative RTTs', () => {
+    const l = new LinkEstimator({ initial: { rttMs: 40 } });
+    l.observeRtt(-3);
+    expect(l.estimate().rttMs).toBe(40);
+  });
+
   it('refuses alpha outside (0, 1]', () => {
-    expect(() => new LinkEstimator({ alpha: 0 })).toThrow('alpha must be in (0, 1], got 0');
+    expect(() => new LinkEstimator({ alpha: 0 })).toThrow(new RangeError('alpha must be in (0, 1], got 0'));
+    expect(() => new LinkEstimator({ alpha: 1.5 })).toThrow(new RangeError('alpha must be in (0, 1], got 1.5'));
   });
 });

@@ -1,90 +1,290 @@
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFeatures } from '../../bottleneck/index.js';
-import { EdgeTransport, type TransportOptions } from '../../head/transport.js';
-import { argmax, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
+import { encodeFeatures } from '../../bottleneck/features.js';
+import { resolveRatePoint } from '../../bottleneck/rate-points.js';
+import { EdgeTransport, wsClientOverhead, wsServerOverhead, type RequestOutcome, type TransportOptions } from '../../head/transport.js';
+import { encodeFrame } from '../../protocol/frame.js';
+import type { EntropyTables } from '../../protocol/manifest.js';
+import { pb, type ErrorInit, type RequestInit } from '../../protocol/messages.js';
 import { createEdgeServer, type EdgeServer, type EdgeServerOptions } from '../../tail/index.js';
-import { tinyModels, type Golden } from '../tail/client.js';
+import { defaultAck, FakeEdge, loadGolden, loadManifest, MODELS, TINY, type Golden } from './helpers.js';
 
-let models: string;
-let bundle: LoadedBundle;
 let golden: Golden;
-let cleanup: () => Promise<void>;
-const servers: EdgeServer[] = [];
+let sha: string;
+let version: string;
+const servers: { close(): Promise<void> }[] = [];
+const transports: EdgeTransport[] = [];
 
 beforeAll(async () => {
-  ({ models, bundle, golden, cleanup } = await tinyModels());
+  golden = await loadGolden();
+  const { manifest, sha256 } = await loadManifest();
+  sha = sha256;
+  version = manifest.version;
 });
 afterAll(async () => {
+  await Promise.all(transports.map((t) => t.close()));
   await Promise.all(servers.map((s) => s.close()));
-  await cleanup();
 });
 
-async function start(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {
-  const s = await createEdgeServer({ models, port: 0, workers: 1, ...over });
+async function edge(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {
+  const s = await createEdgeServer({ models: MODELS, port: 0, workers: 1, ...over });
   servers.push(s);
   return s;
 }
 
+async function fake(options: Parameters<typeof FakeEdge.start>[0] = {}): Promise<FakeEdge> {
+  const f = await FakeEdge.start(options);
+  servers.push(f);
+  return f;
+}
+
 function transport(url: string, over: Partial<TransportOptions> = {}): EdgeTransport {
-  return new EdgeTransport({ url, bundle: { id: 'tiny', version: bundle.manifest.version, manifestSha256: bundle.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [2, 4, 8], backoffMs: 10, maxBackoffMs: 50, ...over });
+  const t = new EdgeTransport({ url, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0, 1, 2], backoffMs: 10, maxBackoffMs: 50, ...over });
+  transports.push(t);
+  return t;
 }
 
-function request(i: number, bits = 8): Omit<InferRequest, 'id' | 'deadlineMs'> {
-  const m = bundle.manifest;
-  const enc = encodeFeatures(Float32Array.from(golden.features[i]!), { shape: [1, ...m.bottleneck.shape], bits, range: m.bottleneck.range });
-  return { type: 'inferRequest', name: 'features', datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, graph: 'tail' };
+/** A split request at rate point s1 for golden image i (the exporter's own payload). */
+function s1Request(i: number): Omit<RequestInit, 'id' | 'deadlineMs'> {
+  return { rate: 0, payload: Buffer.from(golden.rates.s1.payloads[i]!, 'hex') };
 }
 
-describe('EdgeTransport', () => {
-  it('handshakes and gets answers with byte counts', async () => {
-    const t = transport((await start()).url);
-    expect(await t.whenReady(5000)).toBe(true);
-    expect(t.terms?.limits.maxInFlight).toBe(64);
-    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => t.request(request(i), 5000)));
-    outcomes.forEach((o, i) => {
-      if (!o.ok) throw new Error(o.message);
-      expect(o.response.label).toBe(argmax(golden.splitLogitsByBits['8']![i]!));
-      expect(o.bytesUp).toBeGreaterThan(98);
-      expect(o.bytesDown).toBeGreaterThan(40);
+const tiny: Omit<RequestInit, 'id' | 'deadlineMs'> = { payload: Uint8Array.from([1, 2, 3]) };
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe('wsClientOverhead / wsServerOverhead', () => {
+  it('is the WebSocket header (2, 4 or 10 bytes by length) plus the 4-byte mask a client adds', () => {
+    expect([0, 125, 126, 65535, 65536].map(wsClientOverhead)).toEqual([6, 6, 8, 8, 14]);
+    expect([0, 125, 126, 65535, 65536].map(wsServerOverhead)).toEqual([2, 2, 4, 4, 10]);
+  });
+});
+
+describe('handshake with a real edge', () => {
+  it('binds the intersection of the offered rate points (Hello order, duplicates and unknown indices dropped) and the deadline', async () => {
+    const t = transport((await edge()).url, {
+      ratePoints: [2, 7, 0, 2], deadlineMs: 250, zstd: true,
+      inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }, { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 2, bits: 4 }, { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 1, bits: 4 }],
     });
-    await t.close();
+    expect(await t.whenReady(5000)).toBe(true);
+    expect(t.ready).toBe(true);
+    expect(t.terms).toMatchObject({
+      protocolVersion: 2, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [2, 0], inputEncodings: [0, 1], zstd: true,
+      limits: { maxInFlight: 64, maxBatch: 32, deadlineMs: 250, maxDeadlineMs: 60_000, rateLimitPerSecond: 0, rateBurst: 0 },
+    });
+  });
+
+  it("takes the edge's default deadline (10 s) when the Hello sets none, capped at the maximum", async () => {
+    const url = (await edge()).url;
+    const a = transport(url);
+    const b = transport(url, { deadlineMs: 600_000 });
+    expect(await a.whenReady(5000)).toBe(true);
+    expect(await b.whenReady(5000)).toBe(true);
+    expect(a.terms!.limits.deadlineMs).toBe(10_000);
+    expect(b.terms!.limits.deadlineMs).toBe(60_000);
   });
 
   it('takes its first RTT sample from the handshake, before any ping (browsers cannot ping)', async () => {
     const rtts: number[] = [];
-    const t = transport((await start()).url, { heartbeatMs: 3_600_000, onRtt: (ms) => rtts.push(ms) });
+    const states: boolean[] = [];
+    const t = transport((await edge()).url, { heartbeatMs: 3_600_000, onRtt: (ms) => rtts.push(ms), onState: (ready) => states.push(ready) });
     expect(await t.whenReady(5000)).toBe(true);
     expect(rtts).toHaveLength(1);
     expect(rtts[0]).toBeGreaterThan(0);
-    expect(rtts[0]).toBeLessThan(1000);
-    await t.close();
+    expect(states).toEqual([true]);
   });
 
-  it("ends a request at its deadline with 'timeout' when the edge is slow", async () => {
-    const t = transport((await start({ maxQueueDelayUs: 5_000_000 })).url);
-    await t.whenReady(5000);
-    const o = await t.request(request(0), 50);
-    expect(o).toMatchObject({ ok: false, reason: 'timeout', message: 'no answer within 50 ms' });
-    await t.close();
+  it('gets the split answers the exporter predicted, with wire byte counts', async () => {
+    const t = transport((await edge()).url);
+    expect(await t.whenReady(5000)).toBe(true);
+    const outcomes = await Promise.all([0, 1, 2, 3].map((i) => t.request(s1Request(i), 5000)));
+    outcomes.forEach((o, i) => {
+      if (!o.ok) throw new Error(o.message);
+      expect(o.answer.id).toBe(i + 1); // concurrent requests: ids 1..4
+      expect(o.answer.label).toBe(golden.splitPredictions.s1[i]);
+      const up = encodeFrame({ type: 'request', request: { id: i + 1, ...s1Request(i), deadlineMs: 5000 } }).length;
+      expect(o.bytesUp).toBe(up + 6);
+      const down = encodeFrame({ type: 'answer', answer: o.answer }).length;
+      expect(o.bytesDown).toBe(down + 2);
+    });
   });
 
-  it("reports server errors as 'server-error:<code>'", async () => {
-    const t = transport((await start()).url);
-    await t.whenReady(5000);
-    const o = await t.request(request(0, 3), 5000);
-    expect(o).toMatchObject({ ok: false, reason: 'server-error:BAD_REQUEST' });
-    await t.close();
-  });
-
-  it("is 'refused' for a bundle the edge does not serve, and does not retry", async () => {
-    const t = transport((await start()).url, { bundle: { id: 'tiny', version: bundle.manifest.version, manifestSha256: 'c'.repeat(64) } });
+  it("is 'refused' for a bundle the edge does not serve, with the edge's reason", async () => {
+    const t = transport((await edge()).url, { bundle: { id: 'tiny', version, manifestSha256: 'c'.repeat(64) } });
     expect(await t.whenReady(5000)).toBe(false);
-    expect(t.refusal).toMatch(/^MODEL_MISMATCH: /);
-    expect(await t.request(request(0), 1000)).toMatchObject({ ok: false, reason: 'refused' });
-    await t.close();
+    expect(t.refusal).toBe(`MODEL_MISMATCH: tiny ${version} here has manifest sha256 ${sha}, not ${'c'.repeat(64)}`);
+    expect(await t.request(tiny, 1000)).toEqual({ ok: false, reason: 'refused', message: t.refusal, retryAfterMs: 0, bytesUp: 0 });
+    expect(await t.whenReady(5000)).toBe(false); // at once: refused is final
+  });
+});
+
+describe('request ids', () => {
+  it('starts at 1 and reuses the smallest free id (one byte on the wire)', async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    const first = [t.request(tiny, 5000), t.request(tiny, 5000), t.request(tiny, 5000)];
+    await f.requests(3);
+    expect(f.received.map((r) => r.request.id)).toEqual([1, 2, 3]);
+    f.answer(f.received[0]!);
+    expect((await first[0]!).ok).toBe(true);
+    const again = t.request(tiny, 5000);
+    await f.requests(4);
+    expect(f.received[3]!.request.id).toBe(1);
+    f.answer(f.received[2]!);
+    await first[2];
+    const third = t.request(tiny, 5000);
+    await f.requests(5);
+    expect(f.received[4]!.request.id).toBe(3);
+    for (const i of [1, 3, 4]) f.answer(f.received[i]!);
+    expect((await Promise.all([first[1]!, again, third])).map((o) => o.ok)).toEqual([true, true, true]);
   });
 
+  it('counts up with a device id (ids scoped to the device, never reused)', async () => {
+    const f = await fake();
+    const t = transport(f.url, { deviceId: new Uint8Array(16).fill(7) });
+    await t.whenReady(5000);
+    expect(Array.from(f.hellos[0]!.deviceId)).toEqual(new Array(16).fill(7));
+    const a = t.request(tiny, 5000);
+    await f.requests(1);
+    f.answer(f.received[0]!);
+    await a;
+    const rest = [t.request(tiny, 5000), t.request(tiny, 5000)];
+    await f.requests(3);
+    expect(f.received.map((r) => r.request.id)).toEqual([1, 2, 3]);
+    f.received.slice(1).forEach((r) => f.answer(r));
+    await Promise.all(rest);
+  });
+
+  it('keeps an id that timed out on the device reserved until the edge ends it (ids must be unique among unanswered requests)', async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    expect(await t.request(tiny, 20)).toMatchObject({ ok: false, reason: 'timeout' });
+    await f.requests(1);
+    const next = t.request(tiny, 5000);
+    await f.requests(2);
+    // The edge has not ended id 1: reusing it would be a DUPLICATE_ID (PROTOCOL.md §4, §9.1).
+    expect(f.received[1]!.request.id).toBe(2);
+    f.answer(f.received[1]!);
+    await next;
+  });
+
+  it('a request after a device-side timeout on a slow real edge is not refused as DUPLICATE_ID', async () => {
+    const t = transport((await edge({ maxQueueDelayUs: 5_000_000 })).url);
+    await t.whenReady(5000);
+    expect(await t.request(s1Request(0), 20)).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(await t.request(s1Request(1), 20)).toMatchObject({ ok: false, reason: 'timeout' });
+  });
+});
+
+describe('bytes and deadline on the wire', () => {
+  it('sends exactly the frame (id first, deadline omitted when it is the connection default) and counts it with the WebSocket framing', async () => {
+    const f = await fake({ ack: (h) => defaultAck(h, { deadlineMs: 250 }) });
+    const t = transport(f.url, { deadlineMs: 250 });
+    await t.whenReady(5000);
+    const a = t.request(tiny, 250);
+    await f.requests(1);
+    expect(hex(f.received[0]!.bytes)).toBe('1a0708011203010203');
+    const down = f.answer(f.received[0]!, { label: 7, confidence: 200 });
+    expect(await a).toMatchObject({ ok: true, bytesUp: 9 + 6, bytesDown: down + 2, answer: { id: 1, label: 7, confidence: 200 } });
+    expect(down).toBe(9); // 22 07 08 01 10 07 18 c8 01
+
+    const b = t.request(tiny, 300);
+    await f.requests(2);
+    expect(hex(f.received[1]!.bytes)).toBe('1a0a0801120301020330ac02');
+    f.answer(f.received[1]!);
+    expect(await b).toMatchObject({ ok: true, bytesUp: 12 + 6 });
+  });
+
+  it('counts a 4-byte header above 125 bytes', async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    const o = t.request({ rate: 2, payload: new Uint8Array(196) }, 10_000);
+    await f.requests(1);
+    expect(f.received[0]!.bytes.length).toBe(3 + 2 + 3 + 196 + 2); // 1a cb 01 | 08 01 | 12 c4 01 <196> | 18 02
+    f.answer(f.received[0]!);
+    expect(await o).toMatchObject({ ok: true, bytesUp: 206 + 8 });
+  });
+});
+
+describe('request() never rejects', () => {
+  it("resolves 'disconnected' while no edge is there", async () => {
+    const t = transport('ws://127.0.0.1:1');
+    expect(await t.request(tiny, 1000)).toEqual({ ok: false, reason: 'disconnected', message: 'not connected to the edge', retryAfterMs: 0, bytesUp: 0 });
+  });
+
+  it("resolves 'refused' with the refusal after an Error{id: 0}", async () => {
+    const f = await fake({ refuse: { code: pb.ErrorCode.UNKNOWN_MODEL, message: 'not here' } });
+    const t = transport(f.url);
+    expect(await t.whenReady(5000)).toBe(false);
+    expect(await t.request(tiny, 1000)).toEqual({ ok: false, reason: 'refused', message: 'UNKNOWN_MODEL: not here', retryAfterMs: 0, bytesUp: 0 });
+  });
+
+  it("resolves 'timeout' at its deadline when the edge says nothing, with the bytes it sent", async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    expect(await t.request(tiny, 50)).toEqual({ ok: false, reason: 'timeout', message: 'no answer within 50 ms', retryAfterMs: 0, bytesUp: 11 + 6 }); // 1a 09 08 01 12 03 01 02 03 30 32
+  });
+
+  it("resolves 'disconnected' when the connection drops mid-flight", async () => {
+    const f = await fake();
+    const states: boolean[] = [];
+    const t = transport(f.url, { onState: (ready) => states.push(ready) });
+    await t.whenReady(5000);
+    const o = t.request(tiny, 10_000);
+    await f.requests(1);
+    f.dropAll();
+    expect(await o).toEqual({ ok: false, reason: 'disconnected', message: 'the connection closed before the answer', retryAfterMs: 0, bytesUp: f.received[0]!.bytes.length + 6 });
+    expect(states).toEqual([true, false]);
+    expect(await t.whenReady(5000)).toBe(true); // it reconnects by itself
+  });
+
+  it("resolves 'server-error:<code>' with the edge's message and retry hint; unknown codes read as INTERNAL", async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    const a = t.request(tiny, 5000);
+    const b = t.request(tiny, 5000);
+    await f.requests(2);
+    f.error(f.received[0]!, { code: pb.ErrorCode.QUEUE_FULL, message: 'queue full', retryAfterMs: 7 });
+    f.error(f.received[1]!, { code: 99 as unknown as ErrorInit['code'], message: 'from the future' });
+    expect(await a).toEqual({ ok: false, reason: 'server-error:QUEUE_FULL', message: 'queue full', retryAfterMs: 7, bytesUp: f.received[0]!.bytes.length + 6 });
+    expect(await b).toMatchObject({ ok: false, reason: 'server-error:INTERNAL', message: 'unknown error code 99: from the future' });
+  });
+
+  it("resolves 'server-error:TOO_MANY_IN_FLIGHT' locally when the credit window is full, sending nothing", async () => {
+    const f = await fake({ ack: (h) => defaultAck(h, { maxInFlight: 2 }) });
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    const held = [t.request(tiny, 5000), t.request(tiny, 5000)];
+    expect(await t.request(tiny, 5000)).toEqual({ ok: false, reason: 'server-error:TOO_MANY_IN_FLIGHT', message: 'the edge allows no more requests in flight', retryAfterMs: 0, bytesUp: 0 });
+    await f.requests(2);
+    f.answer(f.received[0]!);
+    await held[0];
+    const after = t.request(tiny, 5000); // a credit came back
+    await f.requests(3);
+    expect(f.received.map((r) => r.request.id)).toEqual([1, 2, 1]);
+    f.received.slice(1).forEach((r) => f.answer(r));
+    expect((await Promise.all([held[1]!, after])).every((o: RequestOutcome) => o.ok)).toBe(true);
+  });
+
+  it("ends what is pending 'disconnected' on close(), and answers 'disconnected' after it", async () => {
+    const f = await fake();
+    const t = transport(f.url);
+    await t.whenReady(5000);
+    const o = t.request(tiny, 10_000);
+    await f.requests(1);
+    await t.close();
+    expect(await o).toMatchObject({ ok: false, reason: 'disconnected' });
+    expect(await t.request(tiny, 1000)).toMatchObject({ ok: false, reason: 'disconnected' });
+    expect(await t.whenReady(1000)).toBe(false);
+  });
+});
+
+describe('reconnection', () => {
   it("answers 'disconnected' while the edge is absent, then connects when it appears", async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
@@ -93,33 +293,46 @@ describe('EdgeTransport', () => {
       });
     });
     const t = transport(`ws://127.0.0.1:${port}`);
-    expect(await t.request(request(0), 1000)).toMatchObject({ ok: false, reason: 'disconnected' });
-    await start({ port });
+    expect(await t.request(tiny, 1000)).toMatchObject({ ok: false, reason: 'disconnected' });
+    await edge({ port });
     expect(await t.whenReady(10_000)).toBe(true);
-    expect((await t.request(request(0), 5000)).ok).toBe(true);
-    await t.close();
+    expect(await t.request(s1Request(0), 5000)).toMatchObject({ ok: true, answer: { label: golden.splitPredictions.s1[0] } });
   });
 
-  it("ends in-flight requests 'disconnected' when the edge goes away", async () => {
-    const server = await createEdgeServer({ models, port: 0, workers: 1, maxQueueDelayUs: 5_000_000 });
+  it("ends in-flight requests when a real edge stops ('disconnected', or SHUTTING_DOWN sent first)", async () => {
+    const server = await createEdgeServer({ models: MODELS, port: 0, workers: 1, maxQueueDelayUs: 5_000_000 });
     const t = transport(server.url);
     await t.whenReady(5000);
-    const pending = t.request(request(0), 10_000);
-    const closed = server.close();
-    expect(await pending).toMatchObject({ ok: false });
-    await closed;
-    await t.close();
+    const pending = [t.request(s1Request(0), 10_000), t.request(s1Request(1), 10_000)];
+    await server.close();
+    for (const o of await Promise.all(pending)) {
+      expect(o.ok).toBe(false);
+      if (!o.ok) expect(['disconnected', 'server-error:SHUTTING_DOWN']).toContain(o.reason);
+    }
   });
+});
 
-  it('close() leaves no timers or sockets behind', async () => {
-    const server = await start();
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
-    const t = transport(server.url);
+describe('close()', () => {
+  it('leaves no timers or sockets behind', async () => {
+    const server = await edge();
+    const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
+    const before = count();
+    const t = new EdgeTransport({ url: server.url, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0] });
     await t.whenReady(5000);
-    await t.request(request(0), 5000);
+    await t.request(s1Request(0), 5000);
     await t.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
-    expect(after).toBeLessThanOrEqual(before);
+    expect(count()).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('payloads the codec makes', () => {
+  it("encodes the golden latent to the exporter's s1 payloads (the bytes these tests send)", async () => {
+    const { manifest } = await loadManifest();
+    const tables = JSON.parse(await readFile(`${TINY}/entropy-s1.json`, 'utf8')) as EntropyTables;
+    const rp = resolveRatePoint(manifest.bottleneck.ratePoints[0]!, manifest.bottleneck.shape, tables);
+    golden.latent.forEach((x, i) => {
+      expect(hex(encodeFeatures(Float32Array.from(x), manifest.bottleneck.shape, rp).payload)).toBe(golden.rates.s1.payloads[i]);
+    });
   });
 });
