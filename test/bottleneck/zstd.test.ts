@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFeatures, loadZstd, loadZstdNative, loadZstdWasm, zstdContentSize, type ZstdBackend } from '../../bottleneck/index.js';
-import type { TensorEncoding } from '../../protocol/index.js';
-import { rleFrame } from '../../bench/reliability/hostile.js';
+import { checkZstdFrame, decodeFeatures, loadZstd, loadZstdNative, loadZstdWasm, zstdContentSize, type RatePoint, type ZstdBackend } from '../../bottleneck/index.js';
+import { rleFrame } from './zstd-frames.fixture.js';
 
 // One conformance suite for every backend this machine has: wasm always; native when the optional
 // dependency zstd-napi built (it does wherever npm ci can run node-gyp, CI included).
@@ -9,7 +8,9 @@ const wasm = await loadZstdWasm();
 const nativeBackend = loadZstdNative();
 const backends: ZstdBackend[] = nativeBackend ? [wasm, nativeBackend] : [wasm];
 
-const meta = (elements: number): TensorEncoding => ({ shape: [elements], bits: 8, scale: [1], zeroPoint: [0], axis: 0, codec: 'zstd', uncompressedBytes: elements });
+/** float32 features of 1024 values: 4096 bytes decoded. */
+const F32: RatePoint = { codec: 'float32' };
+const SHAPE = [1024];
 
 describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => {
   it('reads the declared content size from the header', () => {
@@ -19,13 +20,14 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => 
 
   it('decompresses an honest hand-made RLE frame', () => {
     expect(zstd.decompress(rleFrame(1000, 1000), 1000)).toEqual(new Uint8Array(1000));
+    expect(Array.from(decodeFeatures(rleFrame(4096, 4096), true, SHAPE, F32, { zstd }))).toEqual(new Array<number>(1024).fill(0));
   });
 
   it('refuses a bomb (a 17-byte frame claiming 256 MiB) with TOO_LARGE and bounded memory', () => {
     const before = process.memoryUsage();
     const bomb = rleFrame(256 * 1024 * 1024, 1024 * 1024);
     expect(bomb.length).toBe(17);
-    expect(() => decodeFeatures(bomb, meta(4096), { zstd })).toThrow(
+    expect(() => decodeFeatures(bomb, true, SHAPE, F32, { zstd })).toThrow(
       expect.objectContaining({ code: 'TOO_LARGE', message: 'zstd frame claims 268435456 bytes; the declared tensor holds 4096' }),
     );
     const after = process.memoryUsage();
@@ -33,27 +35,41 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => 
   });
 
   it('refuses a frame that lies: claims the expected size but its block produces more', () => {
-    expect(() => decodeFeatures(rleFrame(4096, 100_000), meta(4096), { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => decodeFeatures(rleFrame(4096, 100_000), true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
   it('refuses a frame that claims less than the tensor', () => {
-    expect(() => decodeFeatures(rleFrame(100, 100), meta(4096), { zstd })).toThrow(/claims|holds 100 bytes/);
+    expect(() => decodeFeatures(rleFrame(100, 100), true, SHAPE, F32, { zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frame holds 100 bytes; the declared tensor holds 4096' }),
+    );
   });
 
   it('refuses frames without a content size, with a dictionary, bad magic or truncated', () => {
     const noSize = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00]);
-    expect(() => decodeFeatures(noSize, meta(4096), { zstd })).toThrow(expect.objectContaining({ message: 'zstd frame does not declare its content size' }));
+    expect(() => decodeFeatures(noSize, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frame does not declare its content size' }));
     const dict = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x21, 0x01, 0x10, 0x00, 0x00]);
-    expect(() => decodeFeatures(dict, meta(4096), { zstd })).toThrow(/dictionary id/);
-    expect(() => decodeFeatures(Uint8Array.from([1, 2, 3, 4, 5, 6, 7]), meta(4096), { zstd })).toThrow(/bad magic number/);
-    expect(() => decodeFeatures(Uint8Array.from([0x28, 0xb5, 0x2f]), meta(4096), { zstd })).toThrow(/truncated/);
+    expect(() => decodeFeatures(dict, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frames with a dictionary id are not accepted' }));
+    expect(() => decodeFeatures(Uint8Array.from([1, 2, 3, 4, 5, 6, 7]), true, SHAPE, F32, { zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload is not a zstd frame (bad magic number)' }),
+    );
+    expect(() => decodeFeatures(Uint8Array.from([0x28, 0xb5, 0x2f]), true, SHAPE, F32, { zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frame of 3 bytes is truncated' }),
+    );
   });
 
   it('refuses a corrupt body after a valid header', () => {
     const good = zstd.compress(Uint8Array.from({ length: 4096 }, (_, i) => i % 7), 3);
     const bad = Uint8Array.from(good);
     for (let i = 8; i < bad.length; i++) bad[i] = 0xff;
-    expect(() => decodeFeatures(bad, meta(4096), { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => decodeFeatures(bad, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+  });
+});
+
+describe('checkZstdFrame', () => {
+  it('TOO_LARGE above the expected size, BAD_REQUEST below, nothing when equal', () => {
+    expect(() => checkZstdFrame(rleFrame(4097, 1), 4096)).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(() => checkZstdFrame(rleFrame(4095, 1), 4096)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    expect(() => checkZstdFrame(rleFrame(4096, 1), 4096)).not.toThrow();
   });
 });
 

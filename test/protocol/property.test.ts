@@ -1,105 +1,163 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, decodeFrame, encodeFrame, isWireErrorCode, packedByteLength, type Message, type WireErrorCode } from '../../protocol/index.js';
+import { decodeFrame, encodeFrame, type Answer, type Hello, type HelloAck, type MessageInit, type OutputTensor, type Request, type WireError } from '../../protocol/index.js';
+import { plain, type } from './messages.fixture.js';
 
-const text = (max: number): fc.Arbitrary<string> => fc.string({ maxLength: max });
-const nonEmpty = (max: number): fc.Arbitrary<string> => fc.string({ minLength: 1, maxLength: max });
-const f32 = fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map(Math.fround);
-const bitWidth = fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 16, 32);
-const bundle = fc.record({ id: nonEmpty(20), version: nonEmpty(10), manifestSha256: fc.stringMatching(/^[0-9a-f]{64}$/) });
-const codecs = fc.uniqueArray(fc.constantFrom('none' as const, 'zstd' as const), { maxLength: 2 });
+/** Text of at most `max` UTF-16 code units, any well-formed code points (UTF-8 round-trips them). */
+const text = (max: number, min = 0): fc.Arbitrary<string> =>
+  fc.string({ unit: 'binary', minLength: min, maxLength: max }).filter((s) => s.length <= max);
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const positive = fc.integer({ min: 1, max: 0xffffffff });
+/** Finite float32 values (-0 excluded: proto3 writes no default, so it reads back as +0). */
+const f32 = fc.float({ noNaN: true, noDefaultInfinity: true }).map((v) => (v === 0 ? 0 : v));
+const bytes = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength: max });
+const list = <T>(a: fc.Arbitrary<T>, max = 64): fc.Arbitrary<T[]> => fc.array(a, { maxLength: max });
 
-const request: fc.Arbitrary<Message> = fc
+const bundle = fc.record({ id: text(128, 1), version: text(128, 1), manifestSha256: fc.stringMatching(/^[0-9a-f]{64}$/) });
+const inputEncoding = fc.record({ codec: fc.constantFrom(0, 1, 2, 3), factor: u32, bits: u32, quality: u32 });
+const outputEncoding = fc.constantFrom(0, 1, 2);
+
+const hello: fc.Arbitrary<Hello> = fc.record({
+  protocolVersion: u32,
+  clientName: text(128),
+  clientVersion: text(128),
+  bundle,
+  ratePoints: list(u32),
+  inputEncodings: list(inputEncoding, 8),
+  zstd: fc.boolean(),
+  outputEncoding,
+  deadlineMs: u32,
+  authToken: text(300),
+  deviceId: fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ minLength: 16, maxLength: 64 })),
+});
+
+const helloAck: fc.Arbitrary<HelloAck> = fc.record({
+  protocolVersion: u32,
+  bundle,
+  ratePoints: list(u32),
+  inputEncodings: list(u32),
+  zstd: fc.boolean(),
+  outputEncoding,
+  limits: fc.record({ maxFrameBytes: positive, maxInFlight: positive, maxBatch: positive, deadlineMs: positive, maxDeadlineMs: positive, rateLimitPerSecond: u32, rateBurst: u32 }),
+  serverId: text(128),
+});
+
+const request: fc.Arbitrary<Request> = fc.record({
+  id: positive,
+  payload: bytes(300),
+  rate: u32,
+  graph: fc.constantFrom(0, 1),
+  zstd: fc.boolean(),
+  deadlineMs: u32,
+  want: fc.integer({ min: 0, max: 7 }),
+  topK: fc.integer({ min: 0, max: 1024 }),
+});
+
+const outputTensor: fc.Arbitrary<OutputTensor> = fc
   .record({
-    shape: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
-    bits: bitWidth,
-    perChannel: fc.boolean(),
-    codec: fc.constantFrom('none' as const, 'zstd' as const),
-    id: nonEmpty(40),
-    name: nonEmpty(20),
-    exitIndex: fc.integer({ min: -1, max: 8 }),
-    exitConfidence: fc.float({ min: 0, max: 1, noNaN: true }).map(Math.fround),
-    deadlineMs: u32,
-    graph: fc.constantFrom('tail' as const, 'full' as const),
-    seed: fc.integer(),
+    name: text(128, 1),
+    dtype: fc.constantFrom(1, 2, 3, 4),
+    shape: list(u32, 8),
+    encoding: outputEncoding,
+    scale: f32,
+    zeroPoint: f32,
+    zstd: fc.boolean(),
+    data: bytes(64),
   })
-  .chain((r) => {
-    const n = r.shape.reduce((a, b) => a * b, 1);
-    const size = packedByteLength(n, r.bits);
-    const channels = r.perChannel ? r.shape[0]! : 1;
-    const floats = r.bits > 8;
-    const params = floats
-      ? fc.constant({ scale: [] as number[], zeroPoint: [] as number[] })
-      : fc.record({
-          scale: fc.array(fc.float({ min: Math.fround(1e-6), max: 1e3, noNaN: true }).map(Math.fround), { minLength: channels, maxLength: channels }),
-          zeroPoint: fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: channels, maxLength: channels }),
-        });
-    const rawLength = r.codec === 'none' ? fc.constant(size) : fc.integer({ min: 1, max: Math.max(1, size - 1) });
-    return fc.tuple(params, rawLength.chain((len) => fc.uint8Array({ minLength: len, maxLength: len }))).map(([p, raw]): Message => ({
-      type: 'inferRequest',
-      id: r.id,
-      name: r.name,
-      datatype: 'FP32',
-      encoding: { shape: r.shape, bits: r.bits, scale: p.scale, zeroPoint: p.zeroPoint, axis: 0, codec: size > 1 ? r.codec : 'none', uncompressedBytes: size },
-      raw: size > 1 || r.codec === 'none' ? raw : new Uint8Array(size),
-      exitIndex: r.exitIndex,
-      exitConfidence: r.exitConfidence,
-      deadlineMs: r.deadlineMs,
-      graph: r.graph,
-    }));
-  })
-  // zstd needs a payload smaller than the packed size: a 1-byte tensor can only go raw.
-  .filter((m) => m.type !== 'inferRequest' || m.encoding.codec === 'none' || m.raw.length < m.encoding.uncompressedBytes);
+  // int8 tensors need a usable scale.
+  .map((t) => (t.encoding === 2 && !(t.scale > 0) ? { ...t, scale: 1 } : t));
 
-const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('hello' as const), protocolVersion: fc.integer({ min: 1, max: 5 }), clientName: text(20), clientVersion: text(10), bundle, codecs, bitWidths: fc.array(bitWidth, { maxLength: 10 }), authToken: text(100), deviceId: text(40) }),
-  fc.record({ type: fc.constant('helloAck' as const), protocolVersion: fc.integer({ min: 1, max: 5 }), bundle, codecs, bitWidths: fc.array(bitWidth, { maxLength: 10 }), limits: fc.record({ maxFrameBytes: fc.integer({ min: 1, max: 0xffffffff }), maxInFlight: fc.integer({ min: 1, max: 1000 }), maxBatch: fc.integer({ min: 1, max: 1000 }) }), serverId: text(20) }),
-  request,
-  fc.array(f32, { minLength: 1, maxLength: 20 }).chain((scores) =>
-    fc.record({
-      type: fc.constant('inferResponse' as const),
-      id: nonEmpty(40),
-      label: fc.integer({ min: 0, max: scores.length - 1 }),
-      scores: fc.constant(scores),
-      topLabels: fc.constant([] as number[]),
-      timings: fc.record({ queueUs: u32, decodeUs: u32, computeUs: u32 }),
-      batchSize: fc.integer({ min: 1, max: 256 }),
-    }),
-  ),
-  fc.record({ type: fc.constant('error' as const), id: text(40), code: fc.constantFrom<WireErrorCode>(...ERROR_CODES.filter(isWireErrorCode)), message: text(200), retryAfterMs: u32 }),
+const answer: fc.Arbitrary<Answer> = fc
+  .record({
+    id: positive,
+    label: u32,
+    confidence: fc.integer({ min: 0, max: 255 }),
+    topLabels: list(u32, 12),
+    scores: list(f32, 12),
+    timings: fc.option(fc.record({ queueUs: u32, decodeUs: u32, computeUs: u32, batchSize: u32 }), { nil: null }),
+    outputs: list(outputTensor, 3),
+  })
+  .map((a) => {
+    // With top labels: the first is the label, and scores (if any) are theirs.
+    if (a.topLabels.length === 0) return a;
+    const scores = a.scores.length === 0 ? [] : a.topLabels.map((_, i) => a.scores[i % a.scores.length]!);
+    return { ...a, topLabels: [a.label, ...a.topLabels.slice(1)], scores };
+  });
+
+const wireError: fc.Arbitrary<WireError> = fc.record({
+  id: u32,
+  code: fc.integer({ min: 1, max: 15 }),
+  message: text(500),
+  retryAfterMs: u32,
+  supportedVersions: list(u32),
+});
+
+const message: fc.Arbitrary<MessageInit & { name: string }> = fc.oneof(
+  hello.map((m) => ({ type: 'hello' as const, hello: m, name: 'Hello' })),
+  helloAck.map((m) => ({ type: 'helloAck' as const, helloAck: m, name: 'HelloAck' })),
+  request.map((m) => ({ type: 'request' as const, request: m, name: 'Request' })),
+  answer.map((m) => ({ type: 'answer' as const, answer: m, name: 'Answer' })),
+  wireError.map((m) => ({ type: 'error' as const, error: m, name: 'Error' })),
 );
 
+const inner = (m: { type: string }): unknown => (m as unknown as Record<string, unknown>)[m.type];
+
 describe('frame round trip (property)', () => {
-  it('decode(encode(m)) equals m for random valid envelopes', () => {
+  it('decodeFrame(encodeFrame(m)) gives back every field of random valid messages of every type', () => {
     fc.assert(
       fc.property(message, (m) => {
         const r = decodeFrame(encodeFrame(m));
         if (!r.ok) throw r.error;
-        const got = r.message.type === 'inferRequest' ? { ...r.message, raw: Uint8Array.from(r.message.raw) } : r.message;
-        expect(got).toEqual(m);
+        expect(r.message.type).toBe(m.type);
+        const t = type(m.name);
+        expect(plain(t, inner(r.message))).toEqual(plain(t, inner(m)));
       }),
-      { numRuns: 2000 },
+      { numRuns: 3000 },
     );
   });
 
-  it('decodeFrame never throws on random bytes and answers with a known code', () => {
+  it('re-encoding a decoded frame gives the same bytes', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => {
+      fc.property(message, (m) => {
+        const frame = encodeFrame(m);
+        const r = decodeFrame(frame);
+        if (!r.ok) throw r.error;
+        expect(Buffer.from(encodeFrame(r.message)).equals(Buffer.from(frame))).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('decodeFrame never throws on random bytes and answers BAD_REQUEST', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
         const r = decodeFrame(b);
-        if (!r.ok) expect(ERROR_CODES).toContain(r.error.code);
+        if (!r.ok) expect(r.error.code).toBe('BAD_REQUEST'); // §9.2: never INTERNAL, never a throw
       }),
       { numRuns: 20_000 },
     );
   });
 
-  it('decodeFrame never throws on single-byte mutations of valid frames', () => {
+  it('decodeFrame never throws on random bytes behind a valid frame header', () => {
     fc.assert(
-      fc.property(message, fc.nat(), fc.integer({ min: 0, max: 255 }), (m, at, value) => {
+      fc.property(fc.constantFrom(0x0a, 0x12, 0x1a, 0x22, 0x2a), fc.uint8Array({ maxLength: 200 }), (tag, body) => {
+        const frame = Uint8Array.from([tag, body.length, ...body]);
+        const r = decodeFrame(frame);
+        if (!r.ok) expect(r.error.code).toBe('BAD_REQUEST'); // §9.2: never INTERNAL, never a throw
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('decodeFrame never throws on single-byte mutations and truncations of valid frames', () => {
+    fc.assert(
+      fc.property(message, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (m, at, value, cut) => {
         const frame = Uint8Array.from(encodeFrame(m));
         frame[at % frame.length] = value;
-        const r = decodeFrame(frame);
-        if (!r.ok) expect(ERROR_CODES).toContain(r.error.code);
+        for (const f of [frame, frame.subarray(0, cut % frame.length)]) {
+          const r = decodeFrame(f);
+          if (!r.ok) expect(r.error.code).toBe('BAD_REQUEST'); // §9.2: never INTERNAL, never a throw
+        }
       }),
       { numRuns: 5000 },
     );
