@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  cdfTables, decodeFeatures, encodeFeatures, entropySymbols, fromHalfBits, loadZstd, maxPayloadBytes, rangeEncode, ratePointProblem, resolveRatePoints,
+  cdfTables, decodeFeatures, encodeFeatures, entropySymbols, fromHalfBits, loadZstdWasm, maxPayloadBytes, rangeEncode, ratePointProblem, resolveRatePoints,
   uniformParams, type CdfTable, type RatePoint, type ZstdBackend,
 } from '../../bottleneck/index.js';
 import { loadBundle } from '../../protocol/bundle.js';
@@ -23,7 +23,7 @@ const F16: RatePoint = { codec: 'float16' };
 
 let zstd: ZstdBackend;
 beforeAll(async () => {
-  zstd = await loadZstd();
+  zstd = await loadZstdWasm();
 });
 
 describe('entropy rate points', () => {

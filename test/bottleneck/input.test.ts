@@ -1,6 +1,6 @@
 import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeInput, encodeInput, inputEncodingProblem, loadZstd, maxInputBytes, type InputEncoding, type ZstdBackend } from '../../bottleneck/index.js';
+import { decodeInput, encodeInput, inputEncodingProblem, loadZstdWasm, maxInputBytes, type InputEncoding, type ZstdBackend } from '../../bottleneck/index.js';
 import { jpegJs } from '../../bottleneck/jpeg.js';
 import { imageAt, loadFashionMnistTest } from '../../head/datasets/fashion-mnist.js';
 import { rng } from './random.fixture.js';
@@ -11,7 +11,7 @@ const RAW: InputEncoding = { codec: 'raw' };
 let zstd: ZstdBackend;
 let image: Uint8Array;
 beforeAll(async () => {
-  zstd = await loadZstd();
+  zstd = await loadZstdWasm();
   image = Uint8Array.from(imageAt(await loadFashionMnistTest(), 0));
 });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeOutput, encodeOutput, fromHalfBits, loadZstd, topK, type OutputInfo, type ZstdBackend } from '../../bottleneck/index.js';
+import { decodeOutput, encodeOutput, fromHalfBits, loadZstdWasm, topK, type OutputInfo, type ZstdBackend } from '../../bottleneck/index.js';
 import { decodeFrame, encodeFrame, pb, type OutputTensor, type OutputTensorInit } from '../../protocol/index.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -16,7 +16,7 @@ const received = (t: OutputTensorInit): OutputTensor => ({
 
 let zstd: ZstdBackend;
 beforeAll(async () => {
-  zstd = await loadZstd();
+  zstd = await loadZstdWasm();
 });
 
 describe('float32 outputs', () => {

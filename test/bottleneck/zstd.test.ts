@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkZstdFrame, decodeFeatures, loadZstd, loadZstdNative, loadZstdWasm, zstdContentSize, type RatePoint, type ZstdBackend } from '../../bottleneck/index.js';
+import { checkZstdFrame, decodeFeatures, loadZstdWasm, zstdContentSize, type RatePoint, type ZstdBackend } from '../../bottleneck/index.js';
+import { loadZstd, loadZstdNative } from '../../bottleneck/zstd-native.js';
 import { rleFrame } from './zstd-frames.fixture.js';
 
 // One conformance suite for every backend this machine has: wasm always; native when the optional
 // dependency zstd-napi built (it does wherever npm ci can run node-gyp, CI included).
 const wasm = await loadZstdWasm();
-const nativeBackend = loadZstdNative();
+const nativeBackend = await loadZstdNative();
 const backends: ZstdBackend[] = nativeBackend ? [wasm, nativeBackend] : [wasm];
 
 /** float32 features of 1024 values: 4096 bytes decoded. */
