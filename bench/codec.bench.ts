@@ -9,7 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decodeFeatures, encodeFeatures, loadZstdNative, loadZstdWasm, type ZstdBackend } from '../bottleneck/index.js';
+import { decodeFeatures, encodeFeatures, loadZstdWasm, type ZstdBackend } from '../bottleneck/index.js';
+import { loadZstdNative } from '../bottleneck/zstd-native.js';
 import { environment, percentile, r2, timeUs } from './stats.js';
 
 const { values: args } = parseArgs({ options: { json: { type: 'string' }, iterations: { type: 'string', default: '2000' } } });
@@ -26,7 +27,7 @@ function reluLike(n: number, seed: number): Float32Array {
 }
 
 const wasm = await loadZstdWasm();
-const nativeZstd = loadZstdNative();
+const nativeZstd = await loadZstdNative();
 const variants: { codec: 'none' | 'zstd'; backend: string; zstd: ZstdBackend | undefined }[] = [
   { codec: 'none', backend: '-', zstd: undefined },
   { codec: 'zstd', backend: 'wasm', zstd: wasm },

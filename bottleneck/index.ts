@@ -22,4 +22,4 @@ export { resolveRatePoint, resolveRatePoints, cdfTables } from './rate-points.js
 export { packBits, unpackBits } from './bitpack.js';
 export { encodeFloat16, decodeFloat16, toHalfBits, fromHalfBits } from './float16.js';
 export { affineParams, quantize, dequantize, observedRange, type QuantRange } from './quantize.js';
-export { loadZstd, loadZstdWasm, loadZstdNative, zstdContentSize, checkZstdFrame, type ZstdBackend } from './zstd.js';
+export { loadZstdWasm, zstdContentSize, checkZstdFrame, type ZstdBackend } from './zstd.js';

@@ -111,7 +111,7 @@ export function decodeOutput(t: OutputTensor, zstd: ZstdBackend | undefined): De
     bytes = zstd.decompress(bytes, size);
   }
   if (bytes.length !== size) throw new OfframpError('BAD_REQUEST', `output ${t.name} has ${bytes.length} bytes; [${t.shape.join(', ')}] needs ${size}`);
-  const copy = bytes.slice(); // aligned
+  const copy = new Uint8Array(bytes); // a copy at offset 0 (a Buffer's slice() would be a view), so typed views align
   const dims = [...t.shape];
   if (t.dtype === pb.DataType.INT64) return { data: new BigInt64Array(copy.buffer), dims };
   if (t.dtype === pb.DataType.INT32) return { data: new Int32Array(copy.buffer), dims };

@@ -1,13 +1,12 @@
 /**
  * zstd behind one small interface. The portable backend is `zstd-codec` (wasm, Node and
- * browsers); `zstd-napi` (native, an optional dependency built by node-gyp) is preferred in Node
- * when it loaded, the way ws treats `bufferutil`. zstd-codec's one-shot decompression allocates
+ * browsers, here); `zstd-napi` (native, an optional dependency built by node-gyp; zstd-native.ts,
+ * Node only) is preferred in Node when it loaded, the way ws treats `bufferutil`. zstd-codec's one-shot decompression allocates
  * whatever the frame header claims, so every decompression here first reads the header itself and
  * refuses, before any allocation, a frame that does not declare exactly the expected content
  * size; both backends then decompress into a buffer of exactly that size, so a frame that lies
  * (or hides a second frame) fails inside the cap.
  */
-import { createRequire } from 'node:module';
 import { OfframpError } from '../protocol/errors.js';
 
 /** A zstd implementation. */
@@ -71,8 +70,9 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
   wasm ??= new Promise<ZstdBackend>((resolve, reject) => {
     try {
       // zstd-codec is CommonJS without types; its initialisation is callback-based.
-      const mod = createRequire(import.meta.url)('zstd-codec') as ZstdCodecModule;
-      mod.ZstdCodec.run((zstd) => {
+      void import('zstd-codec').then((imported: unknown) => {
+        const mod = ((imported as { default?: ZstdCodecModule }).default ?? imported) as ZstdCodecModule;
+        mod.ZstdCodec.run((zstd) => {
         const simple = new zstd.Simple();
         resolve({
           name: 'zstd-codec (wasm)',
@@ -95,6 +95,10 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
             return out;
           },
         });
+        });
+      }, (err: unknown) => {
+        wasm = undefined;
+        reject(new OfframpError('CODEC_UNAVAILABLE', `zstd-codec could not be loaded: ${String(err)}`, { cause: err }));
       });
     } catch (err) {
       wasm = undefined;
@@ -104,56 +108,3 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
   return wasm;
 }
 
-interface ZstdNapiBinding {
-  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
-  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
-  compressBound(size: number): number;
-}
-
-let native: ZstdBackend | null | undefined;
-
-/** The native backend (zstd-napi), or `null` when the optional dependency is not installed/built. */
-export function loadZstdNative(): ZstdBackend | null {
-  if (native !== undefined) return native;
-  try {
-    // The low-level binding: fixed-size destination buffers (ZSTD_compressCCtx/ZSTD_decompressDCtx).
-    const b = createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapiBinding;
-    const cctx = new b.CCtx();
-    const dctx = new b.DCtx();
-    native = {
-      name: 'zstd-napi (native)',
-      compress(data, level) {
-        const dst = new Uint8Array(b.compressBound(data.length));
-        return dst.subarray(0, cctx.compress(dst, data, level));
-      },
-      decompress(frame, expectedSize) {
-        checkZstdFrame(frame, expectedSize);
-        const dst = new Uint8Array(expectedSize);
-        let n: number;
-        try {
-          n = dctx.decompress(dst, frame);
-        } catch (err) {
-          throw new OfframpError('BAD_REQUEST', `zstd frame is corrupt: ${(err as Error).message}`, { cause: err });
-        }
-        if (n !== expectedSize) throw new OfframpError('BAD_REQUEST', 'zstd frame is corrupt or its content does not match its header');
-        return dst;
-      },
-    };
-  } catch {
-    native = null;
-  }
-  return native;
-}
-
-/**
- * A zstd backend: 'auto' (default) is native when it loaded, else wasm; 'native' fails with
- * CODEC_UNAVAILABLE when it did not load.
- */
-export async function loadZstd(prefer: 'auto' | 'native' | 'wasm' = 'auto'): Promise<ZstdBackend> {
-  if (prefer !== 'wasm') {
-    const n = loadZstdNative();
-    if (n) return n;
-    if (prefer === 'native') throw new OfframpError('CODEC_UNAVAILABLE', 'zstd-napi is not installed or did not build');
-  }
-  return loadZstdWasm();
-}

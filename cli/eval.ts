@@ -1,7 +1,7 @@
 /** `offramp eval`: a bundle's accuracy, exits and payload sizes through the real runtime path. */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadZstd } from '../bottleneck/zstd.js';
+import { loadZstd } from '../bottleneck/zstd-native.js';
 import { evaluateBundle, type EvalResult } from '../split/eval.js';
 import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 

@@ -4,6 +4,7 @@
  * `backend-web.ts` (onnxruntime-web, wasm: Node and browsers) implement it.
  */
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-common';
+import { importOptional } from '../protocol/optional.js';
 
 /** A float32 tensor: data and dims. */
 export interface Float32Tensor {
@@ -29,8 +30,8 @@ export type BackendName = InferenceBackend['name'];
 
 /** Loads a backend by name (dynamic import, so a browser build never pulls onnxruntime-node). */
 export async function loadBackend(name: BackendName): Promise<InferenceBackend> {
-  if (name === 'onnxruntime-node') return (await import('./backend-node.js')).nodeBackend;
-  return (await import('./backend-web.js')).webBackend;
+  if (name === 'onnxruntime-node') return (await importOptional('onnxruntime-node', 'the onnxruntime-node backend', () => import('./backend-node.js'))).nodeBackend;
+  return (await importOptional('onnxruntime-web', 'the onnxruntime-web backend', () => import('./backend-web.js'))).webBackend;
 }
 
 /** Wraps an onnxruntime session (node or web: both implement onnxruntime-common's API). */

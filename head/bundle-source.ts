@@ -41,33 +41,26 @@ export function memoryReader(b: InMemoryBundle): BundleReader {
   };
 }
 
-/** Reads files from a folder (Node.js only; loaded on demand so browsers never import node:fs). */
-export function folderReader(dir: string): BundleReader {
-  return async (name) => {
-    const [{ readFile }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-    const path = join(dir, name);
-    try {
-      return new Uint8Array(await readFile(path));
-    } catch (err) {
-      throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
-  };
-}
-
 function isUrl(s: BundleSource): s is string | URL {
   return s instanceof URL || (typeof s === 'string' && /^https?:\/\//i.test(s));
 }
 
-/** The reader for a source. */
-export function readerFor(source: BundleSource, token?: string, fetchTimeoutMs?: number): BundleReader {
+/** The reader for a source; `readFolder` reads folders (Node.js), absent in browsers. */
+export function readerFor(source: BundleSource, token?: string, fetchTimeoutMs?: number, readFolder?: (dir: string) => BundleReader): BundleReader {
   if (isUrl(source)) return urlReader(source, token, fetchTimeoutMs);
-  if (typeof source === 'string') return folderReader(source);
+  if (typeof source === 'string') {
+    if (!readFolder) throw new OfframpError('INVALID_ARGUMENT', `a bundle folder (${source}) can be read only in Node.js; give a URL of the bundle or its files in memory`);
+    return readFolder(source);
+  }
+  if (source === null || typeof source !== 'object' || typeof source.files !== 'object') {
+    throw new OfframpError('INVALID_ARGUMENT', 'bundle must be a folder, an http(s) URL, or { files: { "manifest.json": bytes, ... } }');
+  }
   return memoryReader(source);
 }
 
 /** Opens what a device runs: manifest, head, full model and entropy tables, all verified. */
-export function openDeviceBundle(source: BundleSource, token?: string, fetchTimeoutMs?: number): Promise<OpenedBundle> {
-  return openBundle(readerFor(source, token, fetchTimeoutMs), ['head', 'full'], typeof source === 'string' ? `${source}/manifest.json` : 'manifest.json');
+export function openDeviceBundle(source: BundleSource, token?: string, fetchTimeoutMs?: number, readFolder?: (dir: string) => BundleReader): Promise<OpenedBundle> {
+  return openBundle(readerFor(source, token, fetchTimeoutMs, readFolder), ['head', 'full'], typeof source === 'string' ? `${source}/manifest.json` : 'manifest.json');
 }
 
 /** Fetches the files a device needs from `url` into memory (e.g. to cache them). */

@@ -11,12 +11,13 @@ import { encodeFeatures, maxPayloadBytes, type RatePoint } from '../bottleneck/f
 import { encodeInput, type InputEncoding } from '../bottleneck/input.js';
 import { decodeOutput, topK as topLabels, type DecodedOutput } from '../bottleneck/outputs.js';
 import { resolveRatePoints } from '../bottleneck/rate-points.js';
-import { loadZstd, type ZstdBackend } from '../bottleneck/zstd.js';
+import type { ZstdBackend } from '../bottleneck/zstd.js';
 import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { confidenceFromWire, pb, type Answer, type RequestInit } from '../protocol/messages.js';
 import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName, type ModelSession } from './backend.js';
+import { currentPlatform, type Platform } from './platform.js';
 import { openDeviceBundle, type BundleSource } from './bundle-source.js';
 import { CostTracker, timeWarm } from './costs.js';
 import { deviceProfile, power, type DeviceProfile, type LinkName } from './devices.js';
@@ -41,6 +42,8 @@ export interface DeviceOptions {
   policy?: Partial<PolicyOptions>;
   /** Default: onnxruntime-node in Node.js, onnxruntime-web (wasm) in browsers; either can be forced. */
   backend?: BackendName;
+  /** The platform's parts (backend, WebSocket, folders, zstd); default: this environment's (head/platform.ts). */
+  platform?: Platform;
   /** Node.js with onnxruntime-node: run the head in a worker thread so the event loop stays free. */
   headInWorker?: boolean;
   /**
@@ -117,8 +120,6 @@ export interface Device {
   close(): Promise<void>;
 }
 
-/** Running in Node.js (folders and onnxruntime-node available) rather than a browser. */
-const IS_NODE = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 /** Framing of a request beyond its payload (protobuf) and of a class answer, bytes: for estimates before anything was measured. */
 const REQUEST_FRAMING = 8;
 const ANSWER_BYTES = 14;
@@ -168,19 +169,21 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   if (options === null || typeof options !== 'object') invalid('createDevice needs options: { bundle, edge?, policy?, profile? }');
   if (options.edge !== undefined) checkEdgeUrl(options.edge);
   const profile = resolveProfile(options.profile);
-  const opened = await openDeviceBundle(options.bundle, options.token, options.fetchTimeoutMs);
+  checkPolicy(options.policy, Infinity); // the cheap checks before any file is read; rate points once it is
+  const platform = options.platform ?? (await currentPlatform());
+  const opened = await openDeviceBundle(options.bundle, options.token, options.fetchTimeoutMs, platform.readFolder);
   const m = opened.manifest;
   const ratePoints: RatePoint[] = resolveRatePoints(m, opened.tables);
   const policy = checkPolicy(options.policy, ratePoints.length);
-  const backendName: BackendName = options.backend ?? (IS_NODE ? 'onnxruntime-node' : 'onnxruntime-web');
-  const backend = await loadBackend(backendName);
-  if (options.headInWorker && backendName !== 'onnxruntime-node') invalid('headInWorker needs the onnxruntime-node backend');
+  const backend = options.backend ? await loadBackend(options.backend) : await platform.backend();
+  const backendName = backend.name;
+  if (options.headInWorker && (backendName !== 'onnxruntime-node' || !platform.openInWorker)) invalid('headInWorker needs Node.js and the onnxruntime-node backend');
   const [head, full]: [ModelSession, ModelSession] = await Promise.all([
-    options.headInWorker ? (await import('./worker-session.js')).openInWorker(opened.graphs.head!) : backend.open(opened.graphs.head!),
+    options.headInWorker ? platform.openInWorker!(opened.graphs.head!) : backend.open(opened.graphs.head!),
     backend.open(opened.graphs.full!),
   ]);
   // zstd is optional on a device (a browser may not load it): without it payloads go as they are.
-  const zstd: ZstdBackend | undefined = await loadZstd().catch(() => undefined);
+  const zstd: ZstdBackend | undefined = await platform.zstd();
   const deadlineMs = options.deadlineMs ?? 1000;
   const inputEncoding: InputEncoding = options.inputEncoding ?? { codec: 'raw' };
   // JPEG (a baseline encoding for full offload) uses jpeg-js, loaded only when asked for.
@@ -189,7 +192,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const link = new LinkEstimator();
   const transport = options.edge
     ? new EdgeTransport({
-        url: options.edge, token: options.token, clientName: 'offramp-device', deviceId: options.deviceId,
+        url: options.edge, socket: platform.socket, token: options.token, clientName: 'offramp-device', deviceId: options.deviceId,
         bundle: { id: m.id, version: m.version, manifestSha256: opened.manifestSha256 },
         ratePoints: offered, zstd: zstd !== undefined, deadlineMs,
         inputEncodings: [{ codec: INPUT_CODEC_TO_WIRE[inputEncoding.codec], ...('factor' in inputEncoding ? { factor: inputEncoding.factor, bits: inputEncoding.bits } : {}), ...('quality' in inputEncoding ? { quality: inputEncoding.quality } : {}) }],
@@ -226,10 +229,13 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
   const describeModel = `${profile.device.name} (${profile.device.macsPerSecond ? `${profile.device.macsPerSecond / 1e9} GMAC/s modelled` : 'compute measured'}, ${profile.device.activeW} W active, ${profile.device.idleW} W idle) on ${profile.radio.name} (${profile.radio.source}), one inference every ${profile.periodMs || '—'} ms`;
-  /** Energy on the profile's device (head/energy.ts: the same function the policy predicts with). */
-  const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; totalMs: number; promoted: boolean }): InferResult['energy'] => ({
+  /**
+   * Energy on the profile's device (head/energy.ts: the same function the policy predicts with);
+   * the inference's time is its compute plus the transfer's busy time, as the policy counts it.
+   */
+  const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; promoted: boolean }): InferResult['energy'] => ({
     ...inferenceEnergy(power(profile), {
-      computeMs, totalMs: transfer?.totalMs ?? computeMs,
+      computeMs, totalMs: computeMs + (transfer?.busyMs ?? 0),
       ...(transfer ? { transfer: { upBytes: transfer.up, downBytes: transfer.down, busyMs: transfer.busyMs, promoted: transfer.promoted } } : {}),
     }),
     model: describeModel,
@@ -255,14 +261,14 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     const timings = { ...zero(), head: before.headMs, ...before.extra?.timings, local: localMs };
     timings.total = profile.device.macsPerSecond ? timings.head + timings.encode + (before.transfer?.busyMs ?? 0) + localMs : performance.now() - before.t0;
     const outputs: Record<string, DecodedOutput> = {};
-    for (const spec of m.outputs) outputs[spec.name] = { data: out[spec.name]!.data, dims: [...out[spec.name]!.dims] };
+    for (const spec of m.outputs) outputs[spec.name] = { data: out[spec.name]!.data, dims: out[spec.name]!.dims.slice(1) };
     const cls = classOutput ? fromProbs(softmax(out[classOutput]!.data), o) : { label: -1, labelName: undefined, confidence: 0 };
     const tr = before.transfer;
     return {
       payloadBytes: 0, bytesUp: 0, bytesDown: 0, ...before.extra, ...cls,
       ...(!isClassifier || o.outputs ? { outputs } : {}),
       timings, path,
-      energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, totalMs: timings.total, promoted: tr.promoted } : undefined),
+      energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, promoted: tr.promoted } : undefined),
       measured: { head: before.headMeasured, encode: before.encodeMs ?? 0, busy: tr?.busyMs ?? 0, local: measuredMs, wall: performance.now() - before.t0 },
     };
   };
@@ -299,11 +305,15 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     if (isClassifier) {
       cls = { label: a.label, labelName: m.labels[a.label], confidence: confidenceFromWire(a.confidence) };
       if (a.topLabels.length) cls.topK = a.topLabels.map((l, i) => ({ label: l, score: a.scores[i] ?? 0 }));
-      else if (a.scores.length) cls.scores = [...a.scores];
+      else if (a.scores.length) {
+        cls.scores = [...a.scores];
+        // Every score came: the top k are read from them (the wire carries scores of all labels or of the top k, not both).
+        if (opts.topK) cls.topK = topLabels(a.scores, Math.min(opts.topK, a.scores.length)).map((l) => ({ label: l, score: a.scores[l]! }));
+      }
     }
     return {
       ...cls, ...(a.outputs.length ? { outputs } : {}), path: 'edge', ratePoint, payloadBytes, bytesUp: o.bytesUp, bytesDown: o.bytesDown, timings,
-      energy: energy(before.headMs + before.encodeMs, { up: o.bytesUp, down: o.bytesDown, busyMs: o.ms, totalMs: timings.total, promoted: before.promoted }),
+      energy: energy(before.headMs + before.encodeMs, { up: o.bytesUp, down: o.bytesDown, busyMs: o.ms, promoted: before.promoted }),
       measured: { head: before.headMeasured, encode: before.encodeMs, busy: o.ms, local: 0, wall: performance.now() - before.t0 },
     };
   };
@@ -328,7 +338,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const inputs = costs.inputs(now);
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
       if (policy.force === 'always-local') return answerLocally(x, 'local', opts, { headMs: 0, headMeasured: 0, t0 });
-      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, t0, extra: { reason: 'disconnected' } });
+      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, t0, extra: { reason: 'disconnected', ratePoint: 'input' } });
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
       // A path it keeps avoiding is never re-timed, so a high estimate would stick: every
       // STALE_AFTER requests without running the head, take it once.
@@ -340,7 +350,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         const enc = encodeInput(raw(), m.input.raw.shape, inputEncoding, { zstd: transport.terms?.zstd ? zstd : undefined, jpeg });
         const encodeMs = performance.now() - te;
         const promoted = promotedNow();
-        const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
+        const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
         if (!o.ok) {
           costs.observeTransfer(performance.now());
           return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, encodeMs, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });
@@ -371,7 +381,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, m.bottleneck.shape, ratePoints[d.ratePoint]!, { zstd: transport.terms?.zstd ? zstd : undefined });
       const encodeMs = performance.now() - te;
       const promoted = promotedNow();
-      const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.topK ?? 0 }, te);
+      const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
       if (!o.ok) {
         costs.observeTransfer(performance.now());
         return answerLocally(x, 'fallback', opts, { headMs, headMeasured, encodeMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });

@@ -21,3 +21,6 @@ export { LinkEstimator, type LinkEstimatorOptions } from './link.js';
 export { EdgeTransport, wsClientOverhead, wsServerOverhead, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';
 export { exitDecision } from './exit.js';
 export { loadBackend, type InferenceBackend, type ModelSession, type BackendName } from './backend.js';
+export { registerPlatform, currentPlatform, IS_NODE, type Platform } from './platform.js';
+export { OPEN, CLOSED, CONNECTING, type SocketLike, type SocketFactory } from './socket.js';
+export { parseIdxAsync, decodeIdx, type IdxArray } from './datasets/idx-parse.js';

@@ -116,11 +116,12 @@ export function expectedBusyMs(c: SendCost, link: LinkEstimate): number {
 /**
  * Expected latency and energy of one send: the radio's energy for the transfer (and the tail it
  * then idles in, and a promotion if it was idle), plus the device idling while it waits.
+ * `elapsedMs`: the inference's time before the send (the head), for where the radio's tail ends.
  */
-export function sendCost(c: SendCost, link: LinkEstimate, device: DeviceProfile, sinceTransferMs: number, accuracy: number): OptionCost {
+export function sendCost(c: SendCost, link: LinkEstimate, device: DeviceProfile, sinceTransferMs: number, accuracy: number, elapsedMs = 0): OptionCost {
   const busyMs = expectedBusyMs(c, link);
   const e = inferenceEnergy(power(device), {
-    computeMs: 0, totalMs: busyMs,
+    computeMs: 0, totalMs: elapsedMs + busyMs,
     transfer: { upBytes: c.bytesUp, downBytes: c.bytesDown, busyMs, promoted: sinceTransferMs > device.radio.tailMs },
   });
   return { latencyMs: busyMs, energyJ: e.totalJ, accuracy };
@@ -158,7 +159,7 @@ export function decide(model: PolicyModel, exits: readonly { label: number; conf
   let best: Extract<Decision, { kind: 'offload' }> | undefined;
   for (const [ratePoint, c] of costs.split) {
     if (opts.ratePoint !== undefined && ratePoint !== opts.ratePoint) continue;
-    const cost = sendCost(c, link, device, costs.sinceTransferMs, model.splitAccuracy.get(ratePoint) ?? 0);
+    const cost = sendCost(c, link, device, costs.sinceTransferMs, model.splitAccuracy.get(ratePoint) ?? 0, costs.headMs);
     if (!best || better(opts.objective, cost, best.expected, opts.latencyBudgetMs ?? Infinity)) best = { kind: 'offload', ratePoint, expected: cost };
   }
   if (!best) return local;

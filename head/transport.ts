@@ -5,12 +5,12 @@
  * platform has them), and reconnection with exponential backoff and jitter. `request()` never
  * rejects and never hangs: it resolves to the answer or to the reason there is none.
  */
-import { WebSocket as NodeWebSocket } from 'ws';
 import { errorCodeFromWire } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
 import type { FrameLimits } from '../protocol/limits.js';
 import type { Answer, BundleRef, HelloAck, InputEncodingInit, RequestInit } from '../protocol/messages.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
+import { CLOSED, CONNECTING, OPEN, type SocketFactory, type SocketLike } from './socket.js';
 
 /** Why a request got no answer from the edge. */
 export type FailureReason = 'timeout' | 'disconnected' | 'refused' | `server-error:${string}`;
@@ -21,6 +21,8 @@ export type RequestOutcome =
 
 export interface TransportOptions {
   url: string;
+  /** Opens the WebSocket (head/socket-node.ts in Node.js, head/socket-web.ts in browsers). */
+  socket: SocketFactory;
   bundle: BundleRef;
   /** Manifest rate point indices the device will send split requests at. */
   ratePoints: number[];
@@ -74,9 +76,15 @@ export function wsServerOverhead(payload: number): number {
 }
 
 export class EdgeTransport {
-  private ws: NodeWebSocket | undefined;
+  private ws: SocketLike | undefined;
   private ack: HelloAck | undefined;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * Ids whose request timed out here but that the edge may still hold: not reused, and counted
+   * against the credit window, until the edge ends them (its late answer is dropped) or the
+   * connection closes.
+   */
+  private readonly expired = new Set<number>();
   private closed = false;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -94,7 +102,7 @@ export class EdgeTransport {
 
   /** Usable: connected and handshaken. */
   get ready(): boolean {
-    return this.ack !== undefined && this.ws?.readyState === NodeWebSocket.OPEN;
+    return this.ack !== undefined && this.ws?.readyState === OPEN;
   }
 
   /** The edge's terms, once handshaken. */
@@ -105,8 +113,7 @@ export class EdgeTransport {
   private connect(): void {
     if (this.closed) return;
     const protocols = [SUBPROTOCOL, ...(this.opts.token ? [`bearer.${this.opts.token}`] : [])];
-    const ws = new NodeWebSocket(this.opts.url, protocols, this.opts.token ? { headers: { Authorization: `Bearer ${this.opts.token}` } } : {});
-    ws.binaryType = 'nodebuffer';
+    const ws = this.opts.socket(this.opts.url, protocols, this.opts.token ? { Authorization: `Bearer ${this.opts.token}` } : {});
     this.ws = ws;
     ws.on('open', () => {
       this.helloSentAt = performance.now();
@@ -152,6 +159,8 @@ export class EdgeTransport {
       if (!this.ack) this.refusal = `${errorCodeFromWire(m.error.code) ?? 'INTERNAL'}: ${m.error.message}`;
       return;
     }
+    const endedId = m.type === 'answer' ? m.answer.id : m.type === 'error' ? m.error.id : 0;
+    if (this.expired.delete(endedId)) return;
     if (m.type === 'answer') {
       const p = this.pending.get(m.answer.id);
       if (p) this.settle(m.answer.id, { ok: true, answer: m.answer, bytesUp: p.bytesUp, bytesDown: data.length + wsServerOverhead(data.length), ms: performance.now() - p.sentAt });
@@ -172,14 +181,14 @@ export class EdgeTransport {
   private startHeartbeat(): void {
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
-      if (this.ws?.readyState !== NodeWebSocket.OPEN) return;
+      if (this.ws?.readyState !== OPEN) return;
       this.pingSentAt = performance.now();
       this.ws.ping();
     }, this.opts.heartbeatMs ?? 5000);
     (this.heartbeat as { unref?: () => void }).unref?.(); // Node: do not keep the process alive
   }
 
-  private onClose(ws: NodeWebSocket): void {
+  private onClose(ws: SocketLike): void {
     if (ws !== this.ws) return;
     const wasReady = this.ack !== undefined;
     this.ack = undefined;
@@ -189,6 +198,7 @@ export class EdgeTransport {
       p.resolve({ ok: false, reason: 'disconnected', message: 'the connection closed before the answer', retryAfterMs: 0, bytesUp: p.bytesUp });
       this.pending.delete(id);
     }
+    this.expired.clear();
     if (wasReady) this.opts.onState?.(false);
     if (this.closed || this.refusal) {
       this.settleWaiters(false);
@@ -231,7 +241,7 @@ export class EdgeTransport {
       return id;
     }
     let id = 1;
-    while (this.pending.has(id)) id++;
+    while (this.pending.has(id) || this.expired.has(id)) id++;
     return id;
   }
 
@@ -246,7 +256,7 @@ export class EdgeTransport {
         resolve({ ok: false, reason: this.refusal ? 'refused' : 'disconnected', message: this.refusal ?? 'not connected to the edge', retryAfterMs: 0, bytesUp: 0 });
         return;
       }
-      if (this.pending.size >= this.ack!.limits!.maxInFlight!) {
+      if (this.pending.size + this.expired.size >= this.ack!.limits.maxInFlight) {
         resolve({ ok: false, reason: 'server-error:TOO_MANY_IN_FLIGHT', message: 'the edge allows no more requests in flight', retryAfterMs: 0, bytesUp: 0 });
         return;
       }
@@ -256,6 +266,7 @@ export class EdgeTransport {
       const bytesUp = frame.length + wsClientOverhead(frame.length);
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.expired.add(id);
         resolve({ ok: false, reason: 'timeout', message: `no answer within ${deadlineMs} ms`, retryAfterMs: 0, bytesUp });
       }, deadlineMs);
       this.pending.set(id, { resolve, timer, sentAt: performance.now(), bytesUp });
@@ -270,10 +281,10 @@ export class EdgeTransport {
     clearInterval(this.heartbeat);
     this.settleWaiters(false);
     const ws = this.ws;
-    if (!ws || ws.readyState === NodeWebSocket.CLOSED) return;
+    if (!ws || ws.readyState === CLOSED) return;
     await new Promise<void>((resolve) => {
       ws.once('close', () => resolve());
-      if (ws.readyState === NodeWebSocket.CONNECTING) return ws.terminate();
+      if (ws.readyState === CONNECTING) return ws.terminate();
       ws.close(1000);
       // The closing handshake needs the edge to answer: over a dead link it never does, and ws
       // would wait 30 s. A device closing is not worth that: drop the socket after a second.

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openBundle } from './bundle-files.js';
 import { OfframpError } from './errors.js';
+import { importOptional } from './optional.js';
 import { GRAPH_NAMES, type EntropyTables, type GraphName, type GraphSpec, type Manifest } from './manifest.js';
 import { dimMatches, formatShape } from './manifest-check.js';
 
@@ -96,7 +97,7 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
     const path = join(dir, spec.file);
     paths[graph] = path;
     if (options.checkGraphs ?? true) {
-      const ort = await import('onnxruntime-node');
+      const ort = await importOptional('onnxruntime-node', 'checking a bundle\'s graphs (loadBundle)', () => import('onnxruntime-node'));
       let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
       try {
         session = await ort.InferenceSession.create(opened.graphs[graph]!, { intraOpNumThreads: 1 });

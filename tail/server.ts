@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { loadZstd } from '../bottleneck/zstd.js';
+import { loadZstd } from '../bottleneck/zstd-native.js';
 import { OfframpError } from '../protocol/errors.js';
+import { importOptional } from '../protocol/optional.js';
 import { resolveFrameLimits } from '../protocol/frame.js';
 import { bearerToken, checkToken, KNOWN_SUBPROTOCOLS } from './auth.js';
 import { jpegJs } from '../bottleneck/jpeg.js';
@@ -50,6 +51,8 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     logger: options.logger ?? pino({ level: 'silent' }),
   } as ResolvedOptions;
   const log = opts.logger;
+  // The workers run onnxruntime-node: say so now, not as a worker crash.
+  await importOptional('onnxruntime-node', 'the edge server (offramp/tail)', () => import('onnxruntime-node'));
   const registry = await loadRegistry(opts.models);
   const largest = Math.max(...[...registry.values()].map((s) => s.maxFrameBytes));
   const limits = resolveFrameLimits({ maxFrameBytes: largest });

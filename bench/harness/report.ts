@@ -8,8 +8,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { importOptional } from '../../protocol/optional.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { environment } from '../stats.js';
 import type { BenchResult, BenchRow } from './run.js';
@@ -38,6 +38,8 @@ export function benchEnvironment(): Record<string, unknown> {
 
 /** Renders a vega-lite spec to an SVG string. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vega = await importOptional('vega', 'plots (offramp bench --report)', () => import('vega'));
+  const { compile } = await importOptional('vega-lite', 'plots (offramp bench --report)', () => import('vega-lite'));
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

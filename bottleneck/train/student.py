@@ -27,6 +27,26 @@ def ste_round(y):
     return y + (torch.round(y) - y).detach()
 
 
+class BinPool(nn.Module):
+    """Adaptive average pooling to `out` x `out` bins, written with slices so that it exports to
+    ONNX for any input size (torch's adaptive pooling exports only when the size divides). Same
+    bins as torch: [floor(j*n/out), ceil((j+1)*n/out))."""
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def forward(self, x):
+        n = x.shape[-1]
+        o = self.out
+        rows = []
+        for a in range(o):
+            r0, r1 = (a * n) // o, -(-((a + 1) * n) // o)
+            cols = [x[:, :, r0:r1, (b * n) // o:-(-((b + 1) * n) // o)].mean(dim=(2, 3)) for b in range(o)]
+            rows.append(torch.stack(cols, -1))
+        return torch.stack(rows, -2)
+
+
 def sep_conv(cin, cout):
     """Depthwise 3x3 then pointwise 1x1, each with batch norm and ReLU (MobileNet's block)."""
     return nn.Sequential(nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
@@ -53,7 +73,7 @@ class EntropicStudent(nn.Module):
         # The latent is rounded to integers: at the default init it would sit within +-0.5 and
         # carry nothing (measured: std 0.2, split accuracy at chance); a fixed gain starts it wide.
         self.latent_gain = latent_gain
-        self.exit = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(4 * w2, exit_hidden),
+        self.exit = nn.Sequential(BinPool(2), nn.Flatten(), nn.Linear(4 * w2, exit_hidden),
                                   nn.ReLU(inplace=True), nn.Linear(exit_hidden, teacher.classifier[-1].out_features))
         self.prior = FactorizedPrior(channels)
         self.decoder = nn.Sequential(

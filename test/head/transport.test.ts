@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { resolveRatePoint } from '../../bottleneck/rate-points.js';
+import { nodeSocket } from '../../head/socket-node.js';
 import { EdgeTransport, wsClientOverhead, wsServerOverhead, type RequestOutcome, type TransportOptions } from '../../head/transport.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import type { EntropyTables } from '../../protocol/manifest.js';
@@ -40,7 +41,7 @@ async function fake(options: Parameters<typeof FakeEdge.start>[0] = {}): Promise
 }
 
 function transport(url: string, over: Partial<TransportOptions> = {}): EdgeTransport {
-  const t = new EdgeTransport({ url, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0, 1, 2], backoffMs: 10, maxBackoffMs: 50, ...over });
+  const t = new EdgeTransport({ url, socket: nodeSocket, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0, 1, 2], backoffMs: 10, maxBackoffMs: 50, ...over });
   transports.push(t);
   return t;
 }
@@ -317,7 +318,7 @@ describe('close()', () => {
     const server = await edge();
     const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
     const before = count();
-    const t = new EdgeTransport({ url: server.url, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0] });
+    const t = new EdgeTransport({ url: server.url, socket: nodeSocket, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0] });
     await t.whenReady(5000);
     await t.request(s1Request(0), 5000);
     await t.close();
