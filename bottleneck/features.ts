@@ -102,13 +102,14 @@ export function ratePointProblem(shape: readonly number[], rp: RatePoint): strin
 /** Entropy symbols of `x`: floor(x / step + 0.5) clamped to each channel's support. */
 export function entropySymbols(x: Float32Array, rp: Extract<RatePoint, { codec: 'entropy' }>, out = new Int32Array(x.length)): Int32Array {
   const per = x.length / rp.tables.length;
-  const inv = 1 / rp.step;
+  const step = rp.step;
   let i = 0;
   for (const t of rp.tables) {
     const lo = t.offset;
     const hi = t.offset + t.cdf.length - 2;
     for (const end = i + per; i < end; i++) {
-      const q = Math.floor(x[i]! * inv + 0.5);
+      // A true division (not a multiplication by 1 / step): the spec's and the Python reference's.
+      const q = Math.floor(x[i]! / step + 0.5);
       // NaN fails both comparisons and lands on the support's low end.
       out[i] = q > hi ? hi : q >= lo ? q : lo;
     }

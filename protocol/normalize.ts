@@ -6,7 +6,8 @@ type Input = Manifest['input'];
 /** Channel count and whether raw HWC values must be transposed into the model's NCHW order. */
 function plan(input: Input): { channels: number; transpose: boolean; channelLast: boolean } {
   const channelLast = input.layout === 'NHWC';
-  const channels = channelLast ? input.shape[input.shape.length - 1]! : input.layout === 'NCHW' ? input.shape[0]! : 1;
+  // Channels: the last dim for NHWC, the first for everything else (NCHW, NC, other).
+  const channels = channelLast ? input.shape[input.shape.length - 1]! : input.shape[0]!;
   const transpose = input.raw.layout === 'HWC' && input.layout === 'NCHW' && channels > 1;
   return { channels, transpose, channelLast: channelLast || (input.raw.layout === 'HWC' && input.layout !== 'NCHW') };
 }

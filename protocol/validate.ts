@@ -45,7 +45,7 @@ function validateHello(m: Hello, limits: FrameLimits): void {
   checkBundleRef(m.bundle, limits);
   checkList(m.ratePoints, 'rate_points', limits);
   checkList(m.inputEncodings, 'input_encodings', limits);
-  for (const e of m.inputEncodings) checkEnum(e.codec, pb.InputCodec, 'input_encodings codec');
+  // An input encoding this version does not know is left out of the ack, not refused (§3, §11).
   checkEnum(m.outputEncoding, pb.OutputEncoding, 'output_encoding');
   checkText(m.authToken, 'auth_token', limits.maxTextLength, false);
   const n = m.deviceId.length;
