@@ -1,30 +1,14 @@
 /** The `offramp` command line: one subcommand per job. */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { addBenchCommand } from './bench.js';
 import { addDemoCommand } from './demo.js';
+import { addDoctorCommand } from './doctor.js';
 import { addEvalCommand } from './eval.js';
 import { inspectCommand } from './inspect.js';
 import { addServeCommand } from './serve.js';
 import { addSplitCommands } from './split.js';
 import { trainCommand } from './train.js';
-
-/** The package's version, found by walking up from this file (source or dist/). */
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'offramp') return pkg.version ?? '0.0.0';
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
-  }
-}
+import { packageVersion } from '../scenario/package.js';
 
 /** Builds the program; subcommands set `process.exitCode`. */
 export function buildProgram(): Command {
@@ -43,6 +27,7 @@ export function buildProgram(): Command {
   addServeCommand(program);
   addSplitCommands(program);
   addDemoCommand(program);
+  addDoctorCommand(program);
   addBenchCommand(program);
   program
     .command('train')

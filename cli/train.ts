@@ -1,18 +1,14 @@
 /** `offramp train`: the Python training/export pipeline (Debian's PyTorch via /usr/bin/python3). */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { packageRoot } from '../scenario/package.js';
 
-/** bottleneck/train/pipeline.py, found from this file in the source tree or in dist/. */
+/** bottleneck/train/pipeline.py in this package. */
 function pipelineScript(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const p = join(dir, 'bottleneck', 'train', 'pipeline.py');
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new Error('bottleneck/train/pipeline.py not found');
+  const p = join(packageRoot(), 'bottleneck', 'train', 'pipeline.py');
+  if (!existsSync(p)) throw new Error(`${p} not found`);
+  return p;
 }
 
 /** Runs the pipeline with inherited stdio; resolves to its exit code. */

@@ -5,9 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { installedVersion } from '../../scenario/package.js';
 import type { TopLevelSpec } from 'vega-lite';
 import { importOptional } from '../../protocol/optional.js';
 import type { Manifest } from '../../protocol/manifest.js';
@@ -16,17 +15,7 @@ import type { BenchResult, BenchRow } from './run.js';
 
 /** Where the figures ran: CPU, Node, package versions, commit. */
 export function benchEnvironment(): Record<string, unknown> {
-  // Read each package's package.json from the node_modules above this file (not every package exports it).
-  const version = (pkg: string): string => {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (;;) {
-      const file = join(dir, 'node_modules', pkg, 'package.json');
-      if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-      const parent = dirname(dir);
-      if (parent === dir) return 'unknown';
-      dir = parent;
-    }
-  };
+  const version = (pkg: string): string => installedVersion(pkg) ?? 'not installed';
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
