@@ -10,6 +10,7 @@
 import { OfframpError } from '../protocol/errors.js';
 import { onnx } from './generated/onnx.js';
 
+/** A decoded ONNX model. */
 export type Model = onnx.ModelProto;
 
 /** Decodes an ONNX file; MODEL_INVALID when it is not one. */
@@ -44,6 +45,7 @@ export interface GraphIndex {
   order: number[];
 }
 
+/** Indexes a model's graph; MODEL_INVALID when a node reads a tensor nothing provides, or the graph has a cycle. */
 export function graphIndex(model: Model): GraphIndex {
   const g = model.graph!;
   const nodes = g.node ?? [];
@@ -111,6 +113,7 @@ export function missingForCut(model: Model, index: GraphIndex, cut: readonly str
   return [...missing];
 }
 
+/** A model cut in two. */
 export interface Cut {
   head: Model;
   tail: Model;
@@ -198,14 +201,24 @@ export function candidateCuts(model: Model): string[] {
   return out;
 }
 
-/** Sets a value's type to float32 with these dims (a string for a symbolic dim). */
-export function setFloatType(v: onnx.IValueInfoProto, dims: readonly (number | string)[]): void {
+/** Sets a value's type to a tensor of `elemType` (an onnx.TensorProto.DataType) with these dims (a string for a symbolic dim). */
+export function setTensorType(v: onnx.IValueInfoProto, elemType: number, dims: readonly (number | string)[]): void {
   v.type = onnx.TypeProto.create({
     tensorType: onnx.TypeProto.Tensor.create({
-      elemType: onnx.TensorProto.DataType.FLOAT,
+      elemType,
       shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'string' ? onnx.TensorShapeProto.Dimension.create({ dimParam: d }) : onnx.TensorShapeProto.Dimension.create({ dimValue: d }))) }),
     }),
   });
+}
+
+/** Sets a value's type to float32 with these dims (a string for a symbolic dim). */
+export function setFloatType(v: onnx.IValueInfoProto, dims: readonly (number | string)[]): void {
+  setTensorType(v, onnx.TensorProto.DataType.FLOAT, dims);
+}
+
+/** A graph value's element type (an onnx.TensorProto.DataType; 0 when unknown). */
+export function elemType(v: onnx.IValueInfoProto | undefined): number {
+  return v?.type?.tensorType?.elemType ?? 0;
 }
 
 /** A graph value's declared dims (strings for symbolic ones, null when unknown). */

@@ -1,149 +1,187 @@
 /**
- * `offramp profile` and `offramp recommend`: every single-tensor cut of an ONNX model (its
- * articulation points, in topological order) timed on this host — head and tail — with the
- * activation's size raw and after the codec at 8 and 4 bits; then, for a link and a device, the
- * cut (or all on the device, or all on the edge) with the lowest expected latency or energy,
- * using the same cost model as the device SDK's policy (head/policy.ts) and the bench's link and
- * device profiles.
+ * `offramp profile`: every single-tensor cut of an ONNX model (its articulation points, in
+ * topological order) priced on real inputs — head and tail compute on this host and in MACs, the
+ * activation through every rate point (bytes on the wire, its own error) — with what the model
+ * answers (bytes down per output encoding) and what full offload sends. One profiled session
+ * prices every node (split/node-costs.ts); one more session with every cut tensor as an output
+ * yields the activations, sample by sample.
  */
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { encodeFeatures, encodeRawSample } from '../bottleneck/codec.js';
-import { loadZstd } from '../bottleneck/zstd.js';
-import type { NamedDevice } from '../bench/devices.js';
-import { configuredLink } from '../bench/link/fidelity.js';
-import type { NamedLink } from '../bench/link/profiles.js';
-import { percentile } from '../bench/stats.js';
-import { localCost, offloadCost, RADIOS, type DeviceProfile, type LinkEstimate } from '../head/policy.js';
-import { OfframpError } from '../protocol/errors.js';
-import { calibrationSamples } from './bundle.js';
-import { candidateCuts, cutModel, declaredDims, graphIndex, readModel, setFloatType, writeModel } from './graph.js';
+import { encodeInput } from '../bottleneck/input.js';
+import type { OutputData } from '../bottleneck/outputs.js';
+import { loadZstd } from '../bottleneck/zstd-native.js';
+import { sha256Hex } from '../protocol/bundle.js';
+import { tensorError } from './agreement.js';
+import { answerCosts, type AnswerCosts, type OutputDesc } from './answers.js';
+import { product, type InputSpec } from './data.js';
+import { onnx } from './generated/onnx.js';
+import { ancestors, candidateCuts, graphIndex } from './graph.js';
+import { nodeCosts } from './node-costs.js';
+import { loadModel, modelOptionsOf, openSession, timeSession, type ModelOptions, type Progress } from './model.js';
+import { parseRates, PROFILED_RATES, RangeTracker, ratePoint, roundTrip } from './rates.js';
 
+/** Options of {@link profileModel}. */
+export interface ProfileOptions extends ModelOptions {
+  /** Samples to measure activations and answers on (default 8). */
+  samples?: number;
+  /** Timed runs (default 10). */
+  runs?: number;
+  onProgress?: Progress;
+}
+
+/** One candidate cut. */
 export interface CutProfile {
   tensor: string;
+  /** Per-sample activation shape. */
   shape: number[];
+  headMacs: number;
+  tailMacs: number;
+  /** On this host (the whole model's optimised time, shared out by per-node time). */
   headMs: number;
   tailMs: number;
+  /** The activation as float32, bytes. */
   rawBytes: number;
-  /** Payload after the codec (quantized to the sample's range, zstd when it helps), mean over samples. */
-  bytes8: number;
-  bytes4: number;
+  /** Per rate point id: payload bytes on the wire (mean and max over samples) and the activation's worst cosine after the codec. */
+  rates: Record<string, { bytes: number; maxBytes: number; cosine: number }>;
 }
 
+/** What `offramp profile --json` writes (and `recommend` and `split` read back). */
 export interface ModelProfile {
-  model: string;
-  input: { name: string; shape: number[]; rawBytes: number; rawZstdBytes: number };
-  fullMs: number;
-  classes: number;
+  model: { path: string; file: string; sha256: string };
+  /** The options that read the model and its inputs (to reproduce them). */
+  options: ModelOptions;
+  fixes: string[];
+  inputName: string;
+  input: InputSpec;
+  outputs: OutputDesc[];
+  samples: { source: string; count: number; real: boolean };
   runs: number;
+  full: { ms: number; macs: number };
+  /** Full offload: the raw sample, bytes, and after zstd (mean). */
+  raw: { bytes: number; zstdBytes: number };
+  answers: AnswerCosts;
   cuts: CutProfile[];
-}
-
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
-
-async function timeRuns(s: ort.InferenceSession, feeds: Record<string, ort.Tensor>[], runs: number): Promise<{ ms: number; out: ort.InferenceSession.ReturnType[] }> {
-  const out = [];
-  for (const f of feeds) out.push(await s.run(f)); // warm-up, and the outputs
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await s.run(feeds[i % feeds.length]!);
-    times.push(performance.now() - t0);
-  }
-  return { ms: median(times), out };
+  seconds: number;
 }
 
 /** Profiles every candidate cut of the model at `path`. */
-export async function profileModel(path: string, opts: { runs?: number; samples?: number; data?: string; onCut?: (done: number, total: number) => void } = {}): Promise<ModelProfile> {
-  const bytes = await readFile(path);
-  const model = readModel(bytes);
-  const index = graphIndex(model);
-  if (index.inputs.length !== 1 || index.outputs.length !== 1) throw new OfframpError('MODEL_INVALID', `profile takes models with one input and one output; this one has ${index.inputs.length} and ${index.outputs.length}`);
-  const inName = index.inputs[0]!;
-  const dims = declaredDims(model.graph!.input!.find((v) => v.name === inName));
-  if (!dims || dims.slice(1).some((d) => typeof d !== 'number')) throw new OfframpError('MODEL_INVALID', `input '${inName}' needs fixed per-sample dims, got [${(dims ?? []).join(', ')}]`);
-  const shape = dims.slice(1) as number[];
-  const size = shape.reduce((a, b) => a * b, 1);
-  const runs = opts.runs ?? 20;
-  const raw = await calibrationSamples(size, opts.samples ?? 4, opts.data);
-  const feeds = raw.map((r) => ({ [inName]: new ort.Tensor('float32', Float32Array.from(r, (v) => v / 255), [1, ...shape]) }));
+export async function profileModel(path: string, o: ProfileOptions = {}): Promise<ModelProfile> {
+  const t0 = performance.now();
+  const progress = o.onProgress ?? (() => {});
+  const runs = o.runs ?? 10;
+  const m = await loadModel(path, o, o.samples ?? 8);
+  const { prepared, input, outputs } = m;
+  const inputs = m.samples.inputs;
+  const dims = [1, ...input.shape];
+  const feed = (x: Float32Array): Record<string, ort.Tensor> => ({ [prepared.input.name]: new ort.Tensor('float32', x, dims) });
   const zstd = await loadZstd();
-  const open = (b: Uint8Array): Promise<ort.InferenceSession> => ort.InferenceSession.create(b, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
-  const full = await open(bytes);
-  const fullRun = await timeRuns(full, feeds, runs);
+
+  progress('timing the whole model', 0, 2);
+  const full = await openSession(prepared.bytes);
+  const fullMs = await timeSession(full, inputs.slice(0, 2).map(feed), runs);
   await full.release();
-  const classes = Number((fullRun.out[0]![index.outputs[0]!]!.data as Float32Array).length);
-  const cuts: CutProfile[] = [];
-  const tensors = candidateCuts(model);
-  for (const [i, t] of tensors.entries()) {
-    const cut = cutModel(model, [t]);
-    const head = await open(writeModel(cut.head));
-    const h = await timeRuns(head, feeds, runs);
-    await head.release();
-    const acts = h.out.map((o) => o[t]!);
-    const actShape = acts[0]!.dims.slice(1).map(Number);
-    setFloatType(cut.tail.graph!.input![0]!, ['N', ...actShape]);
-    const tail = await open(writeModel(cut.tail));
-    const tl = await timeRuns(tail, acts.map((a) => ({ [t]: a })), runs);
-    await tail.release();
-    const coded = (b: number): number => acts.reduce((s, a) => s + encodeFeatures(a.data as Float32Array, { shape: [1, ...actShape], bits: b }, zstd).bytes.length, 0) / acts.length;
-    cuts.push({ tensor: t, shape: actShape, headMs: h.ms, tailMs: tl.ms, rawBytes: 4 * actShape.reduce((a, b) => a * b, 1), bytes8: coded(8), bytes4: coded(4) });
-    opts.onCut?.(i + 1, tensors.length);
+  progress('pricing every node', 1, 2);
+  const costs = await nodeCosts(prepared.model, { name: prepared.input.name, data: inputs[0]!, dims }, runs);
+  progress('pricing every node', 2, 2);
+
+  // Activations of every candidate cut, two passes over the samples: ranges, then rate points.
+  const tensors = candidateCuts(prepared.model);
+  const probe = onnx.ModelProto.decode(prepared.bytes);
+  probe.graph!.output = [...probe.graph!.output!, ...tensors.map((t) => onnx.ValueInfoProto.create({ name: t }))];
+  const acts = await openSession(onnx.ModelProto.encode(probe).finish(), 'basic');
+  const floatCuts: string[] = [];
+  const trackers = new Map<string, RangeTracker>();
+  const references: OutputData[][] = [];
+  for (const [i, x] of inputs.entries()) {
+    progress('calibrating ranges', i, inputs.length);
+    const out = await acts.run(feed(x));
+    references.push(outputs.map((d) => out[d.name]!.data as OutputData));
+    if (i === 0) for (const t of tensors) if (out[t]!.type === 'float32' && out[t]!.dims[0] === 1) floatCuts.push(t);
+    for (const t of floatCuts) {
+      const a = out[t]!;
+      if (!trackers.has(t)) trackers.set(t, new RangeTracker(a.dims.slice(1).map(Number)));
+      trackers.get(t)!.observe(a.data as Float32Array);
+    }
   }
-  const rawZstdBytes = raw.reduce((s, r) => s + encodeRawSample(r, [1, ...shape], zstd).bytes.length, 0) / raw.length;
-  return { model: basename(path), input: { name: inName, shape, rawBytes: size, rawZstdBytes }, fullMs: fullRun.ms, classes, runs, cuts };
-}
+  const choices = parseRates([...PROFILED_RATES]);
+  const rates = new Map(floatCuts.map((t) => [t, choices.map(() => ({ sum: 0, max: 0, cosine: 1 }))]));
+  const points = new Map(floatCuts.map((t) => [t, choices.map((c) => ratePoint(c, trackers.get(t)!.ranges()))]));
+  for (const [i, x] of inputs.entries()) {
+    progress('coding activations', i, inputs.length);
+    const out = await acts.run(feed(x));
+    for (const t of floatCuts) {
+      const tr = trackers.get(t)!;
+      const a = out[t]!.data as Float32Array;
+      choices.forEach((c, k) => {
+        const r = roundTrip(a, tr.shape, points.get(t)![k]!, zstd);
+        const acc = rates.get(t)![k]!;
+        acc.sum += r.bytes;
+        acc.max = Math.max(acc.max, r.bytes);
+        acc.cosine = Math.min(acc.cosine, tensorError(a, r.decoded).cosine);
+      });
+    }
+  }
+  progress('coding activations', inputs.length, inputs.length);
+  await acts.release();
 
-export interface Option {
-  /** 'device' (all on the device), 'edge' (raw input to the edge) or a cut tensor at a bit width. */
-  option: string;
-  computeMs: number;
-  bytesUp: number;
-  latencyMs: number;
-  energyJ: number;
-}
-
-export interface Recommendation {
-  link: string;
-  device: string;
-  objective: 'latency' | 'energy';
-  best: Option;
-  options: Option[];
-  explanation: string;
-}
-
-/** Ranks all-on-device, all-on-edge and every cut at 8 and 4 bits for `link` and `device`. */
-export function recommend(p: ModelProfile, link: NamedLink, device: NamedDevice, objective: 'latency' | 'energy'): Recommendation {
-  const est: LinkEstimate = { available: true, rttMs: configuredLink(link.profile).rttMs, uplinkBps: link.profile.up.bps, downlinkBps: link.profile.down.bps };
-  const profile: DeviceProfile = { name: device.name, computePowerW: device.computePowerW, radio: RADIOS[link.radio], computeSlowdown: device.slowdown };
-  const responseBytes = p.classes * 5 + 32;
-  const FRAME = 64; // protocol + WebSocket framing per request, as the SDK's policy assumes
-  const offload = (name: string, headMs: number, bytes: number, serverMs: number): Option => {
-    const c = offloadCost(0, { localMs: 0, serverMs, requestBytes: { 0: bytes + FRAME }, responseBytes }, est, profile, 0);
-    const computeMs = headMs * device.slowdown;
-    return { option: name, computeMs, bytesUp: bytes + FRAME, latencyMs: computeMs + c.latencyMs, energyJ: (device.computePowerW * computeMs) / 1000 + c.energyJ };
+  const index = graphIndex(prepared.model);
+  const share = (nodes: Set<number>, of: number[]): number => [...nodes].reduce((s, i) => s + of[i]!, 0);
+  const fullMacs = costs.macs.reduce((a, b) => a + b, 0);
+  const cuts: CutProfile[] = floatCuts.map((t) => {
+    const head = ancestors(prepared.model, index, [t]);
+    const headMacs = share(head, costs.macs);
+    const headMs = costs.totalMs > 0 ? (fullMs * share(head, costs.ms)) / costs.totalMs : 0;
+    const shape = [...trackers.get(t)!.shape];
+    return {
+      tensor: t, shape, headMacs, tailMacs: fullMacs - headMacs, headMs, tailMs: Math.max(0, fullMs - headMs), rawBytes: 4 * product(shape),
+      rates: Object.fromEntries(choices.map((c, k) => {
+        const r = rates.get(t)![k]!;
+        return [c.id, { bytes: r.sum / inputs.length, maxBytes: r.max, cosine: r.cosine }];
+      })),
+    };
+  });
+  const rawSize = product(input.raw.shape) * (input.raw.dtype === 'float32' ? 4 : 1);
+  const zstdBytes = m.samples.raw.reduce((s, r) => s + encodeInput(r, input.raw.shape, { codec: 'raw' }, { zstd }).payload.length, 0) / m.samples.raw.length;
+  const sha256 = sha256Hex(m.bytes);
+  return {
+    model: { path: resolve(path), file: basename(path), sha256 },
+    options: modelOptionsOf(o),
+    fixes: prepared.fixes,
+    inputName: prepared.input.name,
+    input,
+    outputs,
+    samples: { source: m.samples.source, count: inputs.length, real: m.samples.real },
+    runs,
+    full: { ms: fullMs, macs: fullMacs },
+    raw: { bytes: rawSize, zstdBytes },
+    answers: answerCosts(outputs, references, zstd),
+    cuts,
+    seconds: (performance.now() - t0) / 1000,
   };
-  const local = localCost({ localMs: p.fullMs * device.slowdown, serverMs: 0, requestBytes: {}, responseBytes: 0 }, profile, 0);
-  const options: Option[] = [
-    { option: 'device', computeMs: p.fullMs * device.slowdown, bytesUp: 0, latencyMs: local.latencyMs, energyJ: local.energyJ },
-    offload('edge', 0, p.input.rawZstdBytes, p.fullMs),
-    ...p.cuts.flatMap((c) => [offload(`${c.tensor} @8`, c.headMs, c.bytes8, c.tailMs), offload(`${c.tensor} @4`, c.headMs, c.bytes4, c.tailMs)]),
-  ];
-  const key = (o: Option): number => (objective === 'latency' ? o.latencyMs : o.energyJ);
-  options.sort((a, b) => key(a) - key(b));
-  const best = options[0]!;
-  const dev = options.find((o) => o.option === 'device')!;
-  const edge = options.find((o) => o.option === 'edge')!;
-  const fmt = (o: Option): string => (objective === 'latency' ? `${o.latencyMs.toFixed(1)} ms` : `${(o.energyJ * 1000).toFixed(1)} mJ`);
-  const what = best.option === 'device' ? 'run everything on the device' : best.option === 'edge' ? 'send the raw input to the edge' : `cut at ${best.option} bits`;
-  const explanation = `${link.profile.name} (${est.uplinkBps / 1e6} Mbps up, RTT ${est.rttMs} ms), ${device.name} (compute × ${device.slowdown}${device.slowdown === 1 ? ', measured' : ', modelled'}): ${what} — ${fmt(best)} (device compute ${best.computeMs.toFixed(1)} ms, ${best.bytesUp.toFixed(0)} B up) vs all on the device ${fmt(dev)}, all on the edge ${fmt(edge)}.`;
-  return { link: link.profile.name, device: device.name, objective, best, options, explanation };
 }
 
-/** The profile as a Markdown table. */
+const kb = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e4 ? `${(n / 1e3).toFixed(1)} kB` : `${n.toFixed(0)} B`);
+const macsText = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : `${(n / 1e6).toFixed(2)} M`);
+
+/** The profile as Markdown: what was fixed, the inputs, the answers, and one row per cut. */
 export function profileMarkdown(p: ModelProfile): string {
-  const lines = [`# Profile of ${p.model}`, '', `Input '${p.input.name}' [${p.input.shape.join(', ')}]: ${p.input.rawBytes} B raw uint8 (${p.input.rawZstdBytes.toFixed(0)} B with zstd). Whole model on this host: ${p.fullMs.toFixed(3)} ms (median of ${p.runs}).`, '', '| # | cut tensor | shape | head ms | tail ms | raw B | 8-bit B | 4-bit B |', '|---|---|---|---|---|---|---|---|'];
-  p.cuts.forEach((c, i) => lines.push(`| ${i} | \`${c.tensor}\` | ${c.shape.join('×')} | ${c.headMs.toFixed(3)} | ${c.tailMs.toFixed(3)} | ${c.rawBytes} | ${c.bytes8.toFixed(0)} | ${c.bytes4.toFixed(0)} |`));
+  const outs = p.outputs.map((o) => `'${o.name}' ${o.dtype} [${o.shape.join(', ')}] (${o.kind})`).join(', ');
+  const a = p.answers.tensors;
+  const lines = [
+    `# Profile of ${p.model.file}`,
+    '',
+    ...(p.fixes.length ? ['Fixed: ' + p.fixes.join('; ') + '.', ''] : []),
+    `Input '${p.inputName}' [${p.input.shape.join(', ')}] (${p.input.layout}); raw ${p.input.raw.dtype} [${p.input.raw.shape.join(', ')}] ${p.input.raw.layout}: ${kb(p.raw.bytes)} (${kb(p.raw.zstdBytes)} with zstd). Measured on ${p.samples.source}${p.samples.real ? '' : ' — not real data: give --data for real figures'}.`,
+    `Outputs: ${outs}. Answers: fp32 ${kb(a.fp32.bytes)}, fp16 ${kb(a.fp16.bytes)} (cos ${a.fp16.cosine.toFixed(5)}), int8 ${kb(a.int8.bytes)} (cos ${a.int8.cosine.toFixed(5)}, max|Δ| ${a.int8.maxAbsError.toExponential(1)})${p.answers.label ? `; label only ${kb(p.answers.label)}` : ''}.`,
+    `Whole model on this host: ${p.full.ms.toFixed(2)} ms (median of ${p.runs}), ${macsText(p.full.macs)} MACs. ${p.cuts.length} cuts; head/tail ms share the whole model's time by per-node time.`,
+    '',
+    '| # | cut tensor | shape | head MACs | head ms | tail ms | f32 | f16 | u8 | u4 | u8 cos | u4 cos |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  p.cuts.forEach((c, i) => {
+    const r = c.rates;
+    lines.push(`| ${i} | \`${c.tensor}\` | ${c.shape.join('×')} | ${macsText(c.headMacs)} | ${c.headMs.toFixed(2)} | ${c.tailMs.toFixed(2)} | ${kb(r.f32!.bytes)} | ${kb(r.f16!.bytes)} | ${kb(r.u8!.bytes)} | ${kb(r.u4!.bytes)} | ${r.u8!.cosine.toFixed(4)} | ${r.u4!.cosine.toFixed(4)} |`);
+  });
   return lines.join('\n') + '\n';
 }
