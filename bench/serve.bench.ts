@@ -1,13 +1,13 @@
 /**
- * Edge server throughput: K concurrent WebSocket clients (closed loop, one request in flight each)
- * against a spawned `offramp serve`, and — measured in the same run — the raw throughput of the
- * tail model called directly through onnxruntime-node in the same number of worker threads at the
- * best batch size. Ratio = server rps / raw rps.
+ * Edge server throughput: K concurrent WebSocket clients (closed loop, one request in flight each,
+ * protocol v2) against a spawned `offramp serve`, and — measured in the same run — the raw
+ * throughput of the tail model called directly through onnxruntime-node in the same number of
+ * worker threads at the best batch size. Ratio = server rps / raw rps.
  *
  * Usage: npm run bench:serve -- [--bundle models/fmnist-b32] [--clients 1,16,256] [--seconds 5]
- *        [--workers 2] [--json out.json]
+ *        [--workers 2] [--rate-point <index>] [--dist] [--json out.json]
+ * The server runs from source (tsx) unless --dist asks for the build (dist/cli).
  */
-import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,10 +16,10 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
-import { encodeFeatures } from '../bottleneck/index.js';
-import { waitForListening } from '../cli/serve.js';
-import { decodeFrame, encodeFrame, loadBundle, type LoadedBundle } from '../protocol/index.js';
-import { helloFor } from './reliability/load.js';
+import { loadBundle, type LoadedBundle } from '../protocol/bundle.js';
+import { decodeFrame, encodeFrame, errorCodeFromWire, WANT } from '../protocol/index.js';
+import { fixedPayload, helloFrame, protocols } from './reliability/load.js';
+import { spawnServe } from './reliability/spawn.js';
 import { environment, percentile, r2 } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '64' },
+    'rate-point': { type: 'string' },
+    dist: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -43,21 +45,21 @@ const defaults = [join(ROOT, 'models', 'fmnist-b32'), join(ROOT, 'models-timing'
 const bundles = args.bundle ?? (defaults.length ? defaults : [join(ROOT, 'test', 'fixtures', 'tiny')]);
 
 async function startServer(modelsDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'index.js'), 'serve', '--models', modelsDir, '--port', '0', '--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await waitForListening(child);
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  const server = await spawnServe(modelsDir, ['--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024'], { fromSource: !args.dist });
+  return { url: server.url, stop: async () => void (await server.stop()) };
 }
 
 /** One closed-loop client: sends the next request as soon as the previous one is answered. */
-async function client(url: string, b: LoadedBundle, payload: { raw: Uint8Array; meta: ReturnType<typeof encodeFeatures>['meta'] }, until: () => number, record: (ms: number, batch: number) => void): Promise<void> {
-  const ws = new WebSocket(url);
+async function client(url: string, b: LoadedBundle, rate: number, payload: Uint8Array, until: () => number, record: (ms: number, batch: number) => void): Promise<void> {
+  const ws = new WebSocket(url, protocols(), { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  const m = b.manifest;
-  let n = 0;
+  let id = 0;
   let sentAt = 0;
   const sendNext = (): void => {
     sentAt = performance.now();
-    ws.send(encodeFrame({ type: 'inferRequest', id: String(n++), name: m.bottleneck.tailInput, datatype: 'FP32', encoding: payload.meta, raw: payload.raw, exitIndex: -1, exitConfidence: 0, deadlineMs: 600_000, graph: 'tail' }));
+    // Ids are scoped to the connection and one is in flight at a time: id 1 every time (one byte).
+    id = 1;
+    ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: 60_000, want: WANT.timings } }));
   };
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data: Buffer) => {
@@ -65,13 +67,13 @@ async function client(url: string, b: LoadedBundle, payload: { raw: Uint8Array; 
       if (!r.ok) return reject(r.error);
       const msg = r.message;
       if (msg.type === 'helloAck') return sendNext();
-      if (msg.type === 'error') return reject(new Error(`${msg.code}: ${msg.message}`));
-      if (msg.type !== 'inferResponse') return;
-      record(performance.now() - sentAt, msg.batchSize);
+      if (msg.type === 'error') return reject(new Error(`${errorCodeFromWire(msg.error.code) ?? msg.error.code}: ${msg.error.message}`));
+      if (msg.type !== 'answer') return;
+      record(performance.now() - sentAt, msg.answer.timings?.batchSize ?? 1);
       if (performance.now() < until()) sendNext();
       else resolve();
     });
-    ws.send(encodeFrame(helloFor(b, { clientName: 'bench' })));
+    ws.send(helloFrame(b, { clientName: 'bench', ratePoints: [rate] }));
   });
   ws.close();
 }
@@ -105,9 +107,10 @@ for (const dir of bundles) {
   const b = await loadBundle(dir);
   const models = await mkdtemp(join(tmpdir(), 'offramp-bench-'));
   await cp(dir, join(models, basename(dir)), { recursive: true });
-  const n = b.manifest.bottleneck.shape.reduce((a, c) => a * c, 1);
-  const bits = Math.max(...b.manifest.bottleneck.bits);
-  const enc = encodeFeatures(new Float32Array(n).map((_, i) => (i % 7) / 7), { shape: [1, ...b.manifest.bottleneck.shape], bits, range: b.manifest.bottleneck.range });
+  const rate = args['rate-point'] !== undefined ? Number(args['rate-point']) : b.manifest.bottleneck.defaultRatePoint;
+  const ratePoint = b.manifest.bottleneck.ratePoints[rate]?.id;
+  if (ratePoint === undefined) throw new RangeError(`--rate-point ${rate}: ${b.manifest.id} has rate points 0..${b.manifest.bottleneck.ratePoints.length - 1}`);
+  const payload = fixedPayload(b, rate);
   let rawRps = 0;
   let bestBatch = 1;
   for (const batch of [1, 8, 32, maxBatch]) {
@@ -124,7 +127,7 @@ for (const dir of bundles) {
       const t0 = performance.now();
       const from = t0 + warmup * 1000;
       const end = from + seconds * 1000;
-      await Promise.all(Array.from({ length: k }, () => client(server.url, b, { raw: enc.bytes, meta: enc.meta }, () => end, (ms, batch) => {
+      await Promise.all(Array.from({ length: k }, () => client(server.url, b, rate, payload, () => end, (ms, batch) => {
         const at = performance.now();
         if (at < from || at > end) return;
         latencies.push(ms);
@@ -132,7 +135,7 @@ for (const dir of bundles) {
       })));
       latencies.sort((a, c) => a - c);
       const rps = latencies.length / seconds;
-      const row = { bundle: b.manifest.id, bits, clients: k, requests: latencies.length, rps: r2(rps), p50Ms: r2(percentile(latencies, 50)), p99Ms: r2(percentile(latencies, 99)), meanBatch: r2(latencies.length / batches), rawRps: r2(rawRps), rawBestBatch: bestBatch, ratio: r2(rps / rawRps), workers };
+      const row = { bundle: b.manifest.id, ratePoint, payloadBytes: payload.length, clients: k, requests: latencies.length, rps: r2(rps), p50Ms: r2(percentile(latencies, 50)), p99Ms: r2(percentile(latencies, 99)), meanBatch: r2(latencies.length / batches), rawRps: r2(rawRps), rawBestBatch: bestBatch, ratio: Number((rps / rawRps).toPrecision(3)), workers };
       rows.push(row);
       console.log(JSON.stringify(row));
     }

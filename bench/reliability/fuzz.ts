@@ -20,7 +20,7 @@ const { values: a } = parseArgs({
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
   },
 });
-const { server, bundle, close } = await serveBundleCopy(a.bundle, ['--workers', '1', '--rate-limit', '0']);
+const { server, bundle, close } = await serveBundleCopy(a.bundle, ['--workers', '1']);
 const rss = (): number => rssKb(server.pid);
 const step = async <T>(name: string, f: () => Promise<T>): Promise<{ name: string; result: T; rssKbBefore: number; rssKbAfter: number; seconds: number }> => {
   const before = rss();

@@ -1,20 +1,24 @@
 /**
  * Hostile input against a running edge server, over real sockets:
- * - `fuzzFrames`: mutations of valid frames and random bytes on one connection (seeded, so a
- *   failure replays), with a pristine request every `probeEvery` frames to prove the connection
- *   stays usable; every frame must get exactly one reply, each one decodable;
+ * - `fuzzFrames`: mutations of valid frames, well-formed requests with random fields, and random
+ *   bytes on one connection (seeded, so a failure replays), with a pristine request every
+ *   `probeEvery` frames to prove the connection stays usable; every request id must end in
+ *   exactly one reply, every frame whose id cannot be read in one reply with id 0, each decodable;
  * - `headerFlood`: an upgrade request with thousands of headers;
  * - `fragmentFlood`: a request sent as one-byte fragments (must be answered), then a message of
  *   tiny fragments past maxPayload (must close 1009), then empty fragments past it in frame bytes;
- * - `zstdBombs`: frames a few bytes long claiming hundreds of MiB, and frames that lie about
+ * - `zstdBombs`: payloads a few bytes long claiming hundreds of MiB, and frames that lie about
  *   their size.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { encodeFeatures, encodeRawSample } from '../../bottleneck/codec.js';
-import { decodeFrame, encodeFrame, type InferRequest, type LoadedBundle, type Message } from '../../protocol/index.js';
-import { helloFor, openSession } from './load.js';
-
+import { encodeFeatures } from '../../bottleneck/features.js';
+import { resolveRatePoints } from '../../bottleneck/rate-points.js';
+import type { LoadedBundle } from '../../protocol/bundle.js';
+import { errorCodeFromWire } from '../../protocol/errors.js';
+import { decodeFrame, encodeFrame, peekRequestId } from '../../protocol/frame.js';
+import { pb, type Message, type RequestInit } from '../../protocol/messages.js';
+import { helloFrame, openSession } from './load.js';
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -44,29 +48,43 @@ export function rleFrame(claimed: number, produced: number): Uint8Array {
 }
 
 
-/** A valid split request for `bundle` (features in its range, its smallest bit width). */
-export function validTailRequest(bundle: LoadedBundle, id: string, random: () => number = Math.random): InferRequest {
-  const m = bundle.manifest;
-  const n = m.bottleneck.shape.reduce((a, b) => a * b, 1);
-  const { min, max } = m.bottleneck.range;
-  const x = Float32Array.from({ length: n }, () => min + random() * (max - min));
-  const enc = encodeFeatures(x, { shape: [1, ...m.bottleneck.shape], bits: Math.min(...m.bottleneck.bits), range: m.bottleneck.range });
-  return { type: 'inferRequest', id, name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'tail' };
+/** Elements of the bundle's features. */
+function featureCount(bundle: LoadedBundle): number {
+  return bundle.manifest.bottleneck.shape.reduce((a, b) => a * b, 1);
 }
 
-function validFullRequest(bundle: LoadedBundle, id: string, random: () => number): InferRequest {
+/** A valid split request for `bundle`: random features in [-4, 4) at rate point `rate` (default: random). */
+export function validTailRequest(bundle: LoadedBundle, id: number, random: () => number = Math.random, rate?: number): RequestInit {
   const m = bundle.manifest;
-  const n = m.input.shape.reduce((a, b) => a * b, 1);
-  const enc = encodeRawSample(Uint8Array.from({ length: n }, () => Math.floor(random() * 256)), [1, ...m.input.shape]);
-  return { type: 'inferRequest', id, name: m.graphs.full.inputs[0]!.name, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 0, graph: 'full' };
+  const r = rate ?? Math.floor(random() * m.bottleneck.ratePoints.length);
+  const x = Float32Array.from({ length: featureCount(bundle) }, () => -4 + 8 * random());
+  return { id, rate: r, payload: encodeFeatures(x, m.bottleneck.shape, resolveRatePoints(m, bundle.tables)[r]!).payload };
 }
 
-/** One hostile frame: random bytes, or a valid frame flipped, truncated, spliced or re-typed. */
-export function hostileFrame(bundle: LoadedBundle, k: number, r: () => number): Uint8Array {
+/** A valid full-offload request: a random raw sample (input encoding 0: raw). */
+function validFullRequest(bundle: LoadedBundle, id: number, random: () => number): RequestInit {
+  const raw = bundle.manifest.input.raw;
+  const n = raw.shape.reduce((a, b) => a * b, 1);
+  const payload = raw.dtype === 'uint8'
+    ? Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
+    : new Uint8Array(Float32Array.from({ length: n }, () => random()).buffer);
+  return { id, graph: pb.Graph.GRAPH_FULL, payload };
+}
+
+/**
+ * One hostile frame: random bytes; a valid frame flipped, truncated, spliced, with an over-long
+ * varint; a mutated Hello; or a well-formed Request whose fields are random (any rate, graph,
+ * want bits, top_k, zstd flag; a random payload).
+ */
+export function hostileFrame(bundle: LoadedBundle, id: number, r: () => number): Uint8Array {
   const int = (n: number): number => Math.floor(r() * n);
-  const kind = int(6);
+  const kind = int(7);
   if (kind === 0) return Uint8Array.from({ length: int(256) }, () => int(256));
-  const base = encodeFrame(kind === 5 ? helloFor(bundle) : r() < 0.5 ? validTailRequest(bundle, `m${k}`, r) : validFullRequest(bundle, `m${k}`, r));
+  if (kind === 6) {
+    const payload = Uint8Array.from({ length: int(4) === 0 ? int(1200) : int(250) }, () => int(256));
+    return encodeFrame({ type: 'request', request: { id, payload, rate: int(5), graph: int(3), want: int(10), topK: int(4) === 0 ? int(2000) : int(12), zstd: int(4) === 0, deadlineMs: int(3) === 0 ? int(100_000) : 0 } });
+  }
+  const base = kind === 5 ? helloFrame(bundle) : encodeFrame({ type: 'request', request: r() < 0.5 ? validTailRequest(bundle, id, r) : validFullRequest(bundle, id, r) });
   const f = Uint8Array.from(base);
   if (kind === 1 || kind === 5) {
     for (let i = 0, n = 1 + int(4); i < n; i++) f[int(f.length)] = int(256);
@@ -82,33 +100,74 @@ export function hostileFrame(bundle: LoadedBundle, k: number, r: () => number): 
   return Uint8Array.from([...f.subarray(0, at), ...Array.from({ length: 9 + int(3) }, () => 0xff), 0x01, ...f.subarray(at)]);
 }
 
+/** The request id a frame names as the edge reads it: the decoded id, else the peeked one, else none (0). */
+export function frameRequestId(frame: Uint8Array): number {
+  if (frame[0] !== 0x1a) return 0; // not a Request: answered with id 0 before any field is read
+  const d = decodeFrame(frame);
+  if (d.ok) return d.message.type === 'request' ? d.message.request.id : 0;
+  return peekRequestId(frame) ?? 0;
+}
+
 export interface FuzzReport {
   seed: number;
   frames: number;
   replies: number;
-  responses: number;
+  answers: number;
   errorsByCode: Record<string, number>;
   /** The first message seen for each error code (to tell where an unexpected one came from). */
   firstMessage: Record<string, string>;
   /** Replies the client could not decode (a server bug). */
   undecodable: number;
+  /** Frames whose request id can be read, and the distinct ids they named. */
+  idFrames: number;
+  ids: number;
+  /** Frames whose id cannot be read (not a Request, or no id), and the replies with id 0. */
+  id0Frames: number;
+  id0Replies: number;
+  /**
+   * Frames that named an id while that id still awaited its outcome here: the edge may have
+   * ended both with one outcome (the id was still in flight there) or answered each.
+   */
+  reused: number;
+  /** Outcomes for an id that had no frame awaiting one (a second outcome for a frame: a server bug). */
+  extraOutcomes: number;
+  /** Ids sent that never got an outcome (a server bug). */
+  lost: number;
   probes: { sent: number; answered: number };
   /** How the connection ended before the run did, if it did. */
   closedEarly: { code: number; reason: string } | null;
   framesPerSecond: number;
 }
 
-/** Sends `frames` hostile frames on one connection, at most `window` unanswered at a time. */
+/** Probe request ids: far from the fuzzer's own (which count up from 1). */
+const PROBE_BASE = 0x80000000;
+
+/**
+ * Sends `frames` hostile frames on one connection, at most `window` awaiting a reply at a time,
+ * and accounts for every outcome: each id named must end at least once and never more often than
+ * frames named it; each frame without a readable id must get one reply with id 0.
+ */
 export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames: number; seed: number; probeEvery?: number; window?: number }): Promise<FuzzReport> {
   const r = prng(o.seed);
   const probeEvery = o.probeEvery ?? 100;
   // Below the server's in-flight limit (64 by default): mutated frames that are still valid
   // requests wait in the batcher, and a probe must never find the connection full.
   const window = o.window ?? 32;
-  const ws = await openSession(o.url, o.bundle);
+  // zstd agreed, so that zstd payloads reach the codecs rather than stop at UNSUPPORTED_CODEC.
+  const ws = await openSession(o.url, o.bundle, { zstd: true });
+  /** Per id: frames sent naming it that still await an outcome. */
+  const awaiting = new Map<number, number>();
+  /** Ids that have had no outcome yet. */
+  const silent = new Set<number>();
+  const named = new Set<number>();
+  let idFrames = 0;
+  let id0Frames = 0;
+  let id0Replies = 0;
+  let reused = 0;
   let replies = 0;
-  let responses = 0;
+  let answers = 0;
   let undecodable = 0;
+  let extraOutcomes = 0;
   let probesAnswered = 0;
   let probesSent = 0;
   let closedEarly: FuzzReport['closedEarly'] = null;
@@ -116,17 +175,31 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
   const errorsByCode: Record<string, number> = {};
   const firstMessage: Record<string, string> = {};
   let wake: () => void = () => {};
+  const end = (id: number): void => {
+    if (id === 0) {
+      id0Replies++;
+      return;
+    }
+    const n = awaiting.get(id) ?? 0;
+    if (n === 0) extraOutcomes++;
+    else if (n === 1) awaiting.delete(id);
+    else awaiting.set(id, n - 1);
+    silent.delete(id);
+  };
   ws.on('message', (data: Buffer) => {
+    replies++;
     const d = decodeFrame(data);
     if (!d.ok) undecodable++;
-    else if (d.message.type === 'inferResponse') {
-      responses++;
-      if (d.message.id.startsWith('probe-')) probesAnswered++;
+    else if (d.message.type === 'answer') {
+      answers++;
+      if (d.message.answer.id >= PROBE_BASE) probesAnswered++;
+      end(d.message.answer.id);
     } else if (d.message.type === 'error') {
-      errorsByCode[d.message.code] = (errorsByCode[d.message.code] ?? 0) + 1;
-      firstMessage[d.message.code] ??= d.message.message;
+      const code = errorCodeFromWire(d.message.error.code) ?? 'INTERNAL';
+      errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
+      firstMessage[code] ??= d.message.error.message;
+      end(d.message.error.id);
     }
-    replies++;
     wake();
   });
   const closed = new Promise<void>((resolve) => ws.once('close', (code, reason) => {
@@ -134,27 +207,45 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
     wake();
     resolve();
   }));
+  const send = (frame: Uint8Array): void => {
+    const id = frameRequestId(frame);
+    if (id === 0) id0Frames++;
+    else {
+      idFrames++;
+      named.add(id);
+      const n = awaiting.get(id) ?? 0;
+      if (n > 0) reused++;
+      awaiting.set(id, n + 1);
+      silent.add(id);
+    }
+    ws.send(frame);
+  };
+  /** Replies still to come, as far as this side can tell (an id ended by one outcome for two frames counts once). */
+  const outstanding = (): number => silent.size + id0Frames - id0Replies;
   const t0 = performance.now();
   let sent = 0;
   for (let k = 0; k < o.frames && !closedEarly; k++) {
-    while (sent - replies >= window && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+    while (outstanding() >= window && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
     if (k % probeEvery === probeEvery - 1) {
-      ws.send(encodeFrame(validTailRequest(o.bundle, `probe-${k}`, r)));
+      send(encodeFrame({ type: 'request', request: validTailRequest(o.bundle, PROBE_BASE + k, r) }));
       probesSent++;
-    } else ws.send(hostileFrame(o.bundle, k, r));
+    } else send(hostileFrame(o.bundle, k + 1, r));
     sent++;
   }
-  while (replies < sent && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+  while (outstanding() > 0 && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
   const seconds = (performance.now() - t0) / 1000;
   finished = true;
   ws.close(1000);
   await closed;
-  return { seed: o.seed, frames: sent, replies, responses, errorsByCode, firstMessage, undecodable, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds };
+  return {
+    seed: o.seed, frames: sent, replies, answers, errorsByCode, firstMessage, undecodable, idFrames, ids: named.size, id0Frames, id0Replies,
+    reused, extraOutcomes, lost: silent.size, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds,
+  };
 }
 
-/** A WebSocket upgrade request for offramp.v1 on loopback, with `extra` header lines. */
+/** A WebSocket upgrade request for offramp.v2 on loopback, with `extra` header lines. */
 function upgradeRequest(extra = ''): string {
-  return `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v1\r\n${extra}\r\n`;
+  return `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Protocol: offramp.v2\r\n${extra}\r\n`;
 }
 
 /** An upgrade request with `headers` extra headers; resolves with the HTTP status line's code. */
@@ -318,20 +409,21 @@ export async function pour(s: RawSocket, count: number, frame: (i: number) => Bu
 export async function fragmentFlood(o: { port: number; bundle: LoadedBundle; emptyFragments?: number }): Promise<FragmentReport> {
   // 1. A real request in one-byte fragments: reassembled and answered.
   const a = await RawSocket.open(o.port);
-  a.write(clientFrame(OP_BINARY, encodeFrame(helloFor(o.bundle)), true));
+  a.write(clientFrame(OP_BINARY, helloFrame(o.bundle), true));
   const ackFrame = await a.next(OP_BINARY);
   const ack = ackFrame ? decodeFrame(ackFrame) : undefined;
   if (!ack?.ok || ack.message.type !== 'helloAck') throw new Error('no HelloAck');
-  const maxFrameBytes = ack.message.limits.maxFrameBytes;
-  const req = encodeFrame(validTailRequest(o.bundle, 'fragmented'));
+  const maxFrameBytes = ack.message.helloAck.limits.maxFrameBytes;
+  const req = encodeFrame({ type: 'request', request: validTailRequest(o.bundle, 1) });
   for (let i = 0; i < req.length; i++) a.write(clientFrame(i === 0 ? OP_BINARY : OP_CONT, req.subarray(i, i + 1), i === req.length - 1));
   const answer = await a.next(OP_BINARY);
   const d = answer ? decodeFrame(answer) : undefined;
   a.close();
-  // 2. One message of one-byte fragments that never ends: 1009 once past maxPayload.
+  // 2. One message of one-byte fragments that never ends: 1009 once past maxPayload (twice the
+  // frame limit, §9.4), or 1008 first if that takes more fragments than ws allows (16,384).
   const b = await RawSocket.open(o.port);
   const one = Uint8Array.of(0);
-  const overLimitFragments = await pour(b, maxFrameBytes * 2, (i) => clientFrame(i === 0 ? OP_BINARY : OP_CONT, one, false));
+  const overLimitFragments = await pour(b, maxFrameBytes * 2 + 1, (i) => clientFrame(i === 0 ? OP_BINARY : OP_CONT, one, false));
   const overLimitClose = await closeCode(b);
   b.close();
   // 3. Empty fragments: no payload at all, only frame bytes (and fragment bookkeeping).
@@ -347,31 +439,32 @@ export async function fragmentFlood(o: { port: number; bundle: LoadedBundle; emp
   return { assembled: d?.ok ? d.message.type : 'nothing', maxFrameBytes, overLimitClose, overLimitFragments, emptyFloodClose, emptyFloodFragments };
 }
 
-/** Sends `count` bombs and lying frames as split requests; returns the replies by outcome. */
+/**
+ * Sends `count` full-offload requests (raw input, zstd agreed) whose payloads are zstd bombs and
+ * frames that lie about their size; returns the replies by outcome.
+ */
 export async function zstdBombs(o: { url: string; bundle: LoadedBundle; count: number }): Promise<Record<string, number>> {
-  const m = o.bundle.manifest;
-  const shape = [1, ...m.bottleneck.shape];
-  const bytes = shape.reduce((a, b) => a * b, 1) * 4;
-  const frames = [
+  const raw = o.bundle.manifest.input.raw;
+  const bytes = raw.shape.reduce((a, b) => a * b, 1) * (raw.dtype === 'float32' ? 4 : 1);
+  const payloads = [
     rleFrame(256 * 1024 * 1024, 1024 * 1024), // 17 bytes claiming 256 MiB
     rleFrame(bytes, Math.min(2 ** 21 - 1, bytes * 100)), // claims the right size, produces 100×
     rleFrame(bytes, 1), // claims the right size, produces less
   ];
-  const ws = await openSession(o.url, o.bundle);
+  const ws = await openSession(o.url, o.bundle, { zstd: true });
   const outcomes: Record<string, number> = {};
   let got = 0;
   let all: () => void = () => {};
   const done = new Promise<void>((resolve) => { all = resolve; });
   ws.on('message', (data: Buffer) => {
     const d = decodeFrame(data);
-    const key = !d.ok ? 'undecodable' : d.message.type === 'error' ? d.message.code : d.message.type;
+    const key = !d.ok ? 'undecodable' : d.message.type === 'error' ? (errorCodeFromWire(d.message.error.code) ?? 'INTERNAL') : d.message.type;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     if (++got === o.count) all();
   });
   ws.once('close', () => all());
   for (let i = 0; i < o.count; i++) {
-    const raw = frames[i % frames.length]!;
-    ws.send(encodeFrame({ ...validTailRequest(o.bundle, `bomb-${i}`), encoding: { shape, bits: 32, scale: [], zeroPoint: [], axis: 0, codec: 'zstd', uncompressedBytes: bytes }, raw }));
+    ws.send(encodeFrame({ type: 'request', request: { id: i + 1, graph: pb.Graph.GRAPH_FULL, payload: payloads[i % payloads.length]!, zstd: true } }));
   }
   await done;
   ws.close(1000);

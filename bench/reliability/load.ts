@@ -1,13 +1,18 @@
 /**
- * A load client for the edge server: many WebSocket connections speaking the protocol, every
+ * A load client for the edge server: many WebSocket connections speaking protocol v2, every
  * request id tracked to exactly one outcome. Reports ids sent, answered, errored by code, lost
  * (no outcome by deadline + margin), duplicates (a second outcome for an id), latency
  * percentiles, and the server's RSS over time (from /proc/<pid>/status).
  */
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { encodeFeatures } from '../../bottleneck/codec.js';
-import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Hello, type InferRequest, type LoadedBundle } from '../../protocol/index.js';
+import { encodeFeatures } from '../../bottleneck/features.js';
+import { resolveRatePoints } from '../../bottleneck/rate-points.js';
+import type { LoadedBundle } from '../../protocol/bundle.js';
+import { errorCodeFromWire } from '../../protocol/errors.js';
+import { decodeFrame, encodeFrame } from '../../protocol/frame.js';
+import { pb, type HelloInit } from '../../protocol/messages.js';
+import { PROTOCOL_VERSION, SUBPROTOCOL } from '../../protocol/version.js';
 import { percentile } from '../stats.js';
 
 export interface LoadOptions {
@@ -20,8 +25,8 @@ export interface LoadOptions {
   seconds: number;
   /** Each request's deadline, ms (0: the server's default). */
   deadlineMs?: number;
-  /** Bit width of the feature payload. Default: the smallest the bundle serves. */
-  bits?: number;
+  /** Rate point index the features are sent at. Default: the manifest's defaultRatePoint. */
+  ratePoint?: number;
   /** Server process to sample RSS from (default: none). */
   pid?: number;
   /** Opening connections at most this many at a time. Default 200. */
@@ -34,6 +39,7 @@ export interface LoadReport {
   connected: number;
   sent: number;
   answered: number;
+  /** Outcomes by error code; `closed-<code>` for ids still in flight when the server closed the socket. */
   errored: Record<string, number>;
   lost: number;
   duplicates: number;
@@ -47,13 +53,32 @@ export interface LoadReport {
   seconds: number;
 }
 
-/** A Hello for `bundle` (every codec this client can send, every bit width the bundle serves). */
-export function helloFor(bundle: LoadedBundle, over: Partial<Hello> = {}): Hello {
+/** A Hello for `bundle`: every rate point, raw input (index 0), no zstd; `over` wins. */
+export function helloFor(bundle: LoadedBundle, over: Partial<HelloInit> = {}): HelloInit {
   const m = bundle.manifest;
   return {
-    type: 'hello', protocolVersion: PROTOCOL_VERSION, clientName: 'offramp-reliability', clientVersion: '0', authToken: '', deviceId: '',
-    bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 }, codecs: ['none', 'zstd'], bitWidths: [], ...over,
+    protocolVersion: PROTOCOL_VERSION, clientName: 'offramp-reliability', clientVersion: '0',
+    bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 },
+    ratePoints: m.bottleneck.ratePoints.map((_, i) => i), inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }], ...over,
   };
+}
+
+/** The Hello frame for `bundle` (see {@link helloFor}). */
+export function helloFrame(bundle: LoadedBundle, over: Partial<HelloInit> = {}): Uint8Array {
+  return encodeFrame({ type: 'hello', hello: helloFor(bundle, over) });
+}
+
+/** One fixed sample's features coded at rate point `rate` (its content does not matter to the accounting). */
+export function fixedPayload(bundle: LoadedBundle, rate: number): Uint8Array {
+  const m = bundle.manifest;
+  const n = m.bottleneck.shape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 100) / 100);
+  return encodeFeatures(x, m.bottleneck.shape, resolveRatePoints(m, bundle.tables)[rate]!).payload;
+}
+
+/** The subprotocols a client offers: offramp.v2, and the token as `bearer.<token>` when given. */
+export function protocols(token?: string): string[] {
+  return [SUBPROTOCOL, ...(token ? [`bearer.${token}`] : [])];
 }
 
 /**
@@ -61,9 +86,9 @@ export function helloFor(bundle: LoadedBundle, over: Partial<Hello> = {}): Hello
  * else). The caller attaches its own 'message' handler afterwards: nothing more arrives before it
  * sends.
  */
-export function openSession(url: string, bundle: LoadedBundle): Promise<WebSocket> {
+export function openSession(url: string, bundle: LoadedBundle, over: Partial<HelloInit> = {}): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['offramp.v1'], { perMessageDeflate: false });
+    const ws = new WebSocket(url, protocols(), { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     const fail = (why: string): void => {
       ws.terminate();
@@ -71,7 +96,7 @@ export function openSession(url: string, bundle: LoadedBundle): Promise<WebSocke
     };
     ws.once('error', (err) => fail(err.message));
     ws.once('close', (code) => fail(`closed ${code}`));
-    ws.once('open', () => ws.send(encodeFrame(helloFor(bundle))));
+    ws.once('open', () => ws.send(helloFrame(bundle, over)));
     ws.once('message', (data: Buffer) => {
       const r = decodeFrame(data);
       if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? JSON.stringify(r.message).slice(0, 200) : r.error.message);
@@ -95,13 +120,11 @@ export function rssKb(pid: number): number {
 /** Runs the load and returns the accounting. Never throws for server behaviour; only for bad options. */
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const t0 = performance.now();
-  const m = o.bundle.manifest;
-  const bits = o.bits ?? Math.min(...m.bottleneck.bits);
-  const values = m.bottleneck.shape.reduce((a, b) => a * b, 1);
-  // One fixed payload (its content does not matter to the accounting).
-  const enc = encodeFeatures(Float32Array.from({ length: values }, (_, i) => ((i * 7919) % 100) / 100), { shape: [1, ...m.bottleneck.shape], bits, range: m.bottleneck.range });
-  const pending = new Map<string, number>();
-  const done = new Set<string>();
+  const rate = o.ratePoint ?? o.bundle.manifest.bottleneck.defaultRatePoint;
+  const payload = fixedPayload(o.bundle, rate);
+  /** Per connection: request id → when it was sent. Ids count up from 1 on each connection. */
+  const pending: Map<number, number>[] = [];
+  const done: Set<number>[] = [];
   const latencies: number[] = [];
   const errorLatencies: Record<string, number[]> = {};
   const errored: Record<string, number> = {};
@@ -114,18 +137,21 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const rss: number[] = [];
   const sampler = o.pid ? setInterval(() => rss.push(rssKb(o.pid!)), 1000) : undefined;
   if (o.pid) rss.push(rssKb(o.pid));
+  const count = (key: string): void => {
+    errored[key] = (errored[key] ?? 0) + 1;
+  };
 
-  const outcome = (id: string, code?: string): void => {
-    const at = pending.get(id);
+  const outcome = (c: number, id: number, code?: string): void => {
+    const at = pending[c]!.get(id);
     if (at === undefined) {
-      if (done.has(id)) duplicates++;
-      else errored[`unknown-id${code ? `:${code}` : ''}`] = (errored[`unknown-id${code ? `:${code}` : ''}`] ?? 0) + 1;
+      if (done[c]!.has(id)) duplicates++;
+      else count(`unknown-id${code ? `:${code}` : ''}`);
       return;
     }
-    pending.delete(id);
-    done.add(id);
+    pending[c]!.delete(id);
+    done[c]!.add(id);
     if (code) {
-      errored[code] = (errored[code] ?? 0) + 1;
+      count(code);
       (errorLatencies[code] ??= []).push(performance.now() - at);
     } else {
       answered++;
@@ -134,30 +160,35 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   };
 
   const open = (c: number): Promise<WebSocket | undefined> => new Promise((resolve) => {
-    const ws = new WebSocket(o.url, ['offramp.v1', ...(o.token ? [`bearer.${o.token}`] : [])], { perMessageDeflate: false });
+    pending[c] = new Map();
+    done[c] = new Set();
+    const ws = new WebSocket(o.url, protocols(o.token), { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     const fail = (): void => resolve(undefined);
     ws.once('error', fail);
-    ws.once('open', () => {
-      ws.send(encodeFrame(helloFor(o.bundle, { clientName: `load-${c}`, codecs: ['none'] })));
-    });
+    ws.once('open', () => ws.send(helloFrame(o.bundle, { clientName: `load-${c}`, ratePoints: [rate] })));
     ws.on('message', (data: Buffer) => {
       const r = decodeFrame(data);
-      if (!r.ok) return;
+      if (!r.ok) return count('undecodable');
       const msg = r.message;
       if (msg.type === 'helloAck') {
         connected++;
         ws.off('error', fail);
         ws.on('error', () => {});
         resolve(ws);
-      } else if (msg.type === 'inferResponse') outcome(msg.id);
-      else if (msg.type === 'error' && msg.id) outcome(msg.id, msg.code);
+      } else if (msg.type === 'answer') outcome(c, msg.answer.id);
+      else if (msg.type === 'error') {
+        const code = errorCodeFromWire(msg.error.code) ?? 'INTERNAL';
+        // id 0: a refusal or a frame whose id could not be read (never expected from this client).
+        if (msg.error.id === 0) count(`id0:${code}`);
+        else outcome(c, msg.error.id, code);
+      }
     });
     ws.once('close', (code) => {
       if (!closing) {
         closeCodes[code] = (closeCodes[code] ?? 0) + 1;
         // What was still in flight on it ends with the close (a device sees 'disconnected').
-        for (const id of [...pending.keys()]) if (id.startsWith(`${c}-`)) outcome(id, `closed-${code}`);
+        for (const id of [...pending[c]!.keys()]) outcome(c, id, `closed-${code}`);
       }
       fail();
     });
@@ -174,14 +205,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const timers: NodeJS.Timeout[] = [];
   await Promise.all(sockets.map((ws, c) => new Promise<void>((resolve) => {
     if (!ws) return resolve();
-    let k = 0;
+    let id = 0;
     const tick = (): void => {
       if (performance.now() >= end || ws.readyState !== WebSocket.OPEN) return resolve();
-      const id = `${c}-${k++}`;
-      const req: InferRequest = { type: 'inferRequest', id, name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: o.deadlineMs ?? 0, graph: 'tail' };
-      pending.set(id, performance.now());
+      id++;
+      pending[c]!.set(id, performance.now());
       sent++;
-      ws.send(encodeFrame(req));
+      ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
       timers.push(setTimeout(tick, interval));
     };
     timers.push(setTimeout(tick, Math.random() * interval));
@@ -189,7 +219,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   // Every id gets its outcome by its deadline (or the server's default) plus a margin.
   const margin = (o.deadlineMs || 10_000) + 2000;
   const settleBy = performance.now() + margin;
-  while (pending.size > 0 && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 20));
+  const inFlight = (): number => pending.reduce((n, p) => n + p.size, 0);
+  while (inFlight() > 0 && performance.now() < settleBy) await new Promise((r) => setTimeout(r, 20));
   for (const t of timers) clearTimeout(t);
   if (sampler) clearInterval(sampler);
   if (o.pid) rss.push(rssKb(o.pid));
@@ -201,7 +232,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   })));
   const lat = latencies.sort((a, b) => a - b);
   return {
-    connections: o.connections, connected, sent, answered, errored, lost: pending.size, duplicates,
+    connections: o.connections, connected, sent, answered, errored, lost: inFlight(), duplicates,
     latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
     errorLatencyMs: Object.fromEntries(Object.entries(errorLatencies).map(([code, xs]) => {
       xs.sort((a, b) => a - b);
@@ -229,13 +260,13 @@ export interface StormReport {
  * `concurrency` at once; every socket is held open until all have finished, then closed.
  */
 export async function connectionStorm(o: { url: string; bundle: LoadedBundle; connections: number; concurrency?: number }): Promise<StormReport> {
-  const hello = encodeFrame(helloFor(o.bundle, { clientName: 'storm', codecs: ['none'] }));
+  const hello = helloFrame(o.bundle, { clientName: 'storm' });
   const failed: Record<string, number> = {};
   const times: number[] = [];
   const open: WebSocket[] = [];
   const one = (): Promise<void> => new Promise((resolve) => {
     const t = performance.now();
-    const ws = new WebSocket(o.url, ['offramp.v1'], { perMessageDeflate: false });
+    const ws = new WebSocket(o.url, protocols(), { perMessageDeflate: false });
     let settled = false;
     const fail = (why: string): void => {
       if (settled) return;
@@ -249,7 +280,7 @@ export async function connectionStorm(o: { url: string; bundle: LoadedBundle; co
     ws.once('open', () => ws.send(hello));
     ws.once('message', (data: Buffer) => {
       const r = decodeFrame(data);
-      if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? `refused-${r.message.type === 'error' ? r.message.code : r.message.type}` : 'undecodable');
+      if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? `refused-${r.message.type === 'error' ? errorCodeFromWire(r.message.error.code) : r.message.type}` : 'undecodable');
       settled = true;
       times.push(performance.now() - t);
       open.push(ws);

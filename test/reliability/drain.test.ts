@@ -3,17 +3,16 @@
  * flight finish, later ones get SHUTTING_DOWN, connections close with 1001, and the process exits
  * 0 before its drain timeout. Every request id ends in exactly one outcome.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runLoad } from '../../bench/reliability/load.js';
 import { serveBundleCopy } from '../../bench/reliability/spawn.js';
+import { TINY } from '../tail/client.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const DRAIN_TIMEOUT_MS = 8000;
 
 describe('SIGTERM drain under load', () => {
   it('goes unready within 1 s, finishes what is in flight, closes 1001, exits 0 before the drain timeout; every id ends once', async () => {
-    const { server, bundle, close } = await serveBundleCopy(join(ROOT, 'models', 'fmnist-b32'), ['--workers', '1', '--drain-timeout-ms', String(DRAIN_TIMEOUT_MS)], { fromSource: true });
+    const { server, bundle, close } = await serveBundleCopy(TINY, ['--workers', '1', '--drain-timeout-ms', String(DRAIN_TIMEOUT_MS)], { fromSource: true });
     try {
       const metrics = async (): Promise<number> => {
         const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();

@@ -5,8 +5,8 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLinkProxy, type LinkProxy } from '../../bench/link/proxy.js';
-import { parseLink } from '../../bench/link/profiles.js';
+import { createLinkProxy, type LinkProxy } from '../../link/proxy.js';
+import { parseLink } from '../../link/profiles.js';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels, type Golden } from '../tail/client.js';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionStorm, runLoad } from '../../bench/reliability/load.js';
-import type { LoadedBundle } from '../../protocol/index.js';
+import type { LoadedBundle } from '../../protocol/bundle.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels } from '../tail/client.js';
 

@@ -16,6 +16,7 @@ import { spawnServe, type ServeProcess } from '../../bench/reliability/spawn.js'
 import { percentile } from '../../bench/stats.js';
 import { imageAt, loadFashionMnistTest } from '../../head/datasets/fashion-mnist.js';
 import { createDevice, type Device, type InferResult } from '../../head/index.js';
+import { TINY } from '../tail/client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NGINX = '/usr/sbin/nginx';
@@ -39,7 +40,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'offramp-nginx-'));
   const models = join(dir, 'models');
   await mkdir(models);
-  await cp(join(ROOT, 'models', 'fmnist-b32'), join(models, 'fmnist-b32'), { recursive: true });
+  await cp(TINY, join(models, 'tiny'), { recursive: true });
   replicas = await Promise.all([0, 1].map(() => spawnServe(models, ['--workers', '1', '--heartbeat-ms', '1000'], { fromSource: true })));
   nginxPort = await freePort();
   const shipped = await readFile(join(ROOT, 'deploy', 'nginx.conf'), 'utf8');
@@ -65,7 +66,7 @@ describe('two replicas behind nginx, one killed mid-stream', () => {
   await expect.poll(async () => (await fetch(`http://127.0.0.1:${nginxPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 }).toBe(200);
     const images = await loadFashionMnistTest();
     const devices: Device[] = await Promise.all(Array.from({ length: 8 }, () => createDevice({
-      bundle: join(ROOT, 'models', 'fmnist-b32'), edge: `ws://127.0.0.1:${nginxPort}`, policy: { force: 'always-offload' }, deadlineMs: 2000,
+      bundle: TINY, edge: `ws://127.0.0.1:${nginxPort}`, policy: { force: 'always-offload' }, deadlineMs: 2000,
     })));
     for (const d of devices) expect(await d.whenConnected(5000)).toBe(true);
     let killedAt = Infinity;

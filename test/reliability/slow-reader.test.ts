@@ -7,8 +7,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFrame, OP_BINARY, OP_CLOSE, RawSocket } from '../../bench/reliability/hostile.js';
-import { helloFor } from '../../bench/reliability/load.js';
-import { encodeFrame, type LoadedBundle } from '../../protocol/index.js';
+import { helloFrame } from '../../bench/reliability/load.js';
+import type { LoadedBundle } from '../../protocol/bundle.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels } from '../tail/client.js';
 
@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('a client that never reads', () => {
   it(`is closed with 1008 once ${MAX_BUFFERED / 1024} KiB wait unsent for it, and no more is buffered`, async () => {
     const s = await RawSocket.open(server.address.port);
-    s.write(clientFrame(OP_BINARY, encodeFrame(helloFor(bundle)), true));
+    s.write(clientFrame(OP_BINARY, helloFrame(bundle), true));
     await s.next(OP_BINARY); // HelloAck
     s.socket.pause(); // from here on the client reads nothing
     // Malformed frames: each costs the server nothing to compute and earns an error frame back.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DedupWindow, outcomeBytes, type Outcome } from '../../tail/dedup.js';
 
-const answer = (label: number): Outcome => ({ type: 'inferResponse', id: 'r', label, scores: [1], topLabels: [], timings: { queueUs: 1, decodeUs: 1, computeUs: 1 }, batchSize: 1 });
-const refused: Outcome = { type: 'error', id: 'r', code: 'QUEUE_FULL', message: 'full', retryAfterMs: 5 };
+const answer = (label: number): Outcome => ({ type: 'answer', answer: { id: 1, label, confidence: 200, scores: [1], timings: { queueUs: 1, decodeUs: 1, computeUs: 1, batchSize: 1 } } });
+const refused: Outcome = { type: 'error', error: { id: 1, code: 7, message: 'full', retryAfterMs: 5 } };
 
 describe('DedupWindow', () => {
   it('runs a key once: the first admit runs, a retry attaches, later ones get the kept answer', () => {
@@ -35,6 +35,12 @@ describe('DedupWindow', () => {
     w.detach('k', da);
     w.finish('k', answer(1), true, 1);
     expect([a.length, b.length]).toEqual([0, 1]);
+  });
+
+  it('estimates what an outcome holds: numbers as doubles, tensor bytes, text as UTF-16', () => {
+    expect(outcomeBytes(answer(0))).toBe(8 * 1 + 256);
+    expect(outcomeBytes({ type: 'answer', answer: { id: 1, topLabels: [1, 2], scores: [0.5, 0.25], outputs: [{ name: 'x', shape: [10], data: new Uint8Array(40) }] } })).toBe(8 * 4 + (40 + 8 + 128) + 256);
+    expect(outcomeBytes(refused)).toBe(2 * 'full'.length + 256);
   });
 
   it('keeps answers for the window and within its byte budget, oldest out first', () => {

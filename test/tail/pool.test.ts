@@ -21,7 +21,11 @@ describe('WorkerPool', () => {
   it('runs batches on idle workers', async () => {
     expect(pool.idleCount()).toBe(2);
     const r = await pool.run(key, 3, new Float32Array(3 * 98).fill(0.5));
-    expect(r.logits.length).toBe(30);
+    // One array per manifest output (logits), all samples back to back.
+    expect(r.outputs).toHaveLength(1);
+    expect(r.outputs[0]).toBeInstanceOf(Float32Array);
+    expect(r.outputs[0]!.length).toBe(30);
+    expect(r.computeUs).toBeGreaterThan(0);
     expect(pool.idleCount()).toBe(2);
   });
 
@@ -37,26 +41,26 @@ describe('WorkerPool', () => {
     await dying.terminate();
     // The batch ends in exactly one outcome: INTERNAL when the worker died first, or its answer
     // when the tiny batch finished before the kill landed (a race the test cannot close).
-    const outcome = await running.then((r) => r.logits.length, (e: unknown) => e);
+    const outcome = await running.then((r) => r.outputs[0]!.length, (e: unknown) => e);
     if (typeof outcome !== 'number') expect(outcome).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^inference worker crashed: inference worker exited with code 1$/) });
     else expect(outcome).toBe(10);
     expect(await respawned).toMatch(/exited/);
     await idleAgain;
     expect(pool.threads[0]).not.toBe(dying);
     const r = await pool.run(key, 1, new Float32Array(98));
-    expect(r.logits.length).toBe(10);
+    expect(r.outputs[0]!.length).toBe(10);
   });
 });
 
 describe('WorkerPool.close()', () => {
   it('lets a worker finish the batch in hand and exit (terminating it mid-run would abort the process)', async () => {
-    const graphs = workerGraphs(await loadRegistry(join(import.meta.dirname, '..', '..', 'models')));
-    const full = graphs.find((g) => g.key.startsWith('fmnist-b64') && g.key.endsWith('/full'))!;
+    const graphs = workerGraphs(await loadRegistry(MODELS));
+    const full = graphs.find((g) => g.key.endsWith('/full'))!;
     const pool = await WorkerPool.start({ graphs: [full], intraOpThreads: 1, spinning: false }, 1);
     const [worker] = pool.threads;
     const exitCode = new Promise<number>((resolve) => worker!.once('exit', resolve));
-    // 512 images take the worker a while; the stop is queued behind the batch, so it arrives mid-run.
-    const running = pool.run(full.key, 512, new Float32Array(512 * full.sampleSize).fill(0.5));
+    // 8,192 images take the worker a while; the stop is queued behind the batch, so it arrives mid-run.
+    const running = pool.run(full.key, 8192, new Float32Array(8192 * full.sampleSize).fill(0.5));
     const ended = expect(running).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
     await pool.close();
     await ended;
