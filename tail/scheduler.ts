@@ -73,6 +73,9 @@ export class Scheduler {
     const q = this.queues.get(key);
     if (!q) return new OfframpError('INTERNAL', `no queue for ${key}`);
     if (q.items.length < this.opts.maxQueue) return null;
+    // Requests ended while queued (their connection closed, a duplicate id) hold no slot.
+    q.items = q.items.filter((r) => !r.cancelled);
+    if (q.items.length < this.opts.maxQueue) return null;
     const batches = Math.ceil(q.items.length / this.opts.maxBatch) / Math.max(1, this.pool.size);
     return new OfframpError('QUEUE_FULL', `queue for ${key} holds ${q.items.length} requests`, {
       retryAfterMs: Math.max(1, Math.ceil((batches * this.lastComputeUs) / 1000)),
