@@ -3,7 +3,7 @@
  * (docs/BYOM.md). The options that read a model and its inputs are defined once and shared.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DEVICE_CLASSES } from '../head/devices.js';
@@ -33,7 +33,7 @@ export const MODEL_OPTIONS: readonly OptionSpec[] = [
   { key: 'scale', flag: '--scale <s>', kind: { type: 'number', min: 0, exclusiveMin: true }, help: 'model input = (raw · scale − mean) / std (default: 1/255 for uint8, 1 for float32)' },
   { key: 'mean', flag: '--mean <list>', kind: { type: 'list' }, help: 'per-channel mean, one value or one per channel (default 0)' },
   { key: 'std', flag: '--std <list>', kind: { type: 'list' }, help: 'per-channel std (default 1)' },
-  { key: 'classes', flag: '--classes', kind: { type: 'bool' }, default: false, help: 'the first output is [N, classes] scores (logits, or probabilities from a final Softmax): answers carry a label (default: outputs are tensors)' },
+  { key: 'classes', flag: '--classes', kind: { type: 'bool' }, help: 'the first output is [N, classes] scores (logits, or probabilities from a final Softmax): answers carry a label (default: outputs are tensors)' },
   { key: 'labels', flag: '--labels <file>', kind: { type: 'string' }, help: 'class names, one per line (implies --classes)' },
   { key: 'runs', flag: '--runs <n>', kind: { type: 'int', min: 1 }, default: 10, help: 'timed runs per measurement (median)' },
   { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bars' },
@@ -68,15 +68,15 @@ export const SPLIT_OPTIONS: readonly OptionSpec[] = [
   { key: 'weights', flag: '--weights <origin>', kind: { type: 'enum', values: ['pretrained', 'trained', 'random'] }, help: 'where the weights came from, for provenance: pretrained (published), trained (by you) or random (timing only) (required: a file cannot tell)' },
   { key: 'source', flag: '--source <text>', kind: { type: 'string' }, help: 'where the model came from (URL, package), for provenance' },
   ...MODEL_OPTIONS,
-  { key: 'widen', flag: '--widen', kind: { type: 'bool' }, default: false, help: 'add the tensors the tail still needs (skip connections) to the cut instead of refusing' },
+  { key: 'widen', flag: '--widen', kind: { type: 'bool' }, help: 'add the tensors the tail still needs (skip connections) to the cut instead of refusing' },
   { key: 'rates', flag: '--rates <ids>', kind: { type: 'list' }, default: ['u8', 'u4', 'f16'], help: 'rate points the bundle offers: u1…u8 (bits per value, per-channel range calibrated on --data), f16, f32' },
   { key: 'samples', flag: '--samples <n>', kind: { type: 'int', min: 2 }, default: 16, help: 'samples read: the first half calibrate the ranges, the rest measure agreement' },
   { key: 'calibrate', flag: '--calibrate <n>', kind: { type: 'int', min: 1 }, help: 'samples that calibrate (default: half of --samples)' },
   { key: 'minAgreement', flag: '--min-agreement <x>', kind: { type: 'number', min: 0 }, default: 0.99, help: 'the default rate point is the smallest reaching this agreement' },
   { key: 'id', flag: '--id <id>', kind: { type: 'string' }, help: 'bundle id (default: from the folder name)' },
-  { key: 'version', flag: '--version <v>', kind: { type: 'string' }, default: '1.0.0', help: 'bundle version' },
-  { key: 'force', flag: '--force', kind: { type: 'bool' }, default: false, help: 'replace an existing bundle folder' },
-  { key: 'json', flag: '--json', kind: { type: 'bool' }, default: false, help: 'print the report as JSON' },
+  { key: 'version', flag: '--bundle-version <v>', kind: { type: 'string' }, default: '1.0.0', help: 'bundle version, semver' },
+  { key: 'force', flag: '--force', kind: { type: 'bool' }, help: 'replace an existing bundle folder' },
+  { key: 'json', flag: '--json', kind: { type: 'bool' }, help: 'print the report as JSON' },
 ];
 
 /** Numbers from a list option, or a RangeError naming the flag. */
@@ -135,6 +135,7 @@ function progressBar(command: string, enabled: boolean, err: Out): { onProgress?
     },
     stop: () => {
       if (started) bar.stop();
+      started = false; // a later stage starts a new bar
     },
   };
 }
@@ -249,9 +250,11 @@ async function verifier(p: ModelProfile, samples: number, onProgress: Progress |
 function splitCommandLine(p: ModelProfile, cut: string, encoding: string): string {
   const o = p.options;
   const q = (s: string): string => (/^[\w./=,:@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const parts = ['offramp split', q(p.model.path), '--at', q(cut)];
+  // Paths as the user would type them here: relative to the working folder when inside it.
+  const here = (path: string): string => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path));
+  const parts = ['offramp split', q(here(p.model.path)), '--at', q(cut)];
   if (o.shape) parts.push('--shape', q(`${p.inputName}=${o.shape.map((d) => (d < 0 ? 'N' : d)).join(',')}`));
-  if (o.data) parts.push('--data', q(o.data));
+  if (o.data) parts.push('--data', q(here(o.data)));
   if (o.rawDtype && o.rawDtype !== 'uint8') parts.push('--raw-dtype', o.rawDtype);
   if (o.layout) parts.push('--layout', o.layout);
   if (o.modelLayout) parts.push('--model-layout', o.modelLayout);

@@ -136,6 +136,8 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
       const opt = cost({ option: `${c.tensor} @ ${r}`, kind: 'split', cut: c.tensor, rate: r, deviceMs: computeMs(profile.device, c.headMacs, c.headMs), edgeMs: c.tailMs, upBytes: requestWireBytes(rc.bytes), downBytes: answer, featureCosine: rc.cosine });
       const limit = frameLimit(c.shape, p.input.raw.shape);
       if (answerFrame > limit) opt.excluded = `answer ${fmtBytes(answerFrame)} > frame limit ${fmtBytes(limit)}`;
+      // A tail without multiply-accumulates (a bias, a reshape) leaves all the work on the device.
+      else if (c.tailMacs === 0 && p.full.macs > 0) opt.excluded = 'the tail computes nothing: this is all on the device';
       options.push(opt);
     }
   }
