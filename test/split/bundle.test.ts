@@ -122,6 +122,30 @@ describe('a tensor bundle (two outputs, dynamic input dims)', () => {
   }, 60_000);
 });
 
+describe('float32 raw samples', () => {
+  it('declares them, and a device takes a Float32Array and answers through the edge', async () => {
+    const models = join(tmp, 'f32-models');
+    const dir = join(models, 'seg-f32');
+    await splitToBundle({ model: SEG, shape: [1, 3, 16, 24], at: ['/Relu_output_0'], out: dir, weights: 'random', rawDtype: 'float32', mean: [0.5], std: [0.25], rates: ['f32'], samples: 4, runs: 1 });
+    const m = await manifestOf(dir);
+    expect(m.input.raw).toEqual({ dtype: 'float32', shape: [3, 16, 24], layout: 'CHW' });
+    expect(m.input.normalization).toEqual({ scale: 1, mean: [0.5], std: [0.25] });
+    expect(m.agreement!.inputs).toBe('seeded random noise (not real data): samples 2–3 (ranges calibrated on samples 0–1)');
+    const x = Float32Array.from({ length: 3 * 16 * 24 }, (_, i) => (i % 7) / 7);
+    const [want] = await original(SEG, m, [x]);
+    const edge = await createEdgeServer({ models, port: 0, workers: 1 });
+    try {
+      const device = await createDevice({ bundle: dir, edge: edge.url, policy: { force: 'always-offload' } });
+      const a = await device.infer(x);
+      expect(a.path).toBe('edge');
+      expect(maxDiff(a.outputs!.embedding!.data as Float32Array, want!.embedding!)).toBeLessThanOrEqual(1e-5);
+      await device.close();
+    } finally {
+      await edge.close();
+    }
+  }, 60_000);
+});
+
 describe('a classification bundle', () => {
   it('answers labels from logits (a final Softmax removed), named from a labels file, served and answered', async () => {
     const models = join(tmp, 'cls-models');

@@ -101,6 +101,13 @@ describe('recommend', () => {
     expect(asked.outputEncoding).toBe('int8');
   });
 
+  it('does not offer a cut whose tail computes nothing as a split', async () => {
+    const p = profile({ fp32: 4000, fp16: 2000, int8: 1000 });
+    p.cuts[1] = { ...p.cuts[1]!, headMacs: 100e6, tailMacs: 0 };
+    const r = await recommend(p, { link: LINKS.wifi!, device: 'phone-mid', objective: 'latency' });
+    expect(r.options.find((o) => o.option === 'late @ u4')!.excluded).toBe('the tail computes nothing: this is all on the device');
+  });
+
   it('checks the best cuts on real inputs and passes over those that do not keep the bar', async () => {
     const p = profile({ fp32: 4000, fp16: 2000, int8: 1000 });
     const asked: string[] = [];
