@@ -4,12 +4,19 @@
  * throughput of the tail model called directly through onnxruntime-node in the same number of
  * worker threads at the best batch size. Ratio = server rps / raw rps.
  *
+ * Besides the throughput ratio, CPU time that noise cannot fake: the server process's CPU per
+ * answer (utime + stime from /proc/<pid>/stat over the measured window: the event loop and every
+ * worker thread) against raw onnxruntime's CPU per inference at the same batch size (this
+ * process's cpuUsage while only the raw workers run), and the load client's own CPU apart. Each
+ * point is repeated (--repeats, default 3): the JSON keeps every run, the table the median and
+ * the spread.
+ *
  * Usage: npm run bench:serve -- [--bundle models/fmnist-b32] [--clients 1,16,256] [--seconds 5]
- *        [--workers 2] [--rate-point <index>] [--dist] [--json out.json]
+ *        [--workers 2] [--repeats 3] [--rate-point <index>] [--dist] [--json out.json]
  * The server runs from source (tsx) unless --dist asks for the build (dist/cli).
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -32,6 +39,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'max-batch': { type: 'string', default: '64' },
     'rate-point': { type: 'string' },
+    repeats: { type: 'string', default: '3' },
     dist: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -41,12 +49,29 @@ const warmup = Number(args.warmup);
 const workers = Number(args.workers);
 const maxBatch = Number(args['max-batch']);
 const clientCounts = args.clients.split(',').map(Number);
+const repeats = Number(args.repeats);
+
+/** CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+/** Linux's USER_HZ. */
+const CLOCK_TICKS = 100;
+
+/** Median, min and max. */
+function spread(xs: number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor((s.length - 1) / 2)]!, min: s[0]!, max: s[s.length - 1]! };
+}
 const defaults = [join(ROOT, 'models', 'fmnist-b32'), join(ROOT, 'models-timing', 'resnet50-b12')].filter((d) => existsSync(d));
 const bundles = args.bundle ?? (defaults.length ? defaults : [join(ROOT, 'test', 'fixtures', 'tiny')]);
 
-async function startServer(modelsDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startServer(modelsDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const server = await spawnServe(modelsDir, ['--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024'], { fromSource: !args.dist });
-  return { url: server.url, stop: async () => void (await server.stop()) };
+  return { url: server.url, pid: server.pid, stop: async () => void (await server.stop()) };
 }
 
 /** One closed-loop client: sends the next request as soon as the previous one is answered. */
@@ -78,8 +103,8 @@ async function client(url: string, b: LoadedBundle, rate: number, payload: Uint8
   ws.close();
 }
 
-/** Samples/s of the tail run directly in `workers` threads at batch size `batch`. */
-async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Promise<number> {
+/** Samples/s of the tail run directly in `workers` threads at batch size `batch`, and this process's CPU seconds per sample meanwhile. */
+async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Promise<{ rps: number; cpuPerSample: number }> {
   const sample = b.manifest.bottleneck.shape;
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
@@ -90,16 +115,25 @@ async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Prom
       const size = shape.reduce((a, b) => a * b, 1);
       const feeds = { [input]: new ort.Tensor('float32', new Float32Array(batch * size).fill(0.5), [batch, ...shape]) };
       for (let i = 0; i < 3; i++) await s.run(feeds);
+      parentPort.postMessage('ready');
+      await new Promise((r) => parentPort.once('message', r));
       let n = 0; const t0 = performance.now();
       while (performance.now() - t0 < secs * 1000) { await s.run(feeds); n += batch; }
       parentPort.postMessage(n / ((performance.now() - t0) / 1000));
     })();`;
-  const rates = await Promise.all(Array.from({ length: workers }, () => new Promise<number>((resolve, reject) => {
-    const w = new Worker(code, { eval: true, workerData: { path: b.paths.tail, input: b.manifest.bottleneck.tailInput, shape: sample, batch, secs } });
-    w.once('message', (r: number) => { resolve(r); void w.terminate(); });
+  const ws = Array.from({ length: workers }, () => new Worker(code, { eval: true, workerData: { path: b.paths.tail, input: b.manifest.bottleneck.tailInput, shape: sample, batch, secs } }));
+  await Promise.all(ws.map((w) => new Promise<void>((resolve, reject) => { w.once('message', () => resolve()); w.once('error', reject); })));
+  // Every session is loaded and warm: the CPU counted from here is the runs'.
+  const cpu0 = process.cpuUsage();
+  const rates = await Promise.all(ws.map((w) => new Promise<number>((resolve, reject) => {
+    w.once('message', (r: number) => resolve(r));
     w.once('error', reject);
+    w.postMessage('go');
   })));
-  return rates.reduce((a, r) => a + r, 0);
+  const cpu = process.cpuUsage(cpu0);
+  await Promise.all(ws.map((w) => w.terminate()));
+  const rps = rates.reduce((a, r) => a + r, 0);
+  return { rps, cpuPerSample: (cpu.user + cpu.system) / 1e6 / (rps * secs) };
 }
 
 const rows: Record<string, unknown>[] = [];
@@ -111,38 +145,75 @@ for (const dir of bundles) {
   const ratePoint = b.manifest.bottleneck.ratePoints[rate]?.id;
   if (ratePoint === undefined) throw new RangeError(`--rate-point ${rate}: ${b.manifest.id} has rate points 0..${b.manifest.bottleneck.ratePoints.length - 1}`);
   const payload = fixedPayload(b, rate);
-  let rawRps = 0;
+  let raw = { rps: 0, cpuPerSample: 0 };
   let bestBatch = 1;
   for (const batch of [1, 8, 32, maxBatch]) {
     const r = await rawThroughput(b, batch, Math.min(3, seconds));
-    if (r > rawRps) [rawRps, bestBatch] = [r, batch];
+    if (r.rps > raw.rps) [raw, bestBatch] = [r, batch];
   }
   const server = await startServer(models);
   try {
     for (const k of clientCounts) {
-      // Throughput counts the answers that arrive inside the measurement window, after a warm-up
-      // long enough for the queue to reach its steady state.
-      const latencies: number[] = [];
-      let batches = 0;
-      const t0 = performance.now();
-      const from = t0 + warmup * 1000;
-      const end = from + seconds * 1000;
-      await Promise.all(Array.from({ length: k }, () => client(server.url, b, rate, payload, () => end, (ms, batch) => {
-        const at = performance.now();
-        if (at < from || at > end) return;
-        latencies.push(ms);
-        batches += 1 / batch;
-      })));
-      latencies.sort((a, c) => a - c);
-      const rps = latencies.length / seconds;
-      const row = { bundle: b.manifest.id, ratePoint, payloadBytes: payload.length, clients: k, requests: latencies.length, rps: r2(rps), p50Ms: r2(percentile(latencies, 50)), p99Ms: r2(percentile(latencies, 99)), meanBatch: r2(latencies.length / batches), rawRps: r2(rawRps), rawBestBatch: bestBatch, ratio: Number((rps / rawRps).toPrecision(3)), workers };
+      const runs: Record<string, number>[] = [];
+      for (let rep = 0; rep < repeats; rep++) {
+        // The raw baseline again each time: the ratio compares runs taken next to each other.
+        const rawNow = rep === 0 ? raw : await rawThroughput(b, bestBatch, Math.min(3, seconds));
+        // Throughput counts the answers that arrive inside the measurement window, after a warm-up
+        // long enough for the queue to reach its steady state; CPU is read at the window's edges.
+        const latencies: number[] = [];
+        let batches = 0;
+        const t0 = performance.now();
+        const from = t0 + warmup * 1000;
+        const end = from + seconds * 1000;
+        let serverCpu0 = NaN;
+        let clientCpu0: NodeJS.CpuUsage | undefined;
+        const startTimer = setTimeout(() => {
+          serverCpu0 = processCpuSeconds(server.pid);
+          clientCpu0 = process.cpuUsage();
+        }, from - performance.now());
+        let serverCpu = NaN;
+        let clientCpu = NaN;
+        const endTimer = setTimeout(() => {
+          serverCpu = processCpuSeconds(server.pid) - serverCpu0;
+          const c = process.cpuUsage(clientCpu0);
+          clientCpu = (c.user + c.system) / 1e6;
+        }, end - performance.now());
+        await Promise.all(Array.from({ length: k }, () => client(server.url, b, rate, payload, () => end, (ms, batch) => {
+          const at = performance.now();
+          if (at < from || at > end) return;
+          latencies.push(ms);
+          batches += 1 / batch;
+        })));
+        clearTimeout(startTimer);
+        clearTimeout(endTimer);
+        latencies.sort((a, c) => a - c);
+        const rps = latencies.length / seconds;
+        const serverCpuPerAnswer = serverCpu / latencies.length;
+        runs.push({
+          rps, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), meanBatch: latencies.length / batches, rawRps: rawNow.rps, ratio: rps / rawNow.rps,
+          serverCpuMsPerAnswer: serverCpuPerAnswer * 1000, rawCpuMsPerInference: rawNow.cpuPerSample * 1000, cpuRatio: serverCpuPerAnswer / rawNow.cpuPerSample,
+          clientCpuMsPerAnswer: (clientCpu / latencies.length) * 1000,
+        });
+      }
+      const med = (key: string): number => spread(runs.map((r) => r[key]!)).median;
+      const ratio = spread(runs.map((r) => r.ratio!));
+      const cpuRatio = spread(runs.map((r) => r.cpuRatio!));
+      const row = {
+        bundle: b.manifest.id, ratePoint, payloadBytes: payload.length, clients: k, repeats, rps: r2(med('rps')), p50Ms: r2(med('p50Ms')), p99Ms: r2(med('p99Ms')),
+        meanBatch: r2(med('meanBatch')), rawRps: r2(med('rawRps')), rawBestBatch: bestBatch,
+        ratio: Number(ratio.median.toPrecision(3)), ratioMin: Number(ratio.min.toPrecision(3)), ratioMax: Number(ratio.max.toPrecision(3)),
+        serverCpuMsPerAnswer: Number(med('serverCpuMsPerAnswer').toPrecision(3)), rawCpuMsPerInference: Number(med('rawCpuMsPerInference').toPrecision(3)),
+        cpuRatio: Number(cpuRatio.median.toPrecision(3)), cpuRatioMin: Number(cpuRatio.min.toPrecision(3)), cpuRatioMax: Number(cpuRatio.max.toPrecision(3)),
+        clientCpuMsPerAnswer: Number(med('clientCpuMsPerAnswer').toPrecision(3)), workers, runs,
+      };
       rows.push(row);
-      console.log(JSON.stringify(row));
+      const { runs: _runs, ...shown } = row;
+      console.log(JSON.stringify(shown));
     }
   } finally {
     await server.stop();
     await rm(models, { recursive: true, force: true });
   }
 }
-console.table(rows);
+console.table(rows.map(({ runs: _r, ...x }) => x));
 if (args.json) writeFileSync(args.json, JSON.stringify({ benchmark: 'serve', seconds, warmup, maxBatch, environment: environment(), rows }, null, 2) + '\n');

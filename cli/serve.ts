@@ -3,7 +3,6 @@
  * default, check, help); flags win over the variables' values and the JSON config file, which win
  * over the defaults (tail/options.ts).
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
@@ -29,6 +28,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'defaultDeadlineMs', flag: '--default-deadline-ms <n>', env: 'DEFAULT_DEADLINE_MS', kind: int(1), default: DEFAULTS.defaultDeadlineMs, help: 'deadline of requests that set none, ms' },
   { key: 'maxDeadlineMs', flag: '--max-deadline-ms <n>', env: 'MAX_DEADLINE_MS', kind: int(1), default: DEFAULTS.maxDeadlineMs, help: 'longest deadline a device may ask for, ms' },
   { key: 'heartbeatMs', flag: '--heartbeat-ms <n>', env: 'HEARTBEAT_MS', kind: int(1), default: DEFAULTS.heartbeatMs, help: 'ping interval; a peer that missed the last pong is dropped' },
+  { key: 'maxFrameBytes', flag: '--max-frame-bytes <n>', env: 'MAX_FRAME_BYTES', kind: int(1024), help: 'largest frame read or sent (default: the largest float32 feature or raw input of the bundles + 4 KiB; raise it for large tensor answers)' },
   { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: int(1), default: DEFAULTS.maxBufferedBytes, help: 'unsent bytes per connection before it is closed (1008)' },
   { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <n>', env: 'DRAIN_TIMEOUT_MS', kind: int(0), default: DEFAULTS.drainTimeoutMs, help: 'how long SIGTERM waits for in-flight requests' },
   { key: 'helloTimeoutMs', flag: '--hello-timeout-ms <n>', env: 'HELLO_TIMEOUT_MS', kind: int(1), default: DEFAULTS.helloTimeoutMs, help: 'how long a connection has to send its Hello' },
@@ -46,21 +46,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'lan', flag: '--lan', env: 'LAN', kind: { type: 'bool' }, default: false, help: 'with --web: listen (edge and link proxies) on every interface, so a phone on the network can open the page' },
 ];
 
-/**
- * The URL a spawned `offramp serve` prints as `{"listening": url}` once it serves; rejects if the
- * process exits first.
- */
-export function waitForListening(child: ChildProcess): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /\{"listening":"([^"]+)"\}/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`offramp serve exited (${code}) before listening: ${out}`)));
-  });
-}
+export { waitForListening } from '../scenario/serve-process.js';
 
 /** Adds the `serve` subcommand to `program`. */
 export function addServeCommand(program: Command): void {

@@ -34,7 +34,7 @@ export interface SendSizes {
   split: Map<number, number>;
   /** Full offload: expected wire bytes up. */
   full: number;
-  /** Expected wire bytes of an answer. */
+  /** Expected wire bytes of an answer (before one was measured). */
   down: number;
 }
 
@@ -43,6 +43,9 @@ export class CostTracker {
   private localMs: number;
   private readonly busy = new Map<string, number>();
   private readonly server = new Map<string, number>();
+  /** Wire bytes each way as measured per way of sending (EWMA): a compressed raw input, a tensor answer. */
+  private readonly up = new Map<string, number>();
+  private readonly down = new Map<string, number>();
   private lastTransferAt = -Infinity;
   /** Requests since the head, and since the local model, last ran. */
   sinceHead = 0;
@@ -77,9 +80,16 @@ export class CostTracker {
     this.sinceLocal = 0;
   }
 
-  /** An answered send: `key` 'full' or the rate point index; busy = request to answer, server from the answer's timings when it had them. */
-  observeSend(key: string, busyMs: number, serverMs: number | undefined, now: number): void {
+  /**
+   * An answered send: `key` 'full' or the rate point index; busy = request to answer, server time
+   * from the answer's timings when it had them, the wire bytes it took each way.
+   */
+  observeSend(key: string, busyMs: number, serverMs: number | undefined, now: number, bytes?: { up: number; down: number }): void {
     this.busy.set(key, ewma(this.busy.get(key), busyMs, 0.3));
+    if (bytes) {
+      this.up.set(key, ewma(this.up.get(key), bytes.up, 0.3));
+      this.down.set(key, ewma(this.down.get(key), bytes.down, 0.3));
+    }
     if (serverMs !== undefined) this.server.set(key, ewma(this.server.get(key), serverMs, 0.3));
     this.lastTransferAt = now;
   }
@@ -96,7 +106,10 @@ export class CostTracker {
 
   private send(key: string, bytesUp: number): SendCost {
     const busyMs = this.busy.get(key);
-    return { bytesUp, bytesDown: this.sizes.down, serverMs: this.server.get(key) ?? 1, ...(busyMs !== undefined ? { busyMs } : {}) };
+    return {
+      bytesUp: this.up.get(key) ?? bytesUp, bytesDown: this.down.get(key) ?? this.sizes.down,
+      serverMs: this.server.get(key) ?? 1, ...(busyMs !== undefined ? { busyMs } : {}),
+    };
   }
 
   /** The policy's inputs now. */

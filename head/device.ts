@@ -123,6 +123,10 @@ export interface Device {
 /** Framing of a request beyond its payload (protobuf) and of a class answer, bytes: for estimates before anything was measured. */
 const REQUEST_FRAMING = 8;
 const ANSWER_BYTES = 14;
+function isClassifierManifest(m: Manifest): boolean {
+  return m.task === 'classification';
+}
+
 /** The device asks for server timings on one request in this many (they cost bytes down). */
 const TIMINGS_EVERY = 8;
 
@@ -217,11 +221,19 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     split.set(i, payload + REQUEST_FRAMING + wsClientOverhead(payload + REQUEST_FRAMING));
   });
   const rawBytes = m.input.raw.shape.reduce((a, b) => a * b, 1) * (m.input.raw.dtype === 'float32' ? 4 : 1);
+  // Before anything was measured: a class answer, or the tensors at the output encoding's width.
+  const outputWidth = { fp32: 4, fp16: 2, int8: 1 }[options.outputEncoding ?? 'fp32'];
+  const answerBytes = isClassifierManifest(m) ? ANSWER_BYTES : m.graphs.tail.outputs.reduce((a, t) => a + t.shape.slice(1).reduce((x, d) => x * Math.max(1, d), 1) * outputWidth, ANSWER_BYTES);
   const costs = new CostTracker(profile.device, { head: m.macs ? m.macs.head + (m.macs.exits ?? 0) : undefined, full: m.macs?.full }, measured, {
-    split, full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes), down: ANSWER_BYTES,
+    split, full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes), down: answerBytes,
   });
   const splitAccuracy = new Map<number, number>();
   m.bottleneck.ratePoints.forEach((rp, i) => splitAccuracy.set(i, rp.accuracy ?? 0));
+  // Without an accuracy per rate point (bundles cut by offramp split state their agreement
+  // instead), the policy cannot trade accuracy for bytes: it offloads at the default rate point.
+  if (!m.bottleneck.ratePoints.some((rp) => rp.accuracy !== undefined)) {
+    for (const i of [...split.keys()]) if (i !== m.bottleneck.defaultRatePoint) split.delete(i);
+  }
   const reference = splitAccuracy.get(m.bottleneck.defaultRatePoint) ?? 0;
   const model: PolicyModel = policyModel(m.exits, splitAccuracy, m.accuracy?.teacher ?? reference, Math.max(reference, ...splitAccuracy.values()), policy.maxAccuracyLoss);
   let requests = 0;
@@ -295,7 +307,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     const srv = a.timings;
     const server = { queue: (srv?.queueUs ?? 0) / 1000, decode: (srv?.decodeUs ?? 0) / 1000, compute: (srv?.computeUs ?? 0) / 1000 };
     const serverMs = srv ? server.queue + server.decode + server.compute : undefined;
-    costs.observeSend(key, o.ms, serverMs, performance.now());
+    costs.observeSend(key, o.ms, serverMs, performance.now(), { up: o.bytesUp, down: o.bytesDown });
     if (serverMs !== undefined) link.observeRequest(o.bytesUp, o.bytesDown, o.ms - serverMs);
     const timings = { ...zero(), head: before.headMs, encode: before.encodeMs, network: o.ms - (serverMs ?? 0), server };
     timings.total = profile.device.macsPerSecond ? before.headMs + before.encodeMs + o.ms : performance.now() - before.t0;

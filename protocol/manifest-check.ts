@@ -55,8 +55,10 @@ export function manifestProblems(m: Manifest): string[] {
     if (names.join('\0') !== want.join('\0')) problems.push(`graphs.${g}: outputs [${names.join(', ')}], but outputs declares [${want.join(', ')}]`);
   }
   m.outputs.forEach((o, i) => {
-    if (o.kind !== 'class-logits') return;
+    // Answers carry per-sample shapes: only the batch dimension may be dynamic.
     const p = port(tail.outputs, o.name);
+    if (p && p.shape.slice(1).some((d) => d < 0)) problems.push(`graphs.tail.${o.name}: shape ${fmt(p.shape)} has a dynamic dimension besides the batch; fix it (offramp split --shape)`);
+    if (o.kind !== 'class-logits') return;
     if (p && !sameDims(p.shape, [-1, classes])) problems.push(`outputs.${i}: class logits ${o.name} have shape ${fmt(p.shape)}, expected ${fmt([-1, classes])}`);
   });
   if (m.task === 'classification') {

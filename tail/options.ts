@@ -33,6 +33,12 @@ export interface EdgeServerOptions {
   maxDeadlineMs?: number;
   /** Ping interval; a peer that misses a pong by the next ping is terminated. Default 15000. */
   heartbeatMs?: number;
+  /**
+   * Largest frame the edge reads or sends, bytes (a larger request ends TOO_LARGE; an answer that
+   * would be larger ends TOO_LARGE instead). Default: the largest float32 feature or raw input of
+   * the served bundles plus 4 KiB — raise it for bundles with large tensor answers.
+   */
+  maxFrameBytes?: number;
   /** Close a connection with 1008 when its unsent bytes exceed this. Default 4 MiB. */
   maxBufferedBytes?: number;
   /** How long a drain waits for in-flight requests, ms. Default 10000. */
@@ -69,8 +75,8 @@ export interface EdgeServerOptions {
 }
 
 /** Options with defaults applied. */
-export type ResolvedOptions = Required<Omit<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'logger' | 'web'>> &
-  Pick<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'web'> & { logger: Logger };
+export type ResolvedOptions = Required<Omit<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'logger' | 'web' | 'maxFrameBytes'>> &
+  Pick<EdgeServerOptions, 'auth' | 'origins' | 'tls' | 'web' | 'maxFrameBytes'> & { logger: Logger };
 
 export const DEFAULTS = {
   port: 8080,

@@ -54,7 +54,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   // The workers run onnxruntime-node: say so now, not as a worker crash.
   await importOptional('onnxruntime-node', 'the edge server (offramp/tail)', () => import('onnxruntime-node'));
   const registry = await loadRegistry(opts.models);
-  const largest = Math.max(...[...registry.values()].map((s) => s.maxFrameBytes));
+  const largest = opts.maxFrameBytes ?? Math.max(...[...registry.values()].map((s) => s.maxFrameBytes));
   const limits = resolveFrameLimits({ maxFrameBytes: largest });
   const zstd = await loadZstd();
   const metrics = createMetrics();
