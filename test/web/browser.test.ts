@@ -1,145 +1,266 @@
 /**
- * The device in a real browser: Debian's Chromium (headless, driven by playwright-core) loads the
- * demo page from `offramp serve --web` (spawned, port 0), and the SDK runs there — head and exits
- * in onnxruntime-web, the TS codec, the WebSocket transport. Its answers are checked against the
- * same graphs run here in onnxruntime-node, path by path.
+ * The demo page in a real browser: Debian's Chromium (headless, playwright-core, fresh profiles)
+ * against `offramp serve --web` (spawned, port 0) with the test bundle. What a visitor meets:
+ * the load (bytes on the wire through a counting proxy, time to ready, a cached reload), every
+ * kind of answer the legend names, checked label by label against the same graphs in
+ * onnxruntime-node, one live device however fast the settings change (counted by the server and
+ * by the worker), the page at 390 px, and no console errors along the way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countingProxy, launchChromium, measureLoad, spawnServe, TARGETS, waitReady, type ServeProcess } from '../../bench/browser.bench.js';
+import { decodeFeatures, encodeFeatures } from '../../bottleneck/features.js';
+import { resolveRatePoints } from '../../bottleneck/rate-points.js';
 import { imageAt, loadFashionMnistTest, type ImageSet } from '../../head/datasets/fashion-mnist.js';
-import { decodeFeatures, encodeFeatures } from '../../bottleneck/codec.js';
-import { waitForListening } from '../../cli/serve.js';
-import { manifestFromBytes } from '../../protocol/bundle.js';
-import type { Manifest } from '../../protocol/manifest.js';
+import { openBundle, type OpenedBundle } from '../../protocol/bundle-files.js';
 import { normalizeInto } from '../../protocol/normalize.js';
 import { argmax } from '../../protocol/scores.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BUNDLE = join(ROOT, 'models', 'fmnist-b32');
+const BUNDLE = join(ROOT, 'test', 'fixtures', 'tiny');
+/**
+ * Time to ready allowed here. The target is 2 s on an idle machine (bench:browser reports it
+ * with the load average); this machine shares two cores with a training run, which stretches
+ * the wasm compile 3–4×. What this bound catches: a page that waits on something it should not.
+ */
+const READY_LIMIT_MS = Number(process.env.OFFRAMP_READY_LIMIT_MS ?? 10_000);
 
-interface Answer {
-  index: number;
-  label: number;
-  path: string;
-  reason?: string;
-  bits?: number;
-  /** 0 when the device skipped the head (the raw input went to the edge's full model). */
-  head: number;
+interface Plain { index: number; truth: number; label: number; path: string; ratePoint?: string; reason?: string; head: number; bytesUp: number; bytesDown: number }
+interface PageApi {
+  configure(c: object): Promise<boolean>;
+  settled(): Promise<{ outcome: string }>;
+  connection(): { connected: boolean; sockets: number; mostSockets: number };
+  run(indices: number[], policy?: string): Promise<Plain[]>;
+  compare(n: number): Promise<{ policy: string }[]>;
+  runs(): { policy: string; answers: Plain[] }[];
+  setEdgeAway(away: boolean): Promise<boolean>;
 }
+/** Calls `window.offramp.<name>(...args)` in the page. */
+const call = <K extends keyof PageApi>(page: Page, name: K, ...args: Parameters<PageApi[K]>): Promise<Awaited<ReturnType<PageApi[K]>>> =>
+  page.evaluate(([n, a]) => (globalThis as unknown as { offramp: Record<string, (...x: unknown[]) => never> }).offramp[n]!(...a), [name as string, args as unknown[]] as const);
 
 let tmp: string;
-let server: ChildProcess;
-let browser: Browser;
+let server: ServeProcess;
+let httpUrl: string;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
-let url: string;
 let data: ImageSet;
-let m: Manifest;
-const sessions: Record<'head' | 'tail' | 'full', ort.InferenceSession> = {} as never;
+let opened: OpenedBundle;
+const sessions = {} as Record<'head' | 'tail' | 'full', ort.InferenceSession>;
+const problems: string[] = [];
+
+/** This machine's first non-loopback IPv4 address (what a phone on the network would use), if any. */
+function lanAddress(): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, host, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Console errors and uncaught exceptions of a page (and its worker), collected for the last test. */
+function watch(p: Page): void {
+  p.on('console', (m) => void (m.type() === 'error' && problems.push(`console: ${m.text()}`)));
+  p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+}
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'offramp-web-'));
   await mkdir(join(tmp, 'models'));
-  await cp(BUNDLE, join(tmp, 'models', 'fmnist-b32'), { recursive: true });
-  m = manifestFromBytes(await readFile(join(BUNDLE, 'manifest.json')));
-  for (const g of ['head', 'tail', 'full'] as const) sessions[g] = await ort.InferenceSession.create(join(BUNDLE, m.graphs[g].file));
+  await cp(BUNDLE, join(tmp, 'models', 'tiny'), { recursive: true });
+  opened = await openBundle((name) => readFile(join(BUNDLE, name)).then((b) => new Uint8Array(b)), ['head', 'tail', 'full']);
+  for (const g of ['head', 'tail', 'full'] as const) sessions[g] = await ort.InferenceSession.create(opened.graphs[g]!);
   data = await loadFashionMnistTest();
-  server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'index.ts'), 'serve', '--web', '--models', join(tmp, 'models'), '--port', '0', '--workers', '1', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  url = (await waitForListening(server)).replace(/^ws/, 'http');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-default-apps'] });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  await page.goto(`${url}/`);
-  await page.waitForFunction(() => (globalThis as unknown as { offramp?: { ready: boolean } }).offramp?.ready === true, null, { timeout: 60_000 });
+  server = await spawnServe(join(tmp, 'models'));
+  httpUrl = server.url;
+  browser = await launchChromium();
+  page = browser.page;
+  watch(page);
+  await page.goto(`${httpUrl}/`);
+  await waitReady(page);
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   await Promise.all(Object.values(sessions).map((s) => s.release()));
   await rm(tmp, { recursive: true, force: true });
 });
 
-const run = (indices: number[]): Promise<Answer[]> =>
-  page.evaluate(async (ix) => {
-    const w = globalThis as unknown as { offramp: { run(i: number[]): Promise<(Omit<Answer, 'head'> & { timings: { head: number } })[]> } };
-    return (await w.offramp.run(ix)).map((a) => ({ index: a.index, label: a.label, path: a.path, reason: a.reason, bits: a.bits, head: a.timings.head }));
-  }, indices);
-
-const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, k) => from + k);
-
-/** Sets the page's controls (link, device, policy, …); resolves whether the device is connected. */
-const configure = (c: Record<string, string>): Promise<boolean> =>
-  page.evaluate((cfg) => (globalThis as unknown as { offramp: { configure(x: object): Promise<boolean> } }).offramp.configure(cfg), c);
-
-/** The label the same graphs give here (onnxruntime-node, the TS codec) for that path. */
-async function expected(a: Answer): Promise<number> {
+/** The label the same graphs give in onnxruntime-node (and the TS codec) on that answer's path. */
+async function expected(a: Plain): Promise<number> {
+  const m = opened.manifest;
   const x = normalizeInto(imageAt(data, a.index), m.input, new Float32Array(784));
   const feed = (name: string, v: Float32Array, shape: readonly number[]): Record<string, ort.Tensor> => ({ [name]: new ort.Tensor('float32', v, [1, ...shape]) });
-  if (a.path === 'local' || a.path === 'fallback' || (a.path === 'edge' && a.head === 0)) return argmax((await sessions.full.run(feed(m.graphs.full.inputs[0]!.name, x, m.input.shape)))[m.graphs.full.outputs[0]!.name]!.data as Float32Array);
+  const full = async (): Promise<number> => argmax((await sessions.full.run(feed(m.graphs.full.inputs[0]!.name, x, m.input.shape)))[m.graphs.full.outputs[0]!.name]!.data as Float32Array);
+  if (a.path === 'local' || a.path === 'fallback' || a.ratePoint === 'input') return full();
   const h = await sessions.head.run(feed(m.graphs.head.inputs[0]!.name, x, m.input.shape));
-  if (a.path === 'exit:0') return argmax(h[m.exits[0]!.output]!.data as Float32Array);
-  const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data as Float32Array, { shape: [1, ...m.bottleneck.shape], bits: a.bits!, range: m.bottleneck.range });
-  const y = await sessions.tail.run(feed(m.bottleneck.tailInput, decodeFeatures(enc.bytes, enc.meta), m.bottleneck.shape));
+  if (a.path.startsWith('exit:')) return argmax(h[m.exits[Number(a.path.slice(5))]!.output]!.data as Float32Array);
+  const i = m.bottleneck.ratePoints.findIndex((rp) => rp.id === a.ratePoint);
+  const rp = resolveRatePoints(m, opened.tables)[i]!;
+  const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data as Float32Array, m.bottleneck.shape, rp);
+  const y = await sessions.tail.run(feed(m.bottleneck.tailInput, decodeFeatures(enc.payload, enc.zstd, m.bottleneck.shape, rp), m.bottleneck.shape));
   return argmax(y[m.graphs.tail.outputs[0]!.name]!.data as Float32Array);
 }
 
-async function expectGolden(answers: Answer[]): Promise<void> {
-  for (const a of answers) expect(a.label, `image ${a.index} on ${a.path}`).toBe(await expected(a));
+/** offramp_connections from the server's /metrics: WebSockets the edge holds (the link proxies' included). */
+async function edgeConnections(): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  return Number(/^offramp_connections (\d+)$/m.exec(text)?.[1]);
 }
 
-const count = (answers: Answer[], pred: (a: Answer) => boolean): number => answers.filter(pred).length;
+describe('offramp serve --web', () => {
+  it('prints the page address as a plain line', () => {
+    expect(server.pageUrl).toBe(`${httpUrl}/`);
+    expect(server.stdout()).toContain(`\nOpen the browser demo at ${httpUrl}/\n`);
+  });
 
-describe('the device in Chromium', () => {
-  // The device models are picked so each decision has a wide margin, not a coin flip on timing
-  // noise: on loopback a modelled rpi4 (this browser's compute × 8) pays far more for the full
-  // model than for a ~1 ms round trip plus the server's few ms; on 3g the 150 ms round trip costs
-  // far more than the full model in wasm on this host.
-  it('answers 50 gallery images like the same graphs in onnxruntime-node, path by path; a slow device sends its work to the edge over loopback', async () => {
-    expect(await configure({ device: 'rpi4' })).toBe(true);
-    const answers = await run(range(0, 50));
-    expect(answers).toHaveLength(50);
-    await expectGolden(answers);
-    // Non-exits (or, when the modelled head alone costs more than a round trip, every input's raw
-    // sample) go to the edge.
-    expect(count(answers, (a) => a.path === 'edge')).toBeGreaterThan(0);
-    expect(count(answers, (a) => a.path === 'local' || a.path === 'fallback')).toBe(0);
+  it('with --lan, works from another machine\'s view (a plain-http address, not a secure context); without, its links take loopback only', async () => {
+    const ip = lanAddress();
+    if (!ip) return void console.warn('no non-loopback IPv4 address here: --lan not tried');
+    const links = ((await (await fetch(`${httpUrl}/v1/demo`)).json()) as { links: Record<string, { port: number }> }).links;
+    expect(await accepts('127.0.0.1', links.wifi!.port)).toBe(true);
+    expect(await accepts(ip, links.wifi!.port)).toBe(false);
+    const lan = await spawnServe(join(tmp, 'models'), '--lan');
+    try {
+      const port = new URL(lan.url).port;
+      expect(lan.pageUrl).toBe(`http://${ip}:${port}/`);
+      const other = await browser.context.newPage();
+      watch(other);
+      await other.goto(`http://${ip}:${port}/`);
+      await waitReady(other);
+      // Browsers give crypto.subtle (which verifies the bundle) to secure contexts only.
+      expect(await other.evaluate<boolean>('isSecureContext')).toBe(false);
+      expect(await call(other, 'configure', { device: 'mcu', link: 'wifi', policy: 'always-offload' })).toBe(true);
+      const answers = await call(other, 'run', [0, 1, 2, 3]);
+      expect(answers.map((a) => a.path)).toEqual(['edge', 'edge', 'edge', 'edge']);
+      for (const a of answers) expect(a.label).toBe(await expected(a));
+      await other.close();
+    } finally {
+      await lan.stop();
+    }
   }, 120_000);
 
-  it('on 3g the policy stops offloading (a 150 ms round trip costs more than the local model) while the exits stay', async () => {
-    expect(await configure({ link: '3g', device: 'host' })).toBe(true);
-    const answers = await run(range(50, 50));
-    await expectGolden(answers);
-    expect(count(answers, (a) => a.path === 'edge')).toBe(0);
-    expect(count(answers, (a) => a.path === 'local')).toBeGreaterThan(0);
-    expect(count(answers, (a) => a.path === 'exit:0')).toBeGreaterThan(10);
+  it(`loads in ≤ ${TARGETS.firstLoadBytes / 1e6} MB with onnxruntime's plain wasm, reloads in ≤ ${TARGETS.reloadBytes / 1e3} kB from the cache, and is ready in time`, async () => {
+    const proxy = await countingProxy(Number(new URL(httpUrl).port));
+    try {
+      const { first, reload } = await measureLoad(`http://127.0.0.1:${proxy.port}/`, proxy);
+      console.log(`first load ${(first.bytes / 1e6).toFixed(2)} MB, ready ${first.readyMs} ms; reload ${(reload.bytes / 1e3).toFixed(1)} kB, ready ${reload.readyMs} ms; steps ${JSON.stringify(first.marks)}`);
+      // The runtime alone is 14.2 MB as it is (2.7 MB with brotli): the first load cannot pass uncompressed.
+      expect(first.bytes).toBeGreaterThan(1e6);
+      expect(first.bytes).toBeLessThanOrEqual(TARGETS.firstLoadBytes);
+      expect(reload.bytes).toBeLessThanOrEqual(TARGETS.reloadBytes);
+      expect(first.readyMs).toBeLessThanOrEqual(READY_LIMIT_MS);
+      expect(reload.readyMs).toBeLessThanOrEqual(READY_LIMIT_MS);
+      // The page is ready once the runtime has been fetched and compiled.
+      expect(first.marks['runtime-fetched']).toBeLessThan(first.marks['runtime-compiled']!);
+      expect(first.marks['runtime-compiled']).toBeLessThan(first.marks.ready!);
+      // One wasm, the plain build (not JSEP/WebGPU, asyncify or JSPI), asked for once.
+      const wasm = first.urls.filter((u) => u.endsWith('.wasm'));
+      expect(wasm).toHaveLength(1);
+      expect(wasm[0]).toMatch(/\/assets\/ort-wasm-simd-threaded-[\w-]{8}\.wasm$/);
+    } finally {
+      await proxy.close();
+    }
   }, 120_000);
 
-  it('with the edge taken away every request still answers, by fallback where it would have offloaded', async () => {
-    expect(await configure({ link: 'loopback', policy: 'exit-then-offload' })).toBe(true);
-    const before = await run(range(100, 10));
-    expect(count(before, (a) => a.path === 'edge') + count(before, (a) => a.path === 'exit:0')).toBe(10);
-    await page.evaluate(() => (globalThis as unknown as { offramp: { setEdgeAway(a: boolean): Promise<boolean> } }).offramp.setEdgeAway(true));
-    const answers = await run(range(110, 30));
-    expect(answers).toHaveLength(30);
-    await expectGolden(answers);
-    expect(count(answers, (a) => a.path === 'edge')).toBe(0);
-    const fallbacks = answers.filter((a) => a.path === 'fallback');
-    expect(fallbacks.length).toBeGreaterThan(0);
-    expect(fallbacks.length + count(answers, (a) => a.path === 'exit:0')).toBe(30); // every non-exit fell back
-    for (const f of fallbacks) expect(f.reason).toBe('disconnected');
-    expect(await page.evaluate(() => (globalThis as unknown as { offramp: { setEdgeAway(a: boolean): Promise<boolean> } }).offramp.setEdgeAway(false))).toBe(true);
+  it('answers on every path the legend names, each label as the same graphs give it in onnxruntime-node', async () => {
+    const legend = (await page.locator('#legend dt').allTextContents()).map((t) => t.trim());
+    expect(legend).toEqual(['exit:0', 'edge (split)', 'edge (full offload)', 'local', 'fallback']);
+    expect(await call(page, 'configure', { device: 'mcu', link: 'lte', budgetPct: 0.5, objective: 'latency', rate: 'auto' })).toBe(true);
+    const compared = await call(page, 'compare', 20);
+    expect(compared.map((r) => r.policy)).toEqual(['adaptive', 'exit-then-offload', 'always-offload', 'full-offload', 'always-local']);
+    expect(await page.locator('#runs tbody tr').count()).toBe(5);
+    // The edge taken away: what would have gone there is answered locally, with the reason.
+    expect(await call(page, 'setEdgeAway', true)).toBe(false);
+    const away = await call(page, 'run', Array.from({ length: 20 }, (_, i) => 20 + i), 'exit-then-offload');
+    expect(await call(page, 'setEdgeAway', false)).toBe(true);
+    for (const a of away) expect(a.path === 'fallback' ? a.reason : 'none').toBe(a.path === 'fallback' ? 'disconnected' : 'none');
+    const runs = await call(page, 'runs');
+    const byPolicy = Object.fromEntries(runs.slice(0, 5).map((r) => [r.policy, r.answers]));
+    expect(byPolicy['always-local']!.every((a) => a.path === 'local' && a.bytesUp === 0)).toBe(true);
+    expect(byPolicy['full-offload']!.every((a) => a.path === 'edge' && a.ratePoint === 'input' && a.head === 0)).toBe(true);
+    expect(byPolicy['always-offload']!.every((a) => a.path === 'edge' && a.ratePoint !== 'input' && a.bytesUp > 0 && a.bytesDown > 0)).toBe(true);
+    const all = runs.flatMap((r) => r.answers);
+    const kinds = new Set(all.map((a) => (a.path.startsWith('exit:') ? a.path : a.path === 'edge' ? (a.ratePoint === 'input' ? 'edge (full offload)' : 'edge (split)') : a.path)));
+    expect([...kinds].sort()).toEqual([...legend].sort());
+    for (const a of all) expect(a.label, `image ${a.index} on ${a.path} ${a.ratePoint ?? ''}`).toBe(await expected(a));
+    expect(all.length).toBe(5 * 20 + 20);
+  }, 180_000);
+
+  it('shows top-k probability bars for a chosen image and answers a drawing', async () => {
+    await page.click('#gallery canvas[data-i="7"]');
+    await page.waitForSelector('#detail .answer');
+    const names = await page.locator('#detail .chart .bar-label').allTextContents();
+    const values = (await page.locator('#detail .chart .bar-value').allTextContents()).map((v) => Number.parseFloat(v));
+    expect(names).toHaveLength(5);
+    expect(values).toEqual([...values].sort((a, b) => b - a));
+    expect(await page.textContent('#detail .answer strong')).toBe(names[0]);
+    expect(await page.textContent('#detail')).toContain('test image #7');
+    const box = (await page.locator('#draw').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.15);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.85, { steps: 8 });
+    await page.mouse.up();
+    await page.click('#draw-classify');
+    await page.waitForFunction("document.querySelector('#detail').textContent.includes('your drawing')");
+    expect(await page.locator('#detail .chart .bar-row').count()).toBe(5);
+  }, 60_000);
+
+  it('keeps one live device however fast the settings change (the server and the worker count its sockets)', async () => {
+    const links = ['3g', 'lte', 'wifi', '5g', 'offline', 'lte-edge-of-cell', 'loopback'];
+    const devices = ['mcu', 'phone-low', 'rpi4', 'laptop', 'host', 'phone-mid'];
+    const policies = ['always-offload', 'adaptive', 'full-offload', 'exit-then-offload', 'always-local'];
+    for (let i = 0; i < 12; i++) {
+      await page.selectOption('#link', links[i % links.length]!);
+      await page.selectOption('#device', devices[i % devices.length]!);
+      if (i % 3 === 0) await page.selectOption('#policy', policies[i % policies.length]!);
+    }
+    await page.selectOption('#link', 'lte');
+    expect((await call(page, 'settled')).outcome).toBe('ready');
+    await expect.poll(() => call(page, 'connection').then((c) => c.connected), { timeout: 10_000 }).toBe(true);
+    await expect.poll(edgeConnections, { timeout: 10_000 }).toBe(1);
+    const c = await call(page, 'connection');
+    expect(c.sockets).toBe(1);
+    // The old device's socket always closed before the next one opened.
+    expect(c.mostSockets).toBe(1);
+    // ... and the device that is left works.
+    expect(await call(page, 'run', [0, 1, 2])).toHaveLength(3);
+    expect(await edgeConnections()).toBe(1);
+  }, 120_000);
+
+  it('fits a 390 px wide phone screen without sideways scrolling', async () => {
+    const phone = await browser.context.newPage();
+    watch(phone);
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${httpUrl}/`);
+    await waitReady(phone);
+    await call(phone, 'configure', { device: 'mcu', link: 'wifi' });
+    await call(phone, 'compare', 10);
+    await phone.click('#gallery canvas[data-i="3"]');
+    await phone.waitForSelector('#detail .answer');
+    expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // Every element's right edge, not only the page's: a child clipped by overflow:hidden hides nothing here.
+    const beyond = await phone.evaluate<string[]>("[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5).map((e) => e.tagName + '#' + e.id + '.' + e.className)");
+    expect(beyond).toEqual([]);
+    await phone.close();
+  }, 120_000);
+
+  it('logs no console errors and throws nothing along the way', async () => {
     // The README's screenshot: OFFRAMP_SCREENSHOT=docs/img/web-demo.png npx vitest run test/web
-    const shot = process.env.OFFRAMP_SCREENSHOT ?? join(tmp, 'web-demo.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    expect((await readFile(shot)).subarray(1, 4).toString()).toBe('PNG');
-  }, 120_000);
+    if (process.env.OFFRAMP_SCREENSHOT) await page.screenshot({ path: process.env.OFFRAMP_SCREENSHOT, fullPage: true });
+    expect(problems).toEqual([]);
+  });
 });

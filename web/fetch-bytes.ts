@@ -1,0 +1,34 @@
+/** Fetching whole files while counting the bytes that arrive (for the page's progress bar). */
+
+/** Fetches `url`, calling `onBytes` with each chunk's size (decoded bytes); rejects on a non-2xx answer. */
+export async function fetchBytes(url: string, onBytes: (n: number) => void, res?: Response): Promise<Uint8Array> {
+  const r = res ?? (await fetch(url));
+  if (!r.ok || !r.body) throw new Error(`${url}: HTTP ${r.status}`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = r.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onBytes(value.length);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * The decoded size of an answer when the server says it: Content-Length, unless the body is
+ * transfer-compressed (then Content-Length counts the compressed bytes).
+ */
+export function decodedLength(res: Response): number | undefined {
+  if (res.headers.get('content-encoding')) return undefined;
+  const n = Number(res.headers.get('content-length'));
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
