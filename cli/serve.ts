@@ -21,6 +21,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: '--host <addr>', env: 'HOST', kind: { type: 'string' }, default: DEFAULTS.host, help: 'address to listen on (0.0.0.0: every interface)' },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: int(1), default: DEFAULTS.workers, help: 'inference worker threads' },
   { key: 'intraOpThreads', flag: '--intra-op-threads <n>', env: 'INTRA_OP_THREADS', kind: int(1), default: DEFAULTS.intraOpThreads, help: 'onnxruntime threads per worker' },
+  { key: 'workerNice', flag: '--worker-nice <n>', env: 'WORKER_NICE', kind: { type: 'int', min: 0, max: 19 }, default: DEFAULTS.workerNice, help: 'nice value of the inference threads (Linux): the event loop answers first' },
   { key: 'maxBatch', flag: '--max-batch <n>', env: 'MAX_BATCH', kind: int(1), default: DEFAULTS.maxBatch, help: 'largest batch the batcher forms' },
   { key: 'maxQueueDelayUs', flag: '--max-queue-delay-us <n>', env: 'MAX_QUEUE_DELAY_US', kind: int(0), default: DEFAULTS.maxQueueDelayUs, help: 'how long the oldest queued request may wait for a batch to fill, µs' },
   { key: 'maxQueue', flag: '--max-queue <n>', env: 'MAX_QUEUE', kind: int(1), default: DEFAULTS.maxQueue, help: 'queued requests per model graph before QUEUE_FULL' },

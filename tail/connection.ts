@@ -195,13 +195,13 @@ export class EdgeConnection {
     if (r.graph === pb.Graph.GRAPH_TAIL) {
       if (!t.ratePoints.has(r.rate)) throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, id);
       if (r.payload.length > s.maxPayload[r.rate]!) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`, id);
-      this.shedIfFull(graphKey(s.key, 'tail'), r.id);
+      this.shedIfFull(graphKey(s.key, 'tail'), r.id, this.deadlineOf(r, t));
       return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd }), r.id);
     }
     const enc = t.inputs.get(r.rate);
     if (!enc) throw new OfframpError('BAD_REQUEST', `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`, id);
     if (r.payload.length > maxInputPayload(s, enc)) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
-    this.shedIfFull(graphKey(s.key, 'full'), r.id);
+    this.shedIfFull(graphKey(s.key, 'full'), r.id, this.deadlineOf(r, t));
     return withId(() => {
       const m = s.bundle.manifest;
       if (m.input.raw.dtype === 'float32') {
@@ -214,9 +214,14 @@ export class EdgeConnection {
   }
 
   /** QUEUE_FULL before the payload is decoded: under overload, refusing must stay cheap. */
-  private shedIfFull(key: string, id: number): void {
-    const refused = this.ctx.scheduler.full(key);
+  private shedIfFull(key: string, id: number, deadlineMs: number): void {
+    const refused = this.ctx.scheduler.full(key, deadlineMs);
     if (refused) throw new OfframpError('QUEUE_FULL', refused.message, { requestId: id, retryAfterMs: refused.retryAfterMs });
+  }
+
+  /** The request's deadline, ms: its own, else the connection's, capped. */
+  private deadlineOf(r: Request, t: Terms): number {
+    return Math.min(this.ctx.opts.maxDeadlineMs, r.deadlineMs || t.deadlineMs);
   }
 
   private onRequest(r: Request, t: Terms): void {
@@ -263,7 +268,7 @@ export class EdgeConnection {
     const q: QueuedRequest = {
       features,
       enqueuedAt: now,
-      deadlineAt: now + Math.min(this.ctx.opts.maxDeadlineMs, r.deadlineMs || t.deadlineMs),
+      deadlineAt: now + this.deadlineOf(r, t),
       cancelled: false,
       resolve: ({ outputs, queueUs, computeUs, batchSize }) => {
         const m = this.ctx.metrics;

@@ -19,6 +19,11 @@ export interface EdgeServerOptions {
   intraOpThreads?: number;
   /** Let onnxruntime threads spin while idle. Default false. */
   spinning?: boolean;
+  /**
+   * Nice value of the inference worker threads (Linux): above the event loop's, so frames are read,
+   * refused and answered at once while the workers compute. 0 leaves them as they are. Default 5.
+   */
+  workerNice?: number;
   /** Largest batch the batcher forms. Default 32. */
   maxBatch?: number;
   /** How long the oldest queued request may wait for a batch to fill, µs. Default 2000. */
@@ -84,6 +89,7 @@ export const DEFAULTS = {
   workers: 2,
   intraOpThreads: 1,
   spinning: false,
+  workerNice: 5,
   maxBatch: 32,
   maxQueueDelayUs: 2000,
   maxQueue: 1024,

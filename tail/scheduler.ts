@@ -29,6 +29,8 @@ interface Queue {
   key: string;
   sampleSize: number;
   items: QueuedRequest[];
+  /** Compute time per sample, µs (EWMA over batches): how long the queue takes to drain. */
+  perSampleUs: number;
 }
 
 export interface SchedulerOptions {
@@ -55,7 +57,7 @@ export class Scheduler {
   }
 
   addGraph(key: string, sampleSize: number): void {
-    this.queues.set(key, { key, sampleSize, items: [] });
+    this.queues.set(key, { key, sampleSize, items: [], perSampleUs: 0 });
   }
 
   /** Queued requests across all graphs. */
@@ -65,21 +67,31 @@ export class Scheduler {
     return n;
   }
 
+  /** How long `key`'s queue takes to drain with every worker on it, ms (0 before a batch ran). */
+  expectedWaitMs(key: string): number {
+    const q = this.queues.get(key);
+    if (!q) return 0;
+    return (q.items.length * q.perSampleUs) / 1000 / Math.max(1, this.pool.size);
+  }
+
   /**
-   * QUEUE_FULL (with a suggested retry_after_ms) if `key`'s queue has no room, else null. Checked
-   * before a request's payload is decoded, so shedding load costs as little as possible.
+   * QUEUE_FULL (with a suggested retry_after_ms) if `key`'s queue has no room, or if a request
+   * joining it now would wait past `deadlineMs` (admission at enqueue time: what would only expire
+   * in the queue is refused at once, and the queue stays as long as its work fits the deadline);
+   * else null. Checked before a request's payload is decoded, so shedding load stays cheap.
    */
-  full(key: string): OfframpError | null {
+  full(key: string, deadlineMs?: number): OfframpError | null {
     const q = this.queues.get(key);
     if (!q) return new OfframpError('INTERNAL', `no queue for ${key}`);
-    if (q.items.length < this.opts.maxQueue) return null;
+    const wait = this.expectedWaitMs(key);
+    if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || wait <= deadlineMs)) return null;
     // Requests ended while queued (their connection closed, a duplicate id) hold no slot.
     q.items = q.items.filter((r) => !r.cancelled);
-    if (q.items.length < this.opts.maxQueue) return null;
-    const batches = Math.ceil(q.items.length / this.opts.maxBatch) / Math.max(1, this.pool.size);
-    return new OfframpError('QUEUE_FULL', `queue for ${key} holds ${q.items.length} requests`, {
-      retryAfterMs: Math.max(1, Math.ceil((batches * this.lastComputeUs) / 1000)),
-    });
+    const waitNow = this.expectedWaitMs(key);
+    if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || waitNow <= deadlineMs)) return null;
+    const retryAfterMs = Math.max(1, Math.ceil(deadlineMs !== undefined && waitNow > deadlineMs ? waitNow - deadlineMs : waitNow));
+    const why = q.items.length >= this.opts.maxQueue ? `holds ${q.items.length} requests` : `would keep this request ${Math.round(waitNow)} ms, past its deadline of ${deadlineMs} ms`;
+    return new OfframpError('QUEUE_FULL', `queue for ${key} ${why}`, { retryAfterMs });
   }
 
   /** Queues a request, or throws QUEUE_FULL at once. */
@@ -143,6 +155,7 @@ export class Scheduler {
     this.pool.run(q.key, n, data).then(
       ({ outputs, computeUs }) => {
         this.lastComputeUs = computeUs;
+        q.perSampleUs = q.perSampleUs === 0 ? computeUs / n : q.perSampleUs + 0.2 * (computeUs / n - q.perSampleUs);
         this.hooks.onBatch?.(q.key, n, computeUs);
         batch.forEach((r, i) => {
           if (r.cancelled) return;

@@ -58,7 +58,7 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const limits = resolveFrameLimits({ maxFrameBytes: largest });
   const zstd = await loadZstd();
   const metrics = createMetrics();
-  const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning }, opts.workers);
+  const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning, nice: opts.workerNice }, opts.workers);
   pool.onRespawn = (reason) => log.warn({ event: 'worker-respawn', reason }, 'an inference worker died and was replaced');
   const scheduler = new Scheduler(pool, opts, {
     onBatch: (_key, size) => metrics.batchSize.observe(size),

@@ -15,6 +15,8 @@ export interface WorkerInit {
   graphs: WorkerGraph[];
   intraOpThreads: number;
   spinning: boolean;
+  /** Nice value the worker thread sets for itself (Linux; 0: leave it). */
+  nice?: number;
 }
 
 /** A batch: `n` samples laid out back to back in `data` (transferred, not copied). */

@@ -2,6 +2,8 @@
  * Inference worker (worker_threads): one onnxruntime-node session per graph it is given, so
  * `session.run()` blocks this thread and never the server's event loop.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { OutputData, WorkerGraph, WorkerInit, WorkerJob, WorkerMessage, WorkerReply } from './worker-protocol.js';
@@ -9,7 +11,23 @@ import type { OutputData, WorkerGraph, WorkerInit, WorkerJob, WorkerMessage, Wor
 const init = workerData as WorkerInit;
 const sessions = new Map<string, { session: ort.InferenceSession; graph: WorkerGraph }>();
 
+/**
+ * Linux: this thread runs at a lower priority (a higher nice value) than the event loop, so that a
+ * frame is read, refused or answered at once even while every core computes; when the loop is
+ * idle the workers still get all the CPU. /proc/thread-self names this thread's id.
+ */
+function lowerPriority(nice: number): void {
+  if (nice === 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not permitted: the default priority.
+  }
+}
+
 async function start(): Promise<void> {
+  lowerPriority(init.nice ?? 0);
   for (const graph of init.graphs) {
     const session = await ort.InferenceSession.create(graph.path, {
       intraOpNumThreads: init.intraOpThreads,
