@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   ]);
   // fmnist-b32 once it is a bundle this version reads; the test bundle until then.
   const b32 = join(ROOT, 'models', 'fmnist-b32');
-  const readable = await readFile(join(b32, 'manifest.json')).then((m) => manifestFromBytes(m) !== undefined, () => false);
+  const readable = await readFile(join(b32, 'manifest.json')).then((m) => manifestFromBytes(m)).then(() => true, () => false);
   const { values: args } = parseArgs({ options: { bundle: { type: 'string', default: readable ? b32 : join(ROOT, 'test', 'fixtures', 'tiny') }, trials: { type: 'string', default: '3' }, images: { type: 'string', default: '300' }, json: { type: 'string' } } });
   const n = Number(args.images);
   const warm = 30;

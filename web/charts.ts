@@ -49,8 +49,9 @@ export function latencyStripHtml(rows: readonly ChartRow[]): string {
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...all) * 1.0001));
   const x = (v: number): number => ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * 100;
   const ticks = logTicks(lo, hi);
-  // Tick labels on a dense axis alternate so that none overlaps its neighbour on a phone.
-  const axis = ticks.map((t, i) => `<span class="tick${ticks.length > 7 && i % 2 ? ' minor' : ''}" style="left:${x(t).toFixed(2)}%">${t >= 1 ? t : t.toString()}</span>`).join('');
+  // Over more than two decades only the decades are labelled (1-2-5 labels would touch); every tick keeps its grid line.
+  const labelled = ticks.length > 7 ? ticks.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9) : ticks;
+  const axis = labelled.map((t) => `<span class="tick" style="left:${x(t).toFixed(2)}%">${t}</span>`).join('');
   const grid = ticks.map((t) => `<span class="grid" style="left:${x(t).toFixed(2)}%"></span>`).join('');
   const strips = rows.map((r) => {
     const dots = r.answers.map((a) => `<span class="dot k-${kindOf(a.result)}" style="left:${x(Math.max(0.01, a.result.timings.total)).toFixed(2)}%"></span>`).join('');

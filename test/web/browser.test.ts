@@ -200,7 +200,7 @@ describe('offramp serve --web', () => {
     expect(all.length).toBe(5 * 20 + 20);
   }, 180_000);
 
-  it('shows top-k probability bars for a chosen image and answers a drawing', async () => {
+  it('shows top-k probability bars for a chosen image, and answers a drawing and a picked picture', async () => {
     await page.click('#gallery canvas[data-i="7"]');
     await page.waitForSelector('#detail .answer');
     const names = await page.locator('#detail .chart .bar-label').allTextContents();
@@ -216,6 +216,11 @@ describe('offramp serve --web', () => {
     await page.mouse.up();
     await page.click('#draw-classify');
     await page.waitForFunction("document.querySelector('#detail').textContent.includes('your drawing')");
+    expect(await page.locator('#detail .chart .bar-row').count()).toBe(5);
+    // A picture: a PNG of a test image as the page shows it (scaled up, in its coloured border).
+    const png = await page.locator('#gallery canvas[data-i="1"]').screenshot();
+    await page.setInputFiles('#upload', { name: 'pullover.png', mimeType: 'image/png', buffer: png });
+    await page.waitForFunction("document.querySelector('#detail').textContent.includes('pullover.png')");
     expect(await page.locator('#detail .chart .bar-row').count()).toBe(5);
   }, 60_000);
 
@@ -260,7 +265,16 @@ describe('offramp serve --web', () => {
 
   it('logs no console errors and throws nothing along the way', async () => {
     // The README's screenshot: OFFRAMP_SCREENSHOT=docs/img/web-demo.png npx vitest run test/web
-    if (process.env.OFFRAMP_SCREENSHOT) await page.screenshot({ path: process.env.OFFRAMP_SCREENSHOT, fullPage: true });
+    // (the default settings, every policy on the first 50 images, one image up close).
+    if (process.env.OFFRAMP_SCREENSHOT) {
+      await page.click('#reset');
+      await page.reload();
+      await waitReady(page);
+      await call(page, 'compare', 50);
+      await page.click('#gallery canvas[data-i="7"]');
+      await page.waitForSelector('#detail .answer');
+      await page.screenshot({ path: process.env.OFFRAMP_SCREENSHOT, fullPage: true });
+    }
     expect(problems).toEqual([]);
-  });
+  }, 120_000);
 });

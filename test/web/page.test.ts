@@ -12,7 +12,7 @@ import { LINKS } from '../../link/profiles.js';
 import { manifestFromBytes } from '../../protocol/bundle-files.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { idxHead } from '../../web/build-plugins.js';
-import { logTicks } from '../../web/charts.js';
+import { latencyStripHtml, logTicks } from '../../web/charts.js';
 import { bytes, energy, ms, pct } from '../../web/format.js';
 import { expectedWay, exitPreview, suggestDefaults, type LinkFigures } from '../../web/preview.js';
 import { kindOf, summarize, type Answer } from '../../web/summary.js';
@@ -102,9 +102,15 @@ describe('formats and ticks', () => {
     expect([pct(0.004), pct(0.107), pct(1)]).toEqual(['0.4%', '11%', '100%']);
   });
 
-  it('puts log-axis ticks at 1-2-5 steps within the range', () => {
+  it('puts log-axis ticks at 1-2-5 steps within the range, labelling only decades on a wide axis', () => {
     expect(logTicks(0.1, 1000)).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
     expect(logTicks(1, 10)).toEqual([1, 2, 5, 10]);
+    const at = (total: number): Answer => ({ index: 0, truth: 0, result: result({ timings: { ...result({}).timings, total } }) });
+    const labels = (html: string): string[] => [...html.matchAll(/class="tick"[^>]*>([^<]*)</g)].map((m) => m[1]!);
+    expect(labels(latencyStripHtml([{ label: 'a', answers: [at(0.02), at(150)] }]))).toEqual(['0.01', '0.1', '1', '10', '100', '1000']);
+    expect(labels(latencyStripHtml([{ label: 'a', answers: [at(2), at(7)] }]))).toEqual(['1', '2', '5', '10']);
+    // One strip per run, one dot per answer.
+    expect(latencyStripHtml([{ label: 'a', answers: [at(1), at(2)] }, { label: 'b', answers: [at(3)] }]).match(/class="dot /g)).toHaveLength(3);
   });
 });
 
