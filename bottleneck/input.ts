@@ -43,7 +43,7 @@ export interface InputCodecOptions extends EncodeOptions {
 }
 
 function needJpeg(jpeg: JpegBackend | undefined): JpegBackend {
-  if (!jpeg) throw new OfframpError('CODEC_UNAVAILABLE', 'a jpeg input encoding needs a JPEG backend (jpegJs from offramp/bottleneck/jpeg, Node only)');
+  if (!jpeg) throw new OfframpError('CODEC_UNAVAILABLE', 'a jpeg input encoding needs a JPEG backend (jpegJs from offramp/node)');
   return jpeg;
 }
 

@@ -22,7 +22,7 @@ export interface CdfTable {
   cdf: Uint32Array;
 }
 
-/** Largest payload `count` symbols can take (each costs at most 16 bits, plus the coder's end). */
+/** Largest payload `count` symbols can take: each costs at most 17 bits (a frequency of 1 in 2^16 with the interval's rounding), plus the coder's end. */
 export function maxEncodedBytes(count: number): number {
   return Math.ceil((count * (CDF_PRECISION + 1)) / 8) + 8;
 }

@@ -8,13 +8,14 @@
  * energy.ts + devices.ts (the modelled device).
  */
 import { encodeFeatures, maxPayloadBytes, type RatePoint } from '../bottleneck/features.js';
-import { encodeInput, type InputEncoding } from '../bottleneck/input.js';
+import { encodeInput, inputEncodingProblem, type InputEncoding } from '../bottleneck/input.js';
 import { decodeOutput, topK as topLabels, type DecodedOutput } from '../bottleneck/outputs.js';
 import { resolveRatePoints } from '../bottleneck/rate-points.js';
 import type { ZstdBackend } from '../bottleneck/zstd.js';
 import { OfframpError } from '../protocol/errors.js';
 import type { Manifest } from '../protocol/manifest.js';
 import { confidenceFromWire, pb, type Answer, type RequestInit } from '../protocol/messages.js';
+import { DEVICE_ID_BYTES } from '../protocol/validate.js';
 import { argmax, softmax } from '../protocol/scores.js';
 import { loadBackend, type BackendName, type ModelSession } from './backend.js';
 import { currentPlatform, type Platform } from './platform.js';
@@ -155,9 +156,28 @@ function checkEdgeUrl(edge: string): void {
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') invalid(`edge must be a ws:// or wss:// URL, got ${JSON.stringify(edge)}`);
 }
 
+/** The options createDevice checks before reading anything. */
+function checkDeviceOptions(o: DeviceOptions): void {
+  const positive = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) invalid(`${name} must be a positive number of ms, got ${v}`);
+  };
+  positive('deadlineMs', o.deadlineMs);
+  positive('fetchTimeoutMs', o.fetchTimeoutMs);
+  if (o.outputEncoding !== undefined && !(o.outputEncoding in OUTPUT_ENCODING_TO_WIRE)) invalid(`outputEncoding must be fp32, fp16 or int8, got ${JSON.stringify(o.outputEncoding)}`);
+  if (o.inputEncoding !== undefined && !(o.inputEncoding?.codec in INPUT_CODEC_TO_WIRE)) invalid(`inputEncoding.codec must be raw, downsample or jpeg, got ${JSON.stringify(o.inputEncoding?.codec)}`);
+  if (o.deviceId !== undefined && (!(o.deviceId instanceof Uint8Array) || o.deviceId.length < DEVICE_ID_BYTES.min || o.deviceId.length > DEVICE_ID_BYTES.max)) {
+    invalid(`deviceId must be a Uint8Array of ${DEVICE_ID_BYTES.min}..${DEVICE_ID_BYTES.max} random bytes (128 bits or more)`);
+  }
+}
+
 function resolveProfile(p: DeviceOptions['profile']): DeviceProfile {
   if (p === undefined) return deviceProfile('host', 'lte');
-  if ('radio' in p) return p;
+  if (typeof p !== 'object' || p === null) invalid('profile must be { device, link, periodMs? } or a DeviceProfile');
+  if ('radio' in p) {
+    if (!p.device || !p.radio || !(p.periodMs >= 0)) invalid('a DeviceProfile needs device, radio and periodMs ≥ 0 (use deviceProfile(id, link))');
+    return p;
+  }
+  if (p.periodMs !== undefined && !(p.periodMs >= 0)) invalid(`profile.periodMs must be ≥ 0, got ${p.periodMs}`);
   try {
     return deviceProfile(p.device, p.link, p.periodMs ?? 0);
   } catch (err) {
@@ -172,6 +192,7 @@ const OUTPUT_ENCODING_TO_WIRE = { fp32: pb.OutputEncoding.OUTPUT_FP32, fp16: pb.
 export async function createDevice(options: DeviceOptions): Promise<Device> {
   if (options === null || typeof options !== 'object') invalid('createDevice needs options: { bundle, edge?, policy?, profile? }');
   if (options.edge !== undefined) checkEdgeUrl(options.edge);
+  checkDeviceOptions(options);
   const profile = resolveProfile(options.profile);
   checkPolicy(options.policy, Infinity); // the cheap checks before any file is read; rate points once it is
   const platform = options.platform ?? (await currentPlatform());
@@ -182,14 +203,23 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const backend = options.backend ? await loadBackend(options.backend) : await platform.backend();
   const backendName = backend.name;
   if (options.headInWorker && (backendName !== 'onnxruntime-node' || !platform.openInWorker)) invalid('headInWorker needs Node.js and the onnxruntime-node backend');
+  const openGraph = async (g: 'head' | 'full', open: () => Promise<ModelSession>): Promise<ModelSession> => {
+    try {
+      return await open();
+    } catch (err) {
+      throw new OfframpError('BUNDLE_GRAPH_MISMATCH', `${m.graphs[g].file}: ${backend.name} cannot open it: ${(err as Error).message}`, { cause: err });
+    }
+  };
   const [head, full]: [ModelSession, ModelSession] = await Promise.all([
-    options.headInWorker ? platform.openInWorker!(opened.graphs.head!) : backend.open(opened.graphs.head!),
-    backend.open(opened.graphs.full!),
+    openGraph('head', () => (options.headInWorker ? platform.openInWorker!(opened.graphs.head!) : backend.open(opened.graphs.head!))),
+    openGraph('full', () => backend.open(opened.graphs.full!)),
   ]);
   // zstd is optional on a device (a browser may not load it): without it payloads go as they are.
   const zstd: ZstdBackend | undefined = await platform.zstd();
   const deadlineMs = options.deadlineMs ?? 1000;
   const inputEncoding: InputEncoding = options.inputEncoding ?? { codec: 'raw' };
+  const encodingProblem = inputEncodingProblem(m.input.raw.shape, inputEncoding);
+  if (encodingProblem) invalid(`inputEncoding: ${encodingProblem}`);
   // JPEG (a baseline encoding for full offload) uses jpeg-js, loaded only when asked for.
   const jpeg = inputEncoding.codec === 'jpeg' ? (await import('../bottleneck/jpeg.js')).jpegJs : undefined;
   const offered = m.bottleneck.ratePoints.map((_, i) => i);
@@ -231,12 +261,13 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   m.bottleneck.ratePoints.forEach((rp, i) => splitAccuracy.set(i, rp.accuracy ?? 0));
   // Without an accuracy per rate point (bundles cut by offramp split state their agreement
   // instead), the policy cannot trade accuracy for bytes: it offloads at the default rate point.
-  if (!m.bottleneck.ratePoints.some((rp) => rp.accuracy !== undefined)) {
+  if (policy.ratePoint === undefined && !m.bottleneck.ratePoints.some((rp) => rp.accuracy !== undefined)) {
     for (const i of [...split.keys()]) if (i !== m.bottleneck.defaultRatePoint) split.delete(i);
   }
   const reference = splitAccuracy.get(m.bottleneck.defaultRatePoint) ?? 0;
   const model: PolicyModel = policyModel(m.exits, splitAccuracy, m.accuracy?.teacher ?? reference, Math.max(reference, ...splitAccuracy.values()), policy.maxAccuracyLoss);
-  let requests = 0;
+  /** Requests sent to the edge: one in TIMINGS_EVERY asks for the server's timings. */
+  let sends = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.
   await transport?.whenReady(Math.min(1000, deadlineMs));
 
@@ -264,7 +295,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   };
 
   /** Finishes on the device with the full model (path 'local', or 'fallback' with the reason). */
-  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; headMeasured: number; encodeMs?: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
+  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; headMeasured: number; encodeMs?: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; down: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
     const t = performance.now();
     const out = await runFull(x);
     const measuredMs = performance.now() - t;
@@ -277,10 +308,10 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     const cls = classOutput ? fromProbs(softmax(out[classOutput]!.data), o) : { label: -1, labelName: undefined, confidence: 0 };
     const tr = before.transfer;
     return {
-      payloadBytes: 0, bytesUp: 0, bytesDown: 0, ...before.extra, ...cls,
+      payloadBytes: 0, bytesUp: 0, ...before.extra, bytesDown: tr?.down ?? 0, ...cls,
       ...(!isClassifier || o.outputs ? { outputs } : {}),
       timings, path,
-      energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: 0, busyMs: tr.busyMs, promoted: tr.promoted } : undefined),
+      energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: tr.down, busyMs: tr.busyMs, promoted: tr.promoted } : undefined),
       measured: { head: before.headMeasured, encode: before.encodeMs ?? 0, busy: tr?.busyMs ?? 0, local: measuredMs, wall: performance.now() - before.t0 },
     };
   };
@@ -292,15 +323,18 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const wait = o.retryAfterMs;
       const left = deadlineMs - (performance.now() - te) - wait;
       if (left > 0) {
+        const first = o;
         await new Promise((resolve) => setTimeout(resolve, wait));
         o = await edge.request(req, left);
+        // Both attempts crossed the link.
+        o = { ...o, bytesUp: o.bytesUp + first.bytesUp, ...(o.ok ? { bytesDown: o.bytesDown + (first.bytesDown ?? 0) } : { bytesDown: (o.bytesDown ?? 0) + (first.bytesDown ?? 0) }) } as RequestOutcome;
       }
     }
     return o;
   };
 
   const want = (o: InferOptions): number =>
-    (o.scores || o.topK ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (requests % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
+    (o.scores || o.topK ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (sends++ % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
 
   /** The edge's answer as a result; its round trip (and server time, when sent) feed the estimates. */
   const fromEdge = (a: Answer, o: Extract<RequestOutcome, { ok: true }>, key: string, ratePoint: string, payloadBytes: number, opts: InferOptions, before: { headMs: number; headMeasured: number; encodeMs: number; t0: number; promoted: boolean }): InferResult => {
@@ -344,7 +378,6 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const t0 = performance.now();
       const { x, raw } = checkSample(sample, m);
       if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0)) invalid(`topK must be a non-negative integer, got ${opts.topK}`);
-      requests++;
       costs.sinceLocal++;
       const now = performance.now();
       const inputs = costs.inputs(now);
@@ -365,7 +398,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
         if (!o.ok) {
           costs.observeTransfer(performance.now());
-          return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, encodeMs, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });
+          return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, encodeMs, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted } });
         }
         return fromEdge(o.answer, o, 'full', 'input', enc.payload.length, opts, { headMs: 0, headMeasured: 0, encodeMs, t0, promoted });
       }
@@ -396,7 +429,7 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
       if (!o.ok) {
         costs.observeTransfer(performance.now());
-        return answerLocally(x, 'fallback', opts, { headMs, headMeasured, encodeMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, busyMs: performance.now() - te - encodeMs, promoted } });
+        return answerLocally(x, 'fallback', opts, { headMs, headMeasured, encodeMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted } });
       }
       return fromEdge(o.answer, o, String(d.ratePoint), rpId, enc.payload.length, opts, { headMs, headMeasured, encodeMs, t0, promoted });
     },

@@ -4,6 +4,7 @@
  * they run on. A modelled device's compute time is MACs / throughput; `host` is this machine,
  * whose compute time is measured.
  */
+import { OfframpError } from '../protocol/errors.js';
 import type { PowerProfile, RadioModel } from './energy.js';
 
 export type LinkName = 'lte' | '3g' | 'wifi' | '5g';
@@ -69,10 +70,10 @@ export function power(p: DeviceProfile): PowerProfile {
   return { activeW: p.device.activeW, idleW: p.device.idleW, radio: p.radio, periodMs: p.periodMs };
 }
 
-/** The class named `id`; throws RangeError naming the known ones. */
+/** The class named `id`; throws OfframpError INVALID_ARGUMENT naming the known ones. */
 export function deviceClass(id: string): DeviceClass {
   const d = DEVICE_CLASSES[id];
-  if (!d) throw new RangeError(`unknown device class '${id}': use one of ${Object.keys(DEVICE_CLASSES).join(', ')}`);
+  if (!d) throw new OfframpError('INVALID_ARGUMENT', `unknown device class '${id}': use one of ${Object.keys(DEVICE_CLASSES).join(', ')}`);
   return d;
 }
 
@@ -80,7 +81,7 @@ export function deviceClass(id: string): DeviceClass {
 export function deviceProfile(id: string, link: LinkName, periodMs = 0): DeviceProfile {
   const device = deviceClass(id);
   const radio = RADIOS[link];
-  if (!radio) throw new RangeError(`unknown link '${link}': use one of ${Object.keys(RADIOS).join(', ')}`);
+  if (!radio) throw new OfframpError('INVALID_ARGUMENT', `unknown link '${link}': use one of ${Object.keys(RADIOS).join(', ')}`);
   return { name: `${device.id} on ${link}`, device, radio, periodMs };
 }
 

@@ -11,16 +11,16 @@
  */
 export { createDevice, checkPolicy, type Device, type DeviceOptions, type InferOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
 export { fetchBundle, openDeviceBundle, readerFor, type BundleSource } from './bundle-source.js';
-export { checkSample, type Sample } from './input.js';
-export { STALE_AFTER, CostTracker } from './costs.js';
+export { checkSample, type Sample, type CheckedSample } from './input.js';
+export { STALE_AFTER, CostTracker, timeWarm, type SendSizes } from './costs.js';
 export { decide, fullOffloadFirst, policyModel, thresholdFor, sendCost, localCost, expectedBusyMs, OBJECTIVES, FORCED_POLICIES } from './policy.js';
-export type { Decision, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, CostInputs, SendCost, PolicyModel, OptionCost } from './policy.js';
-export { RADIOS, DEVICE_CLASSES, deviceClass, deviceProfile, computeMs, type DeviceClass, type DeviceProfile, type LinkName } from './devices.js';
-export { transferEnergyJ, computeEnergyJ, idleAfter, type RadioModel, type Transfer } from './energy.js';
+export type { Decision, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, CostInputs, SendCost, PolicyModel, OptionCost, ExitCalibration } from './policy.js';
+export { RADIOS, DEVICE_CLASSES, deviceClass, deviceProfile, computeMs, power, type DeviceClass, type DeviceProfile, type LinkName } from './devices.js';
+export { transferEnergyJ, computeEnergyJ, idleAfter, inferenceEnergy, type RadioModel, type Transfer, type PowerProfile, type InferenceWork } from './energy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';
 export { EdgeTransport, wsClientOverhead, wsServerOverhead, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';
 export { exitDecision } from './exit.js';
-export { loadBackend, type InferenceBackend, type ModelSession, type BackendName } from './backend.js';
+export { loadBackend, type InferenceBackend, type ModelSession, type BackendName, type Float32Tensor } from './backend.js';
 export { registerPlatform, currentPlatform, IS_NODE, type Platform } from './platform.js';
 export { OPEN, CLOSED, CONNECTING, type SocketLike, type SocketFactory } from './socket.js';
 export { parseIdxAsync, decodeIdx, type IdxArray } from './datasets/idx-parse.js';

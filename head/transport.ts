@@ -7,7 +7,7 @@
  */
 import { errorCodeFromWire } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame } from '../protocol/frame.js';
-import type { FrameLimits } from '../protocol/limits.js';
+import { DEFAULT_FRAME_LIMITS, type FrameLimits } from '../protocol/limits.js';
 import type { Answer, BundleRef, HelloAck, InputEncodingInit, RequestInit } from '../protocol/messages.js';
 import { PROTOCOL_VERSION, SUBPROTOCOL } from '../protocol/version.js';
 import { CLOSED, CONNECTING, OPEN, type SocketFactory, type SocketLike } from './socket.js';
@@ -17,7 +17,7 @@ export type FailureReason = 'timeout' | 'disconnected' | 'refused' | `server-err
 
 export type RequestOutcome =
   | { ok: true; answer: Answer; bytesUp: number; bytesDown: number; ms: number }
-  | { ok: false; reason: FailureReason; message: string; retryAfterMs: number; bytesUp: number };
+  | { ok: false; reason: FailureReason; message: string; retryAfterMs: number; bytesUp: number; bytesDown?: number };
 
 export interface TransportOptions {
   url: string;
@@ -137,7 +137,9 @@ export class EdgeTransport {
   }
 
   private onFrame(data: Uint8Array): void {
-    const r = decodeFrame(data, this.opts.limits);
+    // Answers may be as large as the edge's frame limit (tensor answers): read up to it.
+    const limits = this.ack ? { ...DEFAULT_FRAME_LIMITS, ...this.opts.limits, maxFrameBytes: Math.max(this.opts.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes, this.ack.limits.maxFrameBytes) } : this.opts.limits;
+    const r = decodeFrame(data, limits);
     if (!r.ok) {
       // A frame this version cannot read ends the request it names, if any; deadlines hold the rest.
       if (r.error.requestId !== undefined) this.settle(r.error.requestId, { ok: false, reason: 'server-error:BAD_REQUEST', message: `unreadable answer: ${r.error.message}`, retryAfterMs: 0, bytesUp: 0 });
@@ -166,7 +168,7 @@ export class EdgeTransport {
       if (p) this.settle(m.answer.id, { ok: true, answer: m.answer, bytesUp: p.bytesUp, bytesDown: data.length + wsServerOverhead(data.length), ms: performance.now() - p.sentAt });
     } else if (m.type === 'error') {
       const e = m.error;
-      this.settle(e.id, { ok: false, reason: `server-error:${errorCodeFromWire(e.code) ?? 'INTERNAL'}`, message: e.message, retryAfterMs: e.retryAfterMs, bytesUp: 0 });
+      this.settle(e.id, { ok: false, reason: `server-error:${errorCodeFromWire(e.code) ?? 'INTERNAL'}`, message: e.message, retryAfterMs: e.retryAfterMs, bytesUp: 0, bytesDown: data.length + wsServerOverhead(data.length) });
     }
   }
 

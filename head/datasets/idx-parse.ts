@@ -4,6 +4,8 @@
  * 0x08) are read. Gzipped files are inflated with the platform's DecompressionStream.
  */
 
+import { OfframpError } from '../../protocol/errors.js';
+
 /** An IDX array of unsigned bytes. */
 export interface IdxArray {
   dims: number[];
@@ -17,15 +19,15 @@ export function isGzip(bytes: Uint8Array): boolean {
 
 /** Parses IDX bytes that are not compressed. */
 export function decodeIdx(raw: Uint8Array, where = 'IDX data'): IdxArray {
-  if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0) throw new Error(`${where}: not an IDX file`);
-  if (raw[2] !== 0x08) throw new Error(`${where}: value type 0x${raw[2]!.toString(16)} is not unsigned byte`);
+  if (raw.length < 4 || raw[0] !== 0 || raw[1] !== 0) throw new OfframpError('INVALID_ARGUMENT', `${where}: not an IDX file`);
+  if (raw[2] !== 0x08) throw new OfframpError('INVALID_ARGUMENT', `${where}: value type 0x${raw[2]!.toString(16)} is not unsigned byte`);
   const rank = raw[3]!;
   const header = 4 + 4 * rank;
-  if (raw.length < header) throw new Error(`${where}: truncated header`);
+  if (raw.length < header) throw new OfframpError('INVALID_ARGUMENT', `${where}: truncated header`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
-  if (raw.length !== header + count) throw new Error(`${where}: ${raw.length - header} values, dims [${dims.join(', ')}] need ${count}`);
+  if (raw.length !== header + count) throw new OfframpError('INVALID_ARGUMENT', `${where}: ${raw.length - header} values, dims [${dims.join(', ')}] need ${count}`);
   return { dims, data: raw.subarray(header) };
 }
 
