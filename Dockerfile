@@ -4,12 +4,12 @@
 FROM node:20-slim AS build
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
 # python3/make/g++ let the optional native zstd binding build; without them the wasm codec is used.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-RUN npm ci
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/* && npm install -g npm@11
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# npm ci builds dist/ (prepare). onnxruntime-node is an optional peer of the package (the edge
+# needs it): installed again after the dev dependencies are pruned.
+RUN npm ci && npm prune --omit=dev && npm install --no-save --omit=dev onnxruntime-node@$(node -p "require('./package.json').peerDependencies['onnxruntime-node']")
 
 FROM node:20-slim
 WORKDIR /app

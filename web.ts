@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { createDevice } from 'offramp/web';
- * const device = await createDevice({ bundle: 'https://edge.example/v1/models/fmnist-b32/2.0.0/', edge: 'wss://edge.example' });
+ * const device = await createDevice({ bundle: 'https://edge.example/v1/models/fmnist-b32/<version>/', edge: 'wss://edge.example' });
  * const r = await device.infer(pixels, { topK: 3 });
  * ```
  */
