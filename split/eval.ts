@@ -69,7 +69,7 @@ export function ratePointIndex(m: Manifest, rate: string | undefined): number {
   if (rate === undefined) return m.bottleneck.defaultRatePoint;
   const byId = m.bottleneck.ratePoints.findIndex((rp) => rp.id === rate);
   if (byId >= 0) return byId;
-  const i = Number(rate);
+  const i = /^\d+$/.test(rate) ? Number(rate) : NaN; // an index in decimal digits; Number() would read "" as 0 and " 1", "0x1" as 1
   if (Number.isInteger(i) && i >= 0 && i < m.bottleneck.ratePoints.length) return i;
   throw new RangeError(`${m.id} has no rate point ${JSON.stringify(rate)} (it has ${m.bottleneck.ratePoints.map((rp) => rp.id).join(', ')})`);
 }

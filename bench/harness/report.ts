@@ -67,7 +67,7 @@ export function targetChecks(result: BenchResult): TargetCheck[] {
     }
   }
   for (const bundle of new Set(result.rows.map((r) => r.bundle))) {
-    const lte = result.rows.filter((r) => r.bundle === bundle && r.link === 'lte' && r.device === result.devices[0]?.name);
+    const lte = result.rows.filter((r) => r.bundle === bundle && r.link === 'lte' && r.device === result.devices[0]?.id);
     const se = lte.find((r) => r.strategy === 'split-exit');
     const off = lte.find((r) => r.strategy === 'offload');
     if (se && off) checks.push({ name: `${bundle} on lte: split-exit wire bytes up ≤ 0.08 × full offload's`, value: `${se.wireBytesUp.toFixed(1)} B vs ${off.wireBytesUp.toFixed(1)} B (ratio ${(se.wireBytesUp / off.wireBytesUp).toFixed(3)})`, pass: se.wireBytesUp <= 0.08 * off.wireBytesUp });

@@ -238,7 +238,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         const { latencyMs, energyJ } = asReported ? { latencyMs: r.timings.total, energyJ: r.energy.totalJ } : remodel(r, device, link.radio, periodMs, macs);
         return {
           correct: lab === null ? null : r.label === lab, path: r.path, ...(r.reason ? { reason: r.reason } : {}),
-          ...(r.ratePoint ? { ratePoint: r.ratePoint } : {}), payloadBytes: r.payloadBytes, crossed: r.bytesUp > 0, latencyMs, energyJ,
+          ...(r.ratePoint ? { ratePoint: r.ratePoint } : {}), payloadBytes: r.bytesUp > 0 ? r.payloadBytes : 0, crossed: r.bytesUp > 0, latencyMs, energyJ,
         };
       });
     };
