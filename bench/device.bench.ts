@@ -10,11 +10,13 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeFeatures } from '../bottleneck/index.js';
-import { loadZstd } from '../bottleneck/zstd-native.js';
+import { encodeFeatures } from '../bottleneck/features.js';
+import { resolveRatePoints } from '../bottleneck/rate-points.js';
 import { loadBackend, type BackendName } from '../head/backend.js';
 import { exitDecision } from '../head/exit.js';
-import { encodeFrame, loadBundle, normalizeInto } from '../protocol/index.js';
+import { loadBundle } from '../protocol/bundle.js';
+import { encodeFrame } from '../protocol/frame.js';
+import { normalizeInto } from '../protocol/normalize.js';
 import { environment, percentile, r3 } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -28,7 +30,6 @@ const { values: args } = parseArgs({
 });
 const defaults = [join(ROOT, 'models', 'fmnist-b32'), join(ROOT, 'models-timing', 'resnet50-b12')].filter((d) => existsSync(d));
 const bundles = args.bundle ?? (defaults.length ? defaults : [join(ROOT, 'test', 'fixtures', 'tiny')]);
-const zstd = await loadZstd();
 const rows: Record<string, unknown>[] = [];
 
 for (const dir of bundles) {
@@ -40,7 +41,8 @@ for (const dir of bundles) {
     const backend = await loadBackend(backendName);
     const head = await backend.open(await readFile(b.paths.head));
     const raw = Uint8Array.from({ length: inSize }, (_, i) => (i * 37) % 256);
-    const bits = Math.min(...m.bottleneck.bits);
+    const rpIndex = m.bottleneck.defaultRatePoint;
+    const rp = resolveRatePoints(m, b.tables)[rpIndex]!;
     const feed = (x: Float32Array): Record<string, { data: Float32Array; dims: number[] }> => ({ [m.graphs.head.inputs[0]!.name]: { data: x, dims: [1, ...m.input.shape] } });
     const t0 = performance.now();
     await head.run(feed(new Float32Array(inSize)));
@@ -55,8 +57,8 @@ for (const dir of bundles) {
       const out = await head.run(feed(x));
       const b1 = performance.now();
       for (const e of m.exits) exitDecision(out[e.output]!.data, 0.9);
-      const enc = encodeFeatures(out[m.bottleneck.headOutput]!.data, { shape: [1, ...m.bottleneck.shape], bits, range: m.bottleneck.range }, zstd);
-      encodeFrame({ type: 'inferRequest', id: String(i), name: m.bottleneck.tailInput, datatype: 'FP32', encoding: enc.meta, raw: enc.bytes, exitIndex: -1, exitConfidence: 0, deadlineMs: 1000, graph: 'tail' });
+      const enc = encodeFeatures(out[m.bottleneck.headOutput]!.data, m.bottleneck.shape, rp);
+      encodeFrame({ type: 'request', request: { id: 1 + (i % 64), payload: enc.payload, rate: rpIndex } });
       const c = performance.now();
       if (i < 10) continue; // warm-up
       headMs.push(b1 - b0);
@@ -65,10 +67,10 @@ for (const dir of bundles) {
     await head.release();
     headMs.sort((p, q) => p - q);
     overheadMs.sort((p, q) => p - q);
-    const row = { bundle: m.id, backend: backendName, bits, iterations, headMsP50: r3(percentile(headMs, 50)), headMsP95: r3(percentile(headMs, 95)), overheadMsP50: r3(percentile(overheadMs, 50)), overheadRatio: r3(percentile(overheadMs, 50) / percentile(headMs, 50)) };
+    const row = { bundle: m.id, backend: backendName, ratePoint: m.bottleneck.ratePoints[rpIndex]!.id, iterations, headMsP50: r3(percentile(headMs, 50)), headMsP95: r3(percentile(headMs, 95)), overheadMsP50: r3(percentile(overheadMs, 50)), overheadRatio: r3(percentile(overheadMs, 50) / percentile(headMs, 50)) };
     rows.push(row);
     console.log(JSON.stringify(row));
   }
 }
 console.table(rows);
-if (args.json) writeFileSync(args.json, JSON.stringify({ benchmark: 'device', zstd: zstd.name, environment: environment(), rows }, null, 2) + '\n');
+if (args.json) writeFileSync(args.json, JSON.stringify({ benchmark: 'device', environment: environment(), rows }, null, 2) + '\n');

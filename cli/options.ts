@@ -56,7 +56,10 @@ export function parseValue(spec: OptionSpec, raw: unknown): unknown {
   }
   if (k.type === 'enum') return typeof raw === 'string' && k.values.includes(raw) ? raw : fail(`one of ${k.values.join(', ')}`);
   if (k.type === 'int-or' && raw === k.word) return raw;
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  // Numbers as people write them: decimal digits, a sign, a fraction, an exponent for reals; no hex.
+  const text = typeof raw === 'string' ? raw.trim() : '';
+  const decimal = k.type === 'number' ? /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/ : /^[-+]?\d+$/;
+  const n = typeof raw === 'number' ? raw : decimal.test(text) ? Number(text) : NaN;
   if (k.type === 'number') {
     const min = k.min ?? -Infinity;
     const ok = Number.isFinite(n) && (k.exclusiveMin ? n > min : n >= min);

@@ -4,7 +4,7 @@
  * subcommands, so that a process under test holds the edge and nothing else.
  */
 import { Command } from 'commander';
-import { addServeCommand } from '../../cli/serve.js';
+import { addServeCommand } from './serve.js';
 
 const program = new Command('offramp');
 addServeCommand(program);

@@ -47,8 +47,6 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'lan', flag: '--lan', env: 'LAN', kind: { type: 'bool' }, default: false, help: 'with --web: listen (edge and link proxies) on every interface, so a phone on the network can open the page' },
 ];
 
-export { waitForListening } from '../scenario/serve-process.js';
-
 /** Adds the `serve` subcommand to `program`. */
 export function addServeCommand(program: Command): void {
   const cmd = program
@@ -63,6 +61,7 @@ export function addServeCommand(program: Command): void {
 /** EdgeServerOptions from resolved serve options. */
 export function edgeOptions(o: Record<string, unknown>): EdgeServerOptions {
   const { authSecret, authHmacSecret, tlsKey, tlsCert, logLevel: _level, web: _web, lan, ...rest } = o;
+  if (Boolean(tlsKey) !== Boolean(tlsCert)) throw new RangeError('--tls-key and --tls-cert go together: give both to serve wss://, or neither');
   return {
     ...(rest as Partial<EdgeServerOptions> & { models: string }),
     ...(lan ? { host: '0.0.0.0' } : {}),
@@ -76,6 +75,7 @@ async function serve(flags: Record<string, unknown>): Promise<number> {
   try {
     const config = typeof flags.config === 'string' ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) : {};
     o = resolveOptions(SERVE_OPTIONS, flags, config, String(flags.config ?? 'config'));
+    edgeOptions(o);
   } catch (e) {
     console.error(`offramp serve: ${(e as Error).message}`);
     return 2;

@@ -26,7 +26,7 @@ import { inferenceEnergy } from './energy.js';
 import { exitDecision } from './exit.js';
 import { checkSample, type Sample } from './input.js';
 import { LinkEstimator } from './link.js';
-import { decide, fullOffloadFirst, policyModel, FORCED_POLICIES, OBJECTIVES, type PolicyModel, type PolicyOptions } from './policy.js';
+import { decide, fullOffloadFirst, bundlePolicyModel, FORCED_POLICIES, OBJECTIVES, type PolicyModel, type PolicyOptions } from './policy.js';
 import { EdgeTransport, wsClientOverhead, type FailureReason, type RequestOutcome } from './transport.js';
 
 export type { InMemoryBundle } from './bundle-source.js';
@@ -129,7 +129,7 @@ function isClassifierManifest(m: Manifest): boolean {
 }
 
 /** The device asks for server timings on one request in this many (they cost bytes down). */
-const TIMINGS_EVERY = 8;
+export const TIMINGS_EVERY = 8;
 
 function invalid(message: string): never {
   throw new OfframpError('INVALID_ARGUMENT', message);
@@ -142,6 +142,7 @@ export function checkPolicy(p: Partial<PolicyOptions> | undefined, ratePoints: n
   if (!(o.maxAccuracyLoss >= 0 && o.maxAccuracyLoss <= 1)) invalid(`policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got ${o.maxAccuracyLoss}`);
   if (o.force !== undefined && !FORCED_POLICIES.includes(o.force)) invalid(`policy.force must be one of ${FORCED_POLICIES.join(', ')}, got ${JSON.stringify(o.force)}`);
   if (o.latencyBudgetMs !== undefined && !(o.latencyBudgetMs > 0)) invalid(`policy.latencyBudgetMs must be positive, got ${o.latencyBudgetMs}`);
+  if (o.exitThreshold !== undefined && !(o.exitThreshold > 0 && o.exitThreshold <= 1)) invalid(`policy.exitThreshold is a confidence in (0, 1], got ${o.exitThreshold}`);
   if (o.ratePoint !== undefined && !(Number.isInteger(o.ratePoint) && o.ratePoint >= 0 && o.ratePoint < ratePoints)) invalid(`policy.ratePoint must be a rate point index 0..${ratePoints - 1}, got ${o.ratePoint}`);
   return o;
 }
@@ -257,15 +258,12 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const costs = new CostTracker(profile.device, { head: m.macs ? m.macs.head + (m.macs.exits ?? 0) : undefined, full: m.macs?.full }, measured, {
     split, full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes), down: answerBytes,
   });
-  const splitAccuracy = new Map<number, number>();
-  m.bottleneck.ratePoints.forEach((rp, i) => splitAccuracy.set(i, rp.accuracy ?? 0));
   // Without an accuracy per rate point (bundles cut by offramp split state their agreement
   // instead), the policy cannot trade accuracy for bytes: it offloads at the default rate point.
   if (policy.ratePoint === undefined && !m.bottleneck.ratePoints.some((rp) => rp.accuracy !== undefined)) {
     for (const i of [...split.keys()]) if (i !== m.bottleneck.defaultRatePoint) split.delete(i);
   }
-  const reference = splitAccuracy.get(m.bottleneck.defaultRatePoint) ?? 0;
-  const model: PolicyModel = policyModel(m.exits, splitAccuracy, m.accuracy?.teacher ?? reference, Math.max(reference, ...splitAccuracy.values()), policy.maxAccuracyLoss);
+  const model: PolicyModel = bundlePolicyModel(m, policy);
   /** Requests sent to the edge: one in TIMINGS_EVERY asks for the server's timings. */
   let sends = 0;
   // Give the handshake a moment, without making a device whose edge is absent wait long.

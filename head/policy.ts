@@ -37,6 +37,8 @@ export interface PolicyOptions {
   force?: ForcedPolicy;
   /** Rate point (manifest index) to offload at; default: chosen per request among the bundle's. */
   ratePoint?: number;
+  /** A fixed confidence threshold for every exit, in (0, 1]; default: each exit's calibrated one for maxAccuracyLoss. */
+  exitThreshold?: number;
 }
 
 /** One way of sending: expected wire bytes each way, server time, and the measured round trip when known. */
@@ -100,12 +102,36 @@ export function thresholdFor(exit: ExitCalibration, splitAccuracy: number, maxAc
   return ok.length ? Math.min(...ok.map((r) => r.threshold)) : exit.thresholds[exit.thresholds.length - 1]!.threshold;
 }
 
-/** The policy's view of a bundle for `maxAccuracyLoss`, measured against `reference` (the split accuracy exits are calibrated against). */
-export function policyModel(exits: readonly ExitCalibration[], splitAccuracy: Map<number, number>, localAccuracy: number, reference: number, maxAccuracyLoss: number): PolicyModel {
-  const thresholds = exits.map((e) => thresholdFor(e, reference, maxAccuracyLoss));
+/**
+ * The policy's view of a bundle for `maxAccuracyLoss`, measured against `reference` (the split
+ * accuracy exits are calibrated against). With `exitThreshold`, every exit uses it instead; the
+ * expected exit rate is then the calibrated row's at or above it (0 past the table).
+ */
+export function policyModel(exits: readonly ExitCalibration[], splitAccuracy: Map<number, number>, localAccuracy: number, reference: number, maxAccuracyLoss: number, exitThreshold?: number): PolicyModel {
+  const thresholds = exits.map((e) => exitThreshold ?? thresholdFor(e, reference, maxAccuracyLoss));
   // The first exit's calibrated rate (later exits only add to it: a lower bound).
-  const exitRate = exits[0]?.thresholds.find((r) => r.threshold === thresholds[0])?.exitRate ?? 0;
+  const exitRate = exits[0]?.thresholds.find((r) => r.threshold >= thresholds[0]! - 1e-12)?.exitRate ?? 0;
   return { thresholds, exitRate, splitAccuracy, localAccuracy };
+}
+
+/** What {@link bundlePolicyModel} reads of a manifest. */
+export interface PolicyManifest {
+  exits: readonly ExitCalibration[];
+  bottleneck: { defaultRatePoint: number; ratePoints: readonly { accuracy?: number }[] };
+  accuracy?: { teacher: number };
+}
+
+/**
+ * The policy's view of a bundle, as createDevice builds it: split accuracy per rate point from
+ * the manifest, and exits measured against the default rate point's split accuracy (the exporter
+ * calibrates every exit's table with the split model at that point, so the manifest's
+ * recommendedThreshold is the one for maxAccuracyLoss 0.005).
+ */
+export function bundlePolicyModel(m: PolicyManifest, policy: Pick<PolicyOptions, 'maxAccuracyLoss' | 'exitThreshold'>): PolicyModel & { reference: number } {
+  const splitAccuracy = new Map<number, number>();
+  m.bottleneck.ratePoints.forEach((rp, i) => splitAccuracy.set(i, rp.accuracy ?? 0));
+  const reference = splitAccuracy.get(m.bottleneck.defaultRatePoint) ?? 0;
+  return { ...policyModel(m.exits, splitAccuracy, m.accuracy?.teacher ?? reference, reference, policy.maxAccuracyLoss, policy.exitThreshold), reference };
 }
 
 /** Expected request-to-answer time of a send, ms: the measured one, or rtt + transfers + server. */

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 test -f bottleneck/train/checkpoints/teacher.pt || { echo "no bottleneck/train/checkpoints/teacher.pt: train or resume the teacher first" >&2; exit 1; }
 npm run build --silent
 mkdir -p bottleneck/train/runs
-for config in "${@:-bottleneck/train/configs/fmnist-b16.yaml bottleneck/train/configs/fmnist-b32.yaml bottleneck/train/configs/fmnist-b64.yaml}"; do
+for config in "${@:-bottleneck/train/configs/fmnist-b8.yaml bottleneck/train/configs/fmnist-b16.yaml bottleneck/train/configs/fmnist-b32.yaml bottleneck/train/configs/fmnist-b64.yaml}"; do
   for c in $config; do
     id="$(basename "$c" .yaml)"
     echo "== $id $(date -u +%FT%TZ)"

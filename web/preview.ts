@@ -6,7 +6,7 @@
  * the policy's clear choice), so the defaults follow the bundle.
  */
 import { computeMs, DEVICE_CLASSES, deviceProfile, type LinkName } from '../head/devices.js';
-import { decide, fullOffloadFirst, localCost, policyModel, sendCost, thresholdFor, type CostInputs, type LinkEstimate, type PolicyModel, type SendCost } from '../head/policy.js';
+import { bundlePolicyModel, decide, fullOffloadFirst, localCost, sendCost, type CostInputs, type LinkEstimate, type SendCost } from '../head/policy.js';
 import type { Manifest } from '../protocol/manifest.js';
 
 /** A link as the page knows it (from `/v1/demo`). */
@@ -17,28 +17,13 @@ export interface LinkFigures {
   rttMs: number;
 }
 
-/** The split accuracy the exits are calibrated against, as createDevice computes it (head/device.ts). */
-function reference(m: Manifest): { split: Map<number, number>; ref: number } {
-  const split = new Map<number, number>();
-  m.bottleneck.ratePoints.forEach((rp, i) => split.set(i, rp.accuracy ?? 0));
-  const atDefault = split.get(m.bottleneck.defaultRatePoint) ?? 0;
-  return { split, ref: Math.max(atDefault, ...split.values()) };
-}
-
-/** The policy's view of the bundle at `maxAccuracyLoss` (the same inputs createDevice gives policyModel). */
-export function bundleModel(m: Manifest, maxAccuracyLoss: number): PolicyModel {
-  const { split, ref } = reference(m);
-  const atDefault = split.get(m.bottleneck.defaultRatePoint) ?? 0;
-  return policyModel(m.exits, split, m.accuracy?.teacher ?? atDefault, ref, maxAccuracyLoss);
-}
-
 /** Per exit: the confidence threshold the budget sets, and what validation says it does. */
 export function exitPreview(m: Manifest, maxAccuracyLoss: number): { threshold: number; exitRate: number; overallAccuracy: number; reference: number }[] {
-  const { ref } = reference(m);
-  return m.exits.map((e) => {
-    const threshold = thresholdFor(e, ref, maxAccuracyLoss);
+  const model = bundlePolicyModel(m, { maxAccuracyLoss });
+  return m.exits.map((e, i) => {
+    const threshold = model.thresholds[i]!;
     const row = e.thresholds.find((r) => r.threshold === threshold)!;
-    return { threshold, exitRate: row.exitRate, overallAccuracy: row.overallAccuracy, reference: ref };
+    return { threshold, exitRate: row.exitRate, overallAccuracy: row.overallAccuracy, reference: model.reference };
   });
 }
 
@@ -80,7 +65,7 @@ export function expectedWay(m: Manifest, device: string, link: LinkFigures, maxA
   };
   // An unshaped link (loopback) still takes about a millisecond there and back.
   const est: LinkEstimate = { available: true, rttMs: Math.max(1, link.rttMs), uplinkBps: (link.upMbps || 1000) * 1e6, downlinkBps: (link.downMbps || 1000) * 1e6 };
-  const model = bundleModel(m, maxAccuracyLoss);
+  const model = bundlePolicyModel(m, { maxAccuracyLoss });
   const opts = { objective: 'latency' as const, maxAccuracyLoss };
   const splitMs = Math.min(...[...costs.split.values()].map((c) => sendCost(c, est, profile, 0, 0).latencyMs));
   const localMs = localCost(costs, profile, 0).latencyMs;

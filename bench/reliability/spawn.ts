@@ -1,13 +1,13 @@
 /**
  * Starts `offramp serve` in its own process (so its RSS, its crashes and its exit code are its
- * own) on port 0, and stops it. From source through tsx (tests: serve-main.ts, the serve command
+ * own) on port 0, and stops it. From source through tsx (tests: cli/serve-main.ts, the serve command
  * alone) or from dist (npm scripts: the built CLI).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { waitForListening } from '../../cli/serve.js';
+import { waitForListening } from '../../scenario/serve-process.js';
 import { loadBundle, type LoadedBundle } from '../../protocol/bundle.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -28,7 +28,7 @@ export interface ServeProcess {
  * the others does not take its CPU.
  */
 export async function spawnServe(models: string, args: string[] = [], o: { fromSource?: boolean; cpus?: string } = {}): Promise<ServeProcess> {
-  const entry = o.fromSource ? ['--import', 'tsx', join(ROOT, 'bench', 'reliability', 'serve-main.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')];
+  const entry = o.fromSource ? ['--import', 'tsx', join(ROOT, 'cli', 'serve-main.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')];
   const argv = [...entry, 'serve', '--models', models, '--port', '0', '--log-level', 'warn', ...args];
   // taskset execs the command: the pid stays the server's.
   const child = o.cpus ? spawn('taskset', ['-c', o.cpus, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });

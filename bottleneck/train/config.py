@@ -34,7 +34,9 @@ class TeacherRef:
 class StudentConfig:
     # Latent channels at 7x7 (the entropy model decides how many carry bits).
     channels: int = 24
-    # Encoder widths: conv stride 2 (28 -> 14), conv stride 2 (14 -> 7), conv stride 1.
+    # "plain": conv stride 2 (28 -> 14), conv stride 2 (14 -> 7), conv stride 1 (three widths);
+    # "separable": conv stride 2, then three depthwise-separable blocks, the second strided (four widths).
+    encoder: str = "plain"
     encoder_widths: typing.List[int] = field(default_factory=lambda: [24, 48, 48])
     exit_hidden: int = 64
     decoder_width: int = 96
@@ -49,7 +51,8 @@ class RateConfig:
     # The estimated entropy-coded bytes per sample training steers to (dual ascent on lambda).
     target_bytes: float = 29.0
     lambda_init: float = 0.01
-    lambda_lr: float = 0.02
+    # Dual ascent step: lambda changes by at most this fraction per step (the error is clipped to ±100%).
+    lambda_lr: float = 0.005
     # Steps (per stage) before lambda starts following the rate.
     warmup_steps: int = 300
     # The entropy model's learning rate relative to the stage's.
@@ -84,6 +87,9 @@ class StudentExperiment:
     threads: int = 2
     # Train on the first `subset` images only (smoke runs); 0 = all.
     subset: int = 0
+    # Mirror each training image left-right with probability 1/2 (the teacher's targets for the
+    # mirrored images are cached beside the plain ones).
+    augment_flip: bool = False
     teacher: TeacherRef = field(default_factory=TeacherRef)
     student: StudentConfig = field(default_factory=StudentConfig)
     rate: RateConfig = field(default_factory=RateConfig)

@@ -47,28 +47,46 @@ class BinPool(nn.Module):
         return torch.stack(rows, -2)
 
 
-def sep_conv(cin, cout):
+def sep_conv(cin, cout, stride=1):
     """Depthwise 3x3 then pointwise 1x1, each with batch norm and ReLU (MobileNet's block)."""
-    return nn.Sequential(nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
+    return nn.Sequential(nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
                          nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def encoder_for(kind, split_at, widths):
+    """The head's encoder from the raw image (normalised) to the split's resolution.
+
+    plain:     conv s2, conv s2, conv (stage2: 28 -> 7) | conv s2, conv, separable (stage1: 28 -> 14)
+    separable: conv s2, then separable blocks (MobileNet): twice the depth for the MACs of a plain
+               conv at 7x7 (stage2: conv s2 -> sep -> sep s2 -> sep; widths w0..w3)
+    """
+    if kind == "plain":
+        w0, w1, w2 = widths
+        if split_at == "stage2":
+            return nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1, 2), conv_bn(w1, w2)), w2  # 28 -> 7
+        return nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1), sep_conv(w1, w2)), w2       # 28 -> 14
+    if kind == "separable":
+        w0, w1, w2, w3 = widths
+        if split_at == "stage2":
+            return nn.Sequential(conv_bn(1, w0, 2), sep_conv(w0, w1), sep_conv(w1, w2, 2), sep_conv(w2, w3)), w3
+        return nn.Sequential(conv_bn(1, w0, 2), sep_conv(w0, w1), sep_conv(w1, w2), sep_conv(w2, w3)), w3
+    raise ValueError(f"encoder must be plain or separable, got {kind!r}")
 
 
 class EntropicStudent(nn.Module):
     def __init__(self, teacher, channels=24, encoder_widths=(24, 48, 48), exit_hidden=64, decoder_width=96, latent_gain=8.0,
-                 split_at="stage2"):
+                 split_at="stage2", encoder="plain"):
         super().__init__()
-        w0, w1, w2 = encoder_widths
         self.norm = Normalize()
         if split_at == "stage2":
             target = teacher.stage2[1][0].out_channels  # the decoder rebuilds the teacher's stage-2 output (7x7)
-            self.encoder = nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1, 2), conv_bn(w1, w2))  # 28 -> 7
             rest = [copy.deepcopy(teacher.stage3)]
         elif split_at == "stage1":
             target = teacher.stage1[1][0].out_channels  # ... or its stage-1 output (14x14)
-            self.encoder = nn.Sequential(conv_bn(1, w0, 2), conv_bn(w0, w1), sep_conv(w1, w2))    # 28 -> 14
             rest = [copy.deepcopy(teacher.stage2), copy.deepcopy(teacher.stage3)]
         else:
             raise ValueError(f"split_at must be stage1 or stage2, got {split_at!r}")
+        self.encoder, w2 = encoder_for(encoder, split_at, encoder_widths)
         self.latent = nn.Conv2d(w2, channels, 1)
         # The latent is rounded to integers: at the default init it would sit within +-0.5 and
         # carry nothing (measured: std 0.2, split accuracy at chance); a fixed gain starts it wide.

@@ -67,11 +67,11 @@ def teacher_targets(teacher, x, cache_path, split_at="stage2"):
     return feats, logits
 
 
-def cache_file(cfg, n):
+def cache_file(cfg, n, flipped=False):
     with open(resolve(cfg.teacher.checkpoint), "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:12]
     at = "" if cfg.student.split_at == "stage2" else f"-{cfg.student.split_at}"
-    return os.path.join(resolve(cfg.cache_dir), f"teacher-{digest}-val{cfg.val_size}-seed{cfg.seed}-n{n}{at}.pt")
+    return os.path.join(resolve(cfg.cache_dir), f"teacher-{digest}-val{cfg.val_size}-seed{cfg.seed}-n{n}{at}{'-flip' if flipped else ''}.pt")
 
 
 STAGE_MODULES = {
@@ -104,7 +104,7 @@ def validate(student, x, y, steps):
 def run_stage(name, student, data, val, cfg, lam, log):
     """One stage; returns the final lambda."""
     stage = getattr(cfg, name)
-    x, feats, t_logits, labels = data
+    x, feats, t_logits, labels, mirrored = data
     for p in student.parameters():
         p.requires_grad_(False)
     params = [p for m in STAGE_MODULES[name] if m != "prior" for p in getattr(student, m).parameters()]
@@ -122,6 +122,7 @@ def run_stage(name, student, data, val, cfg, lam, log):
     lc, rc = cfg.loss, cfg.rate
     step_no = 0
     hard = rc.target_bytes
+    smooth = None  # EWMA of the rounded latent's bytes: the controller reacts to the trend, not to one batch
     for epoch in range(stage.epochs):
         t0 = time.time()
         student.train()
@@ -131,8 +132,12 @@ def run_stage(name, student, data, val, cfg, lam, log):
         sums = {"loss": 0.0, "bytes": 0.0, "feature": 0.0}
         for i in range(0, len(x), bs):
             idx = perm[i:i + bs]
-            y, exit_logits = student.head(x[idx])
-            loss = lc.exit_weight * classification_loss(exit_logits, t_logits[idx], labels[idx], lc.kd_temperature, lc.kd_alpha)
+            xb, fb, tb = x[idx], feats[idx], t_logits[idx]
+            if mirrored is not None:  # half the batch mirrored, with the teacher's targets for the mirrored images
+                m = torch.rand(len(idx)) < 0.5
+                xb, fb, tb = (torch.where(m.view(-1, *[1] * (a.dim() - 1)), b[idx], a) for a, b in zip((xb, fb, tb), mirrored))
+            y, exit_logits = student.head(xb)
+            loss = lc.exit_weight * classification_loss(exit_logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
             if prior:
                 # One likelihood pass serves two terms: the encoder pays lambda * rate, and the
                 # prior also fits the latent on its own (weight 1), so the rate lambda reacts to
@@ -142,9 +147,9 @@ def run_stage(name, student, data, val, cfg, lam, log):
                 rate = rate_bytes(student.prior, noisy)
                 loss = loss + (lam + 1) * rate
             decoded = student.decode(ste_round(y))
-            feat = feature_loss(decoded, feats[idx].float())
+            feat = feature_loss(decoded, fb.float())
             logits = student.finish(decoded)
-            loss = loss + lc.feature_weight * feat + classification_loss(logits, t_logits[idx], labels[idx], lc.kd_temperature, lc.kd_alpha)
+            loss = loss + lc.feature_weight * feat + classification_loss(logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -153,10 +158,11 @@ def run_stage(name, student, data, val, cfg, lam, log):
             if prior and step_no % 4 == 1:
                 with torch.no_grad():
                     hard = student.prior.bits(torch.round(y.detach())).mean().item() / 8
+                smooth = hard if smooth is None else smooth + 0.1 * (hard - smooth)
             # Dual ascent: lambda grows while the rounded latent costs more than the target (not
             # during the first steps, while the prior still settles).
-            if prior and step_no > rc.warmup_steps:
-                lam = min(100.0, max(1e-5, lam * math.exp(rc.lambda_lr * max(-1.0, min(1.0, (hard - rc.target_bytes) / rc.target_bytes)))))
+            if prior and step_no > rc.warmup_steps and smooth is not None:
+                lam = min(100.0, max(1e-5, lam * math.exp(rc.lambda_lr * max(-1.0, min(1.0, (smooth - rc.target_bytes) / rc.target_bytes)))))
             sums["loss"] += loss.item() * len(idx)
             sums["bytes"] += hard * len(idx)
             sums["feature"] += feat.item() * len(idx)
@@ -179,7 +185,11 @@ def train(cfg):
     ytr, yva = torch.from_numpy(ytr), torch.from_numpy(yva)
     t0 = time.time()
     feats, t_logits = teacher_targets(teacher, xtr, None if cfg.subset else cache_file(cfg, len(xtr)), cfg.student.split_at)
-    print(json.dumps({"teacher_targets": len(xtr), "seconds": round(time.time() - t0, 1)}), flush=True)
+    mirrored = None
+    if cfg.augment_flip:
+        xfl = torch.flip(xtr, dims=[3])
+        mirrored = (xfl, *teacher_targets(teacher, xfl, None if cfg.subset else cache_file(cfg, len(xtr), flipped=True), cfg.student.split_at))
+    print(json.dumps({"teacher_targets": len(xtr) * (2 if mirrored else 1), "seconds": round(time.time() - t0, 1)}), flush=True)
     student = EntropicStudent(teacher, **as_dict(cfg.student))
     out = resolve(cfg.out)
     os.makedirs(out, exist_ok=True)
@@ -187,7 +197,7 @@ def train(cfg):
     with open(os.path.join(out, "log.jsonl"), "a") as log:
         for stage in ("joint", "finetune"):
             if getattr(cfg, stage).epochs > 0:
-                lam = run_stage(stage, student, (xtr, feats, t_logits, ytr), (xva, yva), cfg, lam, log)
+                lam = run_stage(stage, student, (xtr, feats, t_logits, ytr, mirrored), (xva, yva), cfg, lam, log)
     path = os.path.join(out, "student.pt")
     torch.save({"config": as_dict(cfg), "model": student.state_dict(), "lambda": lam}, path)
     return path

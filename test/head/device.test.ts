@@ -3,8 +3,9 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInput } from '../../bottleneck/input.js';
-import { loadZstd } from '../../bottleneck/zstd.js';
+import { loadZstd } from '../../bottleneck/zstd-native.js';
 import { createDevice, RADIOS, STALE_AFTER, type BackendName, type Device, type DeviceOptions, type DeviceProfile, type InferResult } from '../../head/index.js';
+import { TIMINGS_EVERY } from '../../head/device.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { pb, type RequestInit } from '../../protocol/messages.js';
 import type { Manifest } from '../../protocol/manifest.js';
@@ -39,12 +40,24 @@ async function device(options: Omit<DeviceOptions, 'bundle'> & { bundle?: Device
 
 const image = (i: number): Uint8Array => Uint8Array.from(golden.images[i]!);
 const IMAGES = [0, 1, 2, 3];
-/** Wire bytes of the first split request of a connection (id 1, the connection's deadline) with `payloadBytes` of payload. */
-const requestBytes = (payloadBytes: number, rate = 0, more: Omit<RequestInit, 'rate' | 'payload'> = {}): number => {
-  const frame = encodeFrame({ type: 'request', request: { id: 1, rate, payload: new Uint8Array(payloadBytes), ...more } }).length;
+/** A device's `send`-th request to the edge (from 0) asks for the server's timings when this is true. */
+const asksTimings = (send: number): boolean => send % TIMINGS_EVERY === 0;
+/**
+ * Wire bytes of a device's `send`-th request (ids below 128, the connection's deadline) with
+ * `payloadBytes` of payload: WANT_TIMINGS on one send in TIMINGS_EVERY costs 2 bytes.
+ */
+const requestBytes = (payloadBytes: number, rate = 0, more: Omit<RequestInit, 'rate' | 'payload'> = {}, send = 1): number => {
+  const want = (more.want ?? 0) | (asksTimings(send) ? pb.Want.WANT_TIMINGS : 0);
+  const frame = encodeFrame({ type: 'request', request: { id: 1, rate, payload: new Uint8Array(payloadBytes), ...more, want } }).length;
   return frame + (frame < 126 ? 2 : 4) + 4;
 };
-const answerBytes = (r: InferResult): number => encodeFrame({ type: 'answer', answer: { id: 1, label: r.label, confidence: Math.round(r.confidence * 255) } }).length + 2;
+/** Wire bytes of the class answer to a device's `send`-th request (with the server's timings when it asked; one request per batch). */
+const answerBytes = (r: InferResult, send: number): number => {
+  const us = (ms: number): number => Math.round(ms * 1000);
+  const t = r.timings.server;
+  const timings = asksTimings(send) ? { timings: { queueUs: us(t.queue), decodeUs: us(t.decode), computeUs: us(t.compute), batchSize: 1 } } : {};
+  return encodeFrame({ type: 'answer', answer: { id: 1, label: r.label, confidence: Math.round(r.confidence * 255), ...timings } }).length + 2;
+};
 
 /** A device class whose compute is 1,000 MAC/s: the head "takes" 12.5 s, so sending always wins. */
 const SLOW: DeviceProfile = {
@@ -85,8 +98,8 @@ describe.each<BackendName>(['onnxruntime-node', 'onnxruntime-web'])('paths on %s
       expect(r).toMatchObject({ path: 'edge', ratePoint: 's1', label: golden.splitPredictions.s1[i], payloadBytes: golden.rates.s1.payloads[i]!.length / 2 });
       expect(r.labelName).toBe(manifest.labels[r.label]);
       expect(Math.abs(r.confidence - p[r.label]!)).toBeLessThanOrEqual(1 / 255);
-      expect(r.bytesUp).toBe(requestBytes(r.payloadBytes));
-      expect(r.bytesDown).toBe(answerBytes(r));
+      expect(r.bytesUp).toBe(requestBytes(r.payloadBytes, 0, {}, i));
+      expect(r.bytesDown).toBe(answerBytes(r, i));
       expect(r.energy.radioJ).toBeGreaterThan(0);
     }
   });
@@ -98,12 +111,12 @@ describe('always-offload at each rate point', () => {
     const f16 = await device({ edge: edge.url, policy: { force: 'always-offload', ratePoint: 2 } });
     for (const i of IMAGES) {
       const a = await u4.infer(image(i));
-      expect(a).toMatchObject({ path: 'edge', ratePoint: 'u4', label: golden.splitPredictions.u4[i], payloadBytes: 49, bytesUp: requestBytes(49, 1) });
+      expect(a).toMatchObject({ path: 'edge', ratePoint: 'u4', label: golden.splitPredictions.u4[i], payloadBytes: 49, bytesUp: requestBytes(49, 1, {}, i) });
       expect(Math.abs(a.confidence - probs(golden.rates.u4.tailLogits[i]!)[a.label]!)).toBeLessThanOrEqual(1 / 255);
       const b = await f16.infer(image(i));
       expect(b).toMatchObject({ path: 'edge', ratePoint: 'f16', label: golden.splitPredictions.f16[i] });
       expect(b.payloadBytes).toBeLessThanOrEqual(2 * 98);
-      expect(b.bytesUp).toBe(requestBytes(b.payloadBytes, 2, { zstd: b.payloadBytes < 2 * 98 })); // wrapped only when smaller
+      expect(b.bytesUp).toBe(requestBytes(b.payloadBytes, 2, { zstd: b.payloadBytes < 2 * 98 }, i)); // wrapped only when smaller
     }
   });
 });
@@ -118,7 +131,7 @@ describe('full offload', () => {
       const enc = encodeInput(image(i), [28, 28], { codec: 'raw' }, { zstd });
       expect(r).toMatchObject({ path: 'edge', ratePoint: 'input', label: argmaxOf(golden.fullLogits[i]!), payloadBytes: enc.payload.length });
       expect(Math.abs(r.confidence - p[r.label]!)).toBeLessThanOrEqual(1 / 255);
-      expect(r.bytesUp).toBe(requestBytes(enc.payload.length, 0, { graph: pb.Graph.GRAPH_FULL, zstd: enc.zstd }));
+      expect(r.bytesUp).toBe(requestBytes(enc.payload.length, 0, { graph: pb.Graph.GRAPH_FULL, zstd: enc.zstd }, i));
       expect(r.timings.head).toBe(0);
     }
   });
@@ -152,9 +165,17 @@ describe('exits', () => {
     }
   });
 
-  it('at the default budget (0.005 against the best split accuracy, 0.792) the threshold is 0.99: images 2 and 3 exit, 0 and 1 do not', async () => {
-    const offline = await device({});
-    const forced = await device({ policy: { force: 'exit-then-offload' } });
+  it('at the default budget (0.005 against the default rate point s1, 0.765) the threshold is the manifest’s recommended 0.5: all four images exit', async () => {
+    const d = await device({});
+    expect(manifest.exits[0]!.recommendedThreshold).toBe(0.5);
+    const paths = [];
+    for (const i of IMAGES) paths.push((await d.infer(image(i))).path);
+    expect(paths).toEqual(['exit:0', 'exit:0', 'exit:0', 'exit:0']);
+  });
+
+  it('a fixed exitThreshold (0.99) overrides the calibrated one: images 2 and 3 exit (0.997, 0.990), 0 and 1 do not', async () => {
+    const offline = await device({ policy: { exitThreshold: 0.99 } });
+    const forced = await device({ policy: { force: 'exit-then-offload', exitThreshold: 0.99 } });
     const paths = [];
     for (const i of IMAGES) paths.push((await offline.infer(image(i))).path);
     expect(paths).toEqual(['local', 'local', 'exit:0', 'exit:0']);
@@ -174,7 +195,7 @@ describe('exits', () => {
 
 describe('adaptive', () => {
   it('on a microcontroller (modelled: local 0.17 ms beats any send), answers from the exit or locally', async () => {
-    const d = await device({ edge: edge.url, profile: { device: 'mcu', link: 'wifi' } });
+    const d = await device({ edge: edge.url, profile: { device: 'mcu', link: 'wifi' }, policy: { exitThreshold: 0.99 } });
     expect(d.connected).toBe(true);
     const paths = [];
     for (const i of IMAGES) paths.push((await d.infer(image(i))).path);
@@ -182,7 +203,7 @@ describe('adaptive', () => {
   });
 
   it('on a very slow device with a fixed rate point, offloads what does not exit', async () => {
-    const d = await device({ edge: edge.url, profile: SLOW, policy: { ratePoint: 0 } });
+    const d = await device({ edge: edge.url, profile: SLOW, policy: { ratePoint: 0, exitThreshold: 0.99 } });
     const rs: InferResult[] = [];
     for (const i of IMAGES) rs.push(await d.infer(image(i)));
     expect(rs.map((r) => r.path)).toEqual(['edge', 'edge', 'exit:0', 'exit:0']);
@@ -190,7 +211,7 @@ describe('adaptive', () => {
   });
 
   it('on a very slow device, sends the raw input before the head, and re-times the head and the local model once every STALE_AFTER requests', async () => {
-    const d = await device({ edge: edge.url, profile: SLOW });
+    const d = await device({ edge: edge.url, profile: SLOW, policy: { exitThreshold: 0.99 } });
     const paths: string[] = [];
     const points = new Set<string | undefined>();
     for (let k = 0; k < 2 * STALE_AFTER + 10; k++) {
@@ -285,7 +306,7 @@ describe('fallback: every infer() resolves', () => {
       expect(r.label).toBe(argmaxOf(golden.fullLogits[k % 4]!));
       // Found the edge gone (nothing sent), or sent before it went: payload + framing (every 8th
       // request asks for server timings: 2 bytes more).
-      expect([0, requestBytes(r.payloadBytes), requestBytes(r.payloadBytes, 0, { want: pb.Want.WANT_TIMINGS })]).toContain(r.bytesUp);
+      expect([0, requestBytes(r.payloadBytes), requestBytes(r.payloadBytes, 0, {}, 0)]).toContain(r.bytesUp);
     });
   });
 
@@ -309,7 +330,7 @@ describe('fallback: every infer() resolves', () => {
     const d = await device({ edge: silent.url, deadlineMs: 100, policy: { force: 'always-offload', ratePoint: 0 } });
     expect(d.connected).toBe(true);
     const r = await d.infer(image(3));
-    expect(r).toMatchObject({ path: 'fallback', reason: 'timeout', ratePoint: 's1', label: argmaxOf(golden.fullLogits[3]!), payloadBytes: 16, bytesUp: requestBytes(16), bytesDown: 0 });
+    expect(r).toMatchObject({ path: 'fallback', reason: 'timeout', ratePoint: 's1', label: argmaxOf(golden.fullLogits[3]!), payloadBytes: 16, bytesUp: requestBytes(16, 0, {}, 0), bytesDown: 0 });
     expect(silent.received[0]!.request.deadlineMs).toBe(0); // the Hello's deadline (100 ms) applies
     expect(silent.hellos[0]!.deadlineMs).toBe(100);
     expect(r.energy.radioJ).toBeGreaterThan(0);
@@ -353,7 +374,9 @@ describe('createDevice option checks', () => {
     await rejects({ bundle: TINY, profile: { device: 'toaster', link: 'wifi' } }, "unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop");
     await rejects({ bundle: TINY, profile: { device: 'mcu', link: 'pigeon' } }, "unknown link 'pigeon': use one of lte, 3g, wifi, 5g");
     await rejects(null, 'createDevice needs options: { bundle, edge?, policy?, profile? }');
-    await rejects({ bundle: TINY, backend: 'onnxruntime-web', headInWorker: true }, 'headInWorker needs the onnxruntime-node backend');
+    await rejects({ bundle: TINY, backend: 'onnxruntime-web', headInWorker: true }, 'headInWorker needs Node.js and the onnxruntime-node backend');
+    await rejects({ bundle: TINY, policy: { exitThreshold: 0 } }, 'policy.exitThreshold is a confidence in (0, 1], got 0');
+    await rejects({ bundle: TINY, policy: { exitThreshold: 1.5 } }, 'policy.exitThreshold is a confidence in (0, 1], got 1.5');
   });
 });
 

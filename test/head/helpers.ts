@@ -157,8 +157,11 @@ export class FakeEdge {
     return frame.length;
   }
 
-  error(r: Received, e: Omit<ErrorInit, 'id'>): void {
-    r.socket.send(encodeFrame({ type: 'error', error: { id: r.request.id, ...e } }));
+  /** Sends an Error frame for `r`; returns the frame's length. */
+  error(r: Received, e: Omit<ErrorInit, 'id'>): number {
+    const frame = encodeFrame({ type: 'error', error: { id: r.request.id, ...e } });
+    r.socket.send(frame);
+    return frame.length;
   }
 
   /** Drops every connection at once (no closing handshake). */

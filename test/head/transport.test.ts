@@ -250,9 +250,10 @@ describe('request() never rejects', () => {
     const a = t.request(tiny, 5000);
     const b = t.request(tiny, 5000);
     await f.requests(2);
-    f.error(f.received[0]!, { code: pb.ErrorCode.QUEUE_FULL, message: 'queue full', retryAfterMs: 7 });
+    const down = f.error(f.received[0]!, { code: pb.ErrorCode.QUEUE_FULL, message: 'queue full', retryAfterMs: 7 });
     f.error(f.received[1]!, { code: 99 as unknown as ErrorInit['code'], message: 'from the future' });
-    expect(await a).toEqual({ ok: false, reason: 'server-error:QUEUE_FULL', message: 'queue full', retryAfterMs: 7, bytesUp: f.received[0]!.bytes.length + 6 });
+    // The error frame's bytes count down (an unmasked server frame under 126 bytes: 2 of header).
+    expect(await a).toEqual({ ok: false, reason: 'server-error:QUEUE_FULL', message: 'queue full', retryAfterMs: 7, bytesUp: f.received[0]!.bytes.length + 6, bytesDown: down + 2 });
     expect(await b).toMatchObject({ ok: false, reason: 'server-error:INTERNAL', message: 'unknown error code 99: from the future' });
   });
 

@@ -31,11 +31,17 @@ const large: Manifest = {
 
 describe('the policy preview', () => {
   it('turns the accuracy budget into the exit threshold and its calibrated exit rate', () => {
-    // tiny's split model: 0.792 at best. Half a point below (0.787) no row reaches: the last row.
-    expect(exitPreview(tiny, 0.005)).toEqual([{ threshold: 0.99, exitRate: 0.107, overallAccuracy: 0.7649999856948853, reference: 0.7919999957084656 }]);
+    // tiny's exits are calibrated with the split model at its default rate point, s1 (0.765):
+    // every row stays within half a point of it, so the lowest threshold (the manifest's
+    // recommended one) is the budget's.
+    expect(exitPreview(tiny, 0.005)).toEqual([{ threshold: 0.5, exitRate: 0.846, overallAccuracy: 0.777999997138977, reference: 0.7649999856948853 }]);
+    expect(tiny.exits[0]!.recommendedThreshold).toBe(0.5);
+    // With u4 (0.792) as the default, half a point below (0.787) no row reaches: the last row.
+    const u4 = { ...tiny, bottleneck: { ...tiny.bottleneck, defaultRatePoint: 1 } };
+    expect(exitPreview(u4, 0.005)).toEqual([{ threshold: 0.99, exitRate: 0.107, overallAccuracy: 0.7649999856948853, reference: 0.7919999957084656 }]);
     // 1.25 points: 0.7795 and up, rows 0.6 (0.781) but not 0.5 (0.778).
-    expect(exitPreview(tiny, 0.0125).map((e) => [e.threshold, e.exitRate])).toEqual([[0.6, 0.757]]);
-    expect(exitPreview(tiny, 0.02).map((e) => [e.threshold, e.exitRate])).toEqual([[0.5, 0.846]]);
+    expect(exitPreview(u4, 0.0125).map((e) => [e.threshold, e.exitRate])).toEqual([[0.6, 0.757]]);
+    expect(exitPreview(u4, 0.02).map((e) => [e.threshold, e.exitRate])).toEqual([[0.5, 0.846]]);
     expect(exitPreview(large, 0.005).map((e) => [e.threshold, e.exitRate])).toEqual([[0.9, 0.8]]);
   });
 
