@@ -23,7 +23,16 @@ import { waitForListening } from '../scenario/serve-process.js';
 const ROOT = join(import.meta.dirname, '..');
 
 /** The flags every Chromium here runs with (and a fresh --user-data-dir per launch). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Targets from issue 20: bytes of a first load and of a reload, and time to ready on localhost. */
 export const TARGETS = { firstLoadBytes: 8e6, reloadBytes: 200e3, readyMs: 2000 };
@@ -40,7 +49,26 @@ export interface ServeProcess {
 
 /** Spawns `offramp serve --web <flags> --models <models>` from source and waits until it listens. */
 export async function spawnServe(models: string, ...flags: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'serve-main.ts'), 'serve', '--web', ...flags, '--models', models, '--port', '0', '--workers', '1', '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'cli', 'serve-main.ts'),
+      'serve',
+      '--web',
+      ...flags,
+      '--models',
+      models,
+      '--port',
+      '0',
+      '--workers',
+      '1',
+      '--log-level',
+      'warn',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const url = (await waitForListening(child)).replace(/^ws/, 'http');
@@ -57,7 +85,10 @@ export async function spawnServe(models: string, ...flags: string[]): Promise<Se
     look();
   });
   return {
-    child, url, pageUrl, stdout: () => out,
+    child,
+    url,
+    pageUrl,
+    stdout: () => out,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -73,7 +104,8 @@ export async function launchChromium(viewport = { width: 1280, height: 900 }): P
   const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
-    context, page,
+    context,
+    page,
     async close() {
       await context.close();
       await rm(dir, { recursive: true, force: true });
@@ -105,10 +137,11 @@ export async function countingProxy(targetPort: number): Promise<{ port: number;
   return {
     port: (server.address() as { port: number }).port,
     bytes: () => ({ up, down }),
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -134,7 +167,14 @@ async function loadOnce(page: Page, proxy: { bytes(): { down: number } }, go: ()
   await go();
   await waitReady(page);
   page.off('request', onRequest);
-  const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('offramp:')).map((m) => [m.name.slice(8), Math.round(m.startTime)])));
+  const marks = await page.evaluate(() =>
+    Object.fromEntries(
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('offramp:'))
+        .map((m) => [m.name.slice(8), Math.round(m.startTime)]),
+    ),
+  );
   return { bytes: proxy.bytes().down - before, readyMs: marks.ready ?? NaN, marks, urls };
 }
 
@@ -154,12 +194,27 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const [{ createDevice }, { imageAt, loadFashionMnistTest }, { manifestFromBytes }, { environment, percentile, r3 }] = await Promise.all([
-    import('../head/index.js'), import('../head/datasets/fashion-mnist.js'), import('../protocol/bundle-files.js'), import('./stats.js'),
+    import('../head/index.js'),
+    import('../head/datasets/fashion-mnist.js'),
+    import('../protocol/bundle-files.js'),
+    import('./stats.js'),
   ]);
   // fmnist-b32 once it is a bundle this version reads; the test bundle until then.
   const b32 = join(ROOT, 'models', 'fmnist-b32');
-  const readable = await readFile(join(b32, 'manifest.json')).then((m) => manifestFromBytes(m)).then(() => true, () => false);
-  const { values: args } = parseArgs({ options: { bundle: { type: 'string', default: readable ? b32 : join(ROOT, 'test', 'fixtures', 'tiny') }, trials: { type: 'string', default: '3' }, images: { type: 'string', default: '300' }, json: { type: 'string' } } });
+  const readable = await readFile(join(b32, 'manifest.json'))
+    .then((m) => manifestFromBytes(m))
+    .then(
+      () => true,
+      () => false,
+    );
+  const { values: args } = parseArgs({
+    options: {
+      bundle: { type: 'string', default: readable ? b32 : join(ROOT, 'test', 'fixtures', 'tiny') },
+      trials: { type: 'string', default: '3' },
+      images: { type: 'string', default: '300' },
+      json: { type: 'string' },
+    },
+  });
   const n = Number(args.images);
   const warm = 30;
   const tmp = await mkdtemp(join(tmpdir(), 'offramp-bench-web-'));
@@ -169,7 +224,13 @@ async function main(): Promise<void> {
   const served = await spawnServe(models);
   const edgeWs = served.url.replace(/^http/, 'ws');
   const proxy = await countingProxy(Number(new URL(served.url).port));
-  const p50 = (xs: number[]): number => r3(percentile([...xs].sort((a, b) => a - b), 50));
+  const p50 = (xs: number[]): number =>
+    r3(
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      ),
+    );
   const trials: { first: LoadFigures; reload: LoadFigures; loadavg: number }[] = [];
   const heads: Record<string, unknown>[] = [];
   try {
@@ -177,17 +238,31 @@ async function main(): Promise<void> {
     const b = await launchChromium();
     await b.page.goto(`${served.url}/`);
     await waitReady(b.page);
-    const times = await b.page.evaluate(async ([count, w]) => {
-      const o = (globalThis as unknown as { offramp: { configure(c: object): Promise<boolean>; run(i: number[]): Promise<{ head: number }[]> } }).offramp;
-      await o.configure({ policy: 'exit-then-offload', device: 'host', link: 'loopback' });
-      await o.run(Array.from({ length: w }, (_, i) => i));
-      return (await o.run(Array.from({ length: count }, (_, i) => w + i))).map((a) => a.head);
-    }, [Math.min(n, 1000 - warm), warm] as const);
-    heads.push({ where: 'Chromium (onnxruntime-web, wasm, in a worker)', headMsP50: p50(times), images: times.length, userAgent: await b.page.evaluate<string>('navigator.userAgent') });
+    const times = await b.page.evaluate(
+      async ([count, w]) => {
+        const o = (globalThis as unknown as { offramp: { configure(c: object): Promise<boolean>; run(i: number[]): Promise<{ head: number }[]> } }).offramp;
+        await o.configure({ policy: 'exit-then-offload', device: 'host', link: 'loopback' });
+        await o.run(Array.from({ length: w }, (_, i) => i));
+        return (await o.run(Array.from({ length: count }, (_, i) => w + i))).map((a) => a.head);
+      },
+      [Math.min(n, 1000 - warm), warm] as const,
+    );
+    heads.push({
+      where: 'Chromium (onnxruntime-web, wasm, in a worker)',
+      headMsP50: p50(times),
+      images: times.length,
+      userAgent: await b.page.evaluate<string>('navigator.userAgent'),
+    });
     await b.close();
     const data = await loadFashionMnistTest();
     for (const backend of ['onnxruntime-node', 'onnxruntime-web'] as const) {
-      const d = await createDevice({ bundle: args.bundle, backend, edge: edgeWs, policy: { force: 'exit-then-offload' }, profile: { device: 'host', link: 'wifi' } });
+      const d = await createDevice({
+        bundle: args.bundle,
+        backend,
+        edge: edgeWs,
+        policy: { force: 'exit-then-offload' },
+        profile: { device: 'host', link: 'wifi' },
+      });
       for (let i = 0; i < warm; i++) await d.infer(Uint8Array.from(imageAt(data, i)));
       const t: number[] = [];
       for (let i = 0; i < n; i++) t.push((await d.infer(Uint8Array.from(imageAt(data, warm + i)))).timings.head);
@@ -208,11 +283,27 @@ async function main(): Promise<void> {
     reloadReadyMs: median(trials.map((t) => t.reload.readyMs)),
     loadavg: median(trials.map((t) => t.loadavg)),
   };
-  const verdict = { firstLoadBytes: load.firstLoadBytes <= TARGETS.firstLoadBytes, reloadBytes: load.reloadBytes <= TARGETS.reloadBytes, readyMs: load.readyMs <= TARGETS.readyMs };
-  console.table(trials.map((t) => ({ firstMB: r3(t.first.bytes / 1e6), firstReadyMs: t.first.readyMs, reloadKB: r3(t.reload.bytes / 1e3), reloadReadyMs: t.reload.readyMs, loadavg: t.loadavg })));
+  const verdict = {
+    firstLoadBytes: load.firstLoadBytes <= TARGETS.firstLoadBytes,
+    reloadBytes: load.reloadBytes <= TARGETS.reloadBytes,
+    readyMs: load.readyMs <= TARGETS.readyMs,
+  };
+  console.table(
+    trials.map((t) => ({
+      firstMB: r3(t.first.bytes / 1e6),
+      firstReadyMs: t.first.readyMs,
+      reloadKB: r3(t.reload.bytes / 1e3),
+      reloadReadyMs: t.reload.readyMs,
+      loadavg: t.loadavg,
+    })),
+  );
   console.log('median', load, 'targets', TARGETS, 'met', verdict);
   console.table(heads);
-  if (args.json) writeFileSync(args.json, JSON.stringify({ bundle: basename(args.bundle), environment: environment(), load, targets: TARGETS, met: verdict, trials, heads }, null, 2) + '\n');
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify({ bundle: basename(args.bundle), environment: environment(), load, targets: TARGETS, met: verdict, trials, heads }, null, 2) + '\n',
+    );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

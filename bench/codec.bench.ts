@@ -22,7 +22,14 @@ import { normalizeInto } from '../protocol/normalize.js';
 import { environment, percentile, r2, timeUs } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const { values: args } = parseArgs({ options: { json: { type: 'string' }, iterations: { type: 'string', default: '2000' }, bundle: { type: 'string' }, samples: { type: 'string', default: '64' } } });
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    iterations: { type: 'string', default: '2000' },
+    bundle: { type: 'string' },
+    samples: { type: 'string', default: '64' },
+  },
+});
 const iterations = Number(args.iterations);
 
 /** Post-ReLU-like activations: half zeros, the rest exponential with mean 1 (deterministic). */
@@ -54,9 +61,15 @@ function measure(label: Record<string, unknown>, xs: Float32Array[], shape: numb
   }, iterations);
   const bytes = encs.map((e) => e.payload.length);
   rows.push({
-    ...label, values: n, bytesMean: r2(bytes.reduce((a, b) => a + b, 0) / bytes.length), zstdUsed: encs.filter((e) => e.zstd).length / encs.length,
-    encodeUsP50: r2(percentile(te, 50)), decodeUsP50: r2(percentile(td, 50)), roundTripUsP50: r2(percentile(te, 50) + percentile(td, 50)),
-    encodeUsP99: r2(percentile(te, 99)), decodeUsP99: r2(percentile(td, 99)),
+    ...label,
+    values: n,
+    bytesMean: r2(bytes.reduce((a, b) => a + b, 0) / bytes.length),
+    zstdUsed: encs.filter((e) => e.zstd).length / encs.length,
+    encodeUsP50: r2(percentile(te, 50)),
+    decodeUsP50: r2(percentile(td, 50)),
+    roundTripUsP50: r2(percentile(te, 50) + percentile(td, 50)),
+    encodeUsP99: r2(percentile(te, 99)),
+    decodeUsP99: r2(percentile(td, 99)),
   });
 }
 
@@ -64,7 +77,10 @@ function measure(label: Record<string, unknown>, xs: Float32Array[], shape: numb
 const bundles = args.bundle
   ? args.bundle.split(',')
   : existsSync(join(ROOT, 'models'))
-    ? readdirSync(join(ROOT, 'models')).filter((d) => d.startsWith('fmnist-')).map((d) => join(ROOT, 'models', d)).filter((d) => existsSync(join(d, 'manifest.json')))
+    ? readdirSync(join(ROOT, 'models'))
+        .filter((d) => d.startsWith('fmnist-'))
+        .map((d) => join(ROOT, 'models', d))
+        .filter((d) => existsSync(join(d, 'manifest.json')))
     : [];
 if (bundles.length === 0) bundles.push(join(ROOT, 'test', 'fixtures', 'tiny'));
 const data = await loadFashionMnistTest();
@@ -95,12 +111,17 @@ for (const dir of bundles) {
 
 // Synthetic shapes: uniform and float codecs, zstd when it shrinks.
 const baseline: Record<string, unknown>[] = [];
-for (const shape of [[2, 7, 7], [12, 28, 28]]) {
+for (const shape of [
+  [2, 7, 7],
+  [12, 28, 28],
+]) {
   const n = shape.reduce((a, b) => a * b, 1);
   const x = reluLike(n, 42);
   const copyEnc = timeUs(() => Buffer.concat([Buffer.from(x.buffer, x.byteOffset, x.byteLength)]), iterations);
   baseline.push({ shape: shape.join('x'), bytes: n * 4, copyUsP50: r2(percentile(copyEnc, 50)) });
-  for (const rp of [1, 2, 4, 8].map((bits): RatePoint => ({ codec: 'uniform', bits, min: [0], max: [4] })).concat([{ codec: 'float16' }, { codec: 'float32' }])) {
+  for (const rp of [1, 2, 4, 8]
+    .map((bits): RatePoint => ({ codec: 'uniform', bits, min: [0], max: [4] }))
+    .concat([{ codec: 'float16' }, { codec: 'float32' }])) {
     const name = rp.codec === 'uniform' ? `uniform ${rp.bits} bits` : rp.codec;
     measure({ kind: 'synthetic', shape: shape.join('x'), codec: name }, [x], shape, rp);
     measure({ kind: 'synthetic', shape: shape.join('x'), codec: `${name} + zstd (wasm)` }, [x], shape, rp, wasm);
@@ -111,6 +132,9 @@ console.log('baseline (raw float32 copy, same run):');
 console.table(baseline);
 console.table(rows);
 if (args.json) {
-  writeFileSync(args.json, JSON.stringify({ benchmark: 'codec', iterations, zstd: zstds.map(([, z]) => z.name), environment: environment(), baseline, rows }, null, 2) + '\n');
+  writeFileSync(
+    args.json,
+    JSON.stringify({ benchmark: 'codec', iterations, zstd: zstds.map(([, z]) => z.name), environment: environment(), baseline, rows }, null, 2) + '\n',
+  );
   console.log(`wrote ${args.json}`);
 }

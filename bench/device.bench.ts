@@ -43,7 +43,9 @@ for (const dir of bundles) {
     const raw = Uint8Array.from({ length: inSize }, (_, i) => (i * 37) % 256);
     const rpIndex = m.bottleneck.defaultRatePoint;
     const rp = resolveRatePoints(m, b.tables)[rpIndex]!;
-    const feed = (x: Float32Array): Record<string, { data: Float32Array; dims: number[] }> => ({ [m.graphs.head.inputs[0]!.name]: { data: x, dims: [1, ...m.input.shape] } });
+    const feed = (x: Float32Array): Record<string, { data: Float32Array; dims: number[] }> => ({
+      [m.graphs.head.inputs[0]!.name]: { data: x, dims: [1, ...m.input.shape] },
+    });
     const t0 = performance.now();
     await head.run(feed(new Float32Array(inSize)));
     const once = performance.now() - t0;
@@ -67,7 +69,16 @@ for (const dir of bundles) {
     await head.release();
     headMs.sort((p, q) => p - q);
     overheadMs.sort((p, q) => p - q);
-    const row = { bundle: m.id, backend: backendName, ratePoint: m.bottleneck.ratePoints[rpIndex]!.id, iterations, headMsP50: r3(percentile(headMs, 50)), headMsP95: r3(percentile(headMs, 95)), overheadMsP50: r3(percentile(overheadMs, 50)), overheadRatio: r3(percentile(overheadMs, 50) / percentile(headMs, 50)) };
+    const row = {
+      bundle: m.id,
+      backend: backendName,
+      ratePoint: m.bottleneck.ratePoints[rpIndex]!.id,
+      iterations,
+      headMsP50: r3(percentile(headMs, 50)),
+      headMsP95: r3(percentile(headMs, 95)),
+      overheadMsP50: r3(percentile(overheadMs, 50)),
+      overheadRatio: r3(percentile(overheadMs, 50) / percentile(headMs, 50)),
+    };
     rows.push(row);
     console.log(JSON.stringify(row));
   }

@@ -35,7 +35,9 @@ export interface RdPoint {
 /** The baselines: raw, downsampled (factor × bits) and JPEG qualities. */
 export const BASELINES: { name: string; enc: InputEncoding }[] = [
   { name: 'raw + zstd', enc: { codec: 'raw' } },
-  ...[2, 4].flatMap((factor) => [1, 2, 3, 4, 6, 8].map((bits) => ({ name: `downsample ×${factor}, ${bits} bits`, enc: { codec: 'downsample' as const, factor, bits } }))),
+  ...[2, 4].flatMap((factor) =>
+    [1, 2, 3, 4, 6, 8].map((bits) => ({ name: `downsample ×${factor}, ${bits} bits`, enc: { codec: 'downsample' as const, factor, bits } })),
+  ),
   ...[1, 3, 5, 10, 20, 40, 70, 90].map((quality) => ({ name: `jpeg q${quality}`, enc: { codec: 'jpeg' as const, quality } })),
 ];
 
@@ -45,11 +47,22 @@ export function bestBaselineAt(points: readonly RdPoint[], bytes: number): RdPoi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { bundle: { type: 'string' }, samples: { type: 'string', default: '10000' }, json: { type: 'string' }, svg: { type: 'string' }, md: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      bundle: { type: 'string' },
+      samples: { type: 'string', default: '10000' },
+      json: { type: 'string' },
+      svg: { type: 'string' },
+      md: { type: 'string' },
+    },
+  });
   const root = join(dirname(new URL(import.meta.url).pathname), '..');
   const bundles = values.bundle
     ? values.bundle.split(',')
-    : (await readdir(join(root, 'models'))).filter((d) => d.startsWith('fmnist-') && existsSync(join(root, 'models', d, 'manifest.json'))).map((d) => join(root, 'models', d)).sort();
+    : (await readdir(join(root, 'models')))
+        .filter((d) => d.startsWith('fmnist-') && existsSync(join(root, 'models', d, 'manifest.json')))
+        .map((d) => join(root, 'models', d))
+        .sort();
   const data = await loadFashionMnistTest();
   const n = Math.min(Number(values.samples), data.count);
   const inputs = Array.from({ length: n }, (_, i) => imageAt(data, i));
@@ -61,7 +74,15 @@ async function main(): Promise<void> {
     const correct = r.results.filter((x, i) => x.label === data.labels[i] && x.path === 'edge').length;
     const notEdge = r.results.filter((x) => x.path !== 'edge').length;
     if (notEdge) throw new Error(`${name}: ${notEdge} answers did not come from the edge`);
-    points.push({ kind, name, bundle, samples: n, accuracy: correct / n, payloadBytesMean: sizes.reduce((a, b) => a + b, 0) / n, payloadBytesP99: sizes[Math.ceil(0.99 * n) - 1]! });
+    points.push({
+      kind,
+      name,
+      bundle,
+      samples: n,
+      accuracy: correct / n,
+      payloadBytesMean: sizes.reduce((a, b) => a + b, 0) / n,
+      payloadBytesP99: sizes[Math.ceil(0.99 * n) - 1]!,
+    });
     console.log(`${name.padEnd(28)} ${((correct / n) * 100).toFixed(2)}%  ${points.at(-1)!.payloadBytesMean.toFixed(2)} B`);
   };
   try {
@@ -81,7 +102,14 @@ async function main(): Promise<void> {
   const margins = [8, 16, 32, 64].map((budget) => {
     const split = points.filter((p) => p.kind === 'split' && p.payloadBytesMean <= budget).sort((a, b) => b.accuracy - a.accuracy)[0];
     const base = bestBaselineAt(points, budget);
-    return { budget, split: split?.name ?? null, splitAccuracy: split?.accuracy ?? null, baseline: base?.name ?? null, baselineAccuracy: base?.accuracy ?? null, marginPt: split && base ? (split.accuracy - base.accuracy) * 100 : split ? Infinity : null };
+    return {
+      budget,
+      split: split?.name ?? null,
+      splitAccuracy: split?.accuracy ?? null,
+      baseline: base?.name ?? null,
+      baselineAccuracy: base?.accuracy ?? null,
+      marginPt: split && base ? (split.accuracy - base.accuracy) * 100 : split ? Infinity : null,
+    };
   });
   const result = { command: `tsx bench/rd.bench.ts ${process.argv.slice(2).join(' ')}`.trim(), environment: benchEnvironment(), samples: n, points, margins };
   if (values.json) {
@@ -91,21 +119,34 @@ async function main(): Promise<void> {
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `Accuracy vs payload bytes per sample (Fashion-MNIST test, ${n} images, measured through the socket path)`,
-    width: 520, height: 320,
+    width: 520,
+    height: 320,
     data: { values: points.map((p) => ({ ...p, series: p.kind === 'split' ? 'split (entropic student)' : p.name.replace(/ q\d+$| \d+ bits$/, '') })) },
     layer: [
-      { mark: { type: 'line', point: true }, encoding: {
-        x: { field: 'payloadBytesMean', type: 'quantitative', scale: { type: 'log' }, title: 'mean payload bytes per sample (log)' },
-        y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0.5, 1] }, title: 'top-1 accuracy', axis: { format: '%' } },
-        color: { field: 'series', type: 'nominal', title: null }, order: { field: 'payloadBytesMean' },
-      } },
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'payloadBytesMean', type: 'quantitative', scale: { type: 'log' }, title: 'mean payload bytes per sample (log)' },
+          y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0.5, 1] }, title: 'top-1 accuracy', axis: { format: '%' } },
+          color: { field: 'series', type: 'nominal', title: null },
+          order: { field: 'payloadBytesMean' },
+        },
+      },
     ],
   };
   if (values.svg) await writeFile(values.svg, await renderSvg(spec));
-  const md = ['| kind | point | accuracy | payload B mean | p99 |', '|---|---|---|---|---|',
-    ...points.map((p) => `| ${p.kind} | ${p.name} | ${(p.accuracy * 100).toFixed(2)}% | ${p.payloadBytesMean.toFixed(2)} | ${p.payloadBytesP99} |`), '',
-    '| budget B | best split point | accuracy | best baseline within budget | accuracy | margin pt |', '|---|---|---|---|---|---|',
-    ...margins.map((x) => `| ${x.budget} | ${x.split ?? '—'} | ${x.splitAccuracy === null ? '—' : `${(x.splitAccuracy * 100).toFixed(2)}%`} | ${x.baseline ?? 'none fits'} | ${x.baselineAccuracy === null ? '—' : `${(x.baselineAccuracy * 100).toFixed(2)}%`} | ${x.marginPt === null ? '—' : Number.isFinite(x.marginPt) ? x.marginPt.toFixed(2) : 'no baseline fits'} |`)];
+  const md = [
+    '| kind | point | accuracy | payload B mean | p99 |',
+    '|---|---|---|---|---|',
+    ...points.map((p) => `| ${p.kind} | ${p.name} | ${(p.accuracy * 100).toFixed(2)}% | ${p.payloadBytesMean.toFixed(2)} | ${p.payloadBytesP99} |`),
+    '',
+    '| budget B | best split point | accuracy | best baseline within budget | accuracy | margin pt |',
+    '|---|---|---|---|---|---|',
+    ...margins.map(
+      (x) =>
+        `| ${x.budget} | ${x.split ?? '—'} | ${x.splitAccuracy === null ? '—' : `${(x.splitAccuracy * 100).toFixed(2)}%`} | ${x.baseline ?? 'none fits'} | ${x.baselineAccuracy === null ? '—' : `${(x.baselineAccuracy * 100).toFixed(2)}%`} | ${x.marginPt === null ? '—' : Number.isFinite(x.marginPt) ? x.marginPt.toFixed(2) : 'no baseline fits'} |`,
+    ),
+  ];
   if (values.md) await writeFile(values.md, md.join('\n') + '\n');
   console.log(md.join('\n'));
 }

@@ -70,14 +70,28 @@ const defaults = [join(ROOT, 'models', 'fmnist-b32'), join(ROOT, 'models-timing'
 const bundles = args.bundle ?? (defaults.length ? defaults : [join(ROOT, 'test', 'fixtures', 'tiny')]);
 
 async function startServer(modelsDir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const server = await spawnServe(modelsDir, ['--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024'], { fromSource: !args.dist });
+  const server = await spawnServe(
+    modelsDir,
+    ['--workers', String(workers), '--max-batch', String(maxBatch), '--max-queue-delay-us', '2000', '--max-queue', '100000', '--max-in-flight', '1024'],
+    { fromSource: !args.dist },
+  );
   return { url: server.url, pid: server.pid, stop: async () => void (await server.stop()) };
 }
 
 /** One closed-loop client: sends the next request as soon as the previous one is answered. */
-async function client(url: string, b: LoadedBundle, rate: number, payload: Uint8Array, until: () => number, record: (ms: number, batch: number) => void): Promise<void> {
+async function client(
+  url: string,
+  b: LoadedBundle,
+  rate: number,
+  payload: Uint8Array,
+  until: () => number,
+  record: (ms: number, batch: number) => void,
+): Promise<void> {
   const ws = new WebSocket(url, protocols(), { perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   let id = 0;
   let sentAt = 0;
   const sendNext = (): void => {
@@ -121,15 +135,31 @@ async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Prom
       while (performance.now() - t0 < secs * 1000) { await s.run(feeds); n += batch; }
       parentPort.postMessage(n / ((performance.now() - t0) / 1000));
     })();`;
-  const ws = Array.from({ length: workers }, () => new Worker(code, { eval: true, workerData: { path: b.paths.tail, input: b.manifest.bottleneck.tailInput, shape: sample, batch, secs } }));
-  await Promise.all(ws.map((w) => new Promise<void>((resolve, reject) => { w.once('message', () => resolve()); w.once('error', reject); })));
+  const ws = Array.from(
+    { length: workers },
+    () => new Worker(code, { eval: true, workerData: { path: b.paths.tail, input: b.manifest.bottleneck.tailInput, shape: sample, batch, secs } }),
+  );
+  await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+        }),
+    ),
+  );
   // Every session is loaded and warm: the CPU counted from here is the runs'.
   const cpu0 = process.cpuUsage();
-  const rates = await Promise.all(ws.map((w) => new Promise<number>((resolve, reject) => {
-    w.once('message', (r: number) => resolve(r));
-    w.once('error', reject);
-    w.postMessage('go');
-  })));
+  const rates = await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<number>((resolve, reject) => {
+          w.once('message', (r: number) => resolve(r));
+          w.once('error', reject);
+          w.postMessage('go');
+        }),
+    ),
+  );
   const cpu = process.cpuUsage(cpu0);
   await Promise.all(ws.map((w) => w.terminate()));
   const rps = rates.reduce((a, r) => a + r, 0);
@@ -178,20 +208,38 @@ for (const dir of bundles) {
           const c = process.cpuUsage(clientCpu0);
           clientCpu = (c.user + c.system) / 1e6;
         }, end - performance.now());
-        await Promise.all(Array.from({ length: k }, () => client(server.url, b, rate, payload, () => end, (ms, batch) => {
-          const at = performance.now();
-          if (at < from || at > end) return;
-          latencies.push(ms);
-          batches += 1 / batch;
-        })));
+        await Promise.all(
+          Array.from({ length: k }, () =>
+            client(
+              server.url,
+              b,
+              rate,
+              payload,
+              () => end,
+              (ms, batch) => {
+                const at = performance.now();
+                if (at < from || at > end) return;
+                latencies.push(ms);
+                batches += 1 / batch;
+              },
+            ),
+          ),
+        );
         clearTimeout(startTimer);
         clearTimeout(endTimer);
         latencies.sort((a, c) => a - c);
         const rps = latencies.length / seconds;
         const serverCpuPerAnswer = serverCpu / latencies.length;
         runs.push({
-          rps, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), meanBatch: latencies.length / batches, rawRps: rawNow.rps, ratio: rps / rawNow.rps,
-          serverCpuMsPerAnswer: serverCpuPerAnswer * 1000, rawCpuMsPerInference: rawNow.cpuPerSample * 1000, cpuRatio: serverCpuPerAnswer / rawNow.cpuPerSample,
+          rps,
+          p50Ms: percentile(latencies, 50),
+          p99Ms: percentile(latencies, 99),
+          meanBatch: latencies.length / batches,
+          rawRps: rawNow.rps,
+          ratio: rps / rawNow.rps,
+          serverCpuMsPerAnswer: serverCpuPerAnswer * 1000,
+          rawCpuMsPerInference: rawNow.cpuPerSample * 1000,
+          cpuRatio: serverCpuPerAnswer / rawNow.cpuPerSample,
           clientCpuMsPerAnswer: (clientCpu / latencies.length) * 1000,
         });
       }
@@ -199,12 +247,28 @@ for (const dir of bundles) {
       const ratio = spread(runs.map((r) => r.ratio!));
       const cpuRatio = spread(runs.map((r) => r.cpuRatio!));
       const row = {
-        bundle: b.manifest.id, ratePoint, payloadBytes: payload.length, clients: k, repeats, rps: r2(med('rps')), p50Ms: r2(med('p50Ms')), p99Ms: r2(med('p99Ms')),
-        meanBatch: r2(med('meanBatch')), rawRps: r2(med('rawRps')), rawBestBatch: bestBatch,
-        ratio: Number(ratio.median.toPrecision(3)), ratioMin: Number(ratio.min.toPrecision(3)), ratioMax: Number(ratio.max.toPrecision(3)),
-        serverCpuMsPerAnswer: Number(med('serverCpuMsPerAnswer').toPrecision(3)), rawCpuMsPerInference: Number(med('rawCpuMsPerInference').toPrecision(3)),
-        cpuRatio: Number(cpuRatio.median.toPrecision(3)), cpuRatioMin: Number(cpuRatio.min.toPrecision(3)), cpuRatioMax: Number(cpuRatio.max.toPrecision(3)),
-        clientCpuMsPerAnswer: Number(med('clientCpuMsPerAnswer').toPrecision(3)), workers, runs,
+        bundle: b.manifest.id,
+        ratePoint,
+        payloadBytes: payload.length,
+        clients: k,
+        repeats,
+        rps: r2(med('rps')),
+        p50Ms: r2(med('p50Ms')),
+        p99Ms: r2(med('p99Ms')),
+        meanBatch: r2(med('meanBatch')),
+        rawRps: r2(med('rawRps')),
+        rawBestBatch: bestBatch,
+        ratio: Number(ratio.median.toPrecision(3)),
+        ratioMin: Number(ratio.min.toPrecision(3)),
+        ratioMax: Number(ratio.max.toPrecision(3)),
+        serverCpuMsPerAnswer: Number(med('serverCpuMsPerAnswer').toPrecision(3)),
+        rawCpuMsPerInference: Number(med('rawCpuMsPerInference').toPrecision(3)),
+        cpuRatio: Number(cpuRatio.median.toPrecision(3)),
+        cpuRatioMin: Number(cpuRatio.min.toPrecision(3)),
+        cpuRatioMax: Number(cpuRatio.max.toPrecision(3)),
+        clientCpuMsPerAnswer: Number(med('clientCpuMsPerAnswer').toPrecision(3)),
+        workers,
+        runs,
       };
       rows.push(row);
       const { runs: _runs, ...shown } = row;

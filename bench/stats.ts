@@ -22,7 +22,13 @@ export function timeUs(fn: () => unknown, iterations: number, warmup = Math.min(
 
 /** What the numbers were measured on. */
 export function environment(): Record<string, unknown> {
-  return { node: process.version, platform: `${process.platform}-${process.arch}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, date: new Date().toISOString() };
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    date: new Date().toISOString(),
+  };
 }
 
 /** Rounds to 2 decimals for reports. */

@@ -50,8 +50,15 @@ function packAligned(values: Uint8Array, bits: number, mask: number, out: Uint8A
     for (; i < whole; i += 4) out[o++] = (values[i]! & 3) | ((values[i + 1]! & 3) << 2) | ((values[i + 2]! & 3) << 4) | ((values[i + 3]! & 3) << 6);
   } else {
     for (; i < whole; i += 8) {
-      out[o++] = (values[i]! & 1) | ((values[i + 1]! & 1) << 1) | ((values[i + 2]! & 1) << 2) | ((values[i + 3]! & 1) << 3) |
-        ((values[i + 4]! & 1) << 4) | ((values[i + 5]! & 1) << 5) | ((values[i + 6]! & 1) << 6) | ((values[i + 7]! & 1) << 7);
+      out[o++] =
+        (values[i]! & 1) |
+        ((values[i + 1]! & 1) << 1) |
+        ((values[i + 2]! & 1) << 2) |
+        ((values[i + 3]! & 1) << 3) |
+        ((values[i + 4]! & 1) << 4) |
+        ((values[i + 5]! & 1) << 5) |
+        ((values[i + 6]! & 1) << 6) |
+        ((values[i + 7]! & 1) << 7);
     }
   }
   let last = 0;

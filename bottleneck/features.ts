@@ -78,10 +78,14 @@ export function uniformParams(rp: Extract<RatePoint, { codec: 'uniform' }>): { s
 export function maxPayloadBytes(shape: readonly number[], rp: RatePoint): number {
   const n = elementCount(shape);
   switch (rp.codec) {
-    case 'entropy': return maxEncodedBytes(n);
-    case 'uniform': return Math.ceil((n * rp.bits) / 8);
-    case 'float16': return 2 * n;
-    case 'float32': return 4 * n;
+    case 'entropy':
+      return maxEncodedBytes(n);
+    case 'uniform':
+      return Math.ceil((n * rp.bits) / 8);
+    case 'float16':
+      return 2 * n;
+    case 'float32':
+      return 4 * n;
   }
 }
 
@@ -93,7 +97,8 @@ export function ratePointProblem(shape: readonly number[], rp: RatePoint): strin
     if (rp.tables.length !== channels) return `${rp.tables.length} tables for ${channels} channels`;
   } else if (rp.codec === 'uniform') {
     if (!Number.isInteger(rp.bits) || rp.bits < 1 || rp.bits > 8) return `bits must be 1..8, got ${rp.bits}`;
-    if (rp.min.length !== rp.max.length || (rp.min.length !== 1 && rp.min.length !== channels)) return `range needs 1 or ${channels} entries, got ${rp.min.length}`;
+    if (rp.min.length !== rp.max.length || (rp.min.length !== 1 && rp.min.length !== channels))
+      return `range needs 1 or ${channels} entries, got ${rp.min.length}`;
     for (let c = 0; c < rp.min.length; c++) if (!(rp.min[c]! < rp.max[c]!)) return `range ${c} is empty: [${rp.min[c]}, ${rp.max[c]}]`;
   }
   return undefined;
@@ -153,12 +158,14 @@ export function wrapIfSmaller(coded: Uint8Array, options: EncodeOptions): Encode
 export function unwrap(payload: Uint8Array, zstdFlag: boolean, size: { exact: number } | { max: number }, zstd: ZstdBackend | undefined): Uint8Array {
   if (!zstdFlag) {
     if ('exact' in size && payload.length !== size.exact) throw new OfframpError('BAD_REQUEST', `payload has ${payload.length} bytes; expected ${size.exact}`);
-    if ('max' in size && payload.length > size.max) throw new OfframpError('TOO_LARGE', `payload of ${payload.length} bytes exceeds the ${size.max} its shape can need`);
+    if ('max' in size && payload.length > size.max)
+      throw new OfframpError('TOO_LARGE', `payload of ${payload.length} bytes exceeds the ${size.max} its shape can need`);
     return payload;
   }
   if (!zstd) throw new OfframpError('CODEC_UNAVAILABLE', 'payload is zstd-wrapped but no zstd backend was given');
   if (!('exact' in size)) throw new OfframpError('BAD_REQUEST', 'entropy-coded payloads are never zstd-wrapped');
-  if (payload.length >= size.exact) throw new OfframpError('BAD_REQUEST', `zstd payload of ${payload.length} bytes is not smaller than the ${size.exact} it decodes to`);
+  if (payload.length >= size.exact)
+    throw new OfframpError('BAD_REQUEST', `zstd payload of ${payload.length} bytes is not smaller than the ${size.exact} it decodes to`);
   return zstd.decompress(payload, size.exact);
 }
 

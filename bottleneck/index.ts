@@ -12,8 +12,17 @@
  * ```
  */
 export {
-  encodeFeatures, decodeFeatures, maxPayloadBytes, ratePointProblem, entropySymbols, uniformParams, elementCount,
-  type RatePoint, type EncodedPayload, type EncodeOptions, type DecodeOptions,
+  encodeFeatures,
+  decodeFeatures,
+  maxPayloadBytes,
+  ratePointProblem,
+  entropySymbols,
+  uniformParams,
+  elementCount,
+  type RatePoint,
+  type EncodedPayload,
+  type EncodeOptions,
+  type DecodeOptions,
 } from './features.js';
 export { encodeInput, decodeInput, maxInputBytes, inputEncodingProblem, type InputEncoding, type InputCodecOptions } from './input.js';
 export { encodeOutput, decodeOutput, topK, type OutputData, type OutputInfo, type OutputTerms, type DecodedOutput } from './outputs.js';

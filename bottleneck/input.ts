@@ -11,10 +11,7 @@ import type { JpegBackend } from './jpeg.js';
 import type { ZstdBackend } from './zstd.js';
 
 /** One way of sending the raw input. */
-export type InputEncoding =
-  | { codec: 'raw' }
-  | { codec: 'downsample'; factor: number; bits: number }
-  | { codec: 'jpeg'; quality: number };
+export type InputEncoding = { codec: 'raw' } | { codec: 'downsample'; factor: number; bits: number } | { codec: 'jpeg'; quality: number };
 
 /** Problem with an input encoding for a raw shape, or undefined. */
 export function inputEncodingProblem(shape: readonly number[], e: InputEncoding): string | undefined {
@@ -88,13 +85,20 @@ export function maxInputBytes(shape: readonly number[], e: InputEncoding): numbe
 }
 
 /** Decodes a payload back to a raw uint8 sample of `shape` (lossy encodings: the reconstruction). */
-export function decodeInput(payload: Uint8Array, zstdFlag: boolean, shape: readonly number[], e: InputEncoding, options: { zstd?: ZstdBackend; jpeg?: JpegBackend } = {}): Uint8Array {
+export function decodeInput(
+  payload: Uint8Array,
+  zstdFlag: boolean,
+  shape: readonly number[],
+  e: InputEncoding,
+  options: { zstd?: ZstdBackend; jpeg?: JpegBackend } = {},
+): Uint8Array {
   const zstd = options.zstd;
   const n = elementCount(shape);
   if (e.codec === 'raw') return unwrap(payload, zstdFlag, { exact: n }, zstd).slice();
   if (e.codec === 'jpeg') {
     if (zstdFlag) throw new OfframpError('BAD_REQUEST', 'jpeg payloads are never zstd-wrapped');
-    if (payload.length > maxInputBytes(shape, e)) throw new OfframpError('TOO_LARGE', `jpeg payload of ${payload.length} bytes is larger than any ${shape.join('×')} image needs`);
+    if (payload.length > maxInputBytes(shape, e))
+      throw new OfframpError('TOO_LARGE', `jpeg payload of ${payload.length} bytes is larger than any ${shape.join('×')} image needs`);
     return needJpeg(options.jpeg).decodeScan(payload, shape, e.quality);
   }
   const { planes, h, w, dh, dw } = geometry(shape, e.factor);

@@ -44,7 +44,7 @@ function toRgba(sample: Uint8Array, g: Geometry): Uint8Array {
 
 /** Offset just past the SOS segment (where the scan begins). */
 function scanStart(bytes: Uint8Array): number {
-  for (let i = 2; i + 3 < bytes.length; ) {
+  for (let i = 2; i + 3 < bytes.length;) {
     if (bytes[i] !== 0xff) throw new Error('malformed JPEG header');
     const marker = bytes[i + 1]!;
     const len = (bytes[i + 2]! << 8) | bytes[i + 3]!;

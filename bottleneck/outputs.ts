@@ -40,7 +40,6 @@ export interface OutputTerms {
   zstd: ZstdBackend | undefined;
 }
 
-
 /** Indices of the k largest values, best first (ties: lower index first). */
 export function topK(values: ArrayLike<number>, k: number): number[] {
   const idx = Array.from({ length: values.length }, (_, i) => i);
@@ -93,7 +92,6 @@ export function encodeOutput(info: OutputInfo, data: OutputData, terms: OutputTe
   return { name: info.name, dtype, shape: info.shape, encoding, scale, zeroPoint, zstd, data: bytes };
 }
 
-
 function product(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -103,7 +101,18 @@ function product(shape: readonly number[]): number {
 /** Decodes an answer's output tensor; throws BAD_REQUEST when its bytes do not fit its shape. */
 export function decodeOutput(t: OutputTensor, zstd: ZstdBackend | undefined): DecodedOutput {
   const n = product(t.shape);
-  const width = t.dtype === pb.DataType.INT64 ? 8 : t.dtype === pb.DataType.UINT8 ? 1 : t.dtype === pb.DataType.INT32 ? 4 : t.encoding === pb.OutputEncoding.OUTPUT_FP16 ? 2 : t.encoding === pb.OutputEncoding.OUTPUT_INT8 ? 1 : 4;
+  const width =
+    t.dtype === pb.DataType.INT64
+      ? 8
+      : t.dtype === pb.DataType.UINT8
+        ? 1
+        : t.dtype === pb.DataType.INT32
+          ? 4
+          : t.encoding === pb.OutputEncoding.OUTPUT_FP16
+            ? 2
+            : t.encoding === pb.OutputEncoding.OUTPUT_INT8
+              ? 1
+              : 4;
   const size = n * width;
   let bytes = t.data;
   if (t.zstd) {

@@ -55,7 +55,15 @@ export function observedRange(x: Float32Array, shape: readonly number[], axis: n
 /**
  * Quantizes `x` with one (scale, zeroPoint) per channel along `axis` (a single pair = per tensor).
  */
-export function quantize(x: Float32Array, shape: readonly number[], axis: number, bits: number, scale: readonly number[], zeroPoint: readonly number[], out: Uint8Array = new Uint8Array(x.length)): Uint8Array {
+export function quantize(
+  x: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  bits: number,
+  scale: readonly number[],
+  zeroPoint: readonly number[],
+  out: Uint8Array = new Uint8Array(x.length),
+): Uint8Array {
   const qmax = (1 << bits) - 1;
   const top = qmax + 1;
   const { outer, channels, inner } = scale.length === 1 ? { outer: 1, channels: 1, inner: x.length } : channelGeometry(shape, axis);
@@ -76,7 +84,14 @@ export function quantize(x: Float32Array, shape: readonly number[], axis: number
 }
 
 /** Dequantizes codes into float32: x' = (q - zeroPoint) · scale; finite by construction. */
-export function dequantize(q: Uint8Array, shape: readonly number[], axis: number, scale: readonly number[], zeroPoint: readonly number[], out: Float32Array = new Float32Array(q.length)): Float32Array {
+export function dequantize(
+  q: Uint8Array,
+  shape: readonly number[],
+  axis: number,
+  scale: readonly number[],
+  zeroPoint: readonly number[],
+  out: Float32Array = new Float32Array(q.length),
+): Float32Array {
   const { outer, channels, inner } = scale.length === 1 ? { outer: 1, channels: 1, inner: q.length } : channelGeometry(shape, axis);
   let i = 0;
   for (let o = 0; o < outer; o++) {

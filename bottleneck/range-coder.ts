@@ -95,7 +95,8 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
   for (let i = 0; i < symbols.length; i++) {
     const t = tables[(i / perChannel) | 0]!;
     const s = symbols[i]! - t.offset;
-    if (!(s >= 0 && s < t.cdf.length - 1)) throw new RangeError(`symbol ${symbols[i]} at ${i} is outside its table's support [${t.offset}, ${t.offset + t.cdf.length - 2}]`);
+    if (!(s >= 0 && s < t.cdf.length - 1))
+      throw new RangeError(`symbol ${symbols[i]} at ${i} is outside its table's support [${t.offset}, ${t.offset + t.cdf.length - 2}]`);
     const range = high - low + 1;
     high = low + Math.floor((range * t.cdf[s + 1]!) / TOTAL) - 1;
     low = low + Math.floor((range * t.cdf[s]!) / TOTAL);

@@ -70,36 +70,39 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
   wasm ??= new Promise<ZstdBackend>((resolve, reject) => {
     try {
       // zstd-codec is CommonJS without types; its initialisation is callback-based.
-      void import('zstd-codec').then((imported: unknown) => {
-        const mod = ((imported as { default?: ZstdCodecModule }).default ?? imported) as ZstdCodecModule;
-        mod.ZstdCodec.run((zstd) => {
-        const simple = new zstd.Simple();
-        resolve({
-          name: 'zstd-codec (wasm)',
-          compress(data, level) {
-            const out = simple.compress(data, level);
-            if (!out) throw new OfframpError('INTERNAL', 'zstd compression failed');
-            return out;
-          },
-          decompress(frame, expectedSize) {
-            checkZstdFrame(frame, expectedSize);
-            let out: Uint8Array | null;
-            try {
-              out = simple.decompress(frame);
-            } catch (err) {
-              throw new OfframpError('BAD_REQUEST', `zstd frame is corrupt: ${String(err)}`, { cause: err });
-            }
-            if (!out || out.length !== expectedSize) {
-              throw new OfframpError('BAD_REQUEST', 'zstd frame is corrupt or its content does not match its header');
-            }
-            return out;
-          },
-        });
-        });
-      }, (err: unknown) => {
-        wasm = undefined;
-        reject(new OfframpError('CODEC_UNAVAILABLE', `zstd-codec could not be loaded: ${String(err)}`, { cause: err }));
-      });
+      void import('zstd-codec').then(
+        (imported: unknown) => {
+          const mod = ((imported as { default?: ZstdCodecModule }).default ?? imported) as ZstdCodecModule;
+          mod.ZstdCodec.run((zstd) => {
+            const simple = new zstd.Simple();
+            resolve({
+              name: 'zstd-codec (wasm)',
+              compress(data, level) {
+                const out = simple.compress(data, level);
+                if (!out) throw new OfframpError('INTERNAL', 'zstd compression failed');
+                return out;
+              },
+              decompress(frame, expectedSize) {
+                checkZstdFrame(frame, expectedSize);
+                let out: Uint8Array | null;
+                try {
+                  out = simple.decompress(frame);
+                } catch (err) {
+                  throw new OfframpError('BAD_REQUEST', `zstd frame is corrupt: ${String(err)}`, { cause: err });
+                }
+                if (!out || out.length !== expectedSize) {
+                  throw new OfframpError('BAD_REQUEST', 'zstd frame is corrupt or its content does not match its header');
+                }
+                return out;
+              },
+            });
+          });
+        },
+        (err: unknown) => {
+          wasm = undefined;
+          reject(new OfframpError('CODEC_UNAVAILABLE', `zstd-codec could not be loaded: ${String(err)}`, { cause: err }));
+        },
+      );
     } catch (err) {
       wasm = undefined;
       reject(new OfframpError('CODEC_UNAVAILABLE', `zstd-codec could not be loaded: ${String(err)}`, { cause: err }));
@@ -107,4 +110,3 @@ export function loadZstdWasm(): Promise<ZstdBackend> {
   });
   return wasm;
 }
-

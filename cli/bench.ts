@@ -15,24 +15,65 @@ import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 import { repoRoot } from './paths.js';
 
 export const BENCH_OPTIONS: readonly OptionSpec[] = [
-  { key: 'bundle', flag: '--bundle <dirs>', kind: { type: 'list' }, help: 'comma-separated bundle folders (default: every committed models/fmnist-*, plus models-timing/resnet50-b12 when generated)' },
-  { key: 'links', flag: '--links <names>', kind: { type: 'list' }, default: ['3g', 'lte', 'wifi', '5g'], help: 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]' },
-  { key: 'device', flag: '--device <ids>', kind: { type: 'list' }, default: ['host', 'rpi4'], help: `device classes (${Object.keys(DEVICE_CLASSES).join(', ')}) or 'all'` },
+  {
+    key: 'bundle',
+    flag: '--bundle <dirs>',
+    kind: { type: 'list' },
+    help: 'comma-separated bundle folders (default: every committed models/fmnist-*, plus models-timing/resnet50-b12 when generated)',
+  },
+  {
+    key: 'links',
+    flag: '--links <names>',
+    kind: { type: 'list' },
+    default: ['3g', 'lte', 'wifi', '5g'],
+    help: 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]',
+  },
+  {
+    key: 'device',
+    flag: '--device <ids>',
+    kind: { type: 'list' },
+    default: ['host', 'rpi4'],
+    help: `device classes (${Object.keys(DEVICE_CLASSES).join(', ')}) or 'all'`,
+  },
   { key: 'samples', flag: '--samples <n>', kind: { type: 'int', min: 1 }, default: 200, help: 'test images per configuration' },
-  { key: 'timingSamples', flag: '--timing-samples <n>', kind: { type: 'int', min: 1 }, help: 'inputs per configuration for timing-only bundles (default: min(samples, 30))' },
-  { key: 'parallel', flag: '--parallel <n>', kind: { type: 'int-or', word: 'auto', min: 1 }, default: 4, help: "devices side by side, each on its own emulated link, or 'auto': chunk by chunk, as many as keep half a core busy" },
+  {
+    key: 'timingSamples',
+    flag: '--timing-samples <n>',
+    kind: { type: 'int', min: 1 },
+    help: 'inputs per configuration for timing-only bundles (default: min(samples, 30))',
+  },
+  {
+    key: 'parallel',
+    flag: '--parallel <n>',
+    kind: { type: 'int-or', word: 'auto', min: 1 },
+    default: 4,
+    help: "devices side by side, each on its own emulated link, or 'auto': chunk by chunk, as many as keep half a core busy",
+  },
   { key: 'warmup', flag: '--warmup <n>', kind: { type: 'int', min: 0 }, default: 10, help: 'untimed requests per device first' },
   { key: 'deadlineMs', flag: '--deadline-ms <ms>', kind: { type: 'int', min: 1 }, default: 10000, help: 'deadline of every infer()' },
-  { key: 'periodMs', flag: '--period-ms <ms>', kind: { type: 'int', min: 0 }, default: 0, help: 'one inference every this many ms on each device (0: back to back): how long radio tails last' },
+  {
+    key: 'periodMs',
+    flag: '--period-ms <ms>',
+    kind: { type: 'int', min: 0 },
+    default: 0,
+    help: 'one inference every this many ms on each device (0: back to back): how long radio tails last',
+  },
   { key: 'json', flag: '--json <file>', kind: { type: 'string' }, help: 'write every configuration as JSON' },
   { key: 'report', flag: '--report <dir>', kind: { type: 'string' }, help: 'write report.md and SVG plots here' },
   { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bar (a log line per run instead)' },
 ];
 
 export function addBenchCommand(program: Command): void {
-  const cmd = program.command('bench').description('strategies (local, offload, split, split-exit, adaptive, oracle) over emulated links and device classes: JSON, Markdown report, SVG plots');
+  const cmd = program
+    .command('bench')
+    .description('strategies (local, offload, split, split-exit, adaptive, oracle) over emulated links and device classes: JSON, Markdown report, SVG plots');
   addOptions(cmd, BENCH_OPTIONS).action(async (flags: Record<string, unknown>) => {
-    process.exitCode = await benchCommand(flags, (s) => console.log(s), (s) => console.error(s), process.argv.slice(3));
+    process.exitCode = await benchCommand(
+      flags,
+      (s) => console.log(s),
+      (s) => console.error(s),
+      process.argv.slice(3),
+    );
   });
 }
 
@@ -40,7 +81,12 @@ export function addBenchCommand(program: Command): void {
 export async function defaultBenchBundles(): Promise<string[]> {
   const root = repoRoot();
   const models = join(root, 'models');
-  const out = existsSync(models) ? (await readdir(models)).filter((d) => d.startsWith('fmnist-') && existsSync(join(models, d, 'manifest.json'))).sort().map((d) => join(models, d)) : [];
+  const out = existsSync(models)
+    ? (await readdir(models))
+        .filter((d) => d.startsWith('fmnist-') && existsSync(join(models, d, 'manifest.json')))
+        .sort()
+        .map((d) => join(models, d))
+    : [];
   if (out.length === 0) out.push(join(root, 'test', 'fixtures', 'tiny'));
   const resnet = join(root, 'models-timing', 'resnet50-b12');
   if (existsSync(join(resnet, 'manifest.json'))) out.push(resnet);
@@ -66,14 +112,23 @@ export async function benchCommand(flags: Record<string, unknown>, out: (s: stri
       return 2;
     }
   }
-  out(`bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.id).join(', ')}; ${String(o.samples)} samples each, ${String(o.parallel)} devices side by side`);
+  out(
+    `bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.id).join(', ')}; ${String(o.samples)} samples each, ${String(o.parallel)} devices side by side`,
+  );
   const bar = o.progress === false ? undefined : new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
   bar?.start(1, 0, { label: '' });
   let lastLabel = '';
   const started = Date.now();
   const result = await runBench({
-    bundles, links, devices, samples: o.samples as number, parallel: o.parallel as number | 'auto', warmup: o.warmup as number,
-    deadlineMs: o.deadlineMs as number, periodMs: o.periodMs as number, ...(o.timingSamples !== undefined ? { timingSamples: o.timingSamples as number } : {}),
+    bundles,
+    links,
+    devices,
+    samples: o.samples as number,
+    parallel: o.parallel as number | 'auto',
+    warmup: o.warmup as number,
+    deadlineMs: o.deadlineMs as number,
+    periodMs: o.periodMs as number,
+    ...(o.timingSamples !== undefined ? { timingSamples: o.timingSamples as number } : {}),
     onProgress: (done, total, label) => {
       bar?.setTotal(total);
       bar?.update(done, { label });
@@ -86,9 +141,10 @@ export async function benchCommand(flags: Record<string, unknown>, out: (s: stri
   const env = benchEnvironment();
   const command = ['offramp', 'bench', ...argv].join(' ');
   if (o.json) {
-    await mkdir(dirname(o.json as string), { recursive: true });
-    await writeFile(o.json as string, JSON.stringify({ command, environment: env, ...result }, null, 2) + '\n');
-    out(`wrote ${String(o.json)}`);
+    const json = o.json as string;
+    await mkdir(dirname(json), { recursive: true });
+    await writeFile(json, JSON.stringify({ command, environment: env, ...result }, null, 2) + '\n');
+    out(`wrote ${json}`);
   }
   if (o.report) {
     const files = await writeReport(result, env, o.report as string, command);

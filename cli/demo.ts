@@ -29,17 +29,41 @@ export function defaultBundle(): string {
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
   { key: 'bundle', flag: '--bundle <dir>', kind: { type: 'string' }, help: 'bundle folder (default: models/fmnist-b32)' },
-  { key: 'devices', flag: '--devices <ids>', kind: { type: 'list' }, default: ['mcu', 'phone-low', 'laptop'], help: 'device classes (docs/bench/DEVICES.md): mcu, phone-low, phone-mid, rpi4, laptop, host' },
-  { key: 'links', flag: '--links <names>', kind: { type: 'list' }, default: ['3g', 'lte', 'wifi'], help: 'link profiles: 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs' },
-  { key: 'objective', flag: '--objective <o>', kind: { type: 'enum', values: ['latency', 'energy', 'accuracy'] }, default: 'latency', help: 'what the adaptive policy minimises' },
+  {
+    key: 'devices',
+    flag: '--devices <ids>',
+    kind: { type: 'list' },
+    default: ['mcu', 'phone-low', 'laptop'],
+    help: 'device classes (docs/bench/DEVICES.md): mcu, phone-low, phone-mid, rpi4, laptop, host',
+  },
+  {
+    key: 'links',
+    flag: '--links <names>',
+    kind: { type: 'list' },
+    default: ['3g', 'lte', 'wifi'],
+    help: 'link profiles: 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs',
+  },
+  {
+    key: 'objective',
+    flag: '--objective <o>',
+    kind: { type: 'enum', values: ['latency', 'energy', 'accuracy'] },
+    default: 'latency',
+    help: 'what the adaptive policy minimises',
+  },
   { key: 'limit', flag: '--limit <n>', kind: { type: 'int', min: 1 }, default: 500, help: 'test images per device and link' },
   { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bar' },
 ];
 
 export function addDemoCommand(program: Command): void {
-  const cmd = program.command('demo').description('edge + link emulators + modelled devices in this process: where the adaptive policy answers each test image, per device class and link');
+  const cmd = program
+    .command('demo')
+    .description('edge + link emulators + modelled devices in this process: where the adaptive policy answers each test image, per device class and link');
   addOptions(cmd, DEMO_OPTIONS).action(async (flags: Record<string, unknown>) => {
-    process.exitCode = await demoCommand(flags, (s) => console.log(s), (s) => console.error(s));
+    process.exitCode = await demoCommand(
+      flags,
+      (s) => console.log(s),
+      (s) => console.error(s),
+    );
   });
 }
 
@@ -77,7 +101,9 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
   const n = Math.min(o.limit as number, data.count);
   const inputs = Array.from({ length: n }, (_, i) => imageAt(data, i));
   const local = await startLocalEdge([bundleDir]);
-  out(`offramp demo: ${basename(bundleDir)} served by an edge in this process; ${n} test images per device and link, adaptive policy (objective ${String(o.objective)});`);
+  out(
+    `offramp demo: ${basename(bundleDir)} served by an edge in this process; ${n} test images per device and link, adaptive policy (objective ${String(o.objective)});`,
+  );
   out(`devices and links are modelled (docs/bench/DEVICES.md), the sockets and the edge are real. Choose others with --devices and --links.`);
   const bar = o.progress === false ? undefined : new SingleBar({ format: 'demo {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
   bar?.start(n * devices.length * links.length, 0, { label: '' });
@@ -89,8 +115,18 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
         for (const device of devices) {
           const radio = device.links.includes(link.radio) ? link.radio : device.links[0]!;
           const run = await runLanes({
-            make: () => createDevice({ bundle: bundleDir, edge: `ws://127.0.0.1:${proxy.port}`, policy: { objective: o.objective as Objective }, profile: { device: device.id, link: radio } }),
-            inputs, warmup: 10, pilot: 20, parallel: 'auto', connectMs: 5000,
+            make: () =>
+              createDevice({
+                bundle: bundleDir,
+                edge: `ws://127.0.0.1:${proxy.port}`,
+                policy: { objective: o.objective as Objective },
+                profile: { device: device.id, link: radio },
+              }),
+            inputs,
+            warmup: 10,
+            pilot: 20,
+            parallel: 'auto',
+            connectMs: 5000,
             onResult: () => bar?.increment({ label: `${device.id} on ${link.profile.name}` }),
           });
           const paths: Record<string, number> = {};
@@ -101,7 +137,15 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
             if (r.label === data.labels[i]) correct++;
           });
           const mean = (f: (r: (typeof run.results)[number]) => number): number => run.results.reduce((a, r) => a + f(r), 0) / n;
-          rows.push({ device: device.id, link: link.profile.name, accuracy: correct / n, paths, latency: mean((r) => r.timings.total), energyMj: mean((r) => r.energy.totalJ) * 1000, bytesUp: mean((r) => r.bytesUp) });
+          rows.push({
+            device: device.id,
+            link: link.profile.name,
+            accuracy: correct / n,
+            paths,
+            latency: mean((r) => r.timings.total),
+            energyMj: mean((r) => r.energy.totalJ) * 1000,
+            bytesUp: mean((r) => r.bytesUp),
+          });
         }
       } finally {
         await proxy.close();
@@ -116,10 +160,16 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
   out('| device | link | exit | split | full offload | local | fallback | accuracy | latency ms | energy mJ | bytes up |');
   out('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    out(`| ${r.device} | ${r.link} | ${share(r, 'exit')} | ${share(r, 'split')} | ${share(r, 'full offload')} | ${share(r, 'local')} | ${share(r, 'fallback')} | ${(r.accuracy * 100).toFixed(2)}% | ${r.latency.toFixed(1)} | ${r.energyMj.toFixed(2)} | ${r.bytesUp.toFixed(1)} |`);
+    out(
+      `| ${r.device} | ${r.link} | ${share(r, 'exit')} | ${share(r, 'split')} | ${share(r, 'full offload')} | ${share(r, 'local')} | ${share(r, 'fallback')} | ${(r.accuracy * 100).toFixed(2)}% | ${r.latency.toFixed(1)} | ${r.energyMj.toFixed(2)} | ${r.bytesUp.toFixed(1)} |`,
+    );
   }
   out('');
-  out('exit: a confident early exit on the device; split: the bottleneck to the edge\'s tail; full offload: the raw image to the edge\'s full model; local: the whole model on the device.');
-  out('Latency and energy are per image on the modelled device (compute: MACs ÷ the class\'s throughput; radio: Huang et al.), round trips measured through the link emulator.');
+  out(
+    "exit: a confident early exit on the device; split: the bottleneck to the edge's tail; full offload: the raw image to the edge's full model; local: the whole model on the device.",
+  );
+  out(
+    "Latency and energy are per image on the modelled device (compute: MACs ÷ the class's throughput; radio: Huang et al.), round trips measured through the link emulator.",
+  );
   return 0;
 }

@@ -18,13 +18,27 @@ interface Check {
 export async function doctorChecks(): Promise<Check[]> {
   const checks: Check[] = [];
   checks.push({ what: 'Node.js', ok: Number(process.versions.node.split('.')[0]) >= 20, detail: process.version });
-  for (const [pkg, role] of [['onnxruntime-node', 'the edge server and Node.js devices'], ['onnxruntime-web', 'browser devices (and the wasm backend in Node.js)'], ['vega', 'benchmark plots'], ['vega-lite', 'benchmark plots']] as const) {
+  for (const [pkg, role] of [
+    ['onnxruntime-node', 'the edge server and Node.js devices'],
+    ['onnxruntime-web', 'browser devices (and the wasm backend in Node.js)'],
+    ['vega', 'benchmark plots'],
+    ['vega-lite', 'benchmark plots'],
+  ] as const) {
     const v = installedVersion(pkg);
     checks.push({ what: pkg, ok: v !== undefined, detail: v ? `${v}, for ${role}` : `not installed: needed for ${role} (npm install ${pkg})` });
   }
   const native = await loadZstdNative();
-  checks.push({ what: 'zstd (native, zstd-napi)', ok: native !== null, detail: native ? 'built and loaded: used for zstd' : `not loaded (${nativeLoadError ?? 'not installed'}); the wasm build is used. With npm ≥ 11 the project's allowScripts lets zstd-napi build with node-gyp` });
-  const wasm = await loadZstdWasm().then(() => true, (e: Error) => e.message);
+  checks.push({
+    what: 'zstd (native, zstd-napi)',
+    ok: native !== null,
+    detail: native
+      ? 'built and loaded: used for zstd'
+      : `not loaded (${nativeLoadError ?? 'not installed'}); the wasm build is used. With npm ≥ 11 the project's allowScripts lets zstd-napi build with node-gyp`,
+  });
+  const wasm = await loadZstdWasm().then(
+    () => true,
+    (e: Error) => e.message,
+  );
   checks.push({ what: 'zstd (wasm, zstd-codec)', ok: wasm === true, detail: wasm === true ? 'loaded' : String(wasm) });
   return checks;
 }

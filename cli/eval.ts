@@ -17,7 +17,11 @@ export const EVAL_OPTIONS: readonly OptionSpec[] = [
 export function addEvalCommand(program: Command): void {
   const cmd = program.command('eval').description('run the Fashion-MNIST test set through head → exit → codec → tail and report accuracy, exits and bytes');
   addOptions(cmd, EVAL_OPTIONS).action(async (flags: Record<string, unknown>) => {
-    process.exitCode = await evalCommand(flags, (s) => console.log(s), (s) => console.error(s));
+    process.exitCode = await evalCommand(
+      flags,
+      (s) => console.log(s),
+      (s) => console.error(s),
+    );
   });
 }
 

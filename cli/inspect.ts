@@ -8,7 +8,14 @@ const shape = (s: readonly number[]): string => `[${s.map((d) => (d === -1 ? 'N'
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  return rows.map(
+    (r) =>
+      '  ' +
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 /** The human-readable summary of a loaded bundle. */
@@ -21,38 +28,61 @@ export function formatBundle(b: LoadedBundle): string {
   const shown = m.labels.length > 12 ? `${m.labels.slice(0, 10).join(', ')}, … ${m.labels.at(-1)}` : m.labels.join(', ');
   lines.push(`  task              ${m.task}, ${m.labels.length} labels: ${shown}`);
   const n = m.input.normalization;
-  lines.push(`  input             ${shape(m.input.shape)} ${m.input.layout} from raw ${m.input.raw.dtype} ${shape(m.input.raw.shape)} ${m.input.raw.layout}; x·${n.scale.toPrecision(4)} − [${n.mean.join(', ')}] ÷ [${n.std.join(', ')}]`);
+  lines.push(
+    `  input             ${shape(m.input.shape)} ${m.input.layout} from raw ${m.input.raw.dtype} ${shape(m.input.raw.shape)} ${m.input.raw.layout}; x·${n.scale.toPrecision(4)} − [${n.mean.join(', ')}] ÷ [${n.std.join(', ')}]`,
+  );
   const bn = m.bottleneck;
-  lines.push(`  bottleneck        ${bn.headOutput} → ${bn.tailInput} ${shape(bn.shape)}, ${bn.ratePoints.length} rate point(s), default ${bn.ratePoints[bn.defaultRatePoint]?.id}`);
+  lines.push(
+    `  bottleneck        ${bn.headOutput} → ${bn.tailInput} ${shape(bn.shape)}, ${bn.ratePoints.length} rate point(s), default ${bn.ratePoints[bn.defaultRatePoint]?.id}`,
+  );
   const rateRows = [['rate point', 'codec', 'payload B mean / p99 / max', 'val accuracy', 'test accuracy']];
   for (const rp of bn.ratePoints) {
     const codec = rp.codec === 'entropy' ? `entropy, step ${rp.step}, ${rp.tables.file}` : rp.codec === 'uniform' ? `uniform ${rp.bits} bits` : rp.codec;
     const b = rp.bytes ? `${rp.bytes.mean.toFixed(2)} / ${rp.bytes.p99} / ${rp.bytes.max}` : '—';
-    rateRows.push([rp.id, codec, b, rp.accuracy === undefined ? '—' : pct(rp.accuracy), m.accuracy?.splitByRate[rp.id] === undefined ? '—' : pct(m.accuracy.splitByRate[rp.id]!)]);
+    rateRows.push([
+      rp.id,
+      codec,
+      b,
+      rp.accuracy === undefined ? '—' : pct(rp.accuracy),
+      m.accuracy?.splitByRate[rp.id] === undefined ? '—' : pct(m.accuracy.splitByRate[rp.id]!),
+    ]);
   }
   lines.push(...table(rateRows));
   lines.push(`  outputs           ${m.outputs.map((o) => `${o.name} (${o.kind})`).join(', ')}`);
-  if (m.accuracy) lines.push(`  teacher accuracy  ${pct(m.accuracy.teacher)} on ${m.accuracy.samples} ${m.accuracy.split} samples${m.accuracy.withExits !== undefined ? `; with exits ${pct(m.accuracy.withExits)}` : ''}`);
+  if (m.accuracy)
+    lines.push(
+      `  teacher accuracy  ${pct(m.accuracy.teacher)} on ${m.accuracy.samples} ${m.accuracy.split} samples${m.accuracy.withExits !== undefined ? `; with exits ${pct(m.accuracy.withExits)}` : ''}`,
+    );
   if (m.agreement) {
     for (const [id, a] of Object.entries(m.agreement.byRate)) {
-      lines.push(`  agreement ${id.padEnd(7)} ${[a.top1 !== undefined ? `top-1 ${pct(a.top1)}` : '', a.maxAbsError !== undefined ? `max abs err ${a.maxAbsError.toPrecision(3)}` : '', a.cosine !== undefined ? `cosine ${a.cosine.toFixed(5)}` : ''].filter(Boolean).join(', ')} (${m.agreement.samples} ${m.agreement.inputs})`);
+      lines.push(
+        `  agreement ${id.padEnd(7)} ${[a.top1 !== undefined ? `top-1 ${pct(a.top1)}` : '', a.maxAbsError !== undefined ? `max abs err ${a.maxAbsError.toPrecision(3)}` : '', a.cosine !== undefined ? `cosine ${a.cosine.toFixed(5)}` : ''].filter(Boolean).join(', ')} (${m.agreement.samples} ${m.agreement.inputs})`,
+      );
     }
   }
   m.exits.forEach((e, i) => {
     lines.push(`  exit ${i}            ${e.output}, ${e.confidence}, recommended threshold ${e.recommendedThreshold}`);
-    lines.push(...table([['threshold', 'exit rate', 'exit acc', 'overall acc'],
-      ...e.thresholds.map((r) => [String(r.threshold), pct(r.exitRate), pct(r.exitAccuracy), pct(r.overallAccuracy)])]));
+    lines.push(
+      ...table([
+        ['threshold', 'exit rate', 'exit acc', 'overall acc'],
+        ...e.thresholds.map((r) => [String(r.threshold), pct(r.exitRate), pct(r.exitAccuracy), pct(r.overallAccuracy)]),
+      ]),
+    );
   });
   if (m.macs) {
     const head = m.macs.head + (m.macs.exits ?? 0);
-    lines.push(`  MACs/sample       head + exits ${head.toLocaleString('en')}, tail ${m.macs.tail.toLocaleString('en')}, full ${m.macs.full.toLocaleString('en')} (head ${pct(head / m.macs.full)} of full)`);
+    lines.push(
+      `  MACs/sample       head + exits ${head.toLocaleString('en')}, tail ${m.macs.tail.toLocaleString('en')}, full ${m.macs.full.toLocaleString('en')} (head ${pct(head / m.macs.full)} of full)`,
+    );
   }
   for (const [name, g] of Object.entries(m.graphs)) {
     const ports = (ps: typeof g.inputs): string => ps.map((p) => `${p.name} ${p.dtype}${shape(p.shape)}`).join(', ');
     lines.push(`  ${`${name}.onnx`.padEnd(17)} sha256 ok, ${ports(g.inputs)} → ${ports(g.outputs)}`);
   }
   const p = m.provenance;
-  lines.push(`  provenance        ${p.weights} weights; ${p.tool}, ${p.dataset}${p.seed !== undefined ? `, seed ${p.seed}` : ''}, commit ${p.commit || '—'}, ${p.createdAt}${p.source ? `; source ${p.source}` : ''}`);
+  lines.push(
+    `  provenance        ${p.weights} weights; ${p.tool}, ${p.dataset}${p.seed !== undefined ? `, seed ${p.seed}` : ''}, commit ${p.commit || '—'}, ${p.createdAt}${p.source ? `; source ${p.source}` : ''}`,
+  );
   return lines.join('\n');
 }
 

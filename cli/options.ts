@@ -51,7 +51,11 @@ export function parseValue(spec: OptionSpec, raw: unknown): unknown {
   if (k.type === 'string') return typeof raw === 'string' && raw.length > 0 ? raw : fail('a non-empty string');
   if (k.type === 'list') {
     if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
-    if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    if (typeof raw === 'string')
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     return fail('a comma-separated list');
   }
   if (k.type === 'enum') return typeof raw === 'string' && k.values.includes(raw) ? raw : fail(`one of ${k.values.join(', ')}`);
@@ -74,7 +78,8 @@ export function parseValue(spec: OptionSpec, raw: unknown): unknown {
 /** Adds every spec to `cmd` as a commander option (values are checked later, by resolveOptions). */
 export function addOptions(cmd: Command, specs: readonly OptionSpec[]): Command {
   for (const s of specs) {
-    const shown = s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : String(s.default)})`;
+    const shown =
+      s.default === undefined ? '' : ` (default: ${Array.isArray(s.default) ? s.default.join(',') : JSON.stringify(s.default).replace(/^"(.*)"$/, '$1')})`;
     const o = new Option(s.flag, `${s.help}${shown}`);
     if (s.env) o.env(`OFFRAMP_${s.env}`);
     cmd.addOption(o);
@@ -92,7 +97,12 @@ function commanderKey(spec: OptionSpec): string {
  * Resolves options: a flag (or its environment variable) wins over the config file, which wins
  * over the default. Unknown config keys are an error. Throws RangeError naming the first problem.
  */
-export function resolveOptions(specs: readonly OptionSpec[], flags: Record<string, unknown>, config: Record<string, unknown> = {}, where = 'the config file'): Record<string, unknown> {
+export function resolveOptions(
+  specs: readonly OptionSpec[],
+  flags: Record<string, unknown>,
+  config: Record<string, unknown> = {},
+  where = 'the config file',
+): Record<string, unknown> {
   const known = new Set(specs.map((s) => s.key));
   const unknown = Object.keys(config).filter((k) => !known.has(k));
   if (unknown.length) throw new RangeError(`${where}: unknown option(s) ${unknown.join(', ')} (known: ${[...known].join(', ')})`);

@@ -21,7 +21,12 @@ export function buildProgram(): Command {
     .argument('<bundle>', 'bundle folder (holds manifest.json)')
     .option('--json', 'print the verified manifest as JSON')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      process.exitCode = await inspectCommand(dir, opts, (s) => console.log(s), (s) => console.error(s));
+      process.exitCode = await inspectCommand(
+        dir,
+        opts,
+        (s) => console.log(s),
+        (s) => console.error(s),
+      );
     });
   addEvalCommand(program);
   addServeCommand(program);

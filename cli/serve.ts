@@ -16,35 +16,187 @@ const int = (min = 0): OptionSpec['kind'] => ({ type: 'int', min });
 
 /** The serve command's options; `key` is the EdgeServerOptions field (or a CLI-only setting). */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'models', flag: '--models <dir>', env: 'MODELS', kind: { type: 'string' }, default: 'models', help: 'folder of bundles (each subfolder with a manifest.json)' },
+  {
+    key: 'models',
+    flag: '--models <dir>',
+    env: 'MODELS',
+    kind: { type: 'string' },
+    default: 'models',
+    help: 'folder of bundles (each subfolder with a manifest.json)',
+  },
   { key: 'port', flag: '--port <n>', env: 'PORT', kind: { type: 'int', min: 0, max: 65535 }, default: DEFAULTS.port, help: 'port (0: any free one)' },
-  { key: 'host', flag: '--host <addr>', env: 'HOST', kind: { type: 'string' }, default: DEFAULTS.host, help: 'address to listen on (0.0.0.0: every interface)' },
+  {
+    key: 'host',
+    flag: '--host <addr>',
+    env: 'HOST',
+    kind: { type: 'string' },
+    default: DEFAULTS.host,
+    help: 'address to listen on (0.0.0.0: every interface)',
+  },
   { key: 'workers', flag: '--workers <n>', env: 'WORKERS', kind: int(1), default: DEFAULTS.workers, help: 'inference worker threads' },
-  { key: 'intraOpThreads', flag: '--intra-op-threads <n>', env: 'INTRA_OP_THREADS', kind: int(1), default: DEFAULTS.intraOpThreads, help: 'onnxruntime threads per worker' },
-  { key: 'workerNice', flag: '--worker-nice <n>', env: 'WORKER_NICE', kind: { type: 'int', min: 0, max: 19 }, default: DEFAULTS.workerNice, help: 'nice value of the inference threads (Linux): the event loop answers first' },
+  {
+    key: 'intraOpThreads',
+    flag: '--intra-op-threads <n>',
+    env: 'INTRA_OP_THREADS',
+    kind: int(1),
+    default: DEFAULTS.intraOpThreads,
+    help: 'onnxruntime threads per worker',
+  },
+  {
+    key: 'workerNice',
+    flag: '--worker-nice <n>',
+    env: 'WORKER_NICE',
+    kind: { type: 'int', min: 0, max: 19 },
+    default: DEFAULTS.workerNice,
+    help: 'nice value of the inference threads (Linux): the event loop answers first',
+  },
   { key: 'maxBatch', flag: '--max-batch <n>', env: 'MAX_BATCH', kind: int(1), default: DEFAULTS.maxBatch, help: 'largest batch the batcher forms' },
-  { key: 'maxQueueDelayUs', flag: '--max-queue-delay-us <n>', env: 'MAX_QUEUE_DELAY_US', kind: int(0), default: DEFAULTS.maxQueueDelayUs, help: 'how long the oldest queued request may wait for a batch to fill, µs' },
-  { key: 'maxQueue', flag: '--max-queue <n>', env: 'MAX_QUEUE', kind: int(1), default: DEFAULTS.maxQueue, help: 'queued requests per model graph before QUEUE_FULL' },
-  { key: 'maxInFlight', flag: '--max-in-flight <n>', env: 'MAX_IN_FLIGHT', kind: int(1), default: DEFAULTS.maxInFlight, help: 'unanswered requests per connection (the credit window in HelloAck)' },
-  { key: 'defaultDeadlineMs', flag: '--default-deadline-ms <n>', env: 'DEFAULT_DEADLINE_MS', kind: int(1), default: DEFAULTS.defaultDeadlineMs, help: 'deadline of requests that set none, ms' },
-  { key: 'maxDeadlineMs', flag: '--max-deadline-ms <n>', env: 'MAX_DEADLINE_MS', kind: int(1), default: DEFAULTS.maxDeadlineMs, help: 'longest deadline a device may ask for, ms' },
-  { key: 'heartbeatMs', flag: '--heartbeat-ms <n>', env: 'HEARTBEAT_MS', kind: int(1), default: DEFAULTS.heartbeatMs, help: 'ping interval; a peer that missed the last pong is dropped' },
-  { key: 'maxFrameBytes', flag: '--max-frame-bytes <n>', env: 'MAX_FRAME_BYTES', kind: int(1024), help: 'largest frame read or sent (default: the largest float32 feature or raw input of the bundles + 4 KiB; raise it for large tensor answers)' },
-  { key: 'maxBufferedBytes', flag: '--max-buffered-bytes <n>', env: 'MAX_BUFFERED_BYTES', kind: int(1), default: DEFAULTS.maxBufferedBytes, help: 'unsent bytes per connection before it is closed (1008)' },
-  { key: 'drainTimeoutMs', flag: '--drain-timeout-ms <n>', env: 'DRAIN_TIMEOUT_MS', kind: int(0), default: DEFAULTS.drainTimeoutMs, help: 'how long SIGTERM waits for in-flight requests' },
-  { key: 'helloTimeoutMs', flag: '--hello-timeout-ms <n>', env: 'HELLO_TIMEOUT_MS', kind: int(1), default: DEFAULTS.helloTimeoutMs, help: 'how long a connection has to send its Hello' },
-  { key: 'rateLimitPerSecond', flag: '--rate-limit-per-second <n>', env: 'RATE_LIMIT_PER_SECOND', kind: int(0), default: DEFAULTS.rateLimitPerSecond, help: 'frames per second one connection may send (0: no limit; the credit window is the flow control)' },
-  { key: 'rateBurst', flag: '--rate-burst <n>', env: 'RATE_BURST', kind: int(1), default: DEFAULTS.rateBurst, help: 'frames a connection may send at once under the rate limit' },
-  { key: 'dedupWindowMs', flag: '--dedup-window-ms <n>', env: 'DEDUP_WINDOW_MS', kind: int(0), default: DEFAULTS.dedupWindowMs, help: 'how long answers stay for retried request ids' },
-  { key: 'dedupMaxBytes', flag: '--dedup-max-bytes <n>', env: 'DEDUP_MAX_BYTES', kind: int(0), default: DEFAULTS.dedupMaxBytes, help: 'memory the dedup window may hold' },
+  {
+    key: 'maxQueueDelayUs',
+    flag: '--max-queue-delay-us <n>',
+    env: 'MAX_QUEUE_DELAY_US',
+    kind: int(0),
+    default: DEFAULTS.maxQueueDelayUs,
+    help: 'how long the oldest queued request may wait for a batch to fill, µs',
+  },
+  {
+    key: 'maxQueue',
+    flag: '--max-queue <n>',
+    env: 'MAX_QUEUE',
+    kind: int(1),
+    default: DEFAULTS.maxQueue,
+    help: 'queued requests per model graph before QUEUE_FULL',
+  },
+  {
+    key: 'maxInFlight',
+    flag: '--max-in-flight <n>',
+    env: 'MAX_IN_FLIGHT',
+    kind: int(1),
+    default: DEFAULTS.maxInFlight,
+    help: 'unanswered requests per connection (the credit window in HelloAck)',
+  },
+  {
+    key: 'defaultDeadlineMs',
+    flag: '--default-deadline-ms <n>',
+    env: 'DEFAULT_DEADLINE_MS',
+    kind: int(1),
+    default: DEFAULTS.defaultDeadlineMs,
+    help: 'deadline of requests that set none, ms',
+  },
+  {
+    key: 'maxDeadlineMs',
+    flag: '--max-deadline-ms <n>',
+    env: 'MAX_DEADLINE_MS',
+    kind: int(1),
+    default: DEFAULTS.maxDeadlineMs,
+    help: 'longest deadline a device may ask for, ms',
+  },
+  {
+    key: 'heartbeatMs',
+    flag: '--heartbeat-ms <n>',
+    env: 'HEARTBEAT_MS',
+    kind: int(1),
+    default: DEFAULTS.heartbeatMs,
+    help: 'ping interval; a peer that missed the last pong is dropped',
+  },
+  {
+    key: 'maxFrameBytes',
+    flag: '--max-frame-bytes <n>',
+    env: 'MAX_FRAME_BYTES',
+    kind: int(1024),
+    help: 'largest frame read or sent (default: the largest float32 feature or raw input of the bundles + 4 KiB; raise it for large tensor answers)',
+  },
+  {
+    key: 'maxBufferedBytes',
+    flag: '--max-buffered-bytes <n>',
+    env: 'MAX_BUFFERED_BYTES',
+    kind: int(1),
+    default: DEFAULTS.maxBufferedBytes,
+    help: 'unsent bytes per connection before it is closed (1008)',
+  },
+  {
+    key: 'drainTimeoutMs',
+    flag: '--drain-timeout-ms <n>',
+    env: 'DRAIN_TIMEOUT_MS',
+    kind: int(0),
+    default: DEFAULTS.drainTimeoutMs,
+    help: 'how long SIGTERM waits for in-flight requests',
+  },
+  {
+    key: 'helloTimeoutMs',
+    flag: '--hello-timeout-ms <n>',
+    env: 'HELLO_TIMEOUT_MS',
+    kind: int(1),
+    default: DEFAULTS.helloTimeoutMs,
+    help: 'how long a connection has to send its Hello',
+  },
+  {
+    key: 'rateLimitPerSecond',
+    flag: '--rate-limit-per-second <n>',
+    env: 'RATE_LIMIT_PER_SECOND',
+    kind: int(0),
+    default: DEFAULTS.rateLimitPerSecond,
+    help: 'frames per second one connection may send (0: no limit; the credit window is the flow control)',
+  },
+  {
+    key: 'rateBurst',
+    flag: '--rate-burst <n>',
+    env: 'RATE_BURST',
+    kind: int(1),
+    default: DEFAULTS.rateBurst,
+    help: 'frames a connection may send at once under the rate limit',
+  },
+  {
+    key: 'dedupWindowMs',
+    flag: '--dedup-window-ms <n>',
+    env: 'DEDUP_WINDOW_MS',
+    kind: int(0),
+    default: DEFAULTS.dedupWindowMs,
+    help: 'how long answers stay for retried request ids',
+  },
+  {
+    key: 'dedupMaxBytes',
+    flag: '--dedup-max-bytes <n>',
+    env: 'DEDUP_MAX_BYTES',
+    kind: int(0),
+    default: DEFAULTS.dedupMaxBytes,
+    help: 'memory the dedup window may hold',
+  },
   { key: 'authSecret', flag: '--auth-secret <s>', env: 'AUTH_SECRET', kind: { type: 'string' }, help: 'require this bearer token' },
-  { key: 'authHmacSecret', flag: '--auth-hmac-secret <s>', env: 'AUTH_HMAC_SECRET', kind: { type: 'string' }, help: 'require HMAC-signed bearer tokens (docs/PROTOCOL.md §8)' },
+  {
+    key: 'authHmacSecret',
+    flag: '--auth-hmac-secret <s>',
+    env: 'AUTH_HMAC_SECRET',
+    kind: { type: 'string' },
+    help: 'require HMAC-signed bearer tokens (docs/PROTOCOL.md §8)',
+  },
   { key: 'origins', flag: '--origins <list>', env: 'ORIGINS', kind: { type: 'list' }, help: 'comma-separated allowed Origin values' },
   { key: 'tlsKey', flag: '--tls-key <file>', env: 'TLS_KEY', kind: { type: 'string' }, help: 'PEM key: serve wss:// and https://' },
   { key: 'tlsCert', flag: '--tls-cert <file>', env: 'TLS_CERT', kind: { type: 'string' }, help: 'PEM certificate' },
-  { key: 'logLevel', flag: '--log-level <level>', env: 'LOG_LEVEL', kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }, default: 'info', help: 'log level (pino)' },
-  { key: 'web', flag: '--web', env: 'WEB', kind: { type: 'bool' }, default: false, help: 'also serve the browser demo at / with a link proxy per link profile' },
-  { key: 'lan', flag: '--lan', env: 'LAN', kind: { type: 'bool' }, default: false, help: 'with --web: listen (edge and link proxies) on every interface, so a phone on the network can open the page' },
+  {
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    env: 'LOG_LEVEL',
+    kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    default: 'info',
+    help: 'log level (pino)',
+  },
+  {
+    key: 'web',
+    flag: '--web',
+    env: 'WEB',
+    kind: { type: 'bool' },
+    default: false,
+    help: 'also serve the browser demo at / with a link proxy per link profile',
+  },
+  {
+    key: 'lan',
+    flag: '--lan',
+    env: 'LAN',
+    kind: { type: 'bool' },
+    default: false,
+    help: 'with --web: listen (edge and link proxies) on every interface, so a phone on the network can open the page',
+  },
 ];
 
 /** Adds the `serve` subcommand to `program`. */
@@ -60,13 +212,28 @@ export function addServeCommand(program: Command): void {
 
 /** EdgeServerOptions from resolved serve options. */
 export function edgeOptions(o: Record<string, unknown>): EdgeServerOptions {
-  const { authSecret, authHmacSecret, tlsKey, tlsCert, logLevel: _level, web: _web, lan, ...rest } = o;
+  // Resolved by resolveOptions: strings where given (the checks ran there).
+  const {
+    authSecret,
+    authHmacSecret,
+    tlsKey,
+    tlsCert,
+    logLevel: _level,
+    web: _web,
+    lan,
+    ...rest
+  } = o as Record<string, unknown> & {
+    authSecret?: string;
+    authHmacSecret?: string;
+    tlsKey?: string;
+    tlsCert?: string;
+  };
   if (Boolean(tlsKey) !== Boolean(tlsCert)) throw new RangeError('--tls-key and --tls-cert go together: give both to serve wss://, or neither');
   return {
     ...(rest as Partial<EdgeServerOptions> & { models: string }),
     ...(lan ? { host: '0.0.0.0' } : {}),
-    ...(authHmacSecret ? { auth: { type: 'hmac', secret: String(authHmacSecret) } } : authSecret ? { auth: { type: 'shared-secret', secret: String(authSecret) } } : {}),
-    ...(tlsKey && tlsCert ? { tls: { key: readFileSync(String(tlsKey)), cert: readFileSync(String(tlsCert)) } } : {}),
+    ...(authHmacSecret ? { auth: { type: 'hmac', secret: authHmacSecret } } : authSecret ? { auth: { type: 'shared-secret', secret: authSecret } } : {}),
+    ...(tlsKey && tlsCert ? { tls: { key: readFileSync(tlsKey), cert: readFileSync(tlsCert) } } : {}),
   };
 }
 
@@ -74,7 +241,7 @@ async function serve(flags: Record<string, unknown>): Promise<number> {
   let o: Record<string, unknown>;
   try {
     const config = typeof flags.config === 'string' ? (JSON.parse(readFileSync(flags.config, 'utf8')) as Record<string, unknown>) : {};
-    o = resolveOptions(SERVE_OPTIONS, flags, config, String(flags.config ?? 'config'));
+    o = resolveOptions(SERVE_OPTIONS, flags, config, typeof flags.config === 'string' ? flags.config : 'config');
     edgeOptions(o);
   } catch (e) {
     console.error(`offramp serve: ${(e as Error).message}`);
@@ -101,7 +268,10 @@ async function serve(flags: Record<string, unknown>): Promise<number> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string): void => {
       logger.info({ event: 'signal', signal }, 'draining');
-      void edge.drain().then(() => stopDemo?.()).then(resolve);
+      void edge
+        .drain()
+        .then(() => stopDemo?.())
+        .then(resolve);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);

@@ -25,15 +25,45 @@ type Out = (s: string) => void;
 
 /** Options that say how to read the model and its inputs (profile, recommend, split). */
 export const MODEL_OPTIONS: readonly OptionSpec[] = [
-  { key: 'shape', flag: '--shape <input=dims>', kind: { type: 'string' }, help: "fix the input's dims, batch first, e.g. x=1,3,48,320 (needed when the model's are dynamic)" },
-  { key: 'data', flag: '--data <path>', kind: { type: 'string' }, help: 'real raw samples: an IDX file, a .npy (uint8 or float32, one sample or a batch), or a folder of .npy/.bin files; gzip ok (default: seeded noise, and reports say so)' },
+  {
+    key: 'shape',
+    flag: '--shape <input=dims>',
+    kind: { type: 'string' },
+    help: "fix the input's dims, batch first, e.g. x=1,3,48,320 (needed when the model's are dynamic)",
+  },
+  {
+    key: 'data',
+    flag: '--data <path>',
+    kind: { type: 'string' },
+    help: 'real raw samples: an IDX file, a .npy (uint8 or float32, one sample or a batch), or a folder of .npy/.bin files; gzip ok (default: seeded noise, and reports say so)',
+  },
   { key: 'rawDtype', flag: '--raw-dtype <t>', kind: { type: 'enum', values: ['uint8', 'float32'] }, default: 'uint8', help: 'what a device captures' },
-  { key: 'layout', flag: '--layout <l>', kind: { type: 'enum', values: ['CHW', 'HWC', 'plain'] }, help: 'raw sample layout: HWC for interleaved camera frames (the SDK reorders them for NCHW models) (default: the model\'s)' },
-  { key: 'modelLayout', flag: '--model-layout <l>', kind: { type: 'enum', values: ['NCHW', 'NHWC', 'NC', 'other'] }, help: "the model input's layout (default: guessed from channels of 1, 3 or 4)" },
-  { key: 'scale', flag: '--scale <s>', kind: { type: 'number', min: 0, exclusiveMin: true }, help: 'model input = (raw · scale − mean) / std (default: 1/255 for uint8, 1 for float32)' },
+  {
+    key: 'layout',
+    flag: '--layout <l>',
+    kind: { type: 'enum', values: ['CHW', 'HWC', 'plain'] },
+    help: "raw sample layout: HWC for interleaved camera frames (the SDK reorders them for NCHW models) (default: the model's)",
+  },
+  {
+    key: 'modelLayout',
+    flag: '--model-layout <l>',
+    kind: { type: 'enum', values: ['NCHW', 'NHWC', 'NC', 'other'] },
+    help: "the model input's layout (default: guessed from channels of 1, 3 or 4)",
+  },
+  {
+    key: 'scale',
+    flag: '--scale <s>',
+    kind: { type: 'number', min: 0, exclusiveMin: true },
+    help: 'model input = (raw · scale − mean) / std (default: 1/255 for uint8, 1 for float32)',
+  },
   { key: 'mean', flag: '--mean <list>', kind: { type: 'list' }, help: 'per-channel mean, one value or one per channel (default 0)' },
   { key: 'std', flag: '--std <list>', kind: { type: 'list' }, help: 'per-channel std (default 1)' },
-  { key: 'classes', flag: '--classes', kind: { type: 'bool' }, help: 'the first output is [N, classes] scores (logits, or probabilities from a final Softmax): answers carry a label (default: outputs are tensors)' },
+  {
+    key: 'classes',
+    flag: '--classes',
+    kind: { type: 'bool' },
+    help: 'the first output is [N, classes] scores (logits, or probabilities from a final Softmax): answers carry a label (default: outputs are tensors)',
+  },
   { key: 'labels', flag: '--labels <file>', kind: { type: 'string' }, help: 'class names, one per line (implies --classes)' },
   { key: 'runs', flag: '--runs <n>', kind: { type: 'int', min: 1 }, default: 10, help: 'timed runs per measurement (median)' },
   { key: 'progress', flag: '--no-progress', kind: { type: 'bool' }, default: true, help: 'no progress bars' },
@@ -49,14 +79,44 @@ export const PROFILE_OPTIONS: readonly OptionSpec[] = [
 export const RECOMMEND_OPTIONS: readonly OptionSpec[] = [
   { key: 'profile', flag: '--profile <file>', kind: { type: 'string' }, help: 'JSON written by offramp profile (or give the model instead)' },
   ...PROFILE_OPTIONS.filter((s) => s.key !== 'json' && s.key !== 'md'),
-  { key: 'link', flag: '--link <names>', kind: { type: 'list' }, default: ['lte'], help: 'link profile(s): 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs' },
+  {
+    key: 'link',
+    flag: '--link <names>',
+    kind: { type: 'list' },
+    default: ['lte'],
+    help: 'link profile(s): 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs',
+  },
   { key: 'device', flag: '--device <ids>', kind: { type: 'list' }, default: ['host'], help: `device class(es): ${Object.keys(DEVICE_CLASSES).join(', ')}` },
   { key: 'objective', flag: '--objective <o>', kind: { type: 'enum', values: ['latency', 'energy'] }, default: 'latency', help: 'what to minimise' },
-  { key: 'outputEncoding', flag: '--output-encoding <e>', kind: { type: 'enum', values: ['auto', ...OUTPUT_ENCODINGS] }, default: 'auto', help: "tensor answers: auto picks the smallest whose own error keeps --min-agreement" },
-  { key: 'minAgreement', flag: '--min-agreement <x>', kind: { type: 'number', min: 0 }, default: 0.99, help: 'top-1 agreement (class logits) or worst cosine (tensors) an option must keep' },
+  {
+    key: 'outputEncoding',
+    flag: '--output-encoding <e>',
+    kind: { type: 'enum', values: ['auto', ...OUTPUT_ENCODINGS] },
+    default: 'auto',
+    help: 'tensor answers: auto picks the smallest whose own error keeps --min-agreement',
+  },
+  {
+    key: 'minAgreement',
+    flag: '--min-agreement <x>',
+    kind: { type: 'number', min: 0 },
+    default: 0.99,
+    help: 'top-1 agreement (class logits) or worst cosine (tensors) an option must keep',
+  },
   { key: 'rates', flag: '--rates <ids>', kind: { type: 'list' }, default: [...PROFILED_RATES], help: 'rate points to consider: u1…u8, f16, f32' },
-  { key: 'periodMs', flag: '--period-ms <ms>', kind: { type: 'int', min: 0 }, default: 0, help: 'one inference every this many ms (radio tails and promotions)' },
-  { key: 'verifySamples', flag: '--verify-samples <n>', kind: { type: 'int', min: 2 }, default: 16, help: 'samples to check a cut on (half calibrate, half measure)' },
+  {
+    key: 'periodMs',
+    flag: '--period-ms <ms>',
+    kind: { type: 'int', min: 0 },
+    default: 0,
+    help: 'one inference every this many ms (radio tails and promotions)',
+  },
+  {
+    key: 'verifySamples',
+    flag: '--verify-samples <n>',
+    kind: { type: 'int', min: 2 },
+    default: 16,
+    help: 'samples to check a cut on (half calibrate, half measure)',
+  },
   { key: 'verify', flag: '--no-verify', kind: { type: 'bool' }, default: true, help: 'do not check the best cuts on real inputs' },
   { key: 'top', flag: '--top <n>', kind: { type: 'int', min: 1 }, default: 8, help: 'options to list' },
   { key: 'json', flag: '--json <file>', kind: { type: 'string' }, help: 'write the recommendations as JSON' },
@@ -65,14 +125,37 @@ export const RECOMMEND_OPTIONS: readonly OptionSpec[] = [
 export const SPLIT_OPTIONS: readonly OptionSpec[] = [
   { key: 'at', flag: '--at <tensors>', kind: { type: 'list' }, help: 'comma-separated tensor names to cut at (offramp recommend prints them) (required)' },
   { key: 'out', flag: '--out <dir>', kind: { type: 'string' }, help: 'bundle folder to write (required)' },
-  { key: 'weights', flag: '--weights <origin>', kind: { type: 'enum', values: ['pretrained', 'trained', 'random'] }, help: 'where the weights came from, for provenance: pretrained (published), trained (by you) or random (timing only) (required: a file cannot tell)' },
+  {
+    key: 'weights',
+    flag: '--weights <origin>',
+    kind: { type: 'enum', values: ['pretrained', 'trained', 'random'] },
+    help: 'where the weights came from, for provenance: pretrained (published), trained (by you) or random (timing only) (required: a file cannot tell)',
+  },
   { key: 'source', flag: '--source <text>', kind: { type: 'string' }, help: 'where the model came from (URL, package), for provenance' },
   ...MODEL_OPTIONS,
   { key: 'widen', flag: '--widen', kind: { type: 'bool' }, help: 'add the tensors the tail still needs (skip connections) to the cut instead of refusing' },
-  { key: 'rates', flag: '--rates <ids>', kind: { type: 'list' }, default: ['u8', 'u4', 'f16'], help: 'rate points the bundle offers: u1…u8 (bits per value, per-channel range calibrated on --data), f16, f32' },
-  { key: 'samples', flag: '--samples <n>', kind: { type: 'int', min: 2 }, default: 16, help: 'samples read: the first half calibrate the ranges, the rest measure agreement' },
+  {
+    key: 'rates',
+    flag: '--rates <ids>',
+    kind: { type: 'list' },
+    default: ['u8', 'u4', 'f16'],
+    help: 'rate points the bundle offers: u1…u8 (bits per value, per-channel range calibrated on --data), f16, f32',
+  },
+  {
+    key: 'samples',
+    flag: '--samples <n>',
+    kind: { type: 'int', min: 2 },
+    default: 16,
+    help: 'samples read: the first half calibrate the ranges, the rest measure agreement',
+  },
   { key: 'calibrate', flag: '--calibrate <n>', kind: { type: 'int', min: 1 }, help: 'samples that calibrate (default: half of --samples)' },
-  { key: 'minAgreement', flag: '--min-agreement <x>', kind: { type: 'number', min: 0 }, default: 0.99, help: 'the default rate point is the smallest reaching this agreement' },
+  {
+    key: 'minAgreement',
+    flag: '--min-agreement <x>',
+    kind: { type: 'number', min: 0 },
+    default: 0.99,
+    help: 'the default rate point is the smallest reaching this agreement',
+  },
   { key: 'id', flag: '--id <id>', kind: { type: 'string' }, help: 'bundle id (default: from the folder name)' },
   { key: 'version', flag: '--bundle-version <v>', kind: { type: 'string' }, default: '1.0.0', help: 'bundle version, semver' },
   { key: 'force', flag: '--force', kind: { type: 'bool' }, help: 'replace an existing bundle folder' },
@@ -91,9 +174,17 @@ function numbers(flag: string, list: unknown): number[] | undefined {
 
 /** The model-reading options from resolved flags (labels read from their file). */
 async function modelOptions(o: Record<string, unknown>): Promise<ModelOptions & { labels?: string[] }> {
-  const labels = o.labels === undefined ? undefined : (await readFile(o.labels as string, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new OfframpError('INVALID_ARGUMENT', `--labels ${String(o.labels)}: ${e.code ?? e.message}`);
-  })).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const labels =
+    o.labels === undefined
+      ? undefined
+      : (
+          await readFile(o.labels as string, 'utf8').catch((e: NodeJS.ErrnoException) => {
+            throw new OfframpError('INVALID_ARGUMENT', `--labels ${String(o.labels)}: ${e.code ?? e.message}`);
+          })
+        )
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter(Boolean);
   const mean = numbers('--mean', o.mean);
   const std = numbers('--std', o.std);
   return {
@@ -123,7 +214,10 @@ function progressBar(command: string, enabled: boolean, err: Out): { onProgress?
       stop: () => {},
     };
   }
-  const bar = new SingleBar({ format: `${command} {bar} {value}/{total} {stage}`, hideCursor: true, clearOnComplete: true, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${command} {bar} {value}/{total} {stage}`, hideCursor: true, clearOnComplete: true, stream: process.stderr },
+    Presets.shades_classic,
+  );
   let started = false;
   return {
     onProgress: (s, done, total) => {
@@ -170,14 +264,21 @@ export async function profileCommand(model: string, flags: Record<string, unknow
     const bar = progressBar('profile', o.progress as boolean, err);
     let p: ModelProfile;
     try {
-      p = await profileModel(model, { ...(await modelOptions(o)), samples: o.samples as number, runs: o.runs as number, ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+      p = await profileModel(model, {
+        ...(await modelOptions(o)),
+        samples: o.samples as number,
+        runs: o.runs as number,
+        ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
+      });
     } finally {
       bar.stop();
     }
     if (o.json) await write(o.json as string, JSON.stringify(p, null, 1) + '\n');
     if (o.md) await write(o.md as string, profileMarkdown(p));
     out(profileMarkdown(p));
-    out(`profiled ${p.cuts.length} cuts in ${p.seconds.toFixed(1)} s${o.json ? `; wrote ${(o.json as string)} (next: offramp recommend --profile ${(o.json as string)} --link lte --device phone-mid)` : ''}`);
+    out(
+      `profiled ${p.cuts.length} cuts in ${p.seconds.toFixed(1)} s${o.json ? `; wrote ${o.json as string} (next: offramp recommend --profile ${o.json as string} --link lte --device phone-mid)` : ''}`,
+    );
   });
 }
 
@@ -186,7 +287,8 @@ export async function recommendCommand(model: string | undefined, flags: Record<
   return guarded('recommend', err, async () => {
     const o = resolveOptions(RECOMMEND_OPTIONS, flags);
     const links = (o.link as string[]).map((l) => parseLink(l));
-    for (const d of o.device as string[]) if (!DEVICE_CLASSES[d]) throw new RangeError(`--device: unknown device class '${d}': use one of ${Object.keys(DEVICE_CLASSES).join(', ')}`);
+    for (const d of o.device as string[])
+      if (!DEVICE_CLASSES[d]) throw new RangeError(`--device: unknown device class '${d}': use one of ${Object.keys(DEVICE_CLASSES).join(', ')}`);
     parseRates(o.rates as string[]);
     if (!model && !o.profile) throw new RangeError('give the model (offramp recommend model.onnx ...) or a profile (--profile profile.json)');
     const bar = progressBar('recommend', o.progress as boolean, err);
@@ -196,19 +298,37 @@ export async function recommendCommand(model: string | undefined, flags: Record<
         try {
           p = JSON.parse(await readFile(o.profile as string, 'utf8')) as ModelProfile;
         } catch (e) {
-          throw new OfframpError('INVALID_ARGUMENT', `--profile ${(o.profile as string)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (write one with offramp profile <model> --json <file>)`);
+          throw new OfframpError(
+            'INVALID_ARGUMENT',
+            `--profile ${o.profile as string}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (write one with offramp profile <model> --json <file>)`,
+          );
         }
-        if (!Array.isArray(p.cuts) || !p.answers) throw new OfframpError('INVALID_ARGUMENT', `--profile ${(o.profile as string)} is not a profile from this version of offramp profile: profile the model again`);
+        if (!Array.isArray(p.cuts) || !p.answers)
+          throw new OfframpError(
+            'INVALID_ARGUMENT',
+            `--profile ${o.profile as string} is not a profile from this version of offramp profile: profile the model again`,
+          );
       } else {
-        p = await profileModel(model!, { ...(await modelOptions(o)), samples: o.samples as number, runs: o.runs as number, ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+        p = await profileModel(model!, {
+          ...(await modelOptions(o)),
+          samples: o.samples as number,
+          runs: o.runs as number,
+          ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
+        });
       }
       const verify = o.verify ? await verifier(p, o.verifySamples as number, bar.onProgress) : undefined;
       const results = [];
       for (const link of links) {
         for (const device of o.device as string[]) {
           const r = await recommend(p, {
-            link, device, objective: o.objective as 'latency' | 'energy', outputEncoding: o.outputEncoding as 'auto', minAgreement: o.minAgreement as number,
-            rates: o.rates as string[], periodMs: o.periodMs as number, ...(verify ? { verify } : {}),
+            link,
+            device,
+            objective: o.objective as 'latency' | 'energy',
+            outputEncoding: o.outputEncoding as 'auto',
+            minAgreement: o.minAgreement as number,
+            rates: o.rates as string[],
+            periodMs: o.periodMs as number,
+            ...(verify ? { verify } : {}),
           });
           bar.stop();
           results.push(r);
@@ -229,18 +349,28 @@ export async function recommendCommand(model: string | undefined, flags: Record<
 }
 
 /** Checks cuts of the profiled model on real inputs (the model file must be the one profiled). */
-async function verifier(p: ModelProfile, samples: number, onProgress: Progress | undefined): Promise<(cut: string, rates: string[]) => Promise<Record<string, Agreement>>> {
+async function verifier(
+  p: ModelProfile,
+  samples: number,
+  onProgress: Progress | undefined,
+): Promise<(cut: string, rates: string[]) => Promise<Record<string, Agreement>>> {
   const loaded = await loadModel(p.model.path, p.options, samples).catch((e: unknown) => {
     throw e instanceof OfframpError && e.code === 'MODEL_INVALID' && /cannot read/.test(e.message)
       ? new OfframpError('INVALID_ARGUMENT', `${e.message}: the profiled model moved; give it (offramp recommend <model> ...) or pass --no-verify`)
       : e;
   });
-  if (sha256Hex(loaded.bytes) !== p.model.sha256) throw new OfframpError('INVALID_ARGUMENT', `${p.model.path} changed since it was profiled (sha256 differs): profile it again, or pass --no-verify`);
+  if (sha256Hex(loaded.bytes) !== p.model.sha256)
+    throw new OfframpError('INVALID_ARGUMENT', `${p.model.path} changed since it was profiled (sha256 differs): profile it again, or pass --no-verify`);
   const seen = new Map<string, Promise<Record<string, Agreement>>>();
   return (cut, rates) => {
     const key = `${cut}\0${rates.join(',')}`;
     if (!seen.has(key)) {
-      seen.set(key, measureCut(loaded, [cut], { rates: parseRates(rates), runs: 0, ...(onProgress ? { onProgress } : {}) }).then((m) => Object.fromEntries(m.rates.map((r) => [r.choice.id, r.agreement]))));
+      seen.set(
+        key,
+        measureCut(loaded, [cut], { rates: parseRates(rates), runs: 0, ...(onProgress ? { onProgress } : {}) }).then((m) =>
+          Object.fromEntries(m.rates.map((r) => [r.choice.id, r.agreement])),
+        ),
+      );
     }
     return seen.get(key)!;
   };
@@ -278,9 +408,14 @@ export function formatSplit(r: SplitReport): string {
     '',
     '| rate point | payload mean | p99 | max | agreement | |',
     '|---|---|---|---|---|---|',
-    ...r.rates.map((x) => `| ${x.id} | ${kb(x.bytes.mean)} | ${kb(x.bytes.p99)} | ${kb(x.bytes.max)} | ${formatAgreement(x.agreement)} | ${x.id === r.defaultRate ? 'default' : ''} |`),
+    ...r.rates.map(
+      (x) =>
+        `| ${x.id} | ${kb(x.bytes.mean)} | ${kb(x.bytes.p99)} | ${kb(x.bytes.max)} | ${formatAgreement(x.agreement)} | ${x.id === r.defaultRate ? 'default' : ''} |`,
+    ),
     '',
-    r.belowMinAgreement ? `no rate point reached --min-agreement; the default is the closest (${r.defaultRate}): try a later cut, more bits, or f16` : `default rate point ${r.defaultRate}: the smallest that reaches --min-agreement`,
+    r.belowMinAgreement
+      ? `no rate point reached --min-agreement; the default is the closest (${r.defaultRate}): try a later cut, more bits, or f16`
+      : `default rate point ${r.defaultRate}: the smallest that reaches --min-agreement`,
   ];
   return lines.join('\n');
 }
@@ -291,15 +426,29 @@ export async function splitCommand(model: string, flags: Record<string, unknown>
     const o = resolveOptions(SPLIT_OPTIONS, flags);
     if (!o.at) throw new RangeError('--at <tensors> is required (offramp profile lists the cuts; offramp recommend picks one)');
     if (!o.out) throw new RangeError('--out <dir> is required');
-    if (!o.weights) throw new RangeError('--weights is required: pretrained (published weights), trained (you trained them) or random (untrained: a timing-only bundle). A file cannot tell, and the manifest says it');
+    if (!o.weights)
+      throw new RangeError(
+        '--weights is required: pretrained (published weights), trained (you trained them) or random (untrained: a timing-only bundle). A file cannot tell, and the manifest says it',
+      );
     const bar = progressBar('split', o.progress as boolean, err);
     let r: SplitReport;
     try {
       r = await splitToBundle({
-        ...(await modelOptions(o)), model, at: o.at as string[], out: o.out as string, weights: o.weights as WeightsOrigin,
-        ...(o.source !== undefined ? { source: o.source as string } : {}), widen: o.widen as boolean, rates: o.rates as string[], samples: o.samples as number,
-        ...(o.calibrate !== undefined ? { calibrate: o.calibrate as number } : {}), minAgreement: o.minAgreement as number,
-        ...(o.id !== undefined ? { id: o.id as string } : {}), version: o.version as string, force: o.force as boolean, runs: o.runs as number,
+        ...(await modelOptions(o)),
+        model,
+        at: o.at as string[],
+        out: o.out as string,
+        weights: o.weights as WeightsOrigin,
+        ...(o.source !== undefined ? { source: o.source as string } : {}),
+        widen: o.widen as boolean,
+        rates: o.rates as string[],
+        samples: o.samples as number,
+        ...(o.calibrate !== undefined ? { calibrate: o.calibrate as number } : {}),
+        minAgreement: o.minAgreement as number,
+        ...(o.id !== undefined ? { id: o.id as string } : {}),
+        version: o.version as string,
+        force: o.force as boolean,
+        runs: o.runs as number,
         ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
       });
     } finally {
@@ -311,15 +460,28 @@ export async function splitCommand(model: string, flags: Record<string, unknown>
 
 /** Adds `split`, `profile` and `recommend` to `program`. */
 export function addSplitCommands(program: Command, out: Out = (s) => console.log(s), err: Out = (s) => console.error(s)): void {
-  const split = program.command('split').description('cut an ONNX model into a bundle that offramp serve and the device SDK run: verified against the original, agreement measured per rate point').argument('<model>', 'ONNX file');
+  const split = program
+    .command('split')
+    .description('cut an ONNX model into a bundle that offramp serve and the device SDK run: verified against the original, agreement measured per rate point')
+    .argument('<model>', 'ONNX file');
   addOptions(split, SPLIT_OPTIONS).action(async (model: string, flags: Record<string, unknown>) => {
     process.exitCode = await splitCommand(model, flags, out, err);
   });
-  const profile = program.command('profile').description('price every single-tensor cut of an ONNX model on real inputs: compute (host ms, MACs), bytes up per rate point, bytes down per answer encoding').argument('<model>', 'ONNX file');
+  const profile = program
+    .command('profile')
+    .description(
+      'price every single-tensor cut of an ONNX model on real inputs: compute (host ms, MACs), bytes up per rate point, bytes down per answer encoding',
+    )
+    .argument('<model>', 'ONNX file');
   addOptions(profile, PROFILE_OPTIONS).action(async (model: string, flags: Record<string, unknown>) => {
     process.exitCode = await profileCommand(model, flags, out, err);
   });
-  const rec = program.command('recommend').description('pick the cut and rate point (or all on the device, or all on the edge) for a link and a device, checked on real inputs, and explain it with the numbers').argument('[model]', 'ONNX file (or --profile)');
+  const rec = program
+    .command('recommend')
+    .description(
+      'pick the cut and rate point (or all on the device, or all on the edge) for a link and a device, checked on real inputs, and explain it with the numbers',
+    )
+    .argument('[model]', 'ONNX file (or --profile)');
   addOptions(rec, RECOMMEND_OPTIONS).action(async (model: string | undefined, flags: Record<string, unknown>) => {
     process.exitCode = await recommendCommand(model, flags, out, err);
   });

@@ -30,7 +30,8 @@ export type BackendName = InferenceBackend['name'];
 
 /** Loads a backend by name (dynamic import, so a browser build never pulls onnxruntime-node). */
 export async function loadBackend(name: BackendName): Promise<InferenceBackend> {
-  if (name === 'onnxruntime-node') return (await importOptional('onnxruntime-node', 'the onnxruntime-node backend', () => import('./backend-node.js'))).nodeBackend;
+  if (name === 'onnxruntime-node')
+    return (await importOptional('onnxruntime-node', 'the onnxruntime-node backend', () => import('./backend-node.js'))).nodeBackend;
   return (await importOptional('onnxruntime-web', 'the onnxruntime-web backend', () => import('./backend-web.js'))).webBackend;
 }
 

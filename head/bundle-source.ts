@@ -41,15 +41,15 @@ export function memoryReader(b: InMemoryBundle): BundleReader {
   };
 }
 
-function isUrl(s: BundleSource): s is string | URL {
-  return s instanceof URL || (typeof s === 'string' && /^https?:\/\//i.test(s));
-}
+/** A string source that is an http(s) URL (any other string is a folder path). */
+const HTTP_URL = /^https?:\/\//i;
 
 /** The reader for a source; `readFolder` reads folders (Node.js), absent in browsers. */
 export function readerFor(source: BundleSource, token?: string, fetchTimeoutMs?: number, readFolder?: (dir: string) => BundleReader): BundleReader {
-  if (isUrl(source)) return urlReader(source, token, fetchTimeoutMs);
+  if (source instanceof URL || (typeof source === 'string' && HTTP_URL.test(source))) return urlReader(source, token, fetchTimeoutMs);
   if (typeof source === 'string') {
-    if (!readFolder) throw new OfframpError('INVALID_ARGUMENT', `a bundle folder (${source}) can be read only in Node.js; give a URL of the bundle or its files in memory`);
+    if (!readFolder)
+      throw new OfframpError('INVALID_ARGUMENT', `a bundle folder (${source}) can be read only in Node.js; give a URL of the bundle or its files in memory`);
     return readFolder(source);
   }
   if (source === null || typeof source !== 'object' || typeof source.files !== 'object') {
@@ -59,8 +59,17 @@ export function readerFor(source: BundleSource, token?: string, fetchTimeoutMs?:
 }
 
 /** Opens what a device runs: manifest, head, full model and entropy tables, all verified. */
-export function openDeviceBundle(source: BundleSource, token?: string, fetchTimeoutMs?: number, readFolder?: (dir: string) => BundleReader): Promise<OpenedBundle> {
-  return openBundle(readerFor(source, token, fetchTimeoutMs, readFolder), ['head', 'full'], typeof source === 'string' ? `${source}/manifest.json` : 'manifest.json');
+export function openDeviceBundle(
+  source: BundleSource,
+  token?: string,
+  fetchTimeoutMs?: number,
+  readFolder?: (dir: string) => BundleReader,
+): Promise<OpenedBundle> {
+  return openBundle(
+    readerFor(source, token, fetchTimeoutMs, readFolder),
+    ['head', 'full'],
+    typeof source === 'string' ? `${source}/manifest.json` : 'manifest.json',
+  );
 }
 
 /** Fetches the files a device needs from `url` into memory (e.g. to cache them). */

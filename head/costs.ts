@@ -107,8 +107,10 @@ export class CostTracker {
   private send(key: string, bytesUp: number): SendCost {
     const busyMs = this.busy.get(key);
     return {
-      bytesUp: this.up.get(key) ?? bytesUp, bytesDown: this.down.get(key) ?? this.sizes.down,
-      serverMs: this.server.get(key) ?? 1, ...(busyMs !== undefined ? { busyMs } : {}),
+      bytesUp: this.up.get(key) ?? bytesUp,
+      bytesDown: this.down.get(key) ?? this.sizes.down,
+      serverMs: this.server.get(key) ?? 1,
+      ...(busyMs !== undefined ? { busyMs } : {}),
     };
   }
 

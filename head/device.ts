@@ -139,11 +139,15 @@ function invalid(message: string): never {
 export function checkPolicy(p: Partial<PolicyOptions> | undefined, ratePoints: number): PolicyOptions {
   const o: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005, ...p };
   if (!OBJECTIVES.includes(o.objective)) invalid(`policy.objective must be one of ${OBJECTIVES.join(', ')}, got ${JSON.stringify(o.objective)}`);
-  if (!(o.maxAccuracyLoss >= 0 && o.maxAccuracyLoss <= 1)) invalid(`policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got ${o.maxAccuracyLoss}`);
-  if (o.force !== undefined && !FORCED_POLICIES.includes(o.force)) invalid(`policy.force must be one of ${FORCED_POLICIES.join(', ')}, got ${JSON.stringify(o.force)}`);
+  if (!(o.maxAccuracyLoss >= 0 && o.maxAccuracyLoss <= 1))
+    invalid(`policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got ${o.maxAccuracyLoss}`);
+  if (o.force !== undefined && !FORCED_POLICIES.includes(o.force))
+    invalid(`policy.force must be one of ${FORCED_POLICIES.join(', ')}, got ${JSON.stringify(o.force)}`);
   if (o.latencyBudgetMs !== undefined && !(o.latencyBudgetMs > 0)) invalid(`policy.latencyBudgetMs must be positive, got ${o.latencyBudgetMs}`);
-  if (o.exitThreshold !== undefined && !(o.exitThreshold > 0 && o.exitThreshold <= 1)) invalid(`policy.exitThreshold is a confidence in (0, 1], got ${o.exitThreshold}`);
-  if (o.ratePoint !== undefined && !(Number.isInteger(o.ratePoint) && o.ratePoint >= 0 && o.ratePoint < ratePoints)) invalid(`policy.ratePoint must be a rate point index 0..${ratePoints - 1}, got ${o.ratePoint}`);
+  if (o.exitThreshold !== undefined && !(o.exitThreshold > 0 && o.exitThreshold <= 1))
+    invalid(`policy.exitThreshold is a confidence in (0, 1], got ${o.exitThreshold}`);
+  if (o.ratePoint !== undefined && !(Number.isInteger(o.ratePoint) && o.ratePoint >= 0 && o.ratePoint < ratePoints))
+    invalid(`policy.ratePoint must be a rate point index 0..${ratePoints - 1}, got ${o.ratePoint}`);
   return o;
 }
 
@@ -164,8 +168,10 @@ function checkDeviceOptions(o: DeviceOptions): void {
   };
   positive('deadlineMs', o.deadlineMs);
   positive('fetchTimeoutMs', o.fetchTimeoutMs);
-  if (o.outputEncoding !== undefined && !(o.outputEncoding in OUTPUT_ENCODING_TO_WIRE)) invalid(`outputEncoding must be fp32, fp16 or int8, got ${JSON.stringify(o.outputEncoding)}`);
-  if (o.inputEncoding !== undefined && !(o.inputEncoding?.codec in INPUT_CODEC_TO_WIRE)) invalid(`inputEncoding.codec must be raw, downsample or jpeg, got ${JSON.stringify(o.inputEncoding?.codec)}`);
+  if (o.outputEncoding !== undefined && !(o.outputEncoding in OUTPUT_ENCODING_TO_WIRE))
+    invalid(`outputEncoding must be fp32, fp16 or int8, got ${JSON.stringify(o.outputEncoding)}`);
+  if (o.inputEncoding !== undefined && !(o.inputEncoding?.codec in INPUT_CODEC_TO_WIRE))
+    invalid(`inputEncoding.codec must be raw, downsample or jpeg, got ${JSON.stringify(o.inputEncoding?.codec)}`);
   if (o.deviceId !== undefined && (!(o.deviceId instanceof Uint8Array) || o.deviceId.length < DEVICE_ID_BYTES.min || o.deviceId.length > DEVICE_ID_BYTES.max)) {
     invalid(`deviceId must be a Uint8Array of ${DEVICE_ID_BYTES.min}..${DEVICE_ID_BYTES.max} random bytes (128 bits or more)`);
   }
@@ -203,7 +209,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const policy = checkPolicy(options.policy, ratePoints.length);
   const backend = options.backend ? await loadBackend(options.backend) : await platform.backend();
   const backendName = backend.name;
-  if (options.headInWorker && (backendName !== 'onnxruntime-node' || !platform.openInWorker)) invalid('headInWorker needs Node.js and the onnxruntime-node backend');
+  if (options.headInWorker && (backendName !== 'onnxruntime-node' || !platform.openInWorker))
+    invalid('headInWorker needs Node.js and the onnxruntime-node backend');
   const openGraph = async (g: 'head' | 'full', open: () => Promise<ModelSession>): Promise<ModelSession> => {
     try {
       return await open();
@@ -227,12 +234,25 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const link = new LinkEstimator();
   const transport = options.edge
     ? new EdgeTransport({
-        url: options.edge, socket: platform.socket, token: options.token, clientName: 'offramp-device', deviceId: options.deviceId,
+        url: options.edge,
+        socket: platform.socket,
+        token: options.token,
+        clientName: 'offramp-device',
+        deviceId: options.deviceId,
         bundle: { id: m.id, version: m.version, manifestSha256: opened.manifestSha256 },
-        ratePoints: offered, zstd: zstd !== undefined, deadlineMs,
-        inputEncodings: [{ codec: INPUT_CODEC_TO_WIRE[inputEncoding.codec], ...('factor' in inputEncoding ? { factor: inputEncoding.factor, bits: inputEncoding.bits } : {}), ...('quality' in inputEncoding ? { quality: inputEncoding.quality } : {}) }],
+        ratePoints: offered,
+        zstd: zstd !== undefined,
+        deadlineMs,
+        inputEncodings: [
+          {
+            codec: INPUT_CODEC_TO_WIRE[inputEncoding.codec],
+            ...('factor' in inputEncoding ? { factor: inputEncoding.factor, bits: inputEncoding.bits } : {}),
+            ...('quality' in inputEncoding ? { quality: inputEncoding.quality } : {}),
+          },
+        ],
         outputEncoding: OUTPUT_ENCODING_TO_WIRE[options.outputEncoding ?? 'fp32'],
-        onRtt: (ms) => link.observeRtt(ms), onState: (ready) => link.setAvailable(ready),
+        onRtt: (ms) => link.observeRtt(ms),
+        onState: (ready) => link.setAvailable(ready),
       })
     : undefined;
 
@@ -254,9 +274,13 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const rawBytes = m.input.raw.shape.reduce((a, b) => a * b, 1) * (m.input.raw.dtype === 'float32' ? 4 : 1);
   // Before anything was measured: a class answer, or the tensors at the output encoding's width.
   const outputWidth = { fp32: 4, fp16: 2, int8: 1 }[options.outputEncoding ?? 'fp32'];
-  const answerBytes = isClassifierManifest(m) ? ANSWER_BYTES : m.graphs.tail.outputs.reduce((a, t) => a + t.shape.slice(1).reduce((x, d) => x * Math.max(1, d), 1) * outputWidth, ANSWER_BYTES);
+  const answerBytes = isClassifierManifest(m)
+    ? ANSWER_BYTES
+    : m.graphs.tail.outputs.reduce((a, t) => a + t.shape.slice(1).reduce((x, d) => x * Math.max(1, d), 1) * outputWidth, ANSWER_BYTES);
   const costs = new CostTracker(profile.device, { head: m.macs ? m.macs.head + (m.macs.exits ?? 0) : undefined, full: m.macs?.full }, measured, {
-    split, full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes), down: answerBytes,
+    split,
+    full: rawBytes + REQUEST_FRAMING + wsClientOverhead(rawBytes),
+    down: answerBytes,
   });
   // Without an accuracy per rate point (bundles cut by offramp split state their agreement
   // instead), the policy cannot trade accuracy for bytes: it offloads at the default rate point.
@@ -276,7 +300,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
    */
   const energy = (computeMs: number, transfer?: { up: number; down: number; busyMs: number; promoted: boolean }): InferResult['energy'] => ({
     ...inferenceEnergy(power(profile), {
-      computeMs, totalMs: computeMs + (transfer?.busyMs ?? 0),
+      computeMs,
+      totalMs: computeMs + (transfer?.busyMs ?? 0),
       ...(transfer ? { transfer: { upBytes: transfer.up, downBytes: transfer.down, busyMs: transfer.busyMs, promoted: transfer.promoted } } : {}),
     }),
     model: describeModel,
@@ -287,13 +312,28 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const fromProbs = (p: ArrayLike<number>, o: InferOptions): Pick<InferResult, 'label' | 'labelName' | 'confidence' | 'scores' | 'topK'> => {
     const label = argmax(p);
     return {
-      label, labelName: m.labels[label], confidence: p[label]!, scores: Array.from(p),
+      label,
+      labelName: m.labels[label],
+      confidence: p[label]!,
+      scores: Array.from(p),
       ...(o.topK ? { topK: topLabels(p, Math.min(o.topK, p.length)).map((l) => ({ label: l, score: p[l]! })) } : {}),
     };
   };
 
   /** Finishes on the device with the full model (path 'local', or 'fallback' with the reason). */
-  const answerLocally = async (x: Float32Array, path: 'local' | 'fallback', o: InferOptions, before: { headMs: number; headMeasured: number; encodeMs?: number; t0: number; extra?: Partial<InferResult>; transfer?: { up: number; down: number; busyMs: number; promoted: boolean } }): Promise<InferResult> => {
+  const answerLocally = async (
+    x: Float32Array,
+    path: 'local' | 'fallback',
+    o: InferOptions,
+    before: {
+      headMs: number;
+      headMeasured: number;
+      encodeMs?: number;
+      t0: number;
+      extra?: Partial<InferResult>;
+      transfer?: { up: number; down: number; busyMs: number; promoted: boolean };
+    },
+  ): Promise<InferResult> => {
     const t = performance.now();
     const out = await runFull(x);
     const measuredMs = performance.now() - t;
@@ -306,9 +346,14 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     const cls = classOutput ? fromProbs(softmax(out[classOutput]!.data), o) : { label: -1, labelName: undefined, confidence: 0 };
     const tr = before.transfer;
     return {
-      payloadBytes: 0, bytesUp: 0, ...before.extra, bytesDown: tr?.down ?? 0, ...cls,
+      payloadBytes: 0,
+      bytesUp: 0,
+      ...before.extra,
+      bytesDown: tr?.down ?? 0,
+      ...cls,
       ...(!isClassifier || o.outputs ? { outputs } : {}),
-      timings, path,
+      timings,
+      path,
       energy: energy(before.headMs + (before.encodeMs ?? 0) + localMs, tr ? { up: tr.up, down: tr.down, busyMs: tr.busyMs, promoted: tr.promoted } : undefined),
       measured: { head: before.headMeasured, encode: before.encodeMs ?? 0, busy: tr?.busyMs ?? 0, local: measuredMs, wall: performance.now() - before.t0 },
     };
@@ -325,7 +370,11 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         await new Promise((resolve) => setTimeout(resolve, wait));
         o = await edge.request(req, left);
         // Both attempts crossed the link.
-        o = { ...o, bytesUp: o.bytesUp + first.bytesUp, ...(o.ok ? { bytesDown: o.bytesDown + (first.bytesDown ?? 0) } : { bytesDown: (o.bytesDown ?? 0) + (first.bytesDown ?? 0) }) } as RequestOutcome;
+        o = {
+          ...o,
+          bytesUp: o.bytesUp + first.bytesUp,
+          ...(o.ok ? { bytesDown: o.bytesDown + (first.bytesDown ?? 0) } : { bytesDown: (o.bytesDown ?? 0) + (first.bytesDown ?? 0) }),
+        };
       }
     }
     return o;
@@ -335,7 +384,15 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
     (o.scores || o.topK ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (sends++ % TIMINGS_EVERY === 0 ? pb.Want.WANT_TIMINGS : 0);
 
   /** The edge's answer as a result; its round trip (and server time, when sent) feed the estimates. */
-  const fromEdge = (a: Answer, o: Extract<RequestOutcome, { ok: true }>, key: string, ratePoint: string, payloadBytes: number, opts: InferOptions, before: { headMs: number; headMeasured: number; encodeMs: number; t0: number; promoted: boolean }): InferResult => {
+  const fromEdge = (
+    a: Answer,
+    o: Extract<RequestOutcome, { ok: true }>,
+    key: string,
+    ratePoint: string,
+    payloadBytes: number,
+    opts: InferOptions,
+    before: { headMs: number; headMeasured: number; encodeMs: number; t0: number; promoted: boolean },
+  ): InferResult => {
     const srv = a.timings;
     const server = { queue: (srv?.queueUs ?? 0) / 1000, decode: (srv?.decodeUs ?? 0) / 1000, compute: (srv?.computeUs ?? 0) / 1000 };
     const serverMs = srv ? server.queue + server.decode + server.compute : undefined;
@@ -356,7 +413,14 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       }
     }
     return {
-      ...cls, ...(a.outputs.length ? { outputs } : {}), path: 'edge', ratePoint, payloadBytes, bytesUp: o.bytesUp, bytesDown: o.bytesDown, timings,
+      ...cls,
+      ...(a.outputs.length ? { outputs } : {}),
+      path: 'edge',
+      ratePoint,
+      payloadBytes,
+      bytesUp: o.bytesUp,
+      bytesDown: o.bytesDown,
+      timings,
       energy: energy(before.headMs + before.encodeMs, { up: o.bytesUp, down: o.bytesDown, busyMs: o.ms, promoted: before.promoted }),
       measured: { head: before.headMeasured, encode: before.encodeMs, busy: o.ms, local: 0, wall: performance.now() - before.t0 },
     };
@@ -381,7 +445,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const inputs = costs.inputs(now);
       // Baselines that skip the head: the whole local model, or the raw input to the edge's full model.
       if (policy.force === 'always-local') return answerLocally(x, 'local', opts, { headMs: 0, headMeasured: 0, t0 });
-      if (policy.force === 'full-offload' && !transport) return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, t0, extra: { reason: 'disconnected', ratePoint: 'input' } });
+      if (policy.force === 'full-offload' && !transport)
+        return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, t0, extra: { reason: 'disconnected', ratePoint: 'input' } });
       // The adaptive policy may also skip the head, when sending the raw input is expected to win.
       // A path it keeps avoiding is never re-timed, so a high estimate would stick: every
       // STALE_AFTER requests without running the head, take it once.
@@ -393,10 +458,21 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         const enc = encodeInput(raw(), m.input.raw.shape, inputEncoding, { zstd: transport.terms?.zstd ? zstd : undefined, jpeg });
         const encodeMs = performance.now() - te;
         const promoted = promotedNow();
-        const o = await send(transport, { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
+        const o = await send(
+          transport,
+          { graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : (opts.topK ?? 0) },
+          te,
+        );
         if (!o.ok) {
           costs.observeTransfer(performance.now());
-          return answerLocally(x, 'fallback', opts, { headMs: 0, headMeasured: 0, encodeMs, t0, extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } }, transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted } });
+          return answerLocally(x, 'fallback', opts, {
+            headMs: 0,
+            headMeasured: 0,
+            encodeMs,
+            t0,
+            extra: { reason: o.reason, ratePoint: 'input', payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), encode: encodeMs } },
+            transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted },
+          });
         }
         return fromEdge(o.answer, o, 'full', 'input', enc.payload.length, opts, { headMs: 0, headMeasured: 0, encodeMs, t0, promoted });
       }
@@ -413,7 +489,13 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         const probs = exits[d.exit]!.probs;
         const timings = { ...zero(), head: headMs, total: profile.device.macsPerSecond ? headMs : performance.now() - t0 };
         return {
-          ...fromProbs(probs, opts), timings, path: `exit:${d.exit}`, payloadBytes: 0, bytesUp: 0, bytesDown: 0, energy: energy(headMs),
+          ...fromProbs(probs, opts),
+          timings,
+          path: `exit:${d.exit}`,
+          payloadBytes: 0,
+          bytesUp: 0,
+          bytesDown: 0,
+          energy: energy(headMs),
           measured: { head: headMeasured, encode: 0, busy: 0, local: 0, wall: performance.now() - t0 },
         };
       }
@@ -421,13 +503,32 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
       const rpId = m.bottleneck.ratePoints[d.ratePoint]!.id;
       if (!transport) return answerLocally(x, 'fallback', opts, { headMs, headMeasured, t0, extra: { reason: 'disconnected', ratePoint: rpId } });
       const te = performance.now();
-      const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, m.bottleneck.shape, ratePoints[d.ratePoint]!, { zstd: transport.terms?.zstd ? zstd : undefined });
+      const enc = encodeFeatures(h[m.bottleneck.headOutput]!.data, m.bottleneck.shape, ratePoints[d.ratePoint]!, {
+        zstd: transport.terms?.zstd ? zstd : undefined,
+      });
       const encodeMs = performance.now() - te;
       const promoted = promotedNow();
-      const o = await send(transport, { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : opts.topK ?? 0 }, te);
+      const o = await send(
+        transport,
+        { rate: d.ratePoint, payload: enc.payload, zstd: enc.zstd, want: want(opts), topK: opts.scores ? 0 : (opts.topK ?? 0) },
+        te,
+      );
       if (!o.ok) {
         costs.observeTransfer(performance.now());
-        return answerLocally(x, 'fallback', opts, { headMs, headMeasured, encodeMs, t0, extra: { reason: o.reason, ratePoint: rpId, payloadBytes: enc.payload.length, bytesUp: o.bytesUp, timings: { ...zero(), head: headMs, encode: encodeMs } }, transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted } });
+        return answerLocally(x, 'fallback', opts, {
+          headMs,
+          headMeasured,
+          encodeMs,
+          t0,
+          extra: {
+            reason: o.reason,
+            ratePoint: rpId,
+            payloadBytes: enc.payload.length,
+            bytesUp: o.bytesUp,
+            timings: { ...zero(), head: headMs, encode: encodeMs },
+          },
+          transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - te - encodeMs, promoted },
+        });
       }
       return fromEdge(o.answer, o, String(d.ratePoint), rpId, enc.payload.length, opts, { headMs, headMeasured, encodeMs, t0, promoted });
     },

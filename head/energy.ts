@@ -86,6 +86,14 @@ export interface PowerProfile {
 export function inferenceEnergy(p: PowerProfile, w: InferenceWork): { computeJ: number; radioJ: number; totalJ: number } {
   const t = w.transfer;
   const computeJ = computeEnergyJ(p.activeW, w.computeMs) + (t ? computeEnergyJ(p.idleW, t.busyMs) : 0);
-  const radioJ = t ? transferEnergyJ(p.radio, { upBytes: t.upBytes, downBytes: t.downBytes, busyMs: t.busyMs, idleAfterMs: idleAfter(p.periodMs, w.totalMs), promoted: t.promoted }) : 0;
+  const radioJ = t
+    ? transferEnergyJ(p.radio, {
+        upBytes: t.upBytes,
+        downBytes: t.downBytes,
+        busyMs: t.busyMs,
+        idleAfterMs: idleAfter(p.periodMs, w.totalMs),
+        promoted: t.promoted,
+      })
+    : 0;
   return { computeJ, radioJ, totalJ: computeJ + radioJ };
 }

@@ -16,12 +16,20 @@ parentPort!.on('message', (msg: HeadWorkerRequest) => {
     try {
       if (msg.type === 'open') {
         session = await nodeBackend.open(msg.model, { threads: msg.threads });
-        parentPort!.postMessage({ type: 'opened', id: msg.id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] } satisfies HeadWorkerReply);
+        parentPort!.postMessage({
+          type: 'opened',
+          id: msg.id,
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+        } satisfies HeadWorkerReply);
       } else if (msg.type === 'run') {
         const out = await session!.run(msg.feeds);
         const plain: Record<string, { data: Float32Array; dims: number[] }> = {};
         for (const [k, t] of Object.entries(out)) plain[k] = { data: t.data.slice(), dims: [...t.dims] };
-        parentPort!.postMessage({ type: 'result', id: msg.id, outputs: plain } satisfies HeadWorkerReply, Object.values(plain).map((t) => t.data.buffer as ArrayBuffer));
+        parentPort!.postMessage(
+          { type: 'result', id: msg.id, outputs: plain } satisfies HeadWorkerReply,
+          Object.values(plain).map((t) => t.data.buffer as ArrayBuffer),
+        );
       } else {
         await session?.release();
         parentPort!.postMessage({ type: 'released', id: msg.id } satisfies HeadWorkerReply);

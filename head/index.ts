@@ -9,14 +9,55 @@
  * await device.close();
  * ```
  */
-export { createDevice, checkPolicy, type Device, type DeviceOptions, type InferOptions, type InferResult, type InferPath, type InMemoryBundle } from './device.js';
+export {
+  createDevice,
+  checkPolicy,
+  type Device,
+  type DeviceOptions,
+  type InferOptions,
+  type InferResult,
+  type InferPath,
+  type InMemoryBundle,
+} from './device.js';
 export { fetchBundle, openDeviceBundle, readerFor, type BundleSource } from './bundle-source.js';
 export { checkSample, type Sample, type CheckedSample } from './input.js';
 export { STALE_AFTER, CostTracker, timeWarm, type SendSizes } from './costs.js';
-export { decide, fullOffloadFirst, policyModel, bundlePolicyModel, thresholdFor, sendCost, localCost, expectedBusyMs, OBJECTIVES, FORCED_POLICIES } from './policy.js';
-export type { Decision, LinkEstimate, Objective, ForcedPolicy, PolicyOptions, CostInputs, SendCost, PolicyModel, OptionCost, ExitCalibration, PolicyManifest } from './policy.js';
+export {
+  decide,
+  fullOffloadFirst,
+  policyModel,
+  bundlePolicyModel,
+  thresholdFor,
+  sendCost,
+  localCost,
+  expectedBusyMs,
+  OBJECTIVES,
+  FORCED_POLICIES,
+} from './policy.js';
+export type {
+  Decision,
+  LinkEstimate,
+  Objective,
+  ForcedPolicy,
+  PolicyOptions,
+  CostInputs,
+  SendCost,
+  PolicyModel,
+  OptionCost,
+  ExitCalibration,
+  PolicyManifest,
+} from './policy.js';
 export { RADIOS, DEVICE_CLASSES, deviceClass, deviceProfile, computeMs, power, type DeviceClass, type DeviceProfile, type LinkName } from './devices.js';
-export { transferEnergyJ, computeEnergyJ, idleAfter, inferenceEnergy, type RadioModel, type Transfer, type PowerProfile, type InferenceWork } from './energy.js';
+export {
+  transferEnergyJ,
+  computeEnergyJ,
+  idleAfter,
+  inferenceEnergy,
+  type RadioModel,
+  type Transfer,
+  type PowerProfile,
+  type InferenceWork,
+} from './energy.js';
 export { LinkEstimator, type LinkEstimatorOptions } from './link.js';
 export { EdgeTransport, wsClientOverhead, wsServerOverhead, type TransportOptions, type RequestOutcome, type FailureReason } from './transport.js';
 export { exitDecision } from './exit.js';

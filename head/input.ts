@@ -35,7 +35,7 @@ export function checkSample(sample: unknown, m: Manifest): CheckedSample {
   const rawDesc = `${m.input.raw.dtype === 'uint8' ? 'a Uint8Array' : 'a Float32Array'} of ${n} values (shape [${m.input.raw.shape.join(', ')}], ${m.input.raw.layout})`;
   if (sample === null || sample === undefined) invalid(`infer() needs a sample: ${rawDesc}, or { normalized: Float32Array } of ${n} values`);
   if (typeof sample === 'object' && 'normalized' in sample && !ArrayBuffer.isView(sample)) {
-    const x = (sample as { normalized: unknown }).normalized;
+    const x = sample.normalized;
     if (!(x instanceof Float32Array)) invalid('{ normalized } must hold a Float32Array');
     if (x.length !== n) invalid(`{ normalized } has ${x.length} values; ${m.id} takes ${n}`);
     for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) invalid(`{ normalized } value ${i} is not finite (${x[i]})`);
@@ -50,7 +50,7 @@ export function checkSample(sample: unknown, m: Manifest): CheckedSample {
   } else if (!(sample instanceof Float32Array)) {
     invalid(`${m.id} takes raw samples as ${rawDesc}; got ${describe(sample)}`);
   }
-  const raw = sample as Uint8Array | Uint8ClampedArray | Float32Array;
+  const raw = sample;
   if (raw.length !== n) invalid(`the sample has ${raw.length} values; ${m.id} takes ${rawDesc}`);
   if (raw instanceof Float32Array) for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) invalid(`sample value ${i} is not finite (${raw[i]})`);
   const bytes: Uint8Array | Float32Array = raw instanceof Uint8ClampedArray ? new Uint8Array(raw.buffer, raw.byteOffset, raw.length) : raw;

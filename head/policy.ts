@@ -107,7 +107,14 @@ export function thresholdFor(exit: ExitCalibration, splitAccuracy: number, maxAc
  * accuracy exits are calibrated against). With `exitThreshold`, every exit uses it instead; the
  * expected exit rate is then the calibrated row's at or above it (0 past the table).
  */
-export function policyModel(exits: readonly ExitCalibration[], splitAccuracy: Map<number, number>, localAccuracy: number, reference: number, maxAccuracyLoss: number, exitThreshold?: number): PolicyModel {
+export function policyModel(
+  exits: readonly ExitCalibration[],
+  splitAccuracy: Map<number, number>,
+  localAccuracy: number,
+  reference: number,
+  maxAccuracyLoss: number,
+  exitThreshold?: number,
+): PolicyModel {
   const thresholds = exits.map((e) => exitThreshold ?? thresholdFor(e, reference, maxAccuracyLoss));
   // The first exit's calibrated rate (later exits only add to it: a lower bound).
   const exitRate = exits[0]?.thresholds.find((r) => r.threshold >= thresholds[0]! - 1e-12)?.exitRate ?? 0;
@@ -147,7 +154,8 @@ export function expectedBusyMs(c: SendCost, link: LinkEstimate): number {
 export function sendCost(c: SendCost, link: LinkEstimate, device: DeviceProfile, sinceTransferMs: number, accuracy: number, elapsedMs = 0): OptionCost {
   const busyMs = expectedBusyMs(c, link);
   const e = inferenceEnergy(power(device), {
-    computeMs: 0, totalMs: elapsedMs + busyMs,
+    computeMs: 0,
+    totalMs: elapsedMs + busyMs,
     transfer: { upBytes: c.bytesUp, downBytes: c.bytesDown, busyMs, promoted: sinceTransferMs > device.radio.tailMs },
   });
   return { latencyMs: busyMs, energyJ: e.totalJ, accuracy };
@@ -173,7 +181,14 @@ function better(objective: Objective, a: OptionCost, b: OptionCost, budgetMs: nu
  * Decides for one input after the head ran. `exits` holds each exit's (label, confidence) in
  * order, as computed from the head's outputs.
  */
-export function decide(model: PolicyModel, exits: readonly { label: number; confidence: number }[], costs: CostInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): Decision {
+export function decide(
+  model: PolicyModel,
+  exits: readonly { label: number; confidence: number }[],
+  costs: CostInputs,
+  link: LinkEstimate,
+  device: DeviceProfile,
+  opts: PolicyOptions,
+): Decision {
   if (opts.force !== 'always-offload' && opts.force !== 'always-local') {
     for (let i = 0; i < exits.length; i++) {
       if (exits[i]!.confidence >= model.thresholds[i]!) return { kind: 'exit', exit: i, label: exits[i]!.label, confidence: exits[i]!.confidence };

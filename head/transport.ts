@@ -118,14 +118,23 @@ export class EdgeTransport {
     ws.on('open', () => {
       this.helloSentAt = performance.now();
       const o = this.opts;
-      ws.send(encodeFrame({
-        type: 'hello',
-        hello: {
-          protocolVersion: PROTOCOL_VERSION, clientName: o.clientName ?? 'offramp-device', clientVersion: o.clientVersion ?? '0',
-          bundle: o.bundle, ratePoints: o.ratePoints, inputEncodings: o.inputEncodings ?? [], zstd: o.zstd ?? false,
-          outputEncoding: o.outputEncoding ?? 0, deadlineMs: o.deadlineMs ?? 0, deviceId: o.deviceId ?? new Uint8Array(0),
-        },
-      }));
+      ws.send(
+        encodeFrame({
+          type: 'hello',
+          hello: {
+            protocolVersion: PROTOCOL_VERSION,
+            clientName: o.clientName ?? 'offramp-device',
+            clientVersion: o.clientVersion ?? '0',
+            bundle: o.bundle,
+            ratePoints: o.ratePoints,
+            inputEncodings: o.inputEncodings ?? [],
+            zstd: o.zstd ?? false,
+            outputEncoding: o.outputEncoding ?? 0,
+            deadlineMs: o.deadlineMs ?? 0,
+            deviceId: o.deviceId ?? new Uint8Array(0),
+          },
+        }),
+      );
     });
     ws.on('message', (data: Uint8Array) => this.onFrame(data));
     ws.on('pong', () => this.opts.onRtt?.(performance.now() - this.pingSentAt));
@@ -138,11 +147,24 @@ export class EdgeTransport {
 
   private onFrame(data: Uint8Array): void {
     // Answers may be as large as the edge's frame limit (tensor answers): read up to it.
-    const limits = this.ack ? { ...DEFAULT_FRAME_LIMITS, ...this.opts.limits, maxFrameBytes: Math.max(this.opts.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes, this.ack.limits.maxFrameBytes) } : this.opts.limits;
+    const limits = this.ack
+      ? {
+          ...DEFAULT_FRAME_LIMITS,
+          ...this.opts.limits,
+          maxFrameBytes: Math.max(this.opts.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes, this.ack.limits.maxFrameBytes),
+        }
+      : this.opts.limits;
     const r = decodeFrame(data, limits);
     if (!r.ok) {
       // A frame this version cannot read ends the request it names, if any; deadlines hold the rest.
-      if (r.error.requestId !== undefined) this.settle(r.error.requestId, { ok: false, reason: 'server-error:BAD_REQUEST', message: `unreadable answer: ${r.error.message}`, retryAfterMs: 0, bytesUp: 0 });
+      if (r.error.requestId !== undefined)
+        this.settle(r.error.requestId, {
+          ok: false,
+          reason: 'server-error:BAD_REQUEST',
+          message: `unreadable answer: ${r.error.message}`,
+          retryAfterMs: 0,
+          bytesUp: 0,
+        });
       return;
     }
     const m = r.message;
@@ -165,10 +187,24 @@ export class EdgeTransport {
     if (this.expired.delete(endedId)) return;
     if (m.type === 'answer') {
       const p = this.pending.get(m.answer.id);
-      if (p) this.settle(m.answer.id, { ok: true, answer: m.answer, bytesUp: p.bytesUp, bytesDown: data.length + wsServerOverhead(data.length), ms: performance.now() - p.sentAt });
+      if (p)
+        this.settle(m.answer.id, {
+          ok: true,
+          answer: m.answer,
+          bytesUp: p.bytesUp,
+          bytesDown: data.length + wsServerOverhead(data.length),
+          ms: performance.now() - p.sentAt,
+        });
     } else if (m.type === 'error') {
       const e = m.error;
-      this.settle(e.id, { ok: false, reason: `server-error:${errorCodeFromWire(e.code) ?? 'INTERNAL'}`, message: e.message, retryAfterMs: e.retryAfterMs, bytesUp: 0, bytesDown: data.length + wsServerOverhead(data.length) });
+      this.settle(e.id, {
+        ok: false,
+        reason: `server-error:${errorCodeFromWire(e.code) ?? 'INTERNAL'}`,
+        message: e.message,
+        retryAfterMs: e.retryAfterMs,
+        bytesUp: 0,
+        bytesDown: data.length + wsServerOverhead(data.length),
+      });
     }
   }
 
@@ -255,7 +291,13 @@ export class EdgeTransport {
   request(req: Omit<RequestInit, 'id' | 'deadlineMs'>, deadlineMs: number): Promise<RequestOutcome> {
     return new Promise((resolve) => {
       if (!this.ready) {
-        resolve({ ok: false, reason: this.refusal ? 'refused' : 'disconnected', message: this.refusal ?? 'not connected to the edge', retryAfterMs: 0, bytesUp: 0 });
+        resolve({
+          ok: false,
+          reason: this.refusal ? 'refused' : 'disconnected',
+          message: this.refusal ?? 'not connected to the edge',
+          retryAfterMs: 0,
+          bytesUp: 0,
+        });
         return;
       }
       if (this.pending.size + this.expired.size >= this.ack!.limits.maxInFlight) {
@@ -264,7 +306,7 @@ export class EdgeTransport {
       }
       const id = this.allocateId();
       const ms = Math.max(1, Math.ceil(deadlineMs));
-      const frame = encodeFrame({ type: 'request', request: { ...req, id, deadlineMs: ms === this.ack!.limits!.deadlineMs ? 0 : ms } });
+      const frame = encodeFrame({ type: 'request', request: { ...req, id, deadlineMs: ms === this.ack!.limits.deadlineMs ? 0 : ms } });
       const bytesUp = frame.length + wsClientOverhead(frame.length);
       const timer = setTimeout(() => {
         this.pending.delete(id);

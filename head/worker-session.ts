@@ -47,7 +47,10 @@ export async function openInWorker(model: Uint8Array, threads = 1): Promise<Mode
     async run(feeds) {
       const plain: Record<string, { data: Float32Array; dims: number[] }> = {};
       for (const [k, t] of Object.entries(feeds)) plain[k] = { data: t.data.slice(), dims: [...t.dims] };
-      const r = await call({ type: 'run', id: nextId++, feeds: plain }, Object.values(plain).map((t) => t.data.buffer as ArrayBuffer));
+      const r = await call(
+        { type: 'run', id: nextId++, feeds: plain },
+        Object.values(plain).map((t) => t.data.buffer as ArrayBuffer),
+      );
       if (r.type !== 'result') throw new Error('head worker gave no result');
       return r.outputs;
     },

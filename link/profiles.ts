@@ -19,8 +19,22 @@ export interface NamedLink {
   source: string;
 }
 
-function link(name: string, upMbps: number, downMbps: number, rttMs: number, radio: NamedLink['radio'], source: string, extra: Partial<Pick<DirectionProfile, 'jitterMs' | 'loss'>> & { outages?: [number, number][] } = {}): NamedLink {
-  const dir = (mbps: number): DirectionProfile => ({ bps: mbps * 1e6, delayMs: rttMs / 2, jitterMs: extra.jitterMs ?? 0, loss: extra.loss ?? 0, rtoMs: Math.max(200, rttMs * 2) });
+function link(
+  name: string,
+  upMbps: number,
+  downMbps: number,
+  rttMs: number,
+  radio: NamedLink['radio'],
+  source: string,
+  extra: Partial<Pick<DirectionProfile, 'jitterMs' | 'loss'>> & { outages?: [number, number][] } = {},
+): NamedLink {
+  const dir = (mbps: number): DirectionProfile => ({
+    bps: mbps * 1e6,
+    delayMs: rttMs / 2,
+    jitterMs: extra.jitterMs ?? 0,
+    loss: extra.loss ?? 0,
+    rtoMs: Math.max(200, rttMs * 2),
+  });
   return { profile: { name, up: dir(upMbps), down: dir(downMbps), ...(extra.outages ? { outages: extra.outages } : {}) }, radio, source };
 }
 
@@ -28,11 +42,40 @@ function link(name: string, upMbps: number, downMbps: number, rttMs: number, rad
 const FOREVER_MS = 2 ** 31 - 1;
 
 export const LINKS: Readonly<Record<string, NamedLink>> = Object.freeze({
-  '3g': link('3g', 1.1, 2.0, 150, '3g', 'uplink 1.1 Mbps: Neurosurgeon (Kang et al., ASPLOS 2017) measured 3G average; downlink 2 Mbps and RTT 150 ms: assumed (typical HSPA)'),
-  lte: link('lte', 5.85, 12.74, 70, 'lte', 'uplink 5.85 Mbps: Neurosurgeon measured LTE average; downlink 12.74 Mbps and RTT 70 ms: LTE medians reported by Huang et al. (MobiSys 2012)'),
-  wifi: link('wifi', 18.88, 50, 10, 'wifi', 'uplink 18.88 Mbps: Neurosurgeon measured Wi-Fi average; downlink 50 Mbps and RTT 10 ms: assumed (home 802.11n/ac)'),
+  '3g': link(
+    '3g',
+    1.1,
+    2.0,
+    150,
+    '3g',
+    'uplink 1.1 Mbps: Neurosurgeon (Kang et al., ASPLOS 2017) measured 3G average; downlink 2 Mbps and RTT 150 ms: assumed (typical HSPA)',
+  ),
+  lte: link(
+    'lte',
+    5.85,
+    12.74,
+    70,
+    'lte',
+    'uplink 5.85 Mbps: Neurosurgeon measured LTE average; downlink 12.74 Mbps and RTT 70 ms: LTE medians reported by Huang et al. (MobiSys 2012)',
+  ),
+  wifi: link(
+    'wifi',
+    18.88,
+    50,
+    10,
+    'wifi',
+    'uplink 18.88 Mbps: Neurosurgeon measured Wi-Fi average; downlink 50 Mbps and RTT 10 ms: assumed (home 802.11n/ac)',
+  ),
   '5g': link('5g', 50, 300, 20, '5g', 'assumed mid-band 5G (uplink 50 Mbps, downlink 300 Mbps, RTT 20 ms); radio: the 5G model of DEVICES.md'),
-  'lte-edge-of-cell': link('lte-edge-of-cell', 0.5, 2, 120, 'lte', 'assumed: LTE at the cell edge (uplink 0.5 Mbps, RTT 120 ms ± 20 ms jitter, 1% loss charged one RTO)', { jitterMs: 20, loss: 0.01 }),
+  'lte-edge-of-cell': link(
+    'lte-edge-of-cell',
+    0.5,
+    2,
+    120,
+    'lte',
+    'assumed: LTE at the cell edge (uplink 0.5 Mbps, RTT 120 ms ± 20 ms jitter, 1% loss charged one RTO)',
+    { jitterMs: 20, loss: 0.01 },
+  ),
   offline: link('offline', 1, 1, 50, 'lte', 'the link is down for the whole run: every offload must fall back', { outages: [[0, FOREVER_MS]] }),
 });
 
@@ -41,9 +84,11 @@ export function parseLink(spec: string): NamedLink {
   const named = LINKS[spec];
   if (named) return named;
   const parts = spec.split(':');
-  if (parts.length < 4 || parts.length > 6) throw new RangeError(`unknown link '${spec}': use one of ${Object.keys(LINKS).join(', ')} or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]`);
+  if (parts.length < 4 || parts.length > 6)
+    throw new RangeError(`unknown link '${spec}': use one of ${Object.keys(LINKS).join(', ')} or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]`);
   const [name, ...nums] = parts as [string, ...string[]];
   const v = nums.map(Number);
-  if (!v.every((x) => Number.isFinite(x) && x >= 0) || v[0]! <= 0 || v[1]! <= 0 || (v[4] ?? 0) >= 1) throw new RangeError(`bad link '${spec}': rates must be > 0, times ≥ 0, loss in [0, 1)`);
+  if (!v.every((x) => Number.isFinite(x) && x >= 0) || v[0]! <= 0 || v[1]! <= 0 || (v[4] ?? 0) >= 1)
+    throw new RangeError(`bad link '${spec}': rates must be > 0, times ≥ 0, loss in [0, 1)`);
   return link(name, v[0]!, v[1]!, v[2]!, 'lte', 'custom (from flags); LTE radio coefficients', { jitterMs: v[3] ?? 0, loss: v[4] ?? 0 });
 }

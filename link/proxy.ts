@@ -105,9 +105,20 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
     sockets.add(edge);
     const upPipe: Pipe = { shaper: new Shaper(current.up, current.outages), queue: [], queued: 0, timer: undefined };
     const downPipe: Pipe = { shaper: new Shaper(current.down, current.outages), queue: [], queued: 0, timer: undefined };
-    const rearmUp = pump(upPipe, client, edge, (n) => { up += n; });
-    const rearmDown = pump(downPipe, edge, client, (n) => { down += n; });
-    const shapers = { up: upPipe, down: downPipe, rearm: () => { rearmUp(); rearmDown(); } };
+    const rearmUp = pump(upPipe, client, edge, (n) => {
+      up += n;
+    });
+    const rearmDown = pump(downPipe, edge, client, (n) => {
+      down += n;
+    });
+    const shapers = {
+      up: upPipe,
+      down: downPipe,
+      rearm: () => {
+        rearmUp();
+        rearmDown();
+      },
+    };
     pipes.add(shapers);
     const close = (): void => {
       disarm(upPipe.timer);
@@ -133,16 +144,20 @@ export async function createLinkProxy(target: { host: string; port: number }, pr
       // just have been lifted, say): schedule them again, in order, under the new one from now.
       const now = performance.now() - t0;
       for (const s of pipes) {
-        for (const [pipe, dir] of [[s.up, p.up], [s.down, p.down]] as const) {
+        for (const [pipe, dir] of [
+          [s.up, p.up],
+          [s.down, p.down],
+        ] as const) {
           pipe.shaper = new Shaper(dir, p.outages);
           for (const seg of pipe.queue) seg.at = pipe.shaper.schedule(now, seg.data.length);
         }
         s.rearm();
       }
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -25,7 +25,11 @@ export class Shaper {
   private free = 0;
   private lastArrival = 0;
 
-  constructor(private readonly profile: DirectionProfile, private readonly outages: readonly Outage[] = [], private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly profile: DirectionProfile,
+    private readonly outages: readonly Outage[] = [],
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** When (ms, same clock as `now`) a segment of `bytes` sent at `now` arrives. */
   schedule(now: number, bytes: number): number {

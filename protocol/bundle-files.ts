@@ -37,19 +37,22 @@ export async function readVerified(read: BundleReader, name: string, sha256: str
 /** The entropy tables of every entropy rate point (by rate point index), read and verified. */
 export async function readEntropyTables(read: BundleReader, m: Manifest): Promise<Map<number, EntropyTables>> {
   const out = new Map<number, EntropyTables>();
-  await Promise.all(m.bottleneck.ratePoints.map(async (rp, i) => {
-    if (rp.codec !== 'entropy') return;
-    const bytes = await readVerified(read, rp.tables.file, rp.tables.sha256);
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (err) {
-      throw new OfframpError('BUNDLE_INVALID', `${rp.tables.file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
-    const r = EntropyTablesSchema.safeParse(json);
-    if (!r.success) throw new OfframpError('BUNDLE_INVALID', `${rp.tables.file}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
-    out.set(i, r.data);
-  }));
+  await Promise.all(
+    m.bottleneck.ratePoints.map(async (rp, i) => {
+      if (rp.codec !== 'entropy') return;
+      const bytes = await readVerified(read, rp.tables.file, rp.tables.sha256);
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (err) {
+        throw new OfframpError('BUNDLE_INVALID', `${rp.tables.file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+      }
+      const r = EntropyTablesSchema.safeParse(json);
+      if (!r.success)
+        throw new OfframpError('BUNDLE_INVALID', `${rp.tables.file}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+      out.set(i, r.data);
+    }),
+  );
   return out;
 }
 

@@ -59,7 +59,11 @@ interface PortMeta {
 }
 
 /** Compares an opened session's ports with the manifest's; returns problems. */
-export function graphProblems(graph: GraphName, spec: GraphSpec, session: { inputMetadata: readonly PortMeta[]; outputMetadata: readonly PortMeta[] }): string[] {
+export function graphProblems(
+  graph: GraphName,
+  spec: GraphSpec,
+  session: { inputMetadata: readonly PortMeta[]; outputMetadata: readonly PortMeta[] },
+): string[] {
   const problems: string[] = [];
   const sides = [
     ['inputs', spec.inputs, session.inputMetadata],
@@ -97,14 +101,14 @@ export async function loadBundle(dir: string, options: LoadBundleOptions = {}): 
     const path = join(dir, spec.file);
     paths[graph] = path;
     if (options.checkGraphs ?? true) {
-      const ort = await importOptional('onnxruntime-node', 'checking a bundle\'s graphs (loadBundle)', () => import('onnxruntime-node'));
+      const ort = await importOptional('onnxruntime-node', "checking a bundle's graphs (loadBundle)", () => import('onnxruntime-node'));
       let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
       try {
         session = await ort.InferenceSession.create(opened.graphs[graph]!, { intraOpNumThreads: 1 });
       } catch (err) {
         throw new OfframpError('BUNDLE_GRAPH_MISMATCH', `${path}: onnxruntime cannot open it: ${(err as Error).message}`, { cause: err });
       }
-      const problems = graphProblems(graph, spec, session as unknown as { inputMetadata: PortMeta[]; outputMetadata: PortMeta[] });
+      const problems = graphProblems(graph, spec, session);
       await session.release();
       if (problems.length) throw new OfframpError('BUNDLE_GRAPH_MISMATCH', `${path} does not match the manifest:\n  ${problems.join('\n  ')}`);
     }

@@ -39,7 +39,10 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes that have a value in the wire protocol's `ErrorCode` enum. */
-export type WireErrorCode = Exclude<ErrorCode, `BUNDLE_${string}` | 'CODEC_UNAVAILABLE' | 'MODEL_INVALID' | 'CUT_INVALID' | 'LISTEN_FAILED' | 'INVALID_ARGUMENT' | 'DEPENDENCY_MISSING'>;
+export type WireErrorCode = Exclude<
+  ErrorCode,
+  `BUNDLE_${string}` | 'CODEC_UNAVAILABLE' | 'MODEL_INVALID' | 'CUT_INVALID' | 'LISTEN_FAILED' | 'INVALID_ARGUMENT' | 'DEPENDENCY_MISSING'
+>;
 
 const WireEnum = offramp.v2.ErrorCode;
 

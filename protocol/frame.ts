@@ -61,10 +61,14 @@ export function peekHelloVersion(frame: Uint8Array): number | undefined {
  */
 function toMessage(f: offramp.v2.Frame): Message {
   switch (f.msg) {
-    case 'hello': return { type: 'hello', hello: f.hello as unknown as Hello };
-    case 'helloAck': return { type: 'helloAck', helloAck: f.helloAck as unknown as HelloAck };
-    case 'request': return { type: 'request', request: f.request as unknown as Request };
-    case 'answer': return { type: 'answer', answer: f.answer as unknown as Answer };
+    case 'hello':
+      return { type: 'hello', hello: f.hello as unknown as Hello };
+    case 'helloAck':
+      return { type: 'helloAck', helloAck: f.helloAck as unknown as HelloAck };
+    case 'request':
+      return { type: 'request', request: f.request as unknown as Request };
+    case 'answer':
+      return { type: 'answer', answer: f.answer as unknown as Answer };
     case 'error': {
       const e = f.error as unknown as WireError;
       // An unknown code from a newer peer still ends the request: as INTERNAL, keeping the text.
@@ -113,11 +117,16 @@ export function decodeFrame(frame: Uint8Array, limits: FrameLimits = DEFAULT_FRA
  */
 export function encodeFrame(m: MessageInit): Uint8Array {
   switch (m.type) {
-    case 'hello': return pb.Frame.encode({ hello: m.hello }).finish();
-    case 'helloAck': return pb.Frame.encode({ helloAck: m.helloAck }).finish();
-    case 'request': return pb.Frame.encode({ request: m.request }).finish();
-    case 'answer': return pb.Frame.encode({ answer: m.answer }).finish();
-    case 'error': return pb.Frame.encode({ error: m.error }).finish();
+    case 'hello':
+      return pb.Frame.encode({ hello: m.hello }).finish();
+    case 'helloAck':
+      return pb.Frame.encode({ helloAck: m.helloAck }).finish();
+    case 'request':
+      return pb.Frame.encode({ request: m.request }).finish();
+    case 'answer':
+      return pb.Frame.encode({ answer: m.answer }).finish();
+    case 'error':
+      return pb.Frame.encode({ error: m.error }).finish();
   }
 }
 

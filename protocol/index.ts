@@ -16,8 +16,25 @@ export type { ErrorCode, WireErrorCode, OfframpErrorOptions } from './errors.js'
 export { DEFAULT_FRAME_LIMITS, type FrameLimits } from './limits.js';
 export { pb, WANT, confidenceToWire, confidenceFromWire, packedByteLength } from './messages.js';
 export type {
-  BundleRef, Hello, HelloAck, Limits, Request, Answer, Timings, OutputTensor, WireError, WireInputEncoding,
-  HelloInit, HelloAckInit, RequestInit, AnswerInit, ErrorInit, OutputTensorInit, InputEncodingInit, Message, MessageInit,
+  BundleRef,
+  Hello,
+  HelloAck,
+  Limits,
+  Request,
+  Answer,
+  Timings,
+  OutputTensor,
+  WireError,
+  WireInputEncoding,
+  HelloInit,
+  HelloAckInit,
+  RequestInit,
+  AnswerInit,
+  ErrorInit,
+  OutputTensorInit,
+  InputEncodingInit,
+  Message,
+  MessageInit,
 } from './messages.js';
 export { encodeFrame, encodeCheckedFrame, decodeFrame, resolveFrameLimits, peekRequestId, peekHelloVersion, type DecodeResult } from './frame.js';
 export { validateMessage, MAX_TOP_K, DEVICE_ID_BYTES } from './validate.js';

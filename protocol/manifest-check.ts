@@ -34,7 +34,10 @@ export function manifestProblems(m: Manifest): string[] {
     else if (!sameDims(p.shape, shape)) problems.push(`graphs.${graph}.${name}: shape ${fmt(p.shape)}, expected ${fmt(shape)}`);
   };
   const batched = (shape: readonly number[]): number[] => [-1, ...shape];
-  for (const [g, spec] of [['head', head], ['full', full]] as const) {
+  for (const [g, spec] of [
+    ['head', head],
+    ['full', full],
+  ] as const) {
     if (spec.inputs.length !== 1) problems.push(`graphs.${g}: expected 1 input, found ${spec.inputs.length}`);
     else if (!sameDims(spec.inputs[0]!.shape, batched(m.input.shape))) {
       problems.push(`graphs.${g}.${spec.inputs[0]!.name}: shape ${fmt(spec.inputs[0]!.shape)}, expected ${fmt(batched(m.input.shape))}`);
@@ -49,7 +52,10 @@ export function manifestProblems(m: Manifest): string[] {
     problems.push(`graphs.head: ${head.outputs.length} outputs, expected ${expectedHeadOutputs} (bottleneck + exits)`);
   }
   // Outputs: the tail and full graphs produce them, in the declared order.
-  for (const [g, spec] of [['tail', tail], ['full', full]] as const) {
+  for (const [g, spec] of [
+    ['tail', tail],
+    ['full', full],
+  ] as const) {
     const names = spec.outputs.map((o) => o.name);
     const want = m.outputs.map((o) => o.name);
     if (names.join('\0') !== want.join('\0')) problems.push(`graphs.${g}: outputs [${names.join(', ')}], but outputs declares [${want.join(', ')}]`);
@@ -57,9 +63,11 @@ export function manifestProblems(m: Manifest): string[] {
   m.outputs.forEach((o, i) => {
     // Answers carry per-sample shapes: only the batch dimension may be dynamic.
     const p = port(tail.outputs, o.name);
-    if (p && p.shape.slice(1).some((d) => d < 0)) problems.push(`graphs.tail.${o.name}: shape ${fmt(p.shape)} has a dynamic dimension besides the batch; fix it (offramp split --shape)`);
+    if (p && p.shape.slice(1).some((d) => d < 0))
+      problems.push(`graphs.tail.${o.name}: shape ${fmt(p.shape)} has a dynamic dimension besides the batch; fix it (offramp split --shape)`);
     if (o.kind !== 'class-logits') return;
-    if (p && !sameDims(p.shape, [-1, classes])) problems.push(`outputs.${i}: class logits ${o.name} have shape ${fmt(p.shape)}, expected ${fmt([-1, classes])}`);
+    if (p && !sameDims(p.shape, [-1, classes]))
+      problems.push(`outputs.${i}: class logits ${o.name} have shape ${fmt(p.shape)}, expected ${fmt([-1, classes])}`);
   });
   if (m.task === 'classification') {
     if (classes < 2) problems.push('labels: a classification bundle needs at least 2 labels');
@@ -72,7 +80,8 @@ export function manifestProblems(m: Manifest): string[] {
   if ((mean.length !== 1 && mean.length !== channels) || (std.length !== 1 && std.length !== channels)) {
     problems.push(`input.normalization: mean and std need 1 or ${channels} entries`);
   }
-  if (product(m.input.raw.shape) !== product(m.input.shape)) problems.push(`input.raw: ${product(m.input.raw.shape)} values, but input.shape holds ${product(m.input.shape)}`);
+  if (product(m.input.raw.shape) !== product(m.input.shape))
+    problems.push(`input.raw: ${product(m.input.raw.shape)} values, but input.shape holds ${product(m.input.shape)}`);
   const ids = new Set<string>();
   const bottleneckChannels = m.bottleneck.shape[0]!;
   m.bottleneck.ratePoints.forEach((rp, i) => {
@@ -84,7 +93,8 @@ export function manifestProblems(m: Manifest): string[] {
       } else if (rp.min.some((lo, c) => !(lo < rp.max[c]!))) problems.push(`bottleneck.ratePoints.${i}: every min must be below its max`);
     }
   });
-  if (m.bottleneck.defaultRatePoint >= m.bottleneck.ratePoints.length) problems.push(`bottleneck.defaultRatePoint: ${m.bottleneck.defaultRatePoint} is not a rate point`);
+  if (m.bottleneck.defaultRatePoint >= m.bottleneck.ratePoints.length)
+    problems.push(`bottleneck.defaultRatePoint: ${m.bottleneck.defaultRatePoint} is not a rate point`);
   m.exits.forEach((e, i) => {
     const ts = e.thresholds.map((r) => r.threshold);
     if (ts.some((t, j) => j > 0 && t <= ts[j - 1]!)) problems.push(`exits.${i}.thresholds: thresholds must increase`);

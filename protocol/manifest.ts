@@ -182,7 +182,12 @@ export const ManifestSchema = z.strictObject({
   agreement: AgreementSchema.optional(),
   /** Multiply-accumulates per sample. */
   macs: z
-    .strictObject({ head: z.number().nonnegative(), exits: z.number().nonnegative().optional(), tail: z.number().nonnegative(), full: z.number().nonnegative() })
+    .strictObject({
+      head: z.number().nonnegative(),
+      exits: z.number().nonnegative().optional(),
+      tail: z.number().nonnegative(),
+      full: z.number().nonnegative(),
+    })
     .optional(),
   provenance: z.strictObject({
     tool: z.string().min(1),

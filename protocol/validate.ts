@@ -107,10 +107,15 @@ function validateError(m: WireError, limits: FrameLimits): void {
 /** Validates a decoded message; throws {@link OfframpError} naming the first bad field. */
 export function validateMessage(m: Message, limits: FrameLimits): void {
   switch (m.type) {
-    case 'hello': return validateHello(m.hello, limits);
-    case 'helloAck': return validateHelloAck(m.helloAck, limits);
-    case 'request': return validateRequest(m.request);
-    case 'answer': return validateAnswer(m.answer, limits);
-    case 'error': return validateError(m.error, limits);
+    case 'hello':
+      return validateHello(m.hello, limits);
+    case 'helloAck':
+      return validateHelloAck(m.helloAck, limits);
+    case 'request':
+      return validateRequest(m.request);
+    case 'answer':
+      return validateAnswer(m.answer, limits);
+    case 'error':
+      return validateError(m.error, limits);
   }
 }

@@ -92,7 +92,13 @@ export async function runLanes(o: LaneOptions): Promise<LaneRun> {
     while (next < o.inputs.length) {
       const recent = results.slice(from, next);
       const mean = (f: (r: InferResult) => number): number => recent.reduce((a, r) => a + f(r), 0) / Math.max(1, recent.length);
-      const want = o.parallel === 'auto' ? autoLanes(mean((r) => r.measured.wall), mean(cpuOf)) : Math.max(1, o.parallel);
+      const want =
+        o.parallel === 'auto'
+          ? autoLanes(
+              mean((r) => r.measured.wall),
+              mean(cpuOf),
+            )
+          : Math.max(1, o.parallel);
       if (want > devices.length) {
         const joining = bytes();
         const more = await Promise.all(Array.from({ length: want - devices.length }, () => o.make()));

@@ -20,10 +20,12 @@ function walkUp<T>(found: (dir: string) => T | undefined): T | undefined {
 
 /** The folder holding offramp's package.json. */
 export function packageRoot(): string {
-  return walkUp((dir) => {
-    const file = join(dir, 'package.json');
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'offramp' ? dir : undefined;
-  }) ?? process.cwd();
+  return (
+    walkUp((dir) => {
+      const file = join(dir, 'package.json');
+      return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'offramp' ? dir : undefined;
+    }) ?? process.cwd()
+  );
 }
 
 /** offramp's version. */

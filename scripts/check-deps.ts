@@ -72,7 +72,8 @@ export function violations(root = ROOT): string[] {
           problems.push(`${rel} imports ${target}: ${folder}/ may import ${ALLOWED[folder]!.join(', ') || 'nothing of ours'}`);
           continue;
         }
-        if (top === 'bench' && rel !== 'cli/bench.ts' && folder !== 'bench' && folder !== 'scripts') problems.push(`${rel} imports ${target}: only cli/bench.ts reaches into bench/`);
+        if (top === 'bench' && rel !== 'cli/bench.ts' && folder !== 'bench' && folder !== 'scripts')
+          problems.push(`${rel} imports ${target}: only cli/bench.ts reaches into bench/`);
         if ((/\.bench\.ts$/.test(target.replace(/\.js$/, '.ts')) || target.startsWith('bench/reliability/')) && folder !== 'bench') {
           problems.push(`${rel} imports ${target}: benchmark scripts are imported by nothing but tests`);
         }

@@ -53,7 +53,9 @@ export function answerCosts(outputs: readonly OutputDesc[], samples: readonly Ou
     let cosine = 1;
     let maxAbsError = 0;
     for (const s of samples) {
-      const encoded = outputs.map((o, i) => encodeOutput({ name: o.name, kind: o.kind, dtype: o.dtype, shape: o.shape }, s[i]!, { encoding: WIRE[name], zstd }));
+      const encoded = outputs.map((o, i) =>
+        encodeOutput({ name: o.name, kind: o.kind, dtype: o.dtype, shape: o.shape }, s[i]!, { encoding: WIRE[name], zstd }),
+      );
       const n = onWire(encodeFrame({ type: 'answer', answer: { id: 1, outputs: encoded } }));
       sum += n;
       max = Math.max(max, n);

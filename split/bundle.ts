@@ -82,7 +82,11 @@ const WEIGHTS: readonly WeightsOrigin[] = ['trained', 'pretrained', 'random'];
 
 /** A folder name as a bundle id. */
 export function slug(s: string): string {
-  const out = s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  const out = s
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 64);
   return out || 'split';
 }
 
@@ -91,16 +95,28 @@ const spec = (name: string, dtype: string, shape: readonly number[]): TensorSpec
 /** Cuts, measures, verifies and writes the bundle; returns what it measured. */
 export async function splitToBundle(o: SplitOptions): Promise<SplitReport> {
   if (!WEIGHTS.includes(o.weights)) {
-    throw new OfframpError('INVALID_ARGUMENT', `say where the weights came from: --weights pretrained (published, e.g. PaddleOCR's), trained (you trained them) or random (untrained: a timing-only bundle); got ${JSON.stringify(o.weights)}`);
+    throw new OfframpError(
+      'INVALID_ARGUMENT',
+      `say where the weights came from: --weights pretrained (published, e.g. PaddleOCR's), trained (you trained them) or random (untrained: a timing-only bundle); got ${JSON.stringify(o.weights)}`,
+    );
   }
   const rates = parseRates(o.rates ?? [...DEFAULT_RATES]);
   const classes = o.classes || o.labels !== undefined;
   const m = await loadModel(o.model, { ...o, classes }, o.samples ?? 16);
   const labels = classes ? (o.labels ?? Array.from({ length: m.outputs[0]!.shape[0]! }, (_, i) => String(i))) : [];
   if (classes && labels.length !== m.outputs[0]!.shape[0]) {
-    throw new OfframpError('INVALID_ARGUMENT', `--labels has ${labels.length} labels; the first output '${m.outputs[0]!.name}' scores ${m.outputs[0]!.shape[0]} classes`);
+    throw new OfframpError(
+      'INVALID_ARGUMENT',
+      `--labels has ${labels.length} labels; the first output '${m.outputs[0]!.name}' scores ${m.outputs[0]!.shape[0]} classes`,
+    );
   }
-  const cut: CutMeasurement = await measureCut(m, o.at, { widen: o.widen, rates, runs: o.runs, ...(o.calibrate !== undefined ? { calibrate: o.calibrate } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const cut: CutMeasurement = await measureCut(m, o.at, {
+    widen: o.widen,
+    rates,
+    runs: o.runs,
+    ...(o.calibrate !== undefined ? { calibrate: o.calibrate } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
   const { prepared } = m;
   const costs = await nodeCosts(prepared.model, { name: prepared.input.name, data: m.samples.inputs[0]!, dims: [1, ...prepared.input.sampleShape] }, 1);
   const headSet = ancestors(prepared.model, graphIndex(prepared.model), cut.cut.tensors);
@@ -118,11 +134,17 @@ export async function splitToBundle(o: SplitOptions): Promise<SplitReport> {
   const { name: bName, shape: bShape } = cut.bottleneck;
   const id = o.id ?? slug(basename(o.out));
   const report = {
-    tool: 'offramp split', model: basename(o.model), modelSha256: sha256Hex(m.bytes), fixes: prepared.fixes,
-    cut: cut.cut.tensors, bottleneck: cut.bottleneck, floatMaxAbsDiff: cut.floatMaxAbsDiff,
+    tool: 'offramp split',
+    model: basename(o.model),
+    modelSha256: sha256Hex(m.bytes),
+    fixes: prepared.fixes,
+    cut: cut.cut.tensors,
+    bottleneck: cut.bottleneck,
+    floatMaxAbsDiff: cut.floatMaxAbsDiff,
     samples: { source: m.samples.source, calibration: cut.calibration, evaluation: cut.evaluation },
     rates: cut.rates.map((r) => ({ id: r.choice.id, agreement: r.agreement, bytes: r.bytes, perSampleBytes: r.perSample })),
-    macs, hostMs: { head: cut.headMs, tail: cut.tailMs },
+    macs,
+    hostMs: { head: cut.headMs, tail: cut.tailMs },
   };
   const reportText = JSON.stringify(report, null, 1) + '\n';
   const inSpec = spec(prepared.input.name, 'float32', prepared.input.sampleShape);
@@ -136,7 +158,9 @@ export async function splitToBundle(o: SplitOptions): Promise<SplitReport> {
     timingOnly: o.weights === 'random',
     input: m.input,
     bottleneck: {
-      headOutput: bName, tailInput: bName, shape: bShape,
+      headOutput: bName,
+      tailInput: bName,
+      shape: bShape,
       ratePoints: cut.rates.map((r) => r.spec),
       defaultRatePoint: cut.rates.indexOf(chosen),
     },
@@ -157,26 +181,52 @@ export async function splitToBundle(o: SplitOptions): Promise<SplitReport> {
       createdAt: new Date().toISOString(),
       ...(o.source ? { source: o.source } : {}),
       config: {
-        model: basename(o.model), modelSha256: report.modelSha256, at: o.at, cut: cut.cut.tensors, widen: Boolean(o.widen),
-        rates: rates.map((r) => r.id), fixes: prepared.fixes, minAgreement: min,
+        model: basename(o.model),
+        modelSha256: report.modelSha256,
+        at: o.at,
+        cut: cut.cut.tensors,
+        widen: Boolean(o.widen),
+        rates: rates.map((r) => r.id),
+        fixes: prepared.fixes,
+        minAgreement: min,
         report: { file: 'split-report.json', sha256: sha256Hex(new TextEncoder().encode(reportText)) },
       },
     },
   };
   const manifestText = JSON.stringify(manifest, null, 1) + '\n';
-  await writeFolderAtomically(o.out, {
-    'head.onnx': cut.headBytes, 'tail.onnx': cut.tailBytes, 'full.onnx': prepared.bytes,
-    'manifest.json': manifestText, 'split-report.json': reportText,
-  }, async (dir) => {
-    await loadBundle(dir); // the checks serve and the SDK apply (schema, consistency, hashes, ports)
-  }, o.force);
+  await writeFolderAtomically(
+    o.out,
+    {
+      'head.onnx': cut.headBytes,
+      'tail.onnx': cut.tailBytes,
+      'full.onnx': prepared.bytes,
+      'manifest.json': manifestText,
+      'split-report.json': reportText,
+    },
+    async (dir) => {
+      await loadBundle(dir); // the checks serve and the SDK apply (schema, consistency, hashes, ports)
+    },
+    o.force,
+  );
   return {
-    bundle: o.out, id, task: manifest.task, cut: cut.cut.tensors, widened: cut.cut.tensors.length > o.at.length, fixes: prepared.fixes,
+    bundle: o.out,
+    id,
+    task: manifest.task,
+    cut: cut.cut.tensors,
+    widened: cut.cut.tensors.length > o.at.length,
+    fixes: prepared.fixes,
     bottleneck: { name: bName, shape: bShape, floatBytes: 4 * bShape.reduce((a, b) => a * b, 1) },
-    headNodes: cut.cut.headNodes, tailNodes: cut.cut.tailNodes, floatMaxAbsDiff: cut.floatMaxAbsDiff,
+    headNodes: cut.cut.headNodes,
+    tailNodes: cut.cut.tailNodes,
+    floatMaxAbsDiff: cut.floatMaxAbsDiff,
     rates: cut.rates.map((r) => ({ id: r.choice.id, agreement: r.agreement, bytes: r.bytes })),
-    defaultRate: chosen.choice.id, belowMinAgreement: passing.length === 0,
-    agreementInputs, agreementSamples: e1 - e0 + 1, macs, hostMs: { head: cut.headMs, tail: cut.tailMs }, weights: o.weights,
+    defaultRate: chosen.choice.id,
+    belowMinAgreement: passing.length === 0,
+    agreementInputs,
+    agreementSamples: e1 - e0 + 1,
+    macs,
+    hostMs: { head: cut.headMs, tail: cut.tailMs },
+    weights: o.weights,
     manifestBytes: new TextEncoder().encode(manifestText).length,
   };
 }

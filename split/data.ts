@@ -50,18 +50,23 @@ export function guessLayout(shape: readonly number[]): InputSpec['layout'] {
 /** The manifest's input description for a model input of per-sample `shape`. */
 export function inputSpec(shape: readonly number[], o: InputOptions = {}): InputSpec {
   const layout = o.modelLayout ?? guessLayout(shape);
-  if ((layout === 'NCHW' || layout === 'NHWC') && shape.length !== 3) invalid(`--model-layout ${layout} needs a [C, H, W]-like input; this one is [${shape.join(', ')}] per sample`);
+  if ((layout === 'NCHW' || layout === 'NHWC') && shape.length !== 3)
+    invalid(`--model-layout ${layout} needs a [C, H, W]-like input; this one is [${shape.join(', ')}] per sample`);
   const dtype = o.rawDtype ?? 'uint8';
   const rawLayout = o.layout ?? (layout === 'NCHW' ? 'CHW' : layout === 'NHWC' ? 'HWC' : 'plain');
   if (rawLayout === 'HWC' && layout !== 'NCHW' && layout !== 'NHWC') invalid('--layout HWC needs an image input (NCHW or NHWC; set --model-layout)');
-  if (rawLayout === 'CHW' && layout === 'NHWC') invalid('--layout CHW with an NHWC model is not supported: give raw samples as HWC (the model\'s own order)');
+  if (rawLayout === 'CHW' && layout === 'NHWC') invalid("--layout CHW with an NHWC model is not supported: give raw samples as HWC (the model's own order)");
   if (rawLayout === 'CHW' && layout !== 'NCHW') invalid(`--layout CHW needs an NCHW model input (this one is ${layout}); use --layout plain`);
   const rawShape = rawLayout === 'HWC' && layout === 'NCHW' ? [shape[1]!, shape[2]!, shape[0]!] : [...shape];
   const channels = layout === 'NCHW' ? shape[0]! : layout === 'NHWC' ? shape[2]! : 1;
   const mean = o.mean ?? [0];
   const std = o.std ?? [1];
-  for (const [flag, list] of [['--mean', mean], ['--std', std]] as const) {
-    if (list.length !== 1 && list.length !== channels) invalid(`${flag} has ${list.length} values; the input has ${channels} channel${channels === 1 ? '' : 's'} (give 1 or ${channels})`);
+  for (const [flag, list] of [
+    ['--mean', mean],
+    ['--std', std],
+  ] as const) {
+    if (list.length !== 1 && list.length !== channels)
+      invalid(`${flag} has ${list.length} values; the input has ${channels} channel${channels === 1 ? '' : 's'} (give 1 or ${channels})`);
   }
   if (std.some((s) => !(s > 0))) invalid('--std values must be positive');
   const scale = o.scale ?? (dtype === 'uint8' ? 1 / 255 : 1);
@@ -100,7 +105,11 @@ export function parseNpy(bytes: Uint8Array, where = 'npy data'): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || shapeText === undefined) return invalid(`${where}: unreadable .npy header`);
   if (fortran) invalid(`${where}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const body = bytes.subarray(start + headerLen);
   const n = product(shape);
   if (descr === '|u1' || descr === 'u1') {
@@ -129,7 +138,8 @@ function samplesOf(bytes: Uint8Array, name: string, size: number, dtype: 'uint8'
     }
   } else if (/\.bin(\.gz)?$/.test(name)) data = dtype === 'float32' ? new Float32Array(b.slice().buffer, 0, Math.floor(b.length / 4)) : b;
   else return invalid(`${name}: not an IDX, .npy or .bin file`);
-  if (data instanceof Float32Array && dtype === 'uint8') invalid(`${name} holds float32 values; the raw samples are uint8 (use --raw-dtype float32, or save uint8)`);
+  if (data instanceof Float32Array && dtype === 'uint8')
+    invalid(`${name} holds float32 values; the raw samples are uint8 (use --raw-dtype float32, or save uint8)`);
   if (data.length % size !== 0 || data.length === 0) invalid(`${name} holds ${data.length} values, not a whole number of samples of ${size}`);
   const out: RawSample[] = [];
   for (let i = 0; i < data.length; i += size) {
@@ -157,7 +167,11 @@ export async function loadSamples(spec: InputSpec, count: number, data?: string)
   const dtype = spec.raw.dtype;
   if (!data) {
     const noise = seededSamples(size, count);
-    return { raw: dtype === 'float32' ? noise.map((s) => Float32Array.from(s, (v) => v / 255)) : noise, source: `seeded random ${dtype === 'uint8' ? 'uint8' : 'float32 [0, 1)'} noise (${count} samples)`, real: false };
+    return {
+      raw: dtype === 'float32' ? noise.map((s) => Float32Array.from(s, (v) => v / 255)) : noise,
+      source: `seeded random ${dtype === 'uint8' ? 'uint8' : 'float32 [0, 1)'} noise (${count} samples)`,
+      real: false,
+    };
   }
   const info = await stat(data).catch(() => invalid(`--data ${data}: no such file or folder`));
   const what = `raw samples are ${dtype} [${spec.raw.shape.join(', ')}] (${spec.raw.layout}), ${size} values each`;

@@ -117,7 +117,13 @@ export async function evaluateBundle(options: EvalOptions): Promise<EvalResult> 
   const classes = m.labels.length;
   const bs = options.batchSize ?? 250;
   const logitsName = m.outputs[0]!.name;
-  let correct = 0, splitCorrect = 0, teacherCorrect = 0, exits = 0, exitCorrect = 0, agree = 0, compared = 0;
+  let correct = 0,
+    splitCorrect = 0,
+    teacherCorrect = 0,
+    exits = 0,
+    exitCorrect = 0,
+    agree = 0,
+    compared = 0;
   const sizes: number[] = [];
   try {
     for (let start = 0; start < samples; start += bs) {

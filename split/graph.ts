@@ -58,7 +58,9 @@ export function graphIndex(model: Model): GraphIndex {
   });
   const known = (t: string): boolean => t === '' || producer.has(t) || initializers.has(t) || inputs.includes(t);
   nodes.forEach((n, i) => {
-    for (const t of n.input ?? []) if (!known(t)) throw new OfframpError('MODEL_INVALID', `node ${i} (${n.opType ?? '?'} '${n.name ?? ''}') reads '${t}', which no node, input or initializer provides`);
+    for (const t of n.input ?? [])
+      if (!known(t))
+        throw new OfframpError('MODEL_INVALID', `node ${i} (${n.opType ?? '?'} '${n.name ?? ''}') reads '${t}', which no node, input or initializer provides`);
   });
   for (const o of g.output ?? []) if (!known(o.name ?? '')) throw new OfframpError('MODEL_INVALID', `graph output '${o.name ?? ''}' is produced by nothing`);
   // Kahn's algorithm, keeping the file's order among ready nodes (files are usually sorted already).
@@ -132,7 +134,13 @@ export function cutModel(model: Model, tensors: readonly string[], opts: { widen
   const index = graphIndex(model);
   if (tensors.length === 0) throw new OfframpError('CUT_INVALID', 'name at least one tensor to cut at');
   for (const t of tensors) {
-    if (!index.producer.has(t)) throw new OfframpError('CUT_INVALID', index.inputs.includes(t) || index.initializers.has(t) ? `'${t}' is a graph input or initializer, not a tensor a node computes` : `no node computes a tensor named '${t}'`);
+    if (!index.producer.has(t))
+      throw new OfframpError(
+        'CUT_INVALID',
+        index.inputs.includes(t) || index.initializers.has(t)
+          ? `'${t}' is a graph input or initializer, not a tensor a node computes`
+          : `no node computes a tensor named '${t}'`,
+      );
   }
   const cut = [...tensors];
   let head = ancestors(model, index, cut);
@@ -141,8 +149,13 @@ export function cutModel(model: Model, tensors: readonly string[], opts: { widen
     if (missing.length === 0) break;
     const inputs = missing.filter((t) => !index.producer.has(t));
     if (!opts.widen || inputs.length) {
-      const why = inputs.length ? ` (graph input${inputs.length > 1 ? 's' : ''} ${inputs.map((t) => `'${t}'`).join(', ')} cannot be widened to)` : '; --widen adds them to the cut';
-      throw new OfframpError('CUT_INVALID', `the cut at ${cut.map((t) => `'${t}'`).join(', ')} does not separate the graph: the tail also needs ${missing.map((t) => `'${t}'`).join(', ')}${why}`);
+      const why = inputs.length
+        ? ` (graph input${inputs.length > 1 ? 's' : ''} ${inputs.map((t) => `'${t}'`).join(', ')} cannot be widened to)`
+        : '; --widen adds them to the cut';
+      throw new OfframpError(
+        'CUT_INVALID',
+        `the cut at ${cut.map((t) => `'${t}'`).join(', ')} does not separate the graph: the tail also needs ${missing.map((t) => `'${t}'`).join(', ')}${why}`,
+      );
     }
     cut.push(...missing);
     head = ancestors(model, index, cut);
@@ -165,12 +178,15 @@ export function cutModel(model: Model, tensors: readonly string[], opts: { widen
         sparseInitializer: (g.sparseInitializer ?? []).filter((t) => used.has(t.values?.name ?? '')),
         input: inputs,
         output: outputs,
-        valueInfo: (g.valueInfo ?? []).filter((v) => used.has(v.name ?? '') && !inputs.some((x) => x.name === v.name) && !outputs.some((x) => x.name === v.name)),
+        valueInfo: (g.valueInfo ?? []).filter(
+          (v) => used.has(v.name ?? '') && !inputs.some((x) => x.name === v.name) && !outputs.some((x) => x.name === v.name),
+        ),
         docString: g.docString ?? '',
       }),
     });
   };
-  const valueInfo = (t: string): onnx.IValueInfoProto => g.valueInfo?.find((v) => v.name === t) ?? g.output?.find((v) => v.name === t) ?? onnx.ValueInfoProto.create({ name: t });
+  const valueInfo = (t: string): onnx.IValueInfoProto =>
+    g.valueInfo?.find((v) => v.name === t) ?? g.output?.find((v) => v.name === t) ?? onnx.ValueInfoProto.create({ name: t });
   const headInputs = (g.input ?? []).filter((v) => !index.initializers.has(v.name ?? '') && headList.some((i) => nodes[i]!.input?.includes(v.name ?? '')));
   const cutInfo = cut.map(valueInfo);
   return {
@@ -206,7 +222,11 @@ export function setTensorType(v: onnx.IValueInfoProto, elemType: number, dims: r
   v.type = onnx.TypeProto.create({
     tensorType: onnx.TypeProto.Tensor.create({
       elemType,
-      shape: onnx.TensorShapeProto.create({ dim: dims.map((d) => (typeof d === 'string' ? onnx.TensorShapeProto.Dimension.create({ dimParam: d }) : onnx.TensorShapeProto.Dimension.create({ dimValue: d }))) }),
+      shape: onnx.TensorShapeProto.create({
+        dim: dims.map((d) =>
+          typeof d === 'string' ? onnx.TensorShapeProto.Dimension.create({ dimParam: d }) : onnx.TensorShapeProto.Dimension.create({ dimValue: d }),
+        ),
+      }),
     }),
   });
 }

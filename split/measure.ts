@@ -85,7 +85,12 @@ function pack(head: Model, tail: Model, tensors: string[], shapes: number[][]): 
   let offset = 0;
   tensors.forEach((t, i) => {
     const p = `${t}__offramp`;
-    (tg.initializer ??= []).push(int64(`${p}_starts`, [offset]), int64(`${p}_ends`, [offset + sizes[i]!]), int64(`${p}_axes`, [1]), int64(`${p}_shape`, [-1, ...shapes[i]!]));
+    (tg.initializer ??= []).push(
+      int64(`${p}_starts`, [offset]),
+      int64(`${p}_ends`, [offset + sizes[i]!]),
+      int64(`${p}_axes`, [1]),
+      int64(`${p}_shape`, [-1, ...shapes[i]!]),
+    );
     unpack.push(node('Slice', [PACKED, `${p}_starts`, `${p}_ends`, `${p}_axes`], [`${p}_slice`]), node('Reshape', [`${p}_slice`, `${p}_shape`], [t]));
     offset += sizes[i]!;
   });
@@ -143,8 +148,13 @@ export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions
   await probe.release();
   const shapes = cut.tensors.map((t) => {
     const a = probed[t]!;
-    if (a.type !== 'float32') throw new OfframpError('CUT_INVALID', `'${t}' is ${a.type}: a bottleneck carries float32 activations; cut at a float tensor (offramp profile lists them)`);
-    if (Number(a.dims[0]) !== 1) throw new OfframpError('CUT_INVALID', `'${t}' has shape [${a.dims.join(', ')}] for one sample: a bottleneck keeps the batch dim first`);
+    if (a.type !== 'float32')
+      throw new OfframpError(
+        'CUT_INVALID',
+        `'${t}' is ${a.type}: a bottleneck carries float32 activations; cut at a float tensor (offramp profile lists them)`,
+      );
+    if (Number(a.dims[0]) !== 1)
+      throw new OfframpError('CUT_INVALID', `'${t}' has shape [${a.dims.join(', ')}] for one sample: a bottleneck keeps the batch dim first`);
     return a.dims.slice(1).map(Number);
   });
   if (cut.tensors.length > 1) pack(cut.head, cut.tail, cut.tensors, shapes);
@@ -168,7 +178,11 @@ export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions
       reference.push(outputsOf(await full.run({ [inName]: tensor(x, inShape) }), outNames));
       const d = diff(reference[i]!, outputsOf(await tail.run({ [name]: tensor(f, shape) }), outNames));
       floatMaxAbsDiff = Math.max(floatMaxAbsDiff, d.max);
-      if (d.max > d.tol) throw new OfframpError('CUT_INVALID', `head then tail differs from the original model by ${d.max.toExponential(2)} on sample ${i} (tolerance ${d.tol.toExponential(1)}): the cut does not reproduce the model`);
+      if (d.max > d.tol)
+        throw new OfframpError(
+          'CUT_INVALID',
+          `head then tail differs from the original model by ${d.max.toExponential(2)} on sample ${i} (tolerance ${d.tol.toExponential(1)}): the cut does not reproduce the model`,
+        );
     }
     await checkBatches(tail, full, name, shape, inName, inShape, features, inputs, reference, outNames);
 
@@ -190,7 +204,11 @@ export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions
       }
       const perSample = [...sizes];
       sizes.sort((a, b) => a - b);
-      const bytes = { mean: sizes.reduce((a, b) => a + b, 0) / sizes.length, p99: sizes[Math.min(sizes.length - 1, Math.ceil(0.99 * sizes.length) - 1)]!, max: sizes[sizes.length - 1]! };
+      const bytes = {
+        mean: sizes.reduce((a, b) => a + b, 0) / sizes.length,
+        p99: sizes[Math.min(sizes.length - 1, Math.ceil(0.99 * sizes.length) - 1)]!,
+        max: sizes[sizes.length - 1]!,
+      };
       const over = `${m.samples.real ? m.samples.source.replace(/ \(.*\)$/, '') : 'seeded noise'} samples ${calibrate}–${inputs.length - 1}`;
       rates.push({ choice, spec: ratePointSpec(choice, ranges, { bytes: { ...bytes, over } }), agreement: meter.result(), bytes, perSample });
     }
@@ -199,18 +217,48 @@ export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions
     let tailMs = NaN;
     if (runs > 0) {
       progress('timing head and tail', 0, 1);
-      headMs = await timeSession(head, inputs.slice(0, 2).map((x) => ({ [inName]: tensor(x, inShape) })), runs);
-      tailMs = await timeSession(tail, features.slice(0, 2).map((f) => ({ [name]: tensor(f, shape) })), runs);
+      headMs = await timeSession(
+        head,
+        inputs.slice(0, 2).map((x) => ({ [inName]: tensor(x, inShape) })),
+        runs,
+      );
+      tailMs = await timeSession(
+        tail,
+        features.slice(0, 2).map((f) => ({ [name]: tensor(f, shape) })),
+        runs,
+      );
       progress('timing head and tail', 1, 1);
     }
-    return { cut, headBytes, tailBytes, bottleneck: { name, shape }, floatMaxAbsDiff, rates, calibration: [0, calibrate - 1], evaluation: [calibrate, inputs.length - 1], headMs, tailMs };
+    return {
+      cut,
+      headBytes,
+      tailBytes,
+      bottleneck: { name, shape },
+      floatMaxAbsDiff,
+      rates,
+      calibration: [0, calibrate - 1],
+      evaluation: [calibrate, inputs.length - 1],
+      headMs,
+      tailMs,
+    };
   } finally {
     await Promise.all([head.release(), tail.release(), full.release()]);
   }
 }
 
 /** The edge runs batches: the tail and the full model must give each sample of a batch of 2 what they give it alone. */
-async function checkBatches(tail: ort.InferenceSession, full: ort.InferenceSession, name: string, shape: number[], inName: string, inShape: number[], features: Float32Array[], inputs: Float32Array[], reference: OutputData[][], outNames: string[]): Promise<void> {
+async function checkBatches(
+  tail: ort.InferenceSession,
+  full: ort.InferenceSession,
+  name: string,
+  shape: number[],
+  inName: string,
+  inShape: number[],
+  features: Float32Array[],
+  inputs: Float32Array[],
+  reference: OutputData[][],
+  outNames: string[],
+): Promise<void> {
   const pairs: [string, () => Promise<ort.InferenceSession.ReturnType>][] = [
     ['tail', () => tail.run({ [name]: tensor(concat(features.slice(0, 2)), shape, 2) })],
     ['model', () => full.run({ [inName]: tensor(concat(inputs.slice(0, 2)), inShape, 2) })],
@@ -220,12 +268,20 @@ async function checkBatches(tail: ort.InferenceSession, full: ort.InferenceSessi
     try {
       r = await run();
     } catch (e) {
-      throw new OfframpError('MODEL_INVALID', `the ${what} does not run on a batch of 2 (${(e as Error).message.split('\n')[0]}): the edge batches requests, so the model needs a dynamic batch dim (re-export it with one, e.g. torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}}))`, { cause: e });
+      throw new OfframpError(
+        'MODEL_INVALID',
+        `the ${what} does not run on a batch of 2 (${(e as Error).message.split('\n')[0]}): the edge batches requests, so the model needs a dynamic batch dim (re-export it with one, e.g. torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}}))`,
+        { cause: e },
+      );
     }
     for (let s = 0; s < 2; s++) {
       const got = outNames.map((n, o) => outputsOf(r, [n], s, reference[s]![o]!.length)[0]!);
       const d = diff(reference[s]!, got);
-      if (d.max > d.tol) throw new OfframpError('MODEL_INVALID', `the ${what} gives sample ${s} of a batch of 2 other outputs than alone (by ${d.max.toExponential(2)}): the edge batches requests, so the model must treat samples independently (is its batch dim fixed at 1 inside?)`);
+      if (d.max > d.tol)
+        throw new OfframpError(
+          'MODEL_INVALID',
+          `the ${what} gives sample ${s} of a batch of 2 other outputs than alone (by ${d.max.toExponential(2)}): the edge batches requests, so the model must treat samples independently (is its batch dim fixed at 1 inside?)`,
+        );
     }
   }
 }

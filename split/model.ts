@@ -52,7 +52,10 @@ export function describeOutputs(p: PreparedModel, classes: boolean | undefined):
   return p.outputs.map((o, i) => {
     const classLike = i === 0 && classes;
     if (classLike && (o.sampleShape.length !== 1 || o.dtype !== 'float32')) {
-      throw new OfframpError('INVALID_ARGUMENT', `--classes: the first output '${o.name}' is ${o.dtype} [N, ${o.sampleShape.join(', ')}]; class logits are float32 [N, classes] (leave --classes out: the outputs are then answered as tensors)`);
+      throw new OfframpError(
+        'INVALID_ARGUMENT',
+        `--classes: the first output '${o.name}' is ${o.dtype} [N, ${o.sampleShape.join(', ')}]; class logits are float32 [N, classes] (leave --classes out: the outputs are then answered as tensors)`,
+      );
     }
     return { name: o.name, kind: classLike ? 'class-logits' : 'tensor', dtype: o.dtype, shape: o.sampleShape };
   });
@@ -90,4 +93,3 @@ export function modelOptionsOf(o: ModelOptions): ModelOptions {
   for (const k of keys) if (o[k] !== undefined) out[k] = k === 'data' ? resolve(o.data!) : o[k];
   return out;
 }
-

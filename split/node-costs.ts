@@ -69,7 +69,10 @@ export async function nodeCosts(model: Model, input: { name: string; data: Float
   const dir = await mkdtemp(join(tmpdir(), 'offramp-profile-'));
   try {
     const session = await ort.InferenceSession.create(writeModel(copy), {
-      graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, enableProfiling: true, profileFilePrefix: join(dir, 'p'),
+      graphOptimizationLevel: 'disabled',
+      intraOpNumThreads: 1,
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'p'),
     });
     const feed = { [input.name]: new ort.Tensor('float32', input.data, input.dims) };
     for (let r = 0; r <= runs; r++) await session.run(feed);

@@ -40,11 +40,16 @@ const ORT_DTYPE_TO_ONNX: Record<string, number> = { float32: 1, uint8: 2, int32:
 export function parseShape(spec: string): { name?: string; dims: number[] } {
   const eq = spec.lastIndexOf('=');
   const name = eq >= 0 ? spec.slice(0, eq).trim() : undefined;
-  const parts = spec.slice(eq + 1).split(/[,x×]/).map((s) => s.trim()).filter(Boolean);
+  const parts = spec
+    .slice(eq + 1)
+    .split(/[,x×]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const dims = parts.map((p, i) => {
     if (i === 0 && /^(n|N|\?|-1|batch)$/.test(p)) return -1;
     const n = Number(p);
-    if (!Number.isInteger(n) || n < 1) throw new OfframpError('INVALID_ARGUMENT', `--shape ${spec}: '${p}' is not a positive dimension (write e.g. --shape x=1,3,224,224)`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new OfframpError('INVALID_ARGUMENT', `--shape ${spec}: '${p}' is not a positive dimension (write e.g. --shape x=1,3,224,224)`);
     return n;
   });
   if (!dims.length) throw new OfframpError('INVALID_ARGUMENT', `--shape ${spec}: no dims (write e.g. --shape x=1,3,224,224)`);
@@ -80,7 +85,10 @@ export function constantsToInitializers(model: Model): number {
 function soleInput(model: Model): onnx.IValueInfoProto {
   const index = graphIndex(model);
   if (index.inputs.length !== 1) {
-    throw new OfframpError('MODEL_INVALID', `offramp takes models with one input (a device captures one sample); this one has ${index.inputs.length}: ${index.inputs.map((n) => `'${n}'`).join(', ')}. Export a wrapper model that takes one tensor.`);
+    throw new OfframpError(
+      'MODEL_INVALID',
+      `offramp takes models with one input (a device captures one sample); this one has ${index.inputs.length}: ${index.inputs.map((n) => `'${n}'`).join(', ')}. Export a wrapper model that takes one tensor.`,
+    );
   }
   return model.graph!.input!.find((v) => v.name === index.inputs[0])!;
 }
@@ -98,18 +106,29 @@ function resolveDims(v: onnx.IValueInfoProto, shape: number[] | undefined): { de
     const unknown = declared.slice(1).some(dyn);
     if (unknown) {
       const example = declared.map((d, i) => (i === 0 ? 1 : dyn(d) ? `<${typeof d === 'string' && d !== '?' ? d.replace(/^.*\./, '') : 'dim'}>` : d)).join(',');
-      throw new OfframpError('MODEL_INVALID', `input '${name}' has dynamic dims ${fmt(declared)}: fix them with --shape ${name}=${example} (the sample size the device will capture)`);
+      throw new OfframpError(
+        'MODEL_INVALID',
+        `input '${name}' has dynamic dims ${fmt(declared)}: fix them with --shape ${name}=${example} (the sample size the device will capture)`,
+      );
     }
-    if (declared.length < 2) throw new OfframpError('MODEL_INVALID', `input '${name}' has shape ${fmt(declared)}: offramp needs a batch dim first, then the sample's dims`);
+    if (declared.length < 2)
+      throw new OfframpError('MODEL_INVALID', `input '${name}' has shape ${fmt(declared)}: offramp needs a batch dim first, then the sample's dims`);
     return { declared, sample: declared.slice(1) as number[] };
   }
   const full = shape.length === declared.length ? shape : shape.length === declared.length - 1 ? [-1, ...shape] : undefined;
-  if (!full) throw new OfframpError('INVALID_ARGUMENT', `--shape gives ${shape.length} dims; input '${name}' has ${declared.length} (${fmt(declared)}): give them all, batch first`);
+  if (!full)
+    throw new OfframpError(
+      'INVALID_ARGUMENT',
+      `--shape gives ${shape.length} dims; input '${name}' has ${declared.length} (${fmt(declared)}): give them all, batch first`,
+    );
   full.forEach((d, i) => {
     const want = declared[i]!;
     if (i > 0 && !dyn(want) && want !== d) {
-      const read = shape.length < declared.length ? ' (read as the sample\'s dims, without the batch dim)' : '';
-      throw new OfframpError('INVALID_ARGUMENT', `--shape ${fmt(shape)}${read} sets dim ${i} of '${name}' to ${d}, but the model fixes it at ${want} (${fmt(declared)})`);
+      const read = shape.length < declared.length ? " (read as the sample's dims, without the batch dim)" : '';
+      throw new OfframpError(
+        'INVALID_ARGUMENT',
+        `--shape ${fmt(shape)}${read} sets dim ${i} of '${name}' to ${d}, but the model fixes it at ${want} (${fmt(declared)})`,
+      );
     }
   });
   return { declared, sample: full.slice(1) };
@@ -149,7 +168,11 @@ export async function prepareModel(bytes: Uint8Array, o: PrepareOptions = {}): P
   const input = soleInput(model);
   const name = input.name ?? '';
   const et = elemType(input);
-  if (et !== 1) throw new OfframpError('MODEL_INVALID', `input '${name}' is ${ONNX_DTYPE[et] ?? `type ${et}`}; offramp feeds float32 (the SDK normalises raw samples): export the model with a float32 input`);
+  if (et !== 1)
+    throw new OfframpError(
+      'MODEL_INVALID',
+      `input '${name}' is ${ONNX_DTYPE[et] ?? `type ${et}`}; offramp feeds float32 (the SDK normalises raw samples): export the model with a float32 input`,
+    );
   const { declared, sample } = resolveDims(input, o.shape);
   setTensorType(input, 1, ['N', ...sample]);
   const after = ['N', ...sample];
@@ -157,7 +180,8 @@ export async function prepareModel(bytes: Uint8Array, o: PrepareOptions = {}): P
   let softmaxRemoved: string | undefined;
   if (o.classes) {
     softmaxRemoved = removeFinalSoftmax(model, model.graph!.output![0]!.name ?? '');
-    if (softmaxRemoved) fixes.push(`removed the final Softmax '${softmaxRemoved}': the bundle answers from logits, and answers apply the softmax (same probabilities)`);
+    if (softmaxRemoved)
+      fixes.push(`removed the final Softmax '${softmaxRemoved}': the bundle answers from logits, and answers apply the softmax (same probabilities)`);
   }
   // Probe once at batch 1 for the outputs' dims and types.
   let session: ort.InferenceSession;
@@ -170,16 +194,22 @@ export async function prepareModel(bytes: Uint8Array, o: PrepareOptions = {}): P
   try {
     out = await session.run({ [name]: new ort.Tensor('float32', new Float32Array(sample.reduce((a, b) => a * b, 1)), [1, ...sample]) });
   } catch (e) {
-    throw new OfframpError('MODEL_INVALID', `the model does not run on input '${name}' ${fmt([1, ...sample])}: ${(e as Error).message.split('\n')[0]} (is --shape right?)`, { cause: e });
+    throw new OfframpError(
+      'MODEL_INVALID',
+      `the model does not run on input '${name}' ${fmt([1, ...sample])}: ${(e as Error).message.split('\n')[0]} (is --shape right?)`,
+      { cause: e },
+    );
   } finally {
     await session.release();
   }
   const outputs = (model.graph!.output ?? []).map((v) => {
     const t = out[v.name ?? '']!;
     const dims = t.dims.map(Number);
-    if (dims[0] !== 1) throw new OfframpError('MODEL_INVALID', `output '${v.name}' has shape ${fmt(dims)} for one sample: offramp needs outputs with the batch dim first`);
+    if (dims[0] !== 1)
+      throw new OfframpError('MODEL_INVALID', `output '${v.name}' has shape ${fmt(dims)} for one sample: offramp needs outputs with the batch dim first`);
     const code = ORT_DTYPE_TO_ONNX[t.type];
-    if (code === undefined) throw new OfframpError('MODEL_INVALID', `output '${v.name}' is ${t.type}, which answers cannot carry (float32, int32, int64, uint8 can)`);
+    if (code === undefined)
+      throw new OfframpError('MODEL_INVALID', `output '${v.name}' is ${t.type}, which answers cannot carry (float32, int32, int64, uint8 can)`);
     setTensorType(v, code, ['N', ...dims.slice(1)]);
     return { name: v.name ?? '', dtype: t.type, sampleShape: dims.slice(1) };
   });

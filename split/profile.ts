@@ -134,11 +134,19 @@ export async function profileModel(path: string, o: ProfileOptions = {}): Promis
     const headMs = costs.totalMs > 0 ? (fullMs * share(head, costs.ms)) / costs.totalMs : 0;
     const shape = [...trackers.get(t)!.shape];
     return {
-      tensor: t, shape, headMacs, tailMacs: fullMacs - headMacs, headMs, tailMs: Math.max(0, fullMs - headMs), rawBytes: 4 * product(shape),
-      rates: Object.fromEntries(choices.map((c, k) => {
-        const r = rates.get(t)![k]!;
-        return [c.id, { bytes: r.sum / inputs.length, maxBytes: r.max, cosine: r.cosine }];
-      })),
+      tensor: t,
+      shape,
+      headMacs,
+      tailMacs: fullMacs - headMacs,
+      headMs,
+      tailMs: Math.max(0, fullMs - headMs),
+      rawBytes: 4 * product(shape),
+      rates: Object.fromEntries(
+        choices.map((c, k) => {
+          const r = rates.get(t)![k]!;
+          return [c.id, { bytes: r.sum / inputs.length, maxBytes: r.max, cosine: r.cosine }];
+        }),
+      ),
     };
   });
   const rawSize = product(input.raw.shape) * (input.raw.dtype === 'float32' ? 4 : 1);
@@ -181,7 +189,9 @@ export function profileMarkdown(p: ModelProfile): string {
   ];
   p.cuts.forEach((c, i) => {
     const r = c.rates;
-    lines.push(`| ${i} | \`${c.tensor}\` | ${c.shape.join('×')} | ${macsText(c.headMacs)} | ${c.headMs.toFixed(2)} | ${c.tailMs.toFixed(2)} | ${kb(r.f32!.bytes)} | ${kb(r.f16!.bytes)} | ${kb(r.u8!.bytes)} | ${kb(r.u4!.bytes)} | ${r.u8!.cosine.toFixed(4)} | ${r.u4!.cosine.toFixed(4)} |`);
+    lines.push(
+      `| ${i} | \`${c.tensor}\` | ${c.shape.join('×')} | ${macsText(c.headMacs)} | ${c.headMs.toFixed(2)} | ${c.tailMs.toFixed(2)} | ${kb(r.f32!.bytes)} | ${kb(r.f16!.bytes)} | ${kb(r.u8!.bytes)} | ${kb(r.u4!.bytes)} | ${r.u8!.cosine.toFixed(4)} | ${r.u4!.cosine.toFixed(4)} |`,
+    );
   });
   return lines.join('\n') + '\n';
 }

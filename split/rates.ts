@@ -89,7 +89,9 @@ export function ratePoint(c: RateChoice, ranges: { min: number[]; max: number[] 
 
 /** The manifest's rate point for a choice. */
 export function ratePointSpec(c: RateChoice, ranges: { min: number[]; max: number[] }, extra: Pick<RatePointSpec, 'bytes'> = {}): RatePointSpec {
-  return c.codec === 'uniform' ? { id: c.id, codec: 'uniform', bits: c.bits, min: ranges.min, max: ranges.max, ...extra } : { id: c.id, codec: c.codec, ...extra };
+  return c.codec === 'uniform'
+    ? { id: c.id, codec: 'uniform', bits: c.bits, min: ranges.min, max: ranges.max, ...extra }
+    : { id: c.id, codec: c.codec, ...extra };
 }
 
 /** One activation through a rate point: the bytes a device sends (zstd when smaller) and what the edge decodes. */

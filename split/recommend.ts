@@ -106,7 +106,12 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
   const min = o.minAgreement ?? 0.99;
   const periodMs = o.periodMs ?? 0;
   const profile: DeviceProfile = deviceProfile(o.device, o.link.radio, periodMs);
-  const est: LinkEstimate = { available: true, rttMs: o.link.profile.up.delayMs + o.link.profile.down.delayMs, uplinkBps: o.link.profile.up.bps, downlinkBps: o.link.profile.down.bps };
+  const est: LinkEstimate = {
+    available: true,
+    rttMs: o.link.profile.up.delayMs + o.link.profile.down.delayMs,
+    uplinkBps: o.link.profile.up.bps,
+    downlinkBps: o.link.profile.down.bps,
+  };
   const enc = pickEncoding(p, o.outputEncoding ?? 'auto', min);
   const classOnly = p.outputs[0]?.kind === 'class-logits' && p.outputs.length === 1;
   const answer = classOnly ? p.answers.label : p.answers.tensors[enc.name].bytes;
@@ -121,19 +126,49 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
     const busyMs = expectedBusyMs({ bytesUp: base.upBytes, bytesDown: base.downBytes, serverMs: base.edgeMs }, est);
     const latencyMs = base.deviceMs + busyMs;
     const promoted = periodMs > 0 && periodMs - latencyMs > profile.radio.tailMs;
-    const e = inferenceEnergy(power(profile), { computeMs: base.deviceMs, totalMs: latencyMs, transfer: { upBytes: base.upBytes, downBytes: base.downBytes, busyMs, promoted } });
+    const e = inferenceEnergy(power(profile), {
+      computeMs: base.deviceMs,
+      totalMs: latencyMs,
+      transfer: { upBytes: base.upBytes, downBytes: base.downBytes, busyMs, promoted },
+    });
     return { ...base, latencyMs, energyJ: e.totalJ };
   };
   const options: OptionCost[] = [
-    cost({ option: 'device', kind: 'device', deviceMs: computeMs(profile.device, p.full.macs, p.full.ms), edgeMs: 0, upBytes: 0, downBytes: 0, agreement: classOnly ? { top1: 1 } : { cosine: 1 } }),
-    cost({ option: 'edge', kind: 'edge', deviceMs: 0, edgeMs: p.full.ms, upBytes: requestWireBytes(p.raw.zstdBytes), downBytes: answer, agreement: encAgreement }),
+    cost({
+      option: 'device',
+      kind: 'device',
+      deviceMs: computeMs(profile.device, p.full.macs, p.full.ms),
+      edgeMs: 0,
+      upBytes: 0,
+      downBytes: 0,
+      agreement: classOnly ? { top1: 1 } : { cosine: 1 },
+    }),
+    cost({
+      option: 'edge',
+      kind: 'edge',
+      deviceMs: 0,
+      edgeMs: p.full.ms,
+      upBytes: requestWireBytes(p.raw.zstdBytes),
+      downBytes: answer,
+      agreement: encAgreement,
+    }),
   ];
   const rates = o.rates ?? Object.keys(p.cuts[0]?.rates ?? {});
   for (const c of p.cuts) {
     for (const r of rates) {
       const rc = c.rates[r];
       if (!rc) continue;
-      const opt = cost({ option: `${c.tensor} @ ${r}`, kind: 'split', cut: c.tensor, rate: r, deviceMs: computeMs(profile.device, c.headMacs, c.headMs), edgeMs: c.tailMs, upBytes: requestWireBytes(rc.bytes), downBytes: answer, featureCosine: rc.cosine });
+      const opt = cost({
+        option: `${c.tensor} @ ${r}`,
+        kind: 'split',
+        cut: c.tensor,
+        rate: r,
+        deviceMs: computeMs(profile.device, c.headMacs, c.headMs),
+        edgeMs: c.tailMs,
+        upBytes: requestWireBytes(rc.bytes),
+        downBytes: answer,
+        featureCosine: rc.cosine,
+      });
       const limit = frameLimit(c.shape, p.input.raw.shape);
       if (answerFrame > limit) opt.excluded = `answer ${fmtBytes(answerFrame)} > frame limit ${fmtBytes(limit)}`;
       // A tail without multiply-accumulates (a bias, a reshape) leaves all the work on the device.
@@ -181,17 +216,29 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
   const dev = options.find((x) => x.kind === 'device')!;
   const edge = options.find((x) => x.kind === 'edge')!;
   const fig = (x: OptionCost): string => `${x.latencyMs.toFixed(1)} ms, ${(x.energyJ * 1000).toFixed(1)} mJ`;
-  const what = best.kind === 'device' ? 'run the whole model on the device' : best.kind === 'edge' ? 'send the raw input to the edge' : `cut at '${best.cut}' and send ${best.rate}`;
+  const what =
+    best.kind === 'device'
+      ? 'run the whole model on the device'
+      : best.kind === 'edge'
+        ? 'send the raw input to the edge'
+        : `cut at '${best.cut}' and send ${best.rate}`;
   const cls = profile.device;
   const explanation = [
     `${o.link.profile.name} (${est.uplinkBps / 1e6} Mbps up, ${est.downlinkBps / 1e6} Mbps down, RTT ${est.rttMs} ms; ${profile.radio.name} radio), ${cls.id}: ${cls.macsPerSecond ? `${(cls.macsPerSecond / 1e9).toFixed(2)} GMAC/s modelled` : 'compute measured on this host'}, ${cls.activeW} W active; objective ${o.objective}.`,
     `Answers: ${enc.why}.`,
-    `Best: ${what} — ${fig(best)}` + (best.kind === 'device' ? ` (${best.deviceMs.toFixed(1)} ms of compute).` : `: device ${best.deviceMs.toFixed(1)} ms, ${fmtBytes(best.upBytes)} up, edge ${best.edgeMs.toFixed(1)} ms, ${fmtBytes(best.downBytes)} down${best.agreement ? `; agreement ${formatAgreement(best.agreement)}` : ''}.`),
+    `Best: ${what} — ${fig(best)}` +
+      (best.kind === 'device'
+        ? ` (${best.deviceMs.toFixed(1)} ms of compute).`
+        : `: device ${best.deviceMs.toFixed(1)} ms, ${fmtBytes(best.upBytes)} up, edge ${best.edgeMs.toFixed(1)} ms, ${fmtBytes(best.downBytes)} down${best.agreement ? `; agreement ${formatAgreement(best.agreement)}` : ''}.`),
     `Against: ${[best !== dev ? `all on the device ${fig(dev)}` : '', best !== edge ? `all on the edge ${edge.excluded ? `(out: ${edge.excluded})` : `${fig(edge)} (${fmtBytes(edge.upBytes)} up)`}` : ''].filter(Boolean).join('; ')}.`,
     `Measured on ${p.samples.source}${p.samples.real ? '' : ' — seeded noise, not real data: pass --data to profile for figures that mean something'}${o.verify ? '' : '; agreement not verified (no model file)'}.`,
   ];
   if (bestSplit && bestSplit !== best) {
-    explanation.splice(4, 0, `Best cut: '${bestSplit.cut}' at ${bestSplit.rate} — ${fig(bestSplit)} (${fmtBytes(bestSplit.upBytes)} up${bestSplit.agreement ? `, ${formatAgreement(bestSplit.agreement)}` : ''}); a bundle cut there still answers locally and by full offload, and the SDK's policy picks per request.`);
+    explanation.splice(
+      4,
+      0,
+      `Best cut: '${bestSplit.cut}' at ${bestSplit.rate} — ${fig(bestSplit)} (${fmtBytes(bestSplit.upBytes)} up${bestSplit.agreement ? `, ${formatAgreement(bestSplit.agreement)}` : ''}); a bundle cut there still answers locally and by full offload, and the SDK's policy picks per request.`,
+    );
   }
   return { link: o.link.profile.name, device: cls.id, objective: o.objective, outputEncoding: enc.name, best, bestSplit, options, explanation };
 }
@@ -201,8 +248,15 @@ export function recommendationTable(r: Recommendation, top: number): string {
   const rows = r.options.filter((x, i) => i < top || x === r.best || x === r.bestSplit);
   const lines = ['| option | device ms | up | edge ms | down | latency ms | energy mJ | agreement | note |', '|---|---|---|---|---|---|---|---|---|'];
   for (const x of rows) {
-    const note = x === r.best ? '**best**' : x === r.bestSplit ? '**best cut**' : x.excluded ?? (x.featureCosine !== undefined && !x.agreement ? `features cos ${x.featureCosine.toFixed(4)}` : '');
-    lines.push(`| ${x.option} | ${x.deviceMs.toFixed(2)} | ${fmtBytes(x.upBytes)} | ${x.edgeMs.toFixed(2)} | ${fmtBytes(x.downBytes)} | ${x.latencyMs.toFixed(1)} | ${(x.energyJ * 1000).toFixed(1)} | ${x.agreement ? formatAgreement(x.agreement) : '—'} | ${note} |`);
+    const note =
+      x === r.best
+        ? '**best**'
+        : x === r.bestSplit
+          ? '**best cut**'
+          : (x.excluded ?? (x.featureCosine !== undefined && !x.agreement ? `features cos ${x.featureCosine.toFixed(4)}` : ''));
+    lines.push(
+      `| ${x.option} | ${x.deviceMs.toFixed(2)} | ${fmtBytes(x.upBytes)} | ${x.edgeMs.toFixed(2)} | ${fmtBytes(x.downBytes)} | ${x.latencyMs.toFixed(1)} | ${(x.energyJ * 1000).toFixed(1)} | ${x.agreement ? formatAgreement(x.agreement) : '—'} | ${note} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -10,16 +10,25 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { OfframpError } from '../protocol/errors.js';
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
  * Writes `files` (name → bytes or text) as the folder `out`, after `verify(tempDir)` passes.
  * An existing `out` is replaced only with `force` (INVALID_ARGUMENT otherwise).
  */
-export async function writeFolderAtomically(out: string, files: Record<string, Uint8Array | string>, verify: (dir: string) => Promise<void>, force = false): Promise<void> {
+export async function writeFolderAtomically(
+  out: string,
+  files: Record<string, Uint8Array | string>,
+  verify: (dir: string) => Promise<void>,
+  force = false,
+): Promise<void> {
   const target = resolve(out);
-  if (!force && (await exists(target))) throw new OfframpError('INVALID_ARGUMENT', `${out} already exists: choose another --out, or pass --force to replace it`);
+  if (!force && (await exists(target)))
+    throw new OfframpError('INVALID_ARGUMENT', `${out} already exists: choose another --out, or pass --force to replace it`);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;

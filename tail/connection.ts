@@ -68,7 +68,12 @@ export class EdgeConnection {
   alive = true;
 
   /** `upgradeAuthenticated`: the upgrade request carried a valid token (or none was needed). */
-  constructor(private readonly ws: WebSocket, private readonly ctx: ServerContext, private readonly log: Logger, private readonly upgradeAuthenticated: boolean) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: ServerContext,
+    private readonly log: Logger,
+    private readonly upgradeAuthenticated: boolean,
+  ) {
     this.tokens = ctx.opts.rateBurst;
     ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code) => this.onClose(code));
@@ -107,7 +112,10 @@ export class EdgeConnection {
     if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
     if (!this.withinRate()) {
       const id = peekRequestId(data) ?? 0;
-      return this.endWithError(id, new OfframpError('RATE_LIMITED', `more than ${this.ctx.opts.rateLimitPerSecond} frames/s on this connection`, { retryAfterMs: this.retryAfterMs() }));
+      return this.endWithError(
+        id,
+        new OfframpError('RATE_LIMITED', `more than ${this.ctx.opts.rateLimitPerSecond} frames/s on this connection`, { retryAfterMs: this.retryAfterMs() }),
+      );
     }
     // The direction first: after the Hello a device sends only requests.
     if (data[0] !== REQUEST_TAG) {
@@ -125,7 +133,9 @@ export class EdgeConnection {
     if (version === undefined) return this.refuse(new OfframpError('BAD_REQUEST', 'the first frame must be a Hello'));
     // Checked before decoding: another version's Hello may not decode under this schema.
     if (version !== PROTOCOL_VERSION) {
-      return this.refuse(new OfframpError('UNSUPPORTED_VERSION', `protocol version ${version} is not spoken here; supported: ${SUPPORTED_VERSIONS.join(', ')}`));
+      return this.refuse(
+        new OfframpError('UNSUPPORTED_VERSION', `protocol version ${version} is not spoken here; supported: ${SUPPORTED_VERSIONS.join(', ')}`),
+      );
     }
     const r = decodeFrame(data, this.ctx.limits);
     if (!r.ok) return this.refuse(r.error);
@@ -154,7 +164,12 @@ export class EdgeConnection {
       if (typeof enc !== 'string') inputs.set(i, enc);
     });
     if (ratePoints.length === 0 && inputs.size === 0) {
-      return this.refuse(new OfframpError('BAD_REQUEST', `nothing to send: none of the Hello's rate points [${h.ratePoints.join(', ')}] or input encodings is served (${s.ratePoints.length} rate points)`));
+      return this.refuse(
+        new OfframpError(
+          'BAD_REQUEST',
+          `nothing to send: none of the Hello's rate points [${h.ratePoints.join(', ')}] or input encodings is served (${s.ratePoints.length} rate points)`,
+        ),
+      );
     }
     const { defaultDeadlineMs, maxDeadlineMs } = this.ctx.opts;
     const deadlineMs = Math.min(maxDeadlineMs, h.deadlineMs || defaultDeadlineMs);
@@ -179,8 +194,13 @@ export class EdgeConnection {
         zstd: h.zstd,
         outputEncoding: h.outputEncoding,
         limits: {
-          maxFrameBytes: this.ctx.limits.maxFrameBytes, maxInFlight: o.maxInFlight, maxBatch: o.maxBatch,
-          deadlineMs, maxDeadlineMs, rateLimitPerSecond: o.rateLimitPerSecond, rateBurst: o.rateLimitPerSecond > 0 ? o.rateBurst : 0,
+          maxFrameBytes: this.ctx.limits.maxFrameBytes,
+          maxInFlight: o.maxInFlight,
+          maxBatch: o.maxBatch,
+          deadlineMs,
+          maxDeadlineMs,
+          rateLimitPerSecond: o.rateLimitPerSecond,
+          rateBurst: o.rateLimitPerSecond > 0 ? o.rateBurst : 0,
         },
         serverId: o.serverId,
       },
@@ -193,14 +213,26 @@ export class EdgeConnection {
     const s = t.s;
     if (r.zstd && !t.zstd) throw new OfframpError('UNSUPPORTED_CODEC', 'zstd payloads were not agreed in the handshake', id);
     if (r.graph === pb.Graph.GRAPH_TAIL) {
-      if (!t.ratePoints.has(r.rate)) throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, id);
-      if (r.payload.length > s.maxPayload[r.rate]!) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`, id);
+      if (!t.ratePoints.has(r.rate))
+        throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, id);
+      if (r.payload.length > s.maxPayload[r.rate]!)
+        throw new OfframpError(
+          'TOO_LARGE',
+          `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`,
+          id,
+        );
       this.shedIfFull(graphKey(s.key, 'tail'), r.id, this.deadlineOf(r, t));
       return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd }), r.id);
     }
     const enc = t.inputs.get(r.rate);
-    if (!enc) throw new OfframpError('BAD_REQUEST', `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`, id);
-    if (r.payload.length > maxInputPayload(s, enc)) throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
+    if (!enc)
+      throw new OfframpError(
+        'BAD_REQUEST',
+        `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`,
+        id,
+      );
+    if (r.payload.length > maxInputPayload(s, enc))
+      throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
     this.shedIfFull(graphKey(s.key, 'full'), r.id, this.deadlineOf(r, t));
     return withId(() => {
       const m = s.bundle.manifest;
@@ -286,7 +318,10 @@ export class EdgeConnection {
       },
       reject: (e) => end(errorOutcome(e, this.ctx.limits.maxTextLength), false),
     };
-    if (!dedupKey) this.inflight.set(r.id, () => { q.cancelled = true; });
+    if (!dedupKey)
+      this.inflight.set(r.id, () => {
+        q.cancelled = true;
+      });
     try {
       this.ctx.scheduler.enqueue(graphKey(s.key, graph), q);
     } catch (err) {
@@ -375,7 +410,14 @@ export class EdgeConnection {
     let bytes = encodeFrame(m);
     if (bytes.length > this.ctx.limits.maxFrameBytes && m.type === 'answer') {
       const id = m.answer.id ?? 0;
-      bytes = encodeFrame({ type: 'error', error: errorInit(id, new OfframpError('TOO_LARGE', `the answer takes ${bytes.length} bytes, over the frame limit of ${this.ctx.limits.maxFrameBytes}`), this.ctx.limits.maxTextLength) });
+      bytes = encodeFrame({
+        type: 'error',
+        error: errorInit(
+          id,
+          new OfframpError('TOO_LARGE', `the answer takes ${bytes.length} bytes, over the frame limit of ${this.ctx.limits.maxFrameBytes}`),
+          this.ctx.limits.maxTextLength,
+        ),
+      });
     }
     this.ctx.metrics.bytes.inc({ direction: 'out' }, bytes.length);
     this.ws.send(bytes);

@@ -50,7 +50,10 @@ export class DedupWindow {
   private readonly done = new Map<string, Entry>();
   private doneBytes = 0;
 
-  constructor(private readonly windowMs: number, private readonly maxBytes: number) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxBytes: number,
+  ) {}
 
   /** Entries held (running and finished). */
   get size(): number {

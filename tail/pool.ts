@@ -128,14 +128,18 @@ export class WorkerPool {
       s.pending?.reject(new OfframpError('SHUTTING_DOWN', 'the edge stopped while this batch ran', { retryAfterMs: 1000 }));
       s.pending = undefined;
     }
-    await Promise.all(this.slots.map(async (s) => {
-      const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
-      if (s.worker.threadId < 0) return; // already gone
-      s.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs); });
-      if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
-      clearTimeout(timer);
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+        if (s.worker.threadId < 0) return; // already gone
+        s.worker.postMessage({ type: 'stop' } satisfies WorkerMessage);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), graceMs);
+        });
+        if ((await Promise.race([exited, late])) === 'late') await s.worker.terminate();
+        clearTimeout(timer);
+      }),
+    );
   }
 }

@@ -74,9 +74,14 @@ function serve(bundle: LoadedBundle): ServedBundle {
 export async function loadRegistry(dir: string): Promise<Map<string, ServedBundle>> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
-    throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read the models folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    throw new OfframpError('BUNDLE_FILE_MISSING', `cannot read the models folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+      cause: err,
+    });
   }
   const out = new Map<string, ServedBundle>();
   for (const name of names) {

@@ -52,7 +52,11 @@ export class Scheduler {
   /** Recent batch compute time (µs), to suggest retry_after_ms on QUEUE_FULL. */
   private lastComputeUs = 1000;
 
-  constructor(private readonly pool: WorkerPool, private readonly opts: SchedulerOptions, private readonly hooks: SchedulerHooks = {}) {
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly opts: SchedulerOptions,
+    private readonly hooks: SchedulerHooks = {},
+  ) {
     pool.onIdle = () => this.pump();
   }
 
@@ -90,7 +94,10 @@ export class Scheduler {
     const waitNow = this.expectedWaitMs(key);
     if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || waitNow <= deadlineMs)) return null;
     const retryAfterMs = Math.max(1, Math.ceil(deadlineMs !== undefined && waitNow > deadlineMs ? waitNow - deadlineMs : waitNow));
-    const why = q.items.length >= this.opts.maxQueue ? `holds ${q.items.length} requests` : `would keep this request ${Math.round(waitNow)} ms, past its deadline of ${deadlineMs} ms`;
+    const why =
+      q.items.length >= this.opts.maxQueue
+        ? `holds ${q.items.length} requests`
+        : `would keep this request ${Math.round(waitNow)} ms, past its deadline of ${deadlineMs} ms`;
     return new OfframpError('QUEUE_FULL', `queue for ${key} ${why}`, { retryAfterMs });
   }
 
@@ -109,7 +116,7 @@ export class Scheduler {
     const now = performance.now();
     let nextDue = Infinity;
     const queues = [...this.queues.values()];
-    for (let turn = 0; turn < queues.length && this.pool.idleCount() > 0; ) {
+    for (let turn = 0; turn < queues.length && this.pool.idleCount() > 0;) {
       const q = queues[(this.rr + turn) % queues.length]!;
       if (q.items.length === 0) {
         turn++;
@@ -162,7 +169,7 @@ export class Scheduler {
           try {
             const mine = outputs.map((o) => {
               const per = o.length / n;
-              return o.subarray(i * per, (i + 1) * per) as OutputData;
+              return o.subarray(i * per, (i + 1) * per);
             });
             r.resolve({ outputs: mine, queueUs: queueUs[i]!, computeUs, batchSize: n });
           } catch (err) {

@@ -58,7 +58,10 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
   const limits = resolveFrameLimits({ maxFrameBytes: largest });
   const zstd = await loadZstd();
   const metrics = createMetrics();
-  const pool = await WorkerPool.start({ graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning, nice: opts.workerNice }, opts.workers);
+  const pool = await WorkerPool.start(
+    { graphs: workerGraphs(registry), intraOpThreads: opts.intraOpThreads, spinning: opts.spinning, nice: opts.workerNice },
+    opts.workers,
+  );
   pool.onRespawn = (reason) => log.warn({ event: 'worker-respawn', reason }, 'an inference worker died and was replaced');
   const scheduler = new Scheduler(pool, opts, {
     onBatch: (_key, size) => metrics.batchSize.observe(size),
@@ -103,8 +106,12 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     if (path === '/v1/models') {
       return json(200, {
         models: [...registry.values()].map((s) => ({
-          id: s.bundle.manifest.id, version: s.bundle.manifest.version, manifestSha256: s.bundle.manifestSha256, task: s.bundle.manifest.task,
-          ratePoints: s.bundle.manifest.bottleneck.ratePoints.map((rp) => rp.id), timingOnly: s.bundle.manifest.timingOnly,
+          id: s.bundle.manifest.id,
+          version: s.bundle.manifest.version,
+          manifestSha256: s.bundle.manifestSha256,
+          task: s.bundle.manifest.task,
+          ratePoints: s.bundle.manifest.bottleneck.ratePoints.map((rp) => rp.id),
+          timingOnly: s.bundle.manifest.timingOnly,
         })),
       });
     }
@@ -120,10 +127,23 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     const s = [...registry.values()].find((b) => b.bundle.manifest.id === decodeURIComponent(id) && b.bundle.manifest.version === decodeURIComponent(version));
     const m = s?.bundle.manifest;
     const tables = m?.bottleneck.ratePoints.flatMap((rp) => (rp.codec === 'entropy' ? [rp.tables] : [])) ?? [];
-    const sha = !m ? undefined : name === 'manifest.json' ? s.bundle.manifestSha256 : name === m.graphs.head.file ? m.graphs.head.sha256 : name === m.graphs.full.file ? m.graphs.full.sha256 : tables.find((t) => t.file === name)?.sha256;
+    const sha = !m
+      ? undefined
+      : name === 'manifest.json'
+        ? s.bundle.manifestSha256
+        : name === m.graphs.head.file
+          ? m.graphs.head.sha256
+          : name === m.graphs.full.file
+            ? m.graphs.full.sha256
+            : tables.find((t) => t.file === name)?.sha256;
     if (!s || !sha) return void res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
     const etag = `"${sha}"`;
-    const headers = { ETag: etag, 'Cache-Control': 'public, max-age=31536000, immutable', 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'ETag' };
+    const headers = {
+      ETag: etag,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Expose-Headers': 'ETag',
+    };
     if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
     const path = join(s.bundle.dir, name);
     const stream = createReadStream(path);
@@ -187,7 +207,12 @@ export async function createEdgeServer(options: EdgeServerOptions): Promise<Edge
     clearInterval(heartbeat);
     await pool.close();
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${opts.port}` : e.message;
+    const why =
+      e.code === 'EADDRINUSE'
+        ? `port ${opts.port} on ${opts.host} is already in use`
+        : e.code === 'EACCES'
+          ? `no permission to listen on port ${opts.port}`
+          : e.message;
     throw new OfframpError('LISTEN_FAILED', `cannot listen: ${why}`, { cause: err });
   }
   const addr = server.address() as AddressInfo;

@@ -17,9 +17,19 @@ import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon',
-  '.gz': 'application/gzip', '.map': 'application/json', '.txt': 'text/plain; charset=utf-8', '.idx': 'application/octet-stream',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.gz': 'application/gzip',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.idx': 'application/octet-stream',
 };
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.wasm', '.svg', '.map', '.txt', '.idx']);
 /** Smaller files go as they are: the headers would cost more than compression saves. */
@@ -72,18 +82,25 @@ function compressOnce(file: string, st: Stats, enc: Encoding): Promise<Buffer> {
     compressed.set(key, p);
     return p;
   }
-  p = readFile(file).then((b) => (enc === 'br' ? compressBr(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }) : compressGz(b, { level: 6 })));
+  p = readFile(file).then((b) =>
+    enc === 'br'
+      ? compressBr(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } })
+      : compressGz(b, { level: 6 }),
+  );
   compressed.set(key, p);
-  p.then((b) => {
-    cachedBytes.set(key, b.length);
-    cacheTotal += b.length;
-    for (const [k] of compressed) {
-      if (cacheTotal <= CACHE_BYTES || k === key) break;
-      compressed.delete(k);
-      cacheTotal -= cachedBytes.get(k) ?? 0;
-      cachedBytes.delete(k);
-    }
-  }, () => compressed.delete(key));
+  p.then(
+    (b) => {
+      cachedBytes.set(key, b.length);
+      cacheTotal += b.length;
+      for (const [k] of compressed) {
+        if (cacheTotal <= CACHE_BYTES || k === key) break;
+        compressed.delete(k);
+        cacheTotal -= cachedBytes.get(k) ?? 0;
+        cachedBytes.delete(k);
+      }
+    },
+    () => compressed.delete(key),
+  );
   return p;
 }
 
@@ -160,24 +177,26 @@ export function serveStatic(res: ServerResponse, web: StaticSite, path: string):
   const enc: Encoding | undefined = sibling?.e ?? encodings[0];
   const head = req?.method === 'HEAD';
   const fail = (): void => void (res.headersSent ? res.destroy() : res.writeHead(500).end());
-  contentHash(file, st).then(async (hash) => {
-    const etag = `"${hash}${enc ? `-${enc}` : ''}"`;
-    headers.ETag = etag;
-    if (matches(req?.headers['if-none-match'], etag)) return void res.writeHead(304, headers).end();
-    if (enc) headers['Content-Encoding'] = enc;
-    if (sibling) {
-      const sst = statFile(sibling.f)!;
-      res.writeHead(200, { ...headers, 'Content-Length': sst.size });
+  contentHash(file, st)
+    .then(async (hash) => {
+      const etag = `"${hash}${enc ? `-${enc}` : ''}"`;
+      headers.ETag = etag;
+      if (matches(req?.headers['if-none-match'], etag)) return void res.writeHead(304, headers).end();
+      if (enc) headers['Content-Encoding'] = enc;
+      if (sibling) {
+        const sst = statFile(sibling.f)!;
+        res.writeHead(200, { ...headers, 'Content-Length': sst.size });
+        if (head) return void res.end();
+        return void createReadStream(sibling.f).on('error', fail).pipe(res);
+      }
+      if (enc) {
+        const body = await compressOnce(file, st, enc);
+        res.writeHead(200, { ...headers, 'Content-Length': body.length });
+        return void res.end(head ? undefined : body);
+      }
+      res.writeHead(200, { ...headers, 'Content-Length': st.size });
       if (head) return void res.end();
-      return void createReadStream(sibling.f).on('error', fail).pipe(res);
-    }
-    if (enc) {
-      const body = await compressOnce(file, st, enc);
-      res.writeHead(200, { ...headers, 'Content-Length': body.length });
-      return void res.end(head ? undefined : body);
-    }
-    res.writeHead(200, { ...headers, 'Content-Length': st.size });
-    if (head) return void res.end();
-    createReadStream(file).on('error', fail).pipe(res);
-  }).catch(fail);
+      createReadStream(file).on('error', fail).pipe(res);
+    })
+    .catch(fail);
 }

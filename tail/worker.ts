@@ -67,7 +67,10 @@ async function run(job: WorkerJob): Promise<void> {
     const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
     const outputs = s.graph.outputs.map((name) => (out[name]!.data as OutputData).slice());
     const computeUs = Math.round((performance.now() - t0) * 1000);
-    parentPort!.postMessage({ type: 'result', id: job.id, ok: true, outputs, computeUs } satisfies WorkerReply, outputs.map((o) => o.buffer as ArrayBuffer));
+    parentPort!.postMessage(
+      { type: 'result', id: job.id, ok: true, outputs, computeUs } satisfies WorkerReply,
+      outputs.map((o) => o.buffer),
+    );
   } catch (err) {
     parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
   }

@@ -67,7 +67,13 @@ export function earlyWorkerPlugin(): Plugin {
       handler(_html, ctx) {
         const worker = Object.keys(ctx.bundle ?? {}).find((f) => /^assets\/device-worker-[\w-]+\.js$/.test(f));
         if (!worker) throw new Error('the device worker is not in the bundle');
-        return [{ tag: 'script', children: `globalThis.offrampWorker = new Worker(${JSON.stringify(`/${worker}`)}, { type: 'module', name: 'offramp-device' });`, injectTo: 'head' }];
+        return [
+          {
+            tag: 'script',
+            children: `globalThis.offrampWorker = new Worker(${JSON.stringify(`/${worker}`)}, { type: 'module', name: 'offramp-device' });`,
+            injectTo: 'head',
+          },
+        ];
       },
     },
   };
@@ -99,7 +105,9 @@ export function precompressPlugin(): Plugin {
       for (const file of walk(outDir).filter((f) => COMPRESSIBLE.test(f))) {
         const bytes = readFileSync(file);
         if (bytes.length < 1024) continue;
-        const br = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: bytes.length < 1e6 ? 11 : 9, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
+        const br = brotliCompressSync(bytes, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: bytes.length < 1e6 ? 11 : 9, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+        });
         const gz = gzipSync(bytes, { level: 9 });
         if (br.length < bytes.length) writeFileSync(`${file}.br`, br);
         if (gz.length < bytes.length) writeFileSync(`${file}.gz`, gz);

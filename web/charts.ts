@@ -25,7 +25,12 @@ export function stackHtml(share: Record<Kind, number>): string {
 /** Horizontal bars, one per row, scaled to the largest value; `fmt` writes the value beside it. */
 export function barsHtml(title: string, rows: { label: string; value: number; kind?: Kind }[], fmt: (v: number) => string, note = ''): string {
   const max = Math.max(...rows.map((r) => r.value), 0);
-  const body = rows.map((r) => `<div class="bar-row"><div class="bar-label">${esc(r.label)}</div><div class="bar-track"><span class="bar ${r.kind ? `k-${r.kind}` : ''}" style="width:${max > 0 ? ((r.value / max) * 100).toFixed(2) : 0}%"></span><span class="bar-value">${esc(fmt(r.value))}</span></div></div>`).join('');
+  const body = rows
+    .map(
+      (r) =>
+        `<div class="bar-row"><div class="bar-label">${esc(r.label)}</div><div class="bar-track"><span class="bar ${r.kind ? `k-${r.kind}` : ''}" style="width:${max > 0 ? ((r.value / max) * 100).toFixed(2) : 0}%"></span><span class="bar-value">${esc(fmt(r.value))}</span></div></div>`,
+    )
+    .join('');
   return `<figure class="chart"><figcaption>${esc(title)}${note ? ` <small>${esc(note)}</small>` : ''}</figcaption>${body || '<p class="empty">no runs yet</p>'}</figure>`;
 }
 
@@ -53,9 +58,13 @@ export function latencyStripHtml(rows: readonly ChartRow[]): string {
   const labelled = ticks.length > 7 ? ticks.filter((t) => Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9) : ticks;
   const axis = labelled.map((t) => `<span class="tick" style="left:${x(t).toFixed(2)}%">${t}</span>`).join('');
   const grid = ticks.map((t) => `<span class="grid" style="left:${x(t).toFixed(2)}%"></span>`).join('');
-  const strips = rows.map((r) => {
-    const dots = r.answers.map((a) => `<span class="dot k-${kindOf(a.result)}" style="left:${x(Math.max(0.01, a.result.timings.total)).toFixed(2)}%"></span>`).join('');
-    return `<div class="bar-row"><div class="bar-label">${esc(r.label)}</div><div class="strip">${grid}${dots}</div></div>`;
-  }).join('');
+  const strips = rows
+    .map((r) => {
+      const dots = r.answers
+        .map((a) => `<span class="dot k-${kindOf(a.result)}" style="left:${x(Math.max(0.01, a.result.timings.total)).toFixed(2)}%"></span>`)
+        .join('');
+      return `<div class="bar-row"><div class="bar-label">${esc(r.label)}</div><div class="strip">${grid}${dots}</div></div>`;
+    })
+    .join('');
   return `<figure class="chart"><figcaption>Latency of every answer <small>(ms on the modelled device, log scale)</small></figcaption>${strips}<div class="bar-row"><div class="bar-label"></div><div class="axis">${axis}</div></div></figure>`;
 }

@@ -37,7 +37,10 @@ export function start({ post, mark, progress, wasm }: WorkerContext): (m: ToWork
     // onnxruntime compiles these bytes instead of fetching its wasm again.
     ort.env.wasm.wasmBinary = binary;
     ort.env.wasm.numThreads = 1;
-    const warm = await ort.InferenceSession.create(Uint8Array.from(IDENTITY_ONNX.match(/../g)!, (h) => parseInt(h, 16)), { executionProviders: ['wasm'] });
+    const warm = await ort.InferenceSession.create(
+      Uint8Array.from(IDENTITY_ONNX.match(/../g)!, (h) => parseInt(h, 16)),
+      { executionProviders: ['wasm'] },
+    );
     await warm.release();
     mark('offramp:runtime-compiled');
   };
@@ -47,11 +50,14 @@ export function start({ post, mark, progress, wasm }: WorkerContext): (m: ToWork
     let loaded = 0;
     let total = 0;
     const files: Record<string, Uint8Array> = {};
-    const opened = await openBundle(async (name) => {
-      const res = await fetch(new URL(encodeURIComponent(name), bundleUrl));
-      total += decodedLength(res) ?? 0;
-      return (files[name] = await fetchBytes(res.url, (n) => progress({ part: 'model', loaded: (loaded += n), total: Math.max(total, loaded) }), res));
-    }, ['head', 'full']);
+    const opened = await openBundle(
+      async (name) => {
+        const res = await fetch(new URL(encodeURIComponent(name), bundleUrl));
+        total += decodedLength(res) ?? 0;
+        return (files[name] = await fetchBytes(res.url, (n) => progress({ part: 'model', loaded: (loaded += n), total: Math.max(total, loaded) }), res));
+      },
+      ['head', 'full'],
+    );
     mark('offramp:bundle-loaded');
     post({ type: 'loaded', manifest: opened.manifest });
     return { files };
@@ -93,7 +99,14 @@ export function start({ post, mark, progress, wasm }: WorkerContext): (m: ToWork
     await old?.close();
     report();
     const [files] = await Promise.all([bundle, runtime]);
-    device = await createDevice({ bundle: files, edge: s.edge, backend: 'onnxruntime-web', policy: s.policy, profile: { device: s.device, link: s.radio }, deadlineMs: 1000 });
+    device = await createDevice({
+      bundle: files,
+      edge: s.edge,
+      backend: 'onnxruntime-web',
+      policy: s.policy,
+      profile: { device: s.device, link: s.radio },
+      deadlineMs: 1000,
+    });
     report();
     post({ type: 'configured', id, outcome: 'ready', connected: device.connected });
   };
@@ -115,8 +128,15 @@ export function start({ post, mark, progress, wasm }: WorkerContext): (m: ToWork
     if (m.type === 'load') gotBundleUrl(m.bundleUrl);
     else if (m.type === 'configure') {
       latestConfigure = m.id;
-      enqueue(() => configure(m.id, m.settings), (message) => post({ type: 'configured', id: m.id, outcome: 'failed', connected: false, message }));
-    } else if (m.type === 'infer') enqueue(() => infer(m.id, m.samples, m.topK), (error) => post({ type: 'done', id: m.id, cancelled: false, error }));
+      enqueue(
+        () => configure(m.id, m.settings),
+        (message) => post({ type: 'configured', id: m.id, outcome: 'failed', connected: false, message }),
+      );
+    } else if (m.type === 'infer')
+      enqueue(
+        () => infer(m.id, m.samples, m.topK),
+        (error) => post({ type: 'done', id: m.id, cancelled: false, error }),
+      );
     else if (m.type === 'cancel') cancelled.add(m.id);
   };
 }

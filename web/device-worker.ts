@@ -24,10 +24,12 @@ function progress(p: Progress): void {
 }
 
 let loaded = 0;
-const wasm = fetchBytes(new URL(wasmUrl, location.href).href, (n) => progress({ part: 'runtime', loaded: (loaded += n), total: __ORT_WASM_BYTES__ })).then((bytes) => {
-  mark('offramp:runtime-fetched');
-  return bytes;
-});
+const wasm = fetchBytes(new URL(wasmUrl, location.href).href, (n) => progress({ part: 'runtime', loaded: (loaded += n), total: __ORT_WASM_BYTES__ })).then(
+  (bytes) => {
+    mark('offramp:runtime-fetched');
+    return bytes;
+  },
+);
 
 // Messages for the device wait until its code has loaded; the page's hello is answered at once.
 const early: ToWorker[] = [];
@@ -37,7 +39,10 @@ onmessage = (e: MessageEvent<ToWorker>) => {
   for (const m of held ?? []) postMessage(m);
   held = undefined;
 };
-import('./device-core.js').then((core) => {
-  handle = core.start({ post, mark, progress, wasm });
-  for (const m of early.splice(0)) handle(m);
-}, (err: unknown) => post({ type: 'failed', message: `the device's code did not load: ${String(err)}` }));
+import('./device-core.js').then(
+  (core) => {
+    handle = core.start({ post, mark, progress, wasm });
+    for (const m of early.splice(0)) handle(m);
+  },
+  (err: unknown) => post({ type: 'failed', message: `the device's code did not load: ${String(err)}` }),
+);

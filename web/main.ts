@@ -27,11 +27,21 @@ declare global {
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const POLICIES = ['adaptive', 'exit-then-offload', 'always-offload', 'full-offload', 'always-local'] as const;
-const POLICY_NAMES: Record<string, string> = { adaptive: 'adaptive', 'exit-then-offload': 'exit, then offload', 'always-offload': 'always offload', 'full-offload': 'full offload', 'always-local': 'always local' };
+const POLICY_NAMES: Record<string, string> = {
+  adaptive: 'adaptive',
+  'exit-then-offload': 'exit, then offload',
+  'always-offload': 'always offload',
+  'full-offload': 'full offload',
+  'always-local': 'always local',
+};
 
 // ---- loading: the runtime and the bundle in the worker, the images here, one progress bar ----
 const client = new DeviceClient(globalThis.offrampWorker);
-const progress = { runtime: { loaded: 0, total: __ORT_WASM_BYTES__ }, model: { loaded: 0, total: 0 }, images: { loaded: 0, total: data.images.bytes + data.labels.bytes } };
+const progress = {
+  runtime: { loaded: 0, total: __ORT_WASM_BYTES__ },
+  model: { loaded: 0, total: 0 },
+  images: { loaded: 0, total: data.images.bytes + data.labels.bytes },
+};
 let progressFrame = 0;
 function showProgress(): void {
   progressFrame ||= requestAnimationFrame(drawProgress);
@@ -42,7 +52,8 @@ function drawProgress(): void {
   const loaded = parts.reduce((s, p) => s + p.loaded, 0);
   const total = parts.reduce((s, p) => s + Math.max(p.total, p.loaded), 0);
   $('progress-bar').style.width = `${((loaded / total) * 100).toFixed(1)}%`;
-  $('progress-text').textContent = `loading the runtime, the model and the test images: ${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (before compression)`;
+  $('progress-text').textContent =
+    `loading the runtime, the model and the test images: ${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB (before compression)`;
 }
 client.onProgress = (p) => {
   progress[p.part] = { loaded: p.loaded, total: p.total };
@@ -51,15 +62,12 @@ client.onProgress = (p) => {
 showProgress();
 const info = (await (await fetch('/v1/demo')).json()) as DemoInfo;
 const bundleUrl = new URL(`/v1/models/${encodeURIComponent(info.bundle.id)}/${encodeURIComponent(info.bundle.version)}/`, location.href).href;
-const fetchData = (url: string): Promise<Uint8Array> => fetchBytes(url, (n) => {
-  progress.images.loaded += n;
-  showProgress();
-});
-const [manifest, imageBytes, labelBytes] = await Promise.all([
-  client.load(bundleUrl),
-  fetchData(data.images.url),
-  fetchData(data.labels.url),
-]);
+const fetchData = (url: string): Promise<Uint8Array> =>
+  fetchBytes(url, (n) => {
+    progress.images.loaded += n;
+    showProgress();
+  });
+const [manifest, imageBytes, labelBytes] = await Promise.all([client.load(bundleUrl), fetchData(data.images.url), fetchData(data.labels.url)]);
 performance.mark('offramp:loaded');
 const images = parseIdx(imageBytes, 'test images');
 const truths = parseIdx(labelBytes, 'test labels').data;
@@ -68,7 +76,14 @@ const imageAt = (i: number): Uint8Array => images.data.slice(i * H * W, (i + 1) 
 const labels = manifest.labels;
 
 // ---- settings and the device ----------------------------------------------------------------
-interface Settings { device: string; link: string; objective: Objective; budgetPct: number; rate: string; policy: string }
+interface Settings {
+  device: string;
+  link: string;
+  objective: Objective;
+  budgetPct: number;
+  rate: string;
+  policy: string;
+}
 const budgetDefault = 0.5;
 const suggested = suggestDefaults(manifest, info.links, budgetDefault / 100);
 const settings: Settings = { device: suggested.device, link: suggested.link, objective: 'latency', budgetPct: budgetDefault, rate: 'auto', policy: 'adaptive' };
@@ -111,16 +126,21 @@ async function settled(): Promise<Configured> {
 }
 
 // ---- activities: one at a time; a settings change cancels what runs --------------------------
-interface Token { cancelled: boolean; job?: Job }
+interface Token {
+  cancelled: boolean;
+  job?: Job;
+}
 const live = new Set<Token>();
 let chain: Promise<unknown> = Promise.resolve();
 function activity<T>(fn: (t: Token) => Promise<T>): Promise<T | undefined> {
   const t: Token = { cancelled: false };
   live.add(t);
-  const p = chain.then(() => (t.cancelled ? undefined : fn(t))).finally(() => {
-    live.delete(t);
-    busy();
-  });
+  const p = chain
+    .then(() => (t.cancelled ? undefined : fn(t)))
+    .finally(() => {
+      live.delete(t);
+      busy();
+    });
   chain = p.catch(() => undefined);
   busy();
   return p;
@@ -149,7 +169,8 @@ function render(now = false): void {
     $('runs').querySelector('tbody')!.innerHTML = runsRows(runs);
     $('charts').innerHTML = chartsHtml(runs);
     $('bytes-note').innerHTML = bytesNote(runs);
-    for (const c of $('gallery').querySelectorAll<HTMLCanvasElement>('canvas')) c.className = lastKind.has(Number(c.dataset.i)) ? `k-${lastKind.get(Number(c.dataset.i))}` : '';
+    for (const c of $('gallery').querySelectorAll<HTMLCanvasElement>('canvas'))
+      c.className = lastKind.has(Number(c.dataset.i)) ? `k-${lastKind.get(Number(c.dataset.i))}` : '';
   };
   if (now) draw();
   else frame = requestAnimationFrame(draw);
@@ -203,31 +224,44 @@ function inspect(pixels: Uint8Array, truth: number | undefined, note: string): P
 // ---- controls and explanations --------------------------------------------------------------
 function status(extra = ''): void {
   const c = client.connection;
-  const conn = edgeAway ? 'the edge is away: offloads fall back' : c.connected ? `connected to the edge through the ${settings.link} link` : 'not connected to the edge: offloads fall back';
-  $('status').textContent = `${manifest.id} ${manifest.version} · ${conn} · ${c.sockets} WebSocket${c.sockets === 1 ? '' : 's'} open${extra ? ` · ${extra}` : ''}`;
+  const conn = edgeAway
+    ? 'the edge is away: offloads fall back'
+    : c.connected
+      ? `connected to the edge through the ${settings.link} link`
+      : 'not connected to the edge: offloads fall back';
+  $('status').textContent =
+    `${manifest.id} ${manifest.version} · ${conn} · ${c.sockets} WebSocket${c.sockets === 1 ? '' : 's'} open${extra ? ` · ${extra}` : ''}`;
 }
 client.onConnection = () => status();
 
 function explain(): void {
   const d = DEVICE_CLASSES[settings.device]!;
-  $('explain-device').innerHTML = `<strong>${esc(settings.device)}</strong>: ${esc(d.name)}; ${d.macsPerSecond ? `compute modelled at ${(d.macsPerSecond / 1e9).toFixed(2)} GMAC/s from the bundle's MAC counts` : 'compute measured in this browser'}, ${d.activeW} W busy / ${d.idleW} W idle.`;
+  $('explain-device').innerHTML =
+    `<strong>${esc(settings.device)}</strong>: ${esc(d.name)}; ${d.macsPerSecond ? `compute modelled at ${(d.macsPerSecond / 1e9).toFixed(2)} GMAC/s from the bundle's MAC counts` : 'compute measured in this browser'}, ${d.activeW} W busy / ${d.idleW} W idle.`;
   const l = info.links[settings.link]!;
-  $('explain-link').innerHTML = `<strong>${esc(settings.link)}</strong>: ${l.rttMs ? `${l.upMbps} Mbit/s up, ${l.downMbps} Mbit/s down, ${l.rttMs} ms round trip; ` : ''}${esc(l.source)}; radio energy as ${esc(l.radio)}.`;
+  $('explain-link').innerHTML =
+    `<strong>${esc(settings.link)}</strong>: ${l.rttMs ? `${l.upMbps} Mbit/s up, ${l.downMbps} Mbit/s down, ${l.rttMs} ms round trip; ` : ''}${esc(l.source)}; radio energy as ${esc(l.radio)}.`;
   const ex = exitPreview(manifest, settings.budgetPct / 100);
   $('explain-budget').innerHTML = ex.length
     ? `<strong>accuracy budget ${settings.budgetPct}%</strong>: the exits may cost up to ${settings.budgetPct} percentage points of accuracy against the split model (${pct(ex[0]!.reference)} on validation). ${ex.map((e, i) => `Exit ${i} answers when it is at least ${pct(e.threshold)} sure: on the validation set ${pct(e.exitRate)} of images leave there, for ${pct(e.overallAccuracy)} overall.`).join(' ')} A larger budget lowers the threshold: more exits, fewer bytes, a little less accuracy.`
     : 'This bundle has no early exits.';
   const w = expectedWay(manifest, settings.device, l, settings.budgetPct / 100);
-  const WAY: Record<string, string> = { split: 'the edge, as features (split)', full: 'the edge, as the raw image, without running the head (full offload)', local: 'the local model' };
+  const WAY: Record<string, string> = {
+    split: 'the edge, as features (split)',
+    full: 'the edge, as the raw image, without running the head (full offload)',
+    local: 'the local model',
+  };
   $('explain-policy').innerHTML = w
     ? `<strong>what adaptive should do here</strong> (for the fastest answer): an image the exit does not take costs about ${ms(w.ms.local)} ms on the local model, ${ms(w.ms.split)} ms split (head ${ms(w.ms.head)} ms before that) and ${ms(w.ms.full)} ms as a raw image, so it should go to ${WAY[w.way]}${w.margin < 1.3 ? ', though the margin is thin' : ''}. A way the policy keeps avoiding is tried once in 50 images to re-time it. The fixed policies below show the other ways.`
-    : '<strong>what adaptive should do here</strong>: this device\'s compute is measured in this browser, so the policy decides from what it measures.';
+    : "<strong>what adaptive should do here</strong>: this device's compute is measured in this browser, so the policy decides from what it measures.";
 }
 
 const select = (id: string): HTMLSelectElement => $<HTMLSelectElement>(id);
 for (const d of Object.keys(DEVICE_CLASSES)) select('device').add(new Option(d, d));
 for (const l of Object.keys(info.links)) select('link').add(new Option(l, l));
-manifest.bottleneck.ratePoints.forEach((rp, i) => select('rate').add(new Option(`${rp.id} (${rp.codec}${rp.bytes ? `, ~${Math.round(rp.bytes.mean)} B` : ''})`, String(i))));
+manifest.bottleneck.ratePoints.forEach((rp, i) =>
+  select('rate').add(new Option(`${rp.id} (${rp.codec}${rp.bytes ? `, ~${Math.round(rp.bytes.mean)} B` : ''})`, String(i))),
+);
 function showSettings(): void {
   select('device').value = settings.device;
   select('link').value = settings.link;
@@ -244,10 +278,11 @@ function changed(): void {
   explain();
   status();
 }
-const bind = (id: string, set: (v: string) => void): void => $(id).addEventListener('change', (e) => {
-  set((e.target as HTMLInputElement).value);
-  changed();
-});
+const bind = (id: string, set: (v: string) => void): void =>
+  $(id).addEventListener('change', (e) => {
+    set((e.target as HTMLInputElement).value);
+    changed();
+  });
 bind('device', (v) => (settings.device = v));
 bind('link', (v) => (settings.link = v));
 bind('objective', (v) => (settings.objective = v as Objective));
@@ -301,21 +336,23 @@ $('draw-classify').addEventListener('click', () => void inspect(toModelInput($<H
 $('upload').addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
-  void imageFromFile(file).then((bitmap) => {
-    const { pixels, inverted } = toModelInput(bitmap, W, H);
-    // Show what the model gets.
-    const c = $<HTMLCanvasElement>('draw');
-    const small = new ImageData(W, H);
-    pixels.forEach((v, j) => small.data.set([v, v, v, 255], j * 4));
-    const tmp = document.createElement('canvas');
-    tmp.width = W;
-    tmp.height = H;
-    tmp.getContext('2d')!.putImageData(small, 0, 0);
-    const ctx = c.getContext('2d')!;
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(tmp, 0, 0, c.width, c.height);
-    return inspect(pixels, undefined, `${file.name}${inverted ? ' (inverted: light background)' : ''}`);
-  }).catch((err: unknown) => status(`cannot read that picture: ${String(err)}`));
+  void imageFromFile(file)
+    .then((bitmap) => {
+      const { pixels, inverted } = toModelInput(bitmap, W, H);
+      // Show what the model gets.
+      const c = $<HTMLCanvasElement>('draw');
+      const small = new ImageData(W, H);
+      pixels.forEach((v, j) => small.data.set([v, v, v, 255], j * 4));
+      const tmp = document.createElement('canvas');
+      tmp.width = W;
+      tmp.height = H;
+      tmp.getContext('2d')!.putImageData(small, 0, 0);
+      const ctx = c.getContext('2d')!;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(tmp, 0, 0, c.width, c.height);
+      return inspect(pixels, undefined, `${file.name}${inverted ? ' (inverted: light background)' : ''}`);
+    })
+    .catch((err: unknown) => status(`cannot read that picture: ${String(err)}`));
 });
 
 // ---- start ----------------------------------------------------------------------------------
@@ -329,7 +366,17 @@ status(first.outcome === 'failed' ? `the device could not start: ${first.message
 const readyMs = performance.mark('offramp:ready').startTime;
 
 /** Plain answer fields for scripted runs. */
-const plain = (a: Answer): Record<string, unknown> => ({ index: a.index, truth: a.truth, label: a.result.label, path: a.result.path, ratePoint: a.result.ratePoint, reason: a.result.reason, head: a.result.timings.head, bytesUp: a.result.bytesUp, bytesDown: a.result.bytesDown });
+const plain = (a: Answer): Record<string, unknown> => ({
+  index: a.index,
+  truth: a.truth,
+  label: a.result.label,
+  path: a.result.path,
+  ratePoint: a.result.ratePoint,
+  reason: a.result.reason,
+  head: a.result.timings.head,
+  bytesUp: a.result.bytesUp,
+  bytesDown: a.result.bytesDown,
+});
 
 /** For scripted runs (the browser tests and the benchmark): what the controls do, awaitable. */
 Object.assign(window, {

@@ -14,7 +14,11 @@ function luma(rgba: Uint8ClampedArray): Uint8Array {
  * Scales `source` (aspect kept, centred) into a `width` × `height` grayscale image. A picture on
  * a light background (its border mostly light) is inverted, since the model saw dark backgrounds.
  */
-export function toModelInput(source: CanvasImageSource & { width: number; height: number }, width: number, height: number): { pixels: Uint8Array; inverted: boolean } {
+export function toModelInput(
+  source: CanvasImageSource & { width: number; height: number },
+  width: number,
+  height: number,
+): { pixels: Uint8Array; inverted: boolean } {
   const c = document.createElement('canvas');
   c.width = width;
   c.height = height;

@@ -42,7 +42,11 @@ function payloadEstimate(m: Manifest, i: number): number {
   return rp.codec === 'uniform' ? Math.ceil((n * rp.bits) / 8) : rp.codec === 'float16' ? 2 * n : 4 * n;
 }
 
-const send = (payload: number): SendCost => ({ bytesUp: payload + REQUEST_FRAMING + wsOverhead(payload + REQUEST_FRAMING), bytesDown: ANSWER_BYTES, serverMs: SERVER_MS });
+const send = (payload: number): SendCost => ({
+  bytesUp: payload + REQUEST_FRAMING + wsOverhead(payload + REQUEST_FRAMING),
+  bytesDown: ANSWER_BYTES,
+  serverMs: SERVER_MS,
+});
 
 export type Way = 'split' | 'local' | 'full';
 
@@ -51,7 +55,12 @@ export type Way = 'split' | 'local' | 'full';
  * device class and link, and its margin: how many times dearer the next best way is (1 = a tie).
  * Undefined for a device whose time is measured (host) or a bundle without MAC counts.
  */
-export function expectedWay(m: Manifest, device: string, link: LinkFigures, maxAccuracyLoss: number): { way: Way; margin: number; ms: { split: number; local: number; full: number; head: number } } | undefined {
+export function expectedWay(
+  m: Manifest,
+  device: string,
+  link: LinkFigures,
+  maxAccuracyLoss: number,
+): { way: Way; margin: number; ms: { split: number; local: number; full: number; head: number } } | undefined {
   const d = DEVICE_CLASSES[device];
   if (!d?.macsPerSecond || !m.macs) return undefined;
   const profile = deviceProfile(device, link.radio);
@@ -64,7 +73,12 @@ export function expectedWay(m: Manifest, device: string, link: LinkFigures, maxA
     sinceTransferMs: 0,
   };
   // An unshaped link (loopback) still takes about a millisecond there and back.
-  const est: LinkEstimate = { available: true, rttMs: Math.max(1, link.rttMs), uplinkBps: (link.upMbps || 1000) * 1e6, downlinkBps: (link.downMbps || 1000) * 1e6 };
+  const est: LinkEstimate = {
+    available: true,
+    rttMs: Math.max(1, link.rttMs),
+    uplinkBps: (link.upMbps || 1000) * 1e6,
+    downlinkBps: (link.downMbps || 1000) * 1e6,
+  };
   const model = bundlePolicyModel(m, { maxAccuracyLoss });
   const opts = { objective: 'latency' as const, maxAccuracyLoss };
   const splitMs = Math.min(...[...costs.split.values()].map((c) => sendCost(c, est, profile, 0, 0).latencyMs));
@@ -75,7 +89,9 @@ export function expectedWay(m: Manifest, device: string, link: LinkFigures, maxA
   if (fullOffloadFirst(model, costs, est, profile, opts)) return { way: 'full', margin: headPathMs / fullMs, ms: times };
   const after = decide(model, [], costs, est, profile, opts);
   const firstMargin = fullMs / headPathMs;
-  return after.kind === 'local' ? { way: 'local', margin: Math.min(splitMs / localMs, firstMargin), ms: times } : { way: 'split', margin: Math.min(localMs / splitMs, firstMargin), ms: times };
+  return after.kind === 'local'
+    ? { way: 'local', margin: Math.min(splitMs / localMs, firstMargin), ms: times }
+    : { way: 'split', margin: Math.min(localMs / splitMs, firstMargin), ms: times };
 }
 
 /** A choice this clear survives measured round trips that differ from the profile's. */

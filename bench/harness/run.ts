@@ -137,7 +137,8 @@ export function remodel(r: InferResult, device: DeviceClass, link: LinkName, per
   const compute = head + m.encode + local;
   const latencyMs = compute + m.busy;
   const e = inferenceEnergy(power(deviceProfile(device.id, link, periodMs)), {
-    computeMs: compute, totalMs: latencyMs,
+    computeMs: compute,
+    totalMs: latencyMs,
     ...(m.busy > 0 ? { transfer: { upBytes: r.bytesUp, downBytes: r.bytesDown, busyMs: m.busy, promoted: false } } : {}),
   });
   return { latencyMs, energyJ: e.totalJ };
@@ -157,7 +158,11 @@ function summarize(bundle: string, link: NamedLink, device: DeviceClass, strateg
   };
   const scored = samples.filter((s) => s.correct !== null);
   return {
-    bundle, link: link.profile.name, device: device.id, strategy, samples: n,
+    bundle,
+    link: link.profile.name,
+    device: device.id,
+    strategy,
+    samples: n,
     accuracy: scored.length ? scored.filter((s) => s.correct).length / scored.length : null,
     exitRate: samples.filter((s) => s.path.startsWith('exit:')).length / n,
     payloadBytesUp: samples.reduce((a, s) => a + s.payloadBytes, 0) / n,
@@ -203,7 +208,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       return { ...b, inputs: Array.from({ length: n }, (_, i) => imageAt(data, i)), labels: Array.from(data.labels.subarray(0, n)) };
     }
     const n = o.timingSamples ?? Math.min(o.samples, 30);
-    return { ...b, inputs: seededSamples(m.input.raw.shape.reduce((a, x) => a * x, 1), n), labels: new Array<null>(n).fill(null) };
+    return {
+      ...b,
+      inputs: seededSamples(
+        m.input.raw.shape.reduce((a, x) => a * x, 1),
+        n,
+      ),
+      labels: new Array<null>(n).fill(null),
+    };
   });
   const modelledDevices = o.devices.filter((d) => d.id !== 'host');
   const runsPerLink = 3 + 2 * o.devices.length;
@@ -214,14 +226,29 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const rows: BenchRow[] = [];
   const links: BenchResult['links'] = [];
   try {
-    const measure = async (b: Work, policy: Partial<PolicyOptions>, device: DeviceClass, link: NamedLink, proxy: LinkProxy | undefined, label: string): Promise<LaneRun> => {
+    const measure = async (
+      b: Work,
+      policy: Partial<PolicyOptions>,
+      device: DeviceClass,
+      link: NamedLink,
+      proxy: LinkProxy | undefined,
+      label: string,
+    ): Promise<LaneRun> => {
       const reachable = proxy !== undefined && (link.profile.outages ?? []).length === 0;
-      const make = (): Promise<Device> => createDevice({
-        bundle: b.dir, policy, deadlineMs, profile: { device: device.id, link: link.radio, periodMs },
-        ...(proxy ? { edge: `ws://127.0.0.1:${proxy.port}` } : {}),
-      });
+      const make = (): Promise<Device> =>
+        createDevice({
+          bundle: b.dir,
+          policy,
+          deadlineMs,
+          profile: { device: device.id, link: link.radio, periodMs },
+          ...(proxy ? { edge: `ws://127.0.0.1:${proxy.port}` } : {}),
+        });
       return runLanes({
-        make, inputs: b.inputs, warmup, pilot: pilotN, parallel: o.parallel ?? 4,
+        make,
+        inputs: b.inputs,
+        warmup,
+        pilot: pilotN,
+        parallel: o.parallel ?? 4,
         ...(reachable ? { connectMs: Math.max(2000, deadlineMs) } : {}),
         ...(proxy ? { bytes: () => proxy.bytes() } : {}),
         onResult: () => {
@@ -237,8 +264,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         const lab = b.labels[i]!;
         const { latencyMs, energyJ } = asReported ? { latencyMs: r.timings.total, energyJ: r.energy.totalJ } : remodel(r, device, link.radio, periodMs, macs);
         return {
-          correct: lab === null ? null : r.label === lab, path: r.path, ...(r.reason ? { reason: r.reason } : {}),
-          ...(r.ratePoint ? { ratePoint: r.ratePoint } : {}), payloadBytes: r.bytesUp > 0 ? r.payloadBytes : 0, crossed: r.bytesUp > 0, latencyMs, energyJ,
+          correct: lab === null ? null : r.label === lab,
+          path: r.path,
+          ...(r.reason ? { reason: r.reason } : {}),
+          ...(r.ratePoint ? { ratePoint: r.ratePoint } : {}),
+          payloadBytes: r.bytesUp > 0 ? r.payloadBytes : 0,
+          crossed: r.bytesUp > 0,
+          latencyMs,
+          energyJ,
         };
       });
     };
@@ -248,7 +281,14 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
 
     for (const link of o.links) {
       const outage = (link.profile.outages ?? []).length > 0;
-      const fidelity = outage ? { link: link.profile.name, configured: configuredLink(link.profile), measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN, rttMedianMs: NaN }, ok: true } : await measureLink(link.profile);
+      const fidelity = outage
+        ? {
+            link: link.profile.name,
+            configured: configuredLink(link.profile),
+            measured: { upMbps: NaN, downMbps: NaN, rttMs: NaN, rttMedianMs: NaN },
+            ok: true,
+          }
+        : await measureLink(link.profile);
       links.push({ ...fidelity, source: link.source, radio: RADIOS[link.radio].name });
       const proxy = await createLinkProxy({ host: '127.0.0.1', port: local.port }, link.profile);
       try {
@@ -264,13 +304,21 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           for (const device of [...o.devices.filter((d) => d.id === 'host'), ...modelledDevices]) {
             const baseRows = BASELINES.map((s) => summarize(m.id, link, device, s, base[s], modelled(b, base[s], device, link, false)));
             rows.push(...baseRows);
-            for (const [strategy, objective] of [['adaptive', 'latency'], ['adaptive:energy', 'energy']] as [Strategy, Objective][]) {
+            for (const [strategy, objective] of [
+              ['adaptive', 'latency'],
+              ['adaptive:energy', 'energy'],
+            ] as [Strategy, Objective][]) {
               const run = await measure(b, { objective }, device, link, proxy, `${m.id} ${link.profile.name} ${device.id} ${strategy}`);
               rows.push(summarize(m.id, link, device, strategy, run, modelled(b, run, device, link, true)));
             }
             const bestLatency = baseRows.reduce((a, r) => (r.latencyMsMean < a.latencyMsMean ? r : a));
             const bestEnergy = baseRows.reduce((a, r) => (r.energyJ < a.energyJ ? r : a));
-            rows.push({ ...bestLatency, strategy: 'oracle', energyJ: bestEnergy.energyJ, oracleOf: { latency: bestLatency.strategy, energy: bestEnergy.strategy } });
+            rows.push({
+              ...bestLatency,
+              strategy: 'oracle',
+              energyJ: bestEnergy.energyJ,
+              oracleOf: { latency: bestLatency.strategy, energy: bestEnergy.strategy },
+            });
           }
         }
       } finally {
@@ -281,12 +329,20 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     await local.close();
   }
   return {
-    rows, links, devices: o.devices, radios: RADIOS, periodMs,
+    rows,
+    links,
+    devices: o.devices,
+    radios: RADIOS,
+    periodMs,
     bundles: work.map((b) => {
       const m = b.manifest;
       return {
-        id: m.id, dir: b.dir, timingOnly: Boolean(m.timingOnly), ratePoint: m.bottleneck.ratePoints[m.bottleneck.defaultRatePoint]!.id,
-        threshold: m.exits[0]?.recommendedThreshold ?? null, splitAccuracy: m.accuracy?.splitByRate ?? null,
+        id: m.id,
+        dir: b.dir,
+        timingOnly: Boolean(m.timingOnly),
+        ratePoint: m.bottleneck.ratePoints[m.bottleneck.defaultRatePoint]!.id,
+        threshold: m.exits[0]?.recommendedThreshold ?? null,
+        splitAccuracy: m.accuracy?.splitByRate ?? null,
       };
     }),
     seconds: (performance.now() - t0) / 1000,

@@ -62,7 +62,9 @@ export async function measureLink(shaped: LinkProfile, seconds = 0.4): Promise<L
   const downBytes = bulkBytes(profile.down.bps, seconds);
   let uplink: Promise<number> | undefined;
   let armUplink: () => void = () => {};
-  const armed = new Promise<void>((resolve) => { armUplink = resolve; });
+  const armed = new Promise<void>((resolve) => {
+    armUplink = resolve;
+  });
   const sink = createServer((s) => {
     s.setNoDelay(true);
     const control = (d: Buffer): void => {

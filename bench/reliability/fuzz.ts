@@ -16,8 +16,10 @@ import { serveBundleCopy } from './spawn.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
   options: {
-    frames: { type: 'string', default: '1000000' }, seed: { type: 'string', default: String(Date.now() % 1e9) },
-    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
+    frames: { type: 'string', default: '1000000' },
+    seed: { type: 'string', default: String(Date.now() % 1e9) },
+    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
+    json: { type: 'string' },
   },
 });
 const { server, bundle, close } = await serveBundleCopy(a.bundle, ['--workers', '1']);

@@ -47,7 +47,6 @@ export function rleFrame(claimed: number, produced: number): Uint8Array {
   return out;
 }
 
-
 /** Elements of the bundle's features. */
 function featureCount(bundle: LoadedBundle): number {
   return bundle.manifest.bottleneck.shape.reduce((a, b) => a * b, 1);
@@ -65,9 +64,10 @@ export function validTailRequest(bundle: LoadedBundle, id: number, random: () =>
 function validFullRequest(bundle: LoadedBundle, id: number, random: () => number): RequestInit {
   const raw = bundle.manifest.input.raw;
   const n = raw.shape.reduce((a, b) => a * b, 1);
-  const payload = raw.dtype === 'uint8'
-    ? Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
-    : new Uint8Array(Float32Array.from({ length: n }, () => random()).buffer);
+  const payload =
+    raw.dtype === 'uint8'
+      ? Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
+      : new Uint8Array(Float32Array.from({ length: n }, () => random()).buffer);
   return { id, graph: pb.Graph.GRAPH_FULL, payload };
 }
 
@@ -82,9 +82,22 @@ export function hostileFrame(bundle: LoadedBundle, id: number, r: () => number):
   if (kind === 0) return Uint8Array.from({ length: int(256) }, () => int(256));
   if (kind === 6) {
     const payload = Uint8Array.from({ length: int(4) === 0 ? int(1200) : int(250) }, () => int(256));
-    return encodeFrame({ type: 'request', request: { id, payload, rate: int(5), graph: int(3), want: int(10), topK: int(4) === 0 ? int(2000) : int(12), zstd: int(4) === 0, deadlineMs: int(3) === 0 ? int(100_000) : 0 } });
+    return encodeFrame({
+      type: 'request',
+      request: {
+        id,
+        payload,
+        rate: int(5),
+        graph: int(3),
+        want: int(10),
+        topK: int(4) === 0 ? int(2000) : int(12),
+        zstd: int(4) === 0,
+        deadlineMs: int(3) === 0 ? int(100_000) : 0,
+      },
+    });
   }
-  const base = kind === 5 ? helloFrame(bundle) : encodeFrame({ type: 'request', request: r() < 0.5 ? validTailRequest(bundle, id, r) : validFullRequest(bundle, id, r) });
+  const base =
+    kind === 5 ? helloFrame(bundle) : encodeFrame({ type: 'request', request: r() < 0.5 ? validTailRequest(bundle, id, r) : validFullRequest(bundle, id, r) });
   const f = Uint8Array.from(base);
   if (kind === 1 || kind === 5) {
     for (let i = 0, n = 1 + int(4); i < n; i++) f[int(f.length)] = int(256);
@@ -147,7 +160,14 @@ const PROBE_BASE = 0x80000000;
  * and accounts for every outcome: each id named must end at least once and never more often than
  * frames named it; each frame without a readable id must get one reply with id 0.
  */
-export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames: number; seed: number; probeEvery?: number; window?: number }): Promise<FuzzReport> {
+export async function fuzzFrames(o: {
+  url: string;
+  bundle: LoadedBundle;
+  frames: number;
+  seed: number;
+  probeEvery?: number;
+  window?: number;
+}): Promise<FuzzReport> {
   const r = prng(o.seed);
   const probeEvery = o.probeEvery ?? 100;
   // Below the server's in-flight limit (64 by default): mutated frames that are still valid
@@ -202,11 +222,13 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
     }
     wake();
   });
-  const closed = new Promise<void>((resolve) => ws.once('close', (code, reason) => {
-    if (!finished) closedEarly = { code, reason: reason.toString() };
-    wake();
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    ws.once('close', (code, reason) => {
+      if (!finished) closedEarly = { code, reason: reason.toString() };
+      wake();
+      resolve();
+    }),
+  );
   const send = (frame: Uint8Array): void => {
     const id = frameRequestId(frame);
     if (id === 0) id0Frames++;
@@ -225,21 +247,42 @@ export async function fuzzFrames(o: { url: string; bundle: LoadedBundle; frames:
   const t0 = performance.now();
   let sent = 0;
   for (let k = 0; k < o.frames && !closedEarly; k++) {
-    while (outstanding() >= window && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+    while (outstanding() >= window && !closedEarly)
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     if (k % probeEvery === probeEvery - 1) {
       send(encodeFrame({ type: 'request', request: validTailRequest(o.bundle, PROBE_BASE + k, r) }));
       probesSent++;
     } else send(hostileFrame(o.bundle, k + 1, r));
     sent++;
   }
-  while (outstanding() > 0 && !closedEarly) await new Promise<void>((resolve) => { wake = resolve; });
+  while (outstanding() > 0 && !closedEarly)
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   const seconds = (performance.now() - t0) / 1000;
   finished = true;
   ws.close(1000);
   await closed;
   return {
-    seed: o.seed, frames: sent, replies, answers, errorsByCode, firstMessage, undecodable, idFrames, ids: named.size, id0Frames, id0Replies,
-    reused, extraOutcomes, lost: silent.size, probes: { sent: probesSent, answered: probesAnswered }, closedEarly, framesPerSecond: sent / seconds,
+    seed: o.seed,
+    frames: sent,
+    replies,
+    answers,
+    errorsByCode,
+    firstMessage,
+    undecodable,
+    idFrames,
+    ids: named.size,
+    id0Frames,
+    id0Replies,
+    reused,
+    extraOutcomes,
+    lost: silent.size,
+    probes: { sent: probesSent, answered: probesAnswered },
+    closedEarly,
+    framesPerSecond: sent / seconds,
   };
 }
 
@@ -272,13 +315,18 @@ export function headerFlood(port: number, headers = 2000): Promise<number> {
 /** A masked client frame. */
 export function clientFrame(opcode: number, payload: Uint8Array, fin: boolean): Buffer {
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len]) : len < 65536 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]) : (() => {
-    const b = Buffer.alloc(10);
-    b[0] = (fin ? 0x80 : 0) | opcode;
-    b[1] = 0x80 | 127;
-    b.writeBigUInt64BE(BigInt(len), 2);
-    return b;
-  })();
+  const head =
+    len < 126
+      ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len])
+      : len < 65536
+        ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff])
+        : (() => {
+            const b = Buffer.alloc(10);
+            b[0] = (fin ? 0x80 : 0) | opcode;
+            b[1] = 0x80 | 127;
+            b.writeBigUInt64BE(BigInt(len), 2);
+            return b;
+          })();
   const mask = randomBytes(4);
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i]! ^= mask[i & 3]!;
@@ -401,7 +449,11 @@ async function closeCode(s: RawSocket): Promise<number | undefined> {
 export async function pour(s: RawSocket, count: number, frame: (i: number) => Buffer): Promise<number> {
   let i = 0;
   for (; i < count && !s.ended; i++) {
-    if (!s.write(frame(i))) await new Promise<void>((resolve) => { s.socket.once('drain', resolve); s.socket.once('close', resolve); });
+    if (!s.write(frame(i)))
+      await new Promise<void>((resolve) => {
+        s.socket.once('drain', resolve);
+        s.socket.once('close', resolve);
+      });
   }
   return i;
 }
@@ -455,7 +507,9 @@ export async function zstdBombs(o: { url: string; bundle: LoadedBundle; count: n
   const outcomes: Record<string, number> = {};
   let got = 0;
   let all: () => void = () => {};
-  const done = new Promise<void>((resolve) => { all = resolve; });
+  const done = new Promise<void>((resolve) => {
+    all = resolve;
+  });
   ws.on('message', (data: Buffer) => {
     const d = decodeFrame(data);
     const key = !d.ok ? 'undecodable' : d.message.type === 'error' ? (errorCodeFromWire(d.message.error.code) ?? 'INTERNAL') : d.message.type;

@@ -57,9 +57,13 @@ export interface LoadReport {
 export function helloFor(bundle: LoadedBundle, over: Partial<HelloInit> = {}): HelloInit {
   const m = bundle.manifest;
   return {
-    protocolVersion: PROTOCOL_VERSION, clientName: 'offramp-reliability', clientVersion: '0',
+    protocolVersion: PROTOCOL_VERSION,
+    clientName: 'offramp-reliability',
+    clientVersion: '0',
     bundle: { id: m.id, version: m.version, manifestSha256: bundle.manifestSha256 },
-    ratePoints: m.bottleneck.ratePoints.map((_, i) => i), inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }], ...over,
+    ratePoints: m.bottleneck.ratePoints.map((_, i) => i),
+    inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }],
+    ...over,
   };
 }
 
@@ -159,40 +163,41 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     }
   };
 
-  const open = (c: number): Promise<WebSocket | undefined> => new Promise((resolve) => {
-    pending[c] = new Map();
-    done[c] = new Set();
-    const ws = new WebSocket(o.url, protocols(o.token), { perMessageDeflate: false });
-    ws.binaryType = 'nodebuffer';
-    const fail = (): void => resolve(undefined);
-    ws.once('error', fail);
-    ws.once('open', () => ws.send(helloFrame(o.bundle, { clientName: `load-${c}`, ratePoints: [rate] })));
-    ws.on('message', (data: Buffer) => {
-      const r = decodeFrame(data);
-      if (!r.ok) return count('undecodable');
-      const msg = r.message;
-      if (msg.type === 'helloAck') {
-        connected++;
-        ws.off('error', fail);
-        ws.on('error', () => {});
-        resolve(ws);
-      } else if (msg.type === 'answer') outcome(c, msg.answer.id);
-      else if (msg.type === 'error') {
-        const code = errorCodeFromWire(msg.error.code) ?? 'INTERNAL';
-        // id 0: a refusal or a frame whose id could not be read (never expected from this client).
-        if (msg.error.id === 0) count(`id0:${code}`);
-        else outcome(c, msg.error.id, code);
-      }
+  const open = (c: number): Promise<WebSocket | undefined> =>
+    new Promise((resolve) => {
+      pending[c] = new Map();
+      done[c] = new Set();
+      const ws = new WebSocket(o.url, protocols(o.token), { perMessageDeflate: false });
+      ws.binaryType = 'nodebuffer';
+      const fail = (): void => resolve(undefined);
+      ws.once('error', fail);
+      ws.once('open', () => ws.send(helloFrame(o.bundle, { clientName: `load-${c}`, ratePoints: [rate] })));
+      ws.on('message', (data: Buffer) => {
+        const r = decodeFrame(data);
+        if (!r.ok) return count('undecodable');
+        const msg = r.message;
+        if (msg.type === 'helloAck') {
+          connected++;
+          ws.off('error', fail);
+          ws.on('error', () => {});
+          resolve(ws);
+        } else if (msg.type === 'answer') outcome(c, msg.answer.id);
+        else if (msg.type === 'error') {
+          const code = errorCodeFromWire(msg.error.code) ?? 'INTERNAL';
+          // id 0: a refusal or a frame whose id could not be read (never expected from this client).
+          if (msg.error.id === 0) count(`id0:${code}`);
+          else outcome(c, msg.error.id, code);
+        }
+      });
+      ws.once('close', (code) => {
+        if (!closing) {
+          closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+          // What was still in flight on it ends with the close (a device sees 'disconnected').
+          for (const id of [...pending[c]!.keys()]) outcome(c, id, `closed-${code}`);
+        }
+        fail();
+      });
     });
-    ws.once('close', (code) => {
-      if (!closing) {
-        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
-        // What was still in flight on it ends with the close (a device sees 'disconnected').
-        for (const id of [...pending[c]!.keys()]) outcome(c, id, `closed-${code}`);
-      }
-      fail();
-    });
-  });
 
   const sockets: (WebSocket | undefined)[] = [];
   const batch = o.openConcurrency ?? 200;
@@ -203,19 +208,24 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const interval = 1000 / o.rate;
   const end = performance.now() + o.seconds * 1000;
   const timers: NodeJS.Timeout[] = [];
-  await Promise.all(sockets.map((ws, c) => new Promise<void>((resolve) => {
-    if (!ws) return resolve();
-    let id = 0;
-    const tick = (): void => {
-      if (performance.now() >= end || ws.readyState !== WebSocket.OPEN) return resolve();
-      id++;
-      pending[c]!.set(id, performance.now());
-      sent++;
-      ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
-      timers.push(setTimeout(tick, interval));
-    };
-    timers.push(setTimeout(tick, Math.random() * interval));
-  })));
+  await Promise.all(
+    sockets.map(
+      (ws, c) =>
+        new Promise<void>((resolve) => {
+          if (!ws) return resolve();
+          let id = 0;
+          const tick = (): void => {
+            if (performance.now() >= end || ws.readyState !== WebSocket.OPEN) return resolve();
+            id++;
+            pending[c]!.set(id, performance.now());
+            sent++;
+            ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
+            timers.push(setTimeout(tick, interval));
+          };
+          timers.push(setTimeout(tick, Math.random() * interval));
+        }),
+    ),
+  );
   // Every id gets its outcome by its deadline (or the server's default) plus a margin.
   const margin = (o.deadlineMs || 10_000) + 2000;
   const settleBy = performance.now() + margin;
@@ -225,19 +235,32 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   if (sampler) clearInterval(sampler);
   if (o.pid) rss.push(rssKb(o.pid));
   closing = true;
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
-    if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
-    ws.once('close', () => resolve());
-    ws.close(1000);
-  })));
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close(1000);
+        }),
+    ),
+  );
   const lat = latencies.sort((a, b) => a - b);
   return {
-    connections: o.connections, connected, sent, answered, errored, lost: inFlight(), duplicates,
+    connections: o.connections,
+    connected,
+    sent,
+    answered,
+    errored,
+    lost: inFlight(),
+    duplicates,
     latencyMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
-    errorLatencyMs: Object.fromEntries(Object.entries(errorLatencies).map(([code, xs]) => {
-      xs.sort((a, b) => a - b);
-      return [code, { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1]! }];
-    })),
+    errorLatencyMs: Object.fromEntries(
+      Object.entries(errorLatencies).map(([code, xs]) => {
+        xs.sort((a, b) => a - b);
+        return [code, { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1]! }];
+      }),
+    ),
     rssKb: rss,
     closeCodes,
     seconds: (performance.now() - t0) / 1000,
@@ -264,46 +287,58 @@ export async function connectionStorm(o: { url: string; bundle: LoadedBundle; co
   const failed: Record<string, number> = {};
   const times: number[] = [];
   const open: WebSocket[] = [];
-  const one = (): Promise<void> => new Promise((resolve) => {
-    const t = performance.now();
-    const ws = new WebSocket(o.url, protocols(), { perMessageDeflate: false });
-    let settled = false;
-    const fail = (why: string): void => {
-      if (settled) return;
-      settled = true;
-      failed[why] = (failed[why] ?? 0) + 1;
-      resolve();
-    };
-    ws.once('unexpected-response', (_req, res) => fail(`http-${res.statusCode}`));
-    ws.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
-    ws.once('close', (code) => fail(`close-${code}`));
-    ws.once('open', () => ws.send(hello));
-    ws.once('message', (data: Buffer) => {
-      const r = decodeFrame(data);
-      if (!r.ok || r.message.type !== 'helloAck') return fail(r.ok ? `refused-${r.message.type === 'error' ? errorCodeFromWire(r.message.error.code) : r.message.type}` : 'undecodable');
-      settled = true;
-      times.push(performance.now() - t);
-      open.push(ws);
-      resolve();
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const t = performance.now();
+      const ws = new WebSocket(o.url, protocols(), { perMessageDeflate: false });
+      let settled = false;
+      const fail = (why: string): void => {
+        if (settled) return;
+        settled = true;
+        failed[why] = (failed[why] ?? 0) + 1;
+        resolve();
+      };
+      ws.once('unexpected-response', (_req, res) => fail(`http-${res.statusCode}`));
+      ws.on('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+      ws.once('close', (code) => fail(`close-${code}`));
+      ws.once('open', () => ws.send(hello));
+      ws.once('message', (data: Buffer) => {
+        const r = decodeFrame(data);
+        if (!r.ok || r.message.type !== 'helloAck')
+          return fail(r.ok ? `refused-${r.message.type === 'error' ? errorCodeFromWire(r.message.error.code) : r.message.type}` : 'undecodable');
+        settled = true;
+        times.push(performance.now() - t);
+        open.push(ws);
+        resolve();
+      });
     });
-  });
   const t0 = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 500, o.connections) }, async () => {
-    while (next < o.connections) {
-      next++;
-      await one();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(o.concurrency ?? 500, o.connections) }, async () => {
+      while (next < o.connections) {
+        next++;
+        await one();
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
-  await Promise.all(open.map((ws) => new Promise<void>((resolve) => {
-    if (ws.readyState === WebSocket.CLOSED) return resolve();
-    ws.once('close', () => resolve());
-    ws.close(1000);
-  })));
+  await Promise.all(
+    open.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close(1000);
+        }),
+    ),
+  );
   const lat = times.sort((a, b) => a - b);
   return {
-    connections: o.connections, handshaken: times.length, failed, seconds,
+    connections: o.connections,
+    handshaken: times.length,
+    failed,
+    seconds,
     handshakeMs: { p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
   };
 }

@@ -20,9 +20,13 @@ import { pinSelf, serveBundleCopy } from './spawn.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
   options: {
-    connections: { type: 'string', default: '200' }, seconds: { type: 'string', default: '15' }, 'deadline-ms': { type: 'string', default: '2000' },
-    'server-cpus': { type: 'string' }, 'client-cpus': { type: 'string' },
-    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
+    connections: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '15' },
+    'deadline-ms': { type: 'string', default: '2000' },
+    'server-cpus': { type: 'string' },
+    'client-cpus': { type: 'string' },
+    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
+    json: { type: 'string' },
   },
 });
 if (a['client-cpus']) pinSelf(a['client-cpus']);
@@ -44,9 +48,25 @@ try {
   const seconds = Number(a.seconds);
   const r = await runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid });
   const out = {
-    bundle: bundle.manifest.id, cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' }, capacityRps: capacity, ramp,
-    overload: { offeredRps: 3 * capacity, answeredRps: r.answered / seconds, goodputShare: r.answered / seconds / capacity, sent: r.sent, answered: r.answered, errored: r.errored, lost: r.lost, duplicates: r.duplicates, latencyMs: r.latencyMs, errorLatencyMs: r.errorLatencyMs, deadlineMs },
-    serverExitCode: await close(), environment: environment(),
+    bundle: bundle.manifest.id,
+    cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' },
+    capacityRps: capacity,
+    ramp,
+    overload: {
+      offeredRps: 3 * capacity,
+      answeredRps: r.answered / seconds,
+      goodputShare: r.answered / seconds / capacity,
+      sent: r.sent,
+      answered: r.answered,
+      errored: r.errored,
+      lost: r.lost,
+      duplicates: r.duplicates,
+      latencyMs: r.latencyMs,
+      errorLatencyMs: r.errorLatencyMs,
+      deadlineMs,
+    },
+    serverExitCode: await close(),
+    environment: environment(),
   };
   console.log(JSON.stringify(out, null, 2));
   if (a.json) writeFileSync(a.json, JSON.stringify(out, null, 2) + '\n');

@@ -31,11 +31,17 @@ export async function spawnServe(models: string, args: string[] = [], o: { fromS
   const entry = o.fromSource ? ['--import', 'tsx', join(ROOT, 'cli', 'serve-main.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')];
   const argv = [...entry, 'serve', '--models', models, '--port', '0', '--log-level', 'warn', ...args];
   // taskset execs the command: the pid stays the server's.
-  const child = o.cpus ? spawn('taskset', ['-c', o.cpus, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = o.cpus
+    ? spawn('taskset', ['-c', o.cpus, process.execPath, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await waitForListening(child);
   return {
-    child, pid: child.pid!, url, port: Number(new URL(url).port), exited,
+    child,
+    pid: child.pid!,
+    url,
+    port: Number(new URL(url).port),
+    exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
@@ -67,7 +73,8 @@ export async function serveBundleCopy(bundleDir: string, args: string[] = [], o:
     const server = await spawnServe(models, args, o);
     let closed: Promise<number | null> | undefined;
     return {
-      server, bundle,
+      server,
+      bundle,
       close: () => (closed ??= server.stop().finally(() => rm(models, { recursive: true, force: true }))),
     };
   } catch (err) {

@@ -14,8 +14,10 @@ import { serveBundleCopy } from './spawn.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const { values: a } = parseArgs({
   options: {
-    connections: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '500' },
-    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') }, json: { type: 'string' },
+    connections: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '500' },
+    bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
+    json: { type: 'string' },
   },
 });
 const { server, bundle, close } = await serveBundleCopy(a.bundle);

@@ -27,7 +27,8 @@ export function decodeIdx(raw: Uint8Array, where = 'IDX data'): IdxArray {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i, false));
   const count = dims.reduce((a, b) => a * b, 1);
-  if (raw.length !== header + count) throw new OfframpError('INVALID_ARGUMENT', `${where}: ${raw.length - header} values, dims [${dims.join(', ')}] need ${count}`);
+  if (raw.length !== header + count)
+    throw new OfframpError('INVALID_ARGUMENT', `${where}: ${raw.length - header} values, dims [${dims.join(', ')}] need ${count}`);
   return { dims, data: raw.subarray(header) };
 }
 

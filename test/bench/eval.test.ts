@@ -34,7 +34,7 @@ describe('evaluateBundle over the whole test split, per rate point', () => {
     for (const id of ['s1', 'u4', 'f16']) whole[id] = await evaluateBundle({ bundle: TINY, rate: id });
   }, 120_000);
 
-  it('s1 (entropy): payload sizes equal the exporter\'s on the same 10,000 images, exactly (mean, p99, max, estimate)', () => {
+  it("s1 (entropy): payload sizes equal the exporter's on the same 10,000 images, exactly (mean, p99, max, estimate)", () => {
     const r = whole.s1!;
     const bytes = manifest.bottleneck.ratePoints[0]!.bytes!;
     expect(bytes.over).toBe('test (10000)');
@@ -46,11 +46,25 @@ describe('evaluateBundle over the whole test split, per rate point', () => {
   });
 
   it('u4 and f16: fixed sizes, ⌈98 × 4 / 8⌉ = 49 B and 98 × 2 = 196 B; no entropy estimate', () => {
-    expect(whole.u4).toMatchObject({ ratePoint: 'u4', codec: 'uniform', payloadBytesMean: Math.ceil((LATENT * 4) / 8), payloadBytesP99: 49, payloadBytesMax: 49, estimatedBytesMean: null });
-    expect(whole.f16).toMatchObject({ ratePoint: 'f16', codec: 'float16', payloadBytesMean: LATENT * 2, payloadBytesP99: 196, payloadBytesMax: 196, estimatedBytesMean: null });
+    expect(whole.u4).toMatchObject({
+      ratePoint: 'u4',
+      codec: 'uniform',
+      payloadBytesMean: Math.ceil((LATENT * 4) / 8),
+      payloadBytesP99: 49,
+      payloadBytesMax: 49,
+      estimatedBytesMean: null,
+    });
+    expect(whole.f16).toMatchObject({
+      ratePoint: 'f16',
+      codec: 'float16',
+      payloadBytesMean: LATENT * 2,
+      payloadBytesP99: 196,
+      payloadBytesMax: 196,
+      estimatedBytesMean: null,
+    });
   });
 
-  it('agrees with PyTorch on ≥ 99.9% of split predictions, and reproduces the manifest\'s test accuracies', () => {
+  it("agrees with PyTorch on ≥ 99.9% of split predictions, and reproduces the manifest's test accuracies", () => {
     for (const [id, r] of Object.entries(whole)) {
       expect(r.samples).toBe(10000);
       expect(r.agreementWithPyTorch).toBeGreaterThanOrEqual(0.999);
@@ -156,7 +170,12 @@ describe('quantile (nearest rank)', () => {
     expect(quantile(xs, 0.5)).toBe(3);
     expect(quantile(xs, 0.99)).toBe(5);
     expect(quantile(xs, 1)).toBe(5);
-    expect(quantile(Array.from({ length: 100 }, (_, i) => i + 1), 0.99)).toBe(99);
+    expect(
+      quantile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        0.99,
+      ),
+    ).toBe(99);
     expect(quantile([], 0.5)).toBe(0);
     expect(xs).toEqual([5, 1, 3, 2, 4]); // not sorted in place
   });
@@ -167,7 +186,11 @@ describe('offramp eval (evalCommand)', () => {
     const file = join(tmp, 'out.json');
     const out: string[] = [];
     const err: string[] = [];
-    const code = await evalCommand({ bundle: TINY, rate: 'u4', limit: '300', json: file }, (s) => out.push(s), (s) => err.push(s));
+    const code = await evalCommand(
+      { bundle: TINY, rate: 'u4', limit: '300', json: file },
+      (s) => out.push(s),
+      (s) => err.push(s),
+    );
     expect(err).toEqual([]);
     expect(code).toBe(0);
     const text = out.join('\n');
@@ -176,15 +199,37 @@ describe('offramp eval (evalCommand)', () => {
     expect(text).toContain("MACs: head + exits 12,544 (53.33% of the teacher's 23,520)");
     const j = JSON.parse(await readFile(file, 'utf8')) as EvalResult;
     expect(Object.keys(j).sort()).toEqual([
-      'accuracy', 'agreementWithPyTorch', 'bundle', 'codec', 'estimatedBytesMean', 'exitAccuracy', 'exitRate', 'headMacs', 'payloadBytesMax', 'payloadBytesMean',
-      'payloadBytesP99', 'ratePoint', 'samples', 'seconds', 'splitAccuracy', 'teacherAccuracy', 'teacherMacs', 'threshold',
+      'accuracy',
+      'agreementWithPyTorch',
+      'bundle',
+      'codec',
+      'estimatedBytesMean',
+      'exitAccuracy',
+      'exitRate',
+      'headMacs',
+      'payloadBytesMax',
+      'payloadBytesMean',
+      'payloadBytesP99',
+      'ratePoint',
+      'samples',
+      'seconds',
+      'splitAccuracy',
+      'teacherAccuracy',
+      'teacherMacs',
+      'threshold',
     ]);
     expect(j).toMatchObject({ bundle: 'tiny', ratePoint: 'u4', codec: 'uniform', samples: 300, payloadBytesMax: 49, threshold: 0.5 });
   });
 
-  it('states the entropy model\'s estimate for an entropy rate point', async () => {
+  it("states the entropy model's estimate for an entropy rate point", async () => {
     const out: string[] = [];
-    expect(await evalCommand({ bundle: TINY, limit: '100', threshold: '0.9' }, (s) => out.push(s), () => {})).toBe(0);
+    expect(
+      await evalCommand(
+        { bundle: TINY, limit: '100', threshold: '0.9' },
+        (s) => out.push(s),
+        () => {},
+      ),
+    ).toBe(0);
     expect(out.join('\n')).toMatch(/^tiny: 100 test samples at rate point s1 \(entropy\), exit threshold 0\.9\n/);
     expect(out.join('\n')).toContain('B mean (the entropy model estimates 12.71 B)');
   });
@@ -199,7 +244,13 @@ describe('offramp eval (evalCommand)', () => {
     for (const [flags, message] of cases) {
       const out: string[] = [];
       const err: string[] = [];
-      expect(await evalCommand(flags, (s) => out.push(s), (s) => err.push(s))).toBe(1);
+      expect(
+        await evalCommand(
+          flags,
+          (s) => out.push(s),
+          (s) => err.push(s),
+        ),
+      ).toBe(1);
       expect(err).toEqual([message]);
       expect(out).toEqual([]);
     }
@@ -207,13 +258,25 @@ describe('offramp eval (evalCommand)', () => {
 
   it('names a folder without a bundle by its error code', async () => {
     const err: string[] = [];
-    expect(await evalCommand({ bundle: tmp }, () => {}, (s) => err.push(s))).toBe(1);
+    expect(
+      await evalCommand(
+        { bundle: tmp },
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(1);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatch(/^offramp eval: BUNDLE_FILE_MISSING: /);
   });
 
   it('options: --zstd is off unless given; --rate is a string, --limit an integer', () => {
     expect(resolveOptions(EVAL_OPTIONS, {})).toEqual({ zstd: false });
-    expect(resolveOptions(EVAL_OPTIONS, { bundle: 'b', rate: '1', limit: '7', zstd: true, threshold: '0.25' })).toEqual({ bundle: 'b', rate: '1', limit: 7, zstd: true, threshold: 0.25 });
+    expect(resolveOptions(EVAL_OPTIONS, { bundle: 'b', rate: '1', limit: '7', zstd: true, threshold: '0.25' })).toEqual({
+      bundle: 'b',
+      rate: '1',
+      limit: 7,
+      zstd: true,
+      threshold: 0.25,
+    });
   });
 });

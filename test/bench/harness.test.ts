@@ -61,7 +61,15 @@ beforeAll(async () => {
   manifest = (await loadBundle(TINY)).manifest;
   reportDir = await mkdtemp(join(tmpdir(), 'offramp-bench-'));
   result = await runBench({
-    bundles: [TINY], links: [slow], devices: [host, mcu], samples: SAMPLES, parallel: LANES, pilot: PILOT, warmup: 2, deadlineMs: 30_000, periodMs: 0,
+    bundles: [TINY],
+    links: [slow],
+    devices: [host, mcu],
+    samples: SAMPLES,
+    parallel: LANES,
+    pilot: PILOT,
+    warmup: 2,
+    deadlineMs: 30_000,
+    periodMs: 0,
     onProgress: (done, total, label) => progress.push({ done, total, label }),
   });
   evalS1 = await evaluateBundle({ bundle: TINY, rate: 's1', limit: SAMPLES, batchSize: 1, threshold: 1.01 });
@@ -87,9 +95,16 @@ describe('runBench: rows', () => {
   });
 
   it('describes the run: bundle, link as configured, devices, radios, period', () => {
-    expect(result.bundles).toEqual([{ id: 'tiny', dir: TINY, timingOnly: false, ratePoint: 's1', threshold: 0.5, splitAccuracy: manifest.accuracy!.splitByRate }]);
+    expect(result.bundles).toEqual([
+      { id: 'tiny', dir: TINY, timingOnly: false, ratePoint: 's1', threshold: 0.5, splitAccuracy: manifest.accuracy!.splitByRate },
+    ]);
     expect(result.links).toHaveLength(1);
-    expect(result.links[0]).toMatchObject({ link: 'slow', configured: { upMbps: 20, downMbps: 20, rttMs: 60 }, radio: 'LTE', source: 'custom (from flags); LTE radio coefficients' });
+    expect(result.links[0]).toMatchObject({
+      link: 'slow',
+      configured: { upMbps: 20, downMbps: 20, rttMs: 60 },
+      radio: 'LTE',
+      source: 'custom (from flags); LTE radio coefficients',
+    });
     expect(result.devices).toEqual([host, mcu]);
     expect(result.radios).toBe(RADIOS);
     expect(result.periodMs).toBe(0);
@@ -120,13 +135,22 @@ describe('runBench: rows', () => {
 });
 
 describe('runBench: each strategy does what it says', () => {
-  it('local: the full model on the device, nothing on the link; the teacher\'s accuracy', () => {
+  it("local: the full model on the device, nothing on the link; the teacher's accuracy", () => {
     const r = row('host', 'local');
-    expect(r).toMatchObject({ paths: { local: SAMPLES }, payloadBytesUp: 0, wireBytesUp: 0, wireBytesDown: 0, requestsPerInference: 0, ratePoints: {}, exitRate: 0, fallbacks: {} });
+    expect(r).toMatchObject({
+      paths: { local: SAMPLES },
+      payloadBytesUp: 0,
+      wireBytesUp: 0,
+      wireBytesDown: 0,
+      requestsPerInference: 0,
+      ratePoints: {},
+      exitRate: 0,
+      fallbacks: {},
+    });
     expect(r.accuracy).toBe(evalS1.teacherAccuracy);
   });
 
-  it('offload: every raw image to the edge\'s full model, one request each; the teacher\'s accuracy', () => {
+  it("offload: every raw image to the edge's full model, one request each; the teacher's accuracy", () => {
     const r = row('host', 'offload');
     expect(r).toMatchObject({ paths: { edge: SAMPLES }, ratePoints: { input: SAMPLES }, requestsPerInference: 1, fallbacks: {} });
     expect(r.payloadBytesUp).toBeGreaterThan(0);
@@ -266,7 +290,14 @@ describe('runBench on a link that is down (offline)', () => {
 
   it('every offload falls back to the local model, with the reason; nothing crosses the link', () => {
     for (const s of ['offload', 'split']) {
-      expect(get(s)).toMatchObject({ paths: { fallback: N }, fallbacks: { disconnected: N }, ratePoints: {}, requestsPerInference: 0, wireBytesUp: 0, wireBytesDown: 0 });
+      expect(get(s)).toMatchObject({
+        paths: { fallback: N },
+        fallbacks: { disconnected: N },
+        ratePoints: {},
+        requestsPerInference: 0,
+        wireBytesUp: 0,
+        wireBytesDown: 0,
+      });
       // Payload bytes count what was sent: none.
       expect(get(s).payloadBytesUp).toBe(0);
       expect(get(s).accuracy).toBe(get('local').accuracy);
@@ -290,12 +321,14 @@ describe('runBench on a link that is down (offline)', () => {
 describe('targetChecks', () => {
   it('per bundle and device: adaptive against the oracle and against local and offload', () => {
     const checks = targetChecks(result);
-    expect(checks.map((c) => c.name)).toEqual(['host', 'mcu'].flatMap((d) => [
-      `tiny on ${d}: adaptive latency ≤ 1.05 × oracle on every link`,
-      `tiny on ${d}: adaptive latency below local and offload, averaged over links`,
-      `tiny on ${d}: adaptive:energy energy ≤ 1.05 × oracle on every link`,
-      `tiny on ${d}: adaptive:energy energy below local and offload, averaged over links`,
-    ]));
+    expect(checks.map((c) => c.name)).toEqual(
+      ['host', 'mcu'].flatMap((d) => [
+        `tiny on ${d}: adaptive latency ≤ 1.05 × oracle on every link`,
+        `tiny on ${d}: adaptive latency below local and offload, averaged over links`,
+        `tiny on ${d}: adaptive:energy energy ≤ 1.05 × oracle on every link`,
+        `tiny on ${d}: adaptive:energy energy below local and offload, averaged over links`,
+      ]),
+    );
     for (const device of ['host', 'mcu']) {
       const ratio = row(device, 'adaptive').latencyMsMean / row(device, 'oracle').latencyMsMean;
       const c = checks.find((x) => x.name === `tiny on ${device}: adaptive latency ≤ 1.05 × oracle on every link`)!;
@@ -304,7 +337,9 @@ describe('targetChecks', () => {
       const e = checks.find((x) => x.name === `tiny on ${device}: adaptive:energy energy below local and offload, averaged over links`)!;
       const a = row(device, 'adaptive:energy').energyJ;
       expect(e.pass).toBe(a < row(device, 'local').energyJ && a < row(device, 'offload').energyJ);
-      expect(e.value).toBe(`${(a * 1000).toFixed(2)} mJ vs local ${(row(device, 'local').energyJ * 1000).toFixed(2)} mJ, offload ${(row(device, 'offload').energyJ * 1000).toFixed(2)} mJ`);
+      expect(e.value).toBe(
+        `${(a * 1000).toFixed(2)} mJ vs local ${(row(device, 'local').energyJ * 1000).toFixed(2)} mJ, offload ${(row(device, 'offload').energyJ * 1000).toFixed(2)} mJ`,
+      );
     }
   });
 
@@ -321,7 +356,9 @@ describe('targetChecks', () => {
     });
     const framing = (split.wireBytesUp - split.payloadBytesUp) / split.requestsPerInference;
     expect(checks.find((c) => c.name === 'tiny on lte: wire bytes up − payload ≤ 14 B per split request')).toEqual({
-      name: 'tiny on lte: wire bytes up − payload ≤ 14 B per split request', value: `${framing.toFixed(1)} B`, pass: framing <= 14,
+      name: 'tiny on lte: wire bytes up − payload ≤ 14 B per split request',
+      value: `${framing.toFixed(1)} B`,
+      pass: framing <= 14,
     });
     expect(checks).toHaveLength(8 + 2);
   });
@@ -332,7 +369,8 @@ describe('writeReport', () => {
     const env = { cpu: 'test cpu', cores: 2, node: process.version, commit: 'abc1234', date: 'now', packages: { vega: '5' } };
     const files = await writeReport(result, env, reportDir, 'offramp bench (test)');
     expect(files.map((f) => f.slice(reportDir.length + 1)).sort()).toEqual(['energy.svg', 'exit-rate.svg', 'latency-vs-uplink.svg', 'report.md']);
-    for (const svg of ['energy.svg', 'exit-rate.svg', 'latency-vs-uplink.svg']) expect((await readFile(join(reportDir, svg), 'utf8')).startsWith('<svg')).toBe(true);
+    for (const svg of ['energy.svg', 'exit-rate.svg', 'latency-vs-uplink.svg'])
+      expect((await readFile(join(reportDir, svg), 'utf8')).startsWith('<svg')).toBe(true);
     const md = await readFile(join(reportDir, 'report.md'), 'utf8');
     expect(md.startsWith('# Offramp benchmark report\n\nCommand: `offramp bench (test)`\n')).toBe(true);
     expect(md).toContain('Environment: test cpu × 2 cores');
@@ -352,13 +390,22 @@ describe('offramp bench (benchCommand) refuses bad flags before running anything
   const refuse = async (flags: Record<string, unknown>): Promise<{ code: number; out: string[]; err: string[] }> => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await benchCommand({ progress: false, ...flags }, (s) => out.push(s), (s) => err.push(s), []);
+    const code = await benchCommand(
+      { progress: false, ...flags },
+      (s) => out.push(s),
+      (s) => err.push(s),
+      [],
+    );
     return { code, out, err };
   };
 
   it('--parallel: a positive integer or auto', async () => {
     for (const bad of ['lots', '0', '2.5', '-1', '']) {
-      expect(await refuse({ parallel: bad })).toEqual({ code: 2, out: [], err: [`offramp bench: --parallel must be a positive integer or 'auto', got ${JSON.stringify(bad)}`] });
+      expect(await refuse({ parallel: bad })).toEqual({
+        code: 2,
+        out: [],
+        err: [`offramp bench: --parallel must be a positive integer or 'auto', got ${JSON.stringify(bad)}`],
+      });
     }
   });
 
@@ -370,7 +417,10 @@ describe('offramp bench (benchCommand) refuses bad flags before running anything
       [{ deadlineMs: '0' }, 'offramp bench: --deadline-ms must be a positive integer, got "0"'],
       [{ periodMs: '1.5' }, 'offramp bench: --period-ms must be an integer ≥ 0, got "1.5"'],
       [{ timingSamples: '0' }, 'offramp bench: --timing-samples must be a positive integer, got "0"'],
-      [{ links: 'moon' }, "offramp bench: unknown link 'moon': use one of 3g, lte, wifi, 5g, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]"],
+      [
+        { links: 'moon' },
+        "offramp bench: unknown link 'moon': use one of 3g, lte, wifi, 5g, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]",
+      ],
       [{ links: 'lte,x:0:1:5' }, "offramp bench: bad link 'x:0:1:5': rates must be > 0, times ≥ 0, loss in [0, 1)"],
       [{ device: 'host,toaster' }, "offramp bench: unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop"],
       [{ bundle: `${TINY},${reportDir}` }, `offramp bench: ${reportDir} holds no manifest.json`],

@@ -42,11 +42,15 @@ describe('packBits / unpackBits', () => {
   });
 
   it('refuses a payload of the wrong length', () => {
-    expect(() => unpackBits(new Uint8Array(3), 4, 4)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has 3 bytes; 4 values at 4 bits need 2' }));
+    expect(() => unpackBits(new Uint8Array(3), 4, 4)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has 3 bytes; 4 values at 4 bits need 2' }),
+    );
   });
 
   it('refuses non-zero padding bits (one byte string per tensor)', () => {
-    expect(() => unpackBits(Uint8Array.from([0x21, 0xf3]), 4, 3)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has non-zero padding bits' }));
+    expect(() => unpackBits(Uint8Array.from([0x21, 0xf3]), 4, 3)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has non-zero padding bits' }),
+    );
   });
 
   it('refuses widths outside 1..8', () => {

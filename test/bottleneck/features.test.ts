@@ -4,8 +4,20 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  cdfTables, decodeFeatures, encodeFeatures, entropySymbols, fromHalfBits, loadZstdWasm, maxPayloadBytes, rangeEncode, ratePointProblem, resolveRatePoints,
-  uniformParams, type CdfTable, type RatePoint, type ZstdBackend,
+  cdfTables,
+  decodeFeatures,
+  encodeFeatures,
+  entropySymbols,
+  fromHalfBits,
+  loadZstdWasm,
+  maxPayloadBytes,
+  rangeEncode,
+  ratePointProblem,
+  resolveRatePoints,
+  uniformParams,
+  type CdfTable,
+  type RatePoint,
+  type ZstdBackend,
 } from '../../bottleneck/index.js';
 import { loadBundle } from '../../protocol/bundle.js';
 import type { EntropyTables } from '../../protocol/index.js';
@@ -30,7 +42,7 @@ describe('entropy rate points', () => {
   // Channel 0: symbols -2..2; channel 1: 0..2. Shape [2, 1, 3].
   const rp: RatePoint = { codec: 'entropy', step: 0.5, tables: [table(-2, [0, 1000, 11000, 55000, 64000, TOTAL]), table(0, [0, 30000, 60000, TOTAL])] };
 
-  it('quantizes to floor(x / step + 0.5), clamped to each channel\'s support, NaN to its low end', () => {
+  it("quantizes to floor(x / step + 0.5), clamped to each channel's support, NaN to its low end", () => {
     // ch 0: 0.74 → 1.98 → 1; -100 → -2 (clamped); -0.25 → 0 (half rounds up)
     // ch 1: NaN → 0 (low end); 1e9 → 2 (clamped); 0.25 → 1
     const x = Float32Array.from([0.74, -100, -0.25, NaN, 1e9, 0.25]);
@@ -60,11 +72,19 @@ describe('entropy rate points', () => {
 
   it('computes floor(x / step + 0.5) in float64 with a true division, like the Python reference (PROTOCOL.md §6.1)', () => {
     // x / step lands just below a half here, x · (1 / step) exactly on it.
-    const cases: [number, number][] = [[0.875, 0.07], [-2.625, 0.35], [1.625, 0.13], [-1.375, 0.11]];
+    const cases: [number, number][] = [
+      [0.875, 0.07],
+      [-2.625, 0.35],
+      [1.625, 0.13],
+      [-1.375, 0.11],
+    ];
     const wide = [table(-100, Array.from(cdfFromWeights(new Array<number>(201).fill(1))))];
-    const reference = JSON.parse(execFileSync('python3', ['-c', 'import json, math, sys; print(json.dumps([math.floor(x / s + 0.5) for x, s in json.load(sys.stdin)]))'], {
-      input: JSON.stringify(cases), encoding: 'utf8',
-    })) as number[];
+    const reference = JSON.parse(
+      execFileSync('python3', ['-c', 'import json, math, sys; print(json.dumps([math.floor(x / s + 0.5) for x, s in json.load(sys.stdin)]))'], {
+        input: JSON.stringify(cases),
+        encoding: 'utf8',
+      }),
+    ) as number[];
     expect(reference).toEqual([12, -8, 13, -12]);
     const got = cases.map(([x, step]) => entropySymbols(Float32Array.from([x]), { codec: 'entropy', step, tables: wide })[0]);
     expect(got).toEqual(reference);
@@ -120,9 +140,15 @@ describe('uniform rate points', () => {
 
   it('refuses a payload of the wrong length or with padding bits set', () => {
     const rp: RatePoint = { codec: 'uniform', bits: 2, min: [0, -1], max: [3, 2] };
-    expect(() => decodeFeatures(fromHex('38'), false, [2, 1, 3], rp)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 1 bytes; expected 2' }));
-    expect(() => decodeFeatures(fromHex('380400'), false, [2, 1, 3], rp)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 3 bytes; expected 2' }));
-    expect(() => decodeFeatures(fromHex('3844'), false, [2, 1, 3], rp)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has non-zero padding bits' }));
+    expect(() => decodeFeatures(fromHex('38'), false, [2, 1, 3], rp)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 1 bytes; expected 2' }),
+    );
+    expect(() => decodeFeatures(fromHex('380400'), false, [2, 1, 3], rp)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 3 bytes; expected 2' }),
+    );
+    expect(() => decodeFeatures(fromHex('3844'), false, [2, 1, 3], rp)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'packed payload has non-zero padding bits' }),
+    );
   });
 
   it('errs by at most half a step inside the range, at every width', () => {
@@ -167,12 +193,18 @@ describe('float16 and float32 rate points', () => {
       expect.objectContaining({ code: 'BAD_REQUEST', message: 'feature value 1 is not finite (NaN)' }),
     );
     // 1e5 overflows binary16 to Infinity.
-    expect(() => decodeFeatures(encodeFeatures(Float32Array.from([1e5]), [1], F16).payload, false, [1], F16)).toThrow(/^feature value 0 is not finite \(Infinity\)$/);
+    expect(() => decodeFeatures(encodeFeatures(Float32Array.from([1e5]), [1], F16).payload, false, [1], F16)).toThrow(
+      /^feature value 0 is not finite \(Infinity\)$/,
+    );
     expect(() => decodeFeatures(encodeFeatures(Float32Array.from([-Infinity]), [1], F32).payload, false, [1], F32)).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST', message: 'feature value 0 is not finite (-Infinity)' }),
     );
-    expect(() => decodeFeatures(new Uint8Array(195), false, SHAPE, F16)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 195 bytes; expected 196' }));
-    expect(() => decodeFeatures(new Uint8Array(396), false, SHAPE, F32)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 396 bytes; expected 392' }));
+    expect(() => decodeFeatures(new Uint8Array(195), false, SHAPE, F16)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 195 bytes; expected 196' }),
+    );
+    expect(() => decodeFeatures(new Uint8Array(396), false, SHAPE, F32)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 396 bytes; expected 392' }),
+    );
     expect([maxPayloadBytes(SHAPE, F16), maxPayloadBytes(SHAPE, F32)]).toEqual([196, 392]);
   });
 });
@@ -220,7 +252,9 @@ describe('zstd wrapping (PROTOCOL.md §6.4)', () => {
 describe('arguments and rate point checks', () => {
   it('refuses features or an output buffer of the wrong size with RangeError', () => {
     expect(() => encodeFeatures(new Float32Array(97), SHAPE, F32)).toThrow(new RangeError('features have 97 values; shape [2, 7, 7] needs 98'));
-    expect(() => decodeFeatures(new Uint8Array(392), false, SHAPE, F32, { out: new Float32Array(3) })).toThrow(new RangeError('output buffer holds 3 values; expected 98'));
+    expect(() => decodeFeatures(new Uint8Array(392), false, SHAPE, F32, { out: new Float32Array(3) })).toThrow(
+      new RangeError('output buffer holds 3 values; expected 98'),
+    );
     const out = new Float32Array(98);
     expect(decodeFeatures(new Uint8Array(392), false, SHAPE, F32, { out })).toBe(out);
   });
@@ -239,7 +273,10 @@ describe('arguments and rate point checks', () => {
 });
 
 describe('the tiny bundle: golden fixtures from the Python exporter', () => {
-  interface Golden { latent: number[][]; rates: { s1: { symbols: number[][]; payloads: string[] } } }
+  interface Golden {
+    latent: number[][];
+    rates: { s1: { symbols: number[][]; payloads: string[] } };
+  }
   const golden = JSON.parse(readFileSync(join(TINY, 'golden.json'), 'utf8')) as Golden;
 
   it('its latents encode at s1 to the golden payloads and decode to the golden symbols', async () => {

@@ -4,8 +4,17 @@ import { decodeFloat16, encodeFloat16, fromHalfBits, toHalfBits } from '../../bo
 describe('float16', () => {
   it('converts reference values exactly', () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff],
-      [2 ** -14, 0x0400], [2 ** -24, 0x0001], [1 / 3, 0x3555], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.5, 0x3800],
+      [65504, 0x7bff],
+      [2 ** -14, 0x0400],
+      [2 ** -24, 0x0001],
+      [1 / 3, 0x3555],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
       [65520, 0x7c00], // rounds up past the largest half: overflow to Infinity
       [1 + 2 ** -11, 0x3c00], // tie: to even (down)
       [1 + 3 * 2 ** -11, 0x3c02], // tie: to even (up)

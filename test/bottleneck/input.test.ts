@@ -37,19 +37,16 @@ describe('raw', () => {
   });
 
   it('refuses a payload of the wrong size, and a sample of the wrong size', () => {
-    expect(() => decodeInput(new Uint8Array(783), false, [28, 28], RAW)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 783 bytes; expected 784' }));
+    expect(() => decodeInput(new Uint8Array(783), false, [28, 28], RAW)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 783 bytes; expected 784' }),
+    );
     expect(() => encodeInput(new Uint8Array(3), [2, 2], RAW)).toThrow(new RangeError('sample has 3 values; shape [2, 2] needs 4'));
   });
 });
 
 describe('downsample', () => {
   it('4×4, factor 2, 2 bits: block means quantized, LSB-first, rebuilt block by block', () => {
-    const sample = Uint8Array.from([
-      0, 10, 200, 255,
-      20, 30, 255, 255,
-      100, 100, 50, 60,
-      100, 100, 70, 80,
-    ]);
+    const sample = Uint8Array.from([0, 10, 200, 255, 20, 30, 255, 255, 100, 100, 50, 60, 100, 100, 70, 80]);
     const e: InputEncoding = { codec: 'downsample', factor: 2, bits: 2 };
     // means 15, 241.25, 100, 65 → floor(mean · 3 / 255 + 0.5) = 0, 3, 1, 1 → 0 | 3<<2 | 1<<4 | 1<<6 = 0x5c
     const enc = encodeInput(sample, [4, 4], e);
@@ -57,12 +54,7 @@ describe('downsample', () => {
     expect(enc.zstd).toBe(false);
     expect(maxInputBytes([4, 4], e)).toBe(1);
     // floor(q · 255 / 3 + 0.5): 0, 255, 85, 85
-    expect(Array.from(decodeInput(enc.payload, false, [4, 4], e))).toEqual([
-      0, 0, 255, 255,
-      0, 0, 255, 255,
-      85, 85, 85, 85,
-      85, 85, 85, 85,
-    ]);
+    expect(Array.from(decodeInput(enc.payload, false, [4, 4], e))).toEqual([0, 0, 255, 255, 0, 0, 255, 255, 85, 85, 85, 85, 85, 85, 85, 85]);
   });
 
   it('smaller blocks at the edges average what they hold', () => {
@@ -81,7 +73,7 @@ describe('downsample', () => {
     expect(Array.from(decodeInput(enc.payload, false, [2, 2, 2], e))).toEqual([255, 255, 255, 255, 0, 0, 0, 0]);
   });
 
-  it('a Fashion-MNIST image at factor 2, 4 bits: 98 bytes, every pixel within its block\'s spread plus a step', () => {
+  it("a Fashion-MNIST image at factor 2, 4 bits: 98 bytes, every pixel within its block's spread plus a step", () => {
     const e: InputEncoding = { codec: 'downsample', factor: 2, bits: 4 };
     const enc = encodeInput(image, [28, 28], e);
     expect(enc.payload.length).toBe(98);
@@ -103,7 +95,9 @@ describe('downsample', () => {
 
   it('refuses a payload of the wrong size and bad parameters', () => {
     const e: InputEncoding = { codec: 'downsample', factor: 2, bits: 2 };
-    expect(() => decodeInput(new Uint8Array(2), false, [4, 4], e)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 2 bytes; expected 1' }));
+    expect(() => decodeInput(new Uint8Array(2), false, [4, 4], e)).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload has 2 bytes; expected 1' }),
+    );
     expect(inputEncodingProblem([28, 28], { codec: 'downsample', factor: 1, bits: 2 })).toBe('downsample factor must be 2..64, got 1');
     expect(inputEncodingProblem([28, 28], { codec: 'downsample', factor: 2, bits: 9 })).toBe('downsample bits must be 1..8, got 9');
     expect(inputEncodingProblem([784], { codec: 'downsample', factor: 2, bits: 2 })).toBe('downsampling needs a raw shape with two spatial dims');
@@ -139,8 +133,14 @@ describe('jpeg (jpegJs)', () => {
   it('three planes: a [3, H, W] sample round trips within a bounded error', () => {
     const rgb = new Uint8Array(3 * 784);
     rgb.set(image, 0);
-    rgb.set(image.map((v) => v >> 1), 784);
-    rgb.set(image.map((v) => 255 - v), 1568);
+    rgb.set(
+      image.map((v) => v >> 1),
+      784,
+    );
+    rgb.set(
+      image.map((v) => 255 - v),
+      1568,
+    );
     const e: InputEncoding = { codec: 'jpeg', quality: 90 };
     const out = decodeInput(encodeInput(rgb, [3, 28, 28], e, { jpeg: jpegJs }).payload, false, [3, 28, 28], e, { jpeg: jpegJs });
     let sum = 0;
@@ -151,15 +151,21 @@ describe('jpeg (jpegJs)', () => {
   it('refuses a corrupt or empty scan with BAD_REQUEST', () => {
     const scan = encodeInput(image, [28, 28], Q75, { jpeg: jpegJs }).payload;
     const corrupt = new Uint8Array(scan.length).fill(0xff);
-    expect(() => decodeInput(corrupt, false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/^jpeg scan does not decode: /) }));
+    expect(() => decodeInput(corrupt, false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/^jpeg scan does not decode: /) }),
+    );
     const marker = Uint8Array.from(scan);
     marker.set([0xff, 0xd8], 3); // a start-of-image marker inside the scan
-    expect(() => decodeInput(marker, false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/^jpeg scan does not decode: /) }));
+    expect(() => decodeInput(marker, false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/^jpeg scan does not decode: /) }),
+    );
     expect(() => decodeInput(new Uint8Array(0), false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
   it('refuses zstd-wrapped and oversized scans, and works only with a backend', () => {
-    expect(() => decodeInput(new Uint8Array(10), true, [28, 28], Q75, { jpeg: jpegJs, zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'jpeg payloads are never zstd-wrapped' }));
+    expect(() => decodeInput(new Uint8Array(10), true, [28, 28], Q75, { jpeg: jpegJs, zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'jpeg payloads are never zstd-wrapped' }),
+    );
     expect(maxInputBytes([28, 28], Q75)).toBe(8 * 784 + 1024);
     expect(() => decodeInput(new Uint8Array(8 * 784 + 1025), false, [28, 28], Q75, { jpeg: jpegJs })).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
     expect(() => encodeInput(image, [28, 28], Q75)).toThrow(expect.objectContaining({ code: 'CODEC_UNAVAILABLE' }));

@@ -11,7 +11,14 @@ const info = (dtype: string, shape: number[], name = 'y'): OutputInfo => ({ name
 
 /** As the device reads it: every field present. */
 const received = (t: OutputTensorInit): OutputTensor => ({
-  name: t.name ?? '', dtype: t.dtype ?? 0, shape: t.shape ?? [], encoding: t.encoding ?? 0, scale: t.scale ?? 0, zeroPoint: t.zeroPoint ?? 0, zstd: t.zstd ?? false, data: t.data ?? new Uint8Array(0),
+  name: t.name ?? '',
+  dtype: t.dtype ?? 0,
+  shape: t.shape ?? [],
+  encoding: t.encoding ?? 0,
+  scale: t.scale ?? 0,
+  zeroPoint: t.zeroPoint ?? 0,
+  zstd: t.zstd ?? false,
+  data: t.data ?? new Uint8Array(0),
 });
 
 let zstd: ZstdBackend;

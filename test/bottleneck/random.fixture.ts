@@ -28,7 +28,9 @@ export function cdfFromWeights(weights: readonly number[]): Uint32Array {
   const sum = weights.reduce((a, b) => a + b, 0);
   const freq = weights.map((w) => 1 + Math.floor((w / sum) * (TOTAL - n)));
   let top = 0;
-  freq.forEach((f, i) => { if (f > freq[top]!) top = i; });
+  freq.forEach((f, i) => {
+    if (f > freq[top]!) top = i;
+  });
   freq[top]! += TOTAL - freq.reduce((a, b) => a + b, 0);
   const cdf = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) cdf[i + 1] = cdf[i]! + freq[i]!;
@@ -46,10 +48,14 @@ export function randomTable(r: () => number, kind: TableKind = (['flat', 'random
   const width = 0.2 + r() * 3;
   const weights = Array.from({ length: n }, (_, i) => {
     switch (kind) {
-      case 'flat': return 1;
-      case 'random': return r();
-      case 'laplace': return Math.exp(-Math.abs(i - centre) / width);
-      case 'peaked': return i === Math.floor(centre) ? 1 : 1e-9;
+      case 'flat':
+        return 1;
+      case 'random':
+        return r();
+      case 'laplace':
+        return Math.exp(-Math.abs(i - centre) / width);
+      case 'peaked':
+        return i === Math.floor(centre) ? 1 : 1e-9;
     }
   });
   return { offset, cdf: cdfFromWeights(weights) };

@@ -14,7 +14,8 @@ const REFERENCE = join(ROOT, 'bottleneck', 'train', 'rangecoder.py');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 const table = (offset: number, cdf: number[]): CdfTable => ({ offset, cdf: Uint32Array.from(cdf) });
-const decode = (b: Uint8Array, tables: readonly CdfTable[], per: number): number[] => Array.from(rangeDecode(b, tables, per, new Int32Array(tables.length * per)));
+const decode = (b: Uint8Array, tables: readonly CdfTable[], per: number): number[] =>
+  Array.from(rangeDecode(b, tables, per, new Int32Array(tables.length * per)));
 
 /** bottleneck/train/rangecoder.py as a filter (JSON in, JSON out; see its docstring). */
 function python<T>(request: object): T {
@@ -23,7 +24,10 @@ function python<T>(request: object): T {
 }
 const pyTables = (tables: readonly CdfTable[]): object[] => tables.map((t) => ({ offset: t.offset, cdf: Array.from(t.cdf) }));
 
-interface Golden { latent: number[][]; rates: { s1: { step: number; symbols: number[][]; payloads: string[] } } }
+interface Golden {
+  latent: number[][];
+  rates: { s1: { step: number; symbols: number[][]; payloads: string[] } };
+}
 const golden = JSON.parse(readFileSync(join(TINY, 'golden.json'), 'utf8')) as Golden;
 const tinyTables = cdfTables(JSON.parse(readFileSync(join(TINY, 'entropy-s1.json'), 'utf8')) as EntropyTables, 'entropy-s1.json');
 
@@ -51,7 +55,13 @@ describe('rangeEncode / rangeDecode: hand-worked vectors', () => {
     expect(hex(rangeEncode([1, 2], mid, 2))).toBe('a0');
     // [1/16, 3/16): the bottom quarter writes 00, the middle holds a bit; the end: 0, 1 = 0.0001.
     expect(hex(rangeEncode([0, 1], mid, 2))).toBe('10');
-    for (const [h, s] of [['40', [1]], ['60', [1, 1]], ['a0', [1, 2]], ['10', [0, 1]]] as const) expect(decode(fromHex(h), mid, s.length)).toEqual(s);
+    for (const [h, s] of [
+      ['40', [1]],
+      ['60', [1, 1]],
+      ['a0', [1, 2]],
+      ['10', [0, 1]],
+    ] as const)
+      expect(decode(fromHex(h), mid, s.length)).toEqual(s);
   });
 
   it('writes nothing for certain symbols, and nothing for a run of the lowest symbol either', () => {
@@ -66,7 +76,7 @@ describe('rangeEncode / rangeDecode: hand-worked vectors', () => {
   });
 
   it('refuses symbols outside the support (the codec clamps before)', () => {
-    expect(() => rangeEncode([0, 5], [table(0, [0, 100, TOTAL])], 2)).toThrow(new RangeError('symbol 5 at 1 is outside its table\'s support [0, 1]'));
+    expect(() => rangeEncode([0, 5], [table(0, [0, 100, TOTAL])], 2)).toThrow(new RangeError("symbol 5 at 1 is outside its table's support [0, 1]"));
     expect(() => rangeEncode([-1], [table(0, [0, 100, TOTAL])], 1)).toThrow(RangeError);
   });
 
@@ -169,9 +179,16 @@ describe('random tables: exact round trips', () => {
 });
 
 describe('cross-language: bottleneck/train/rangecoder.py and the TypeScript coder', () => {
-  const kinds: TableKind[][] = [['random'], ['laplace', 'laplace'], ['peaked', 'flat'], ['flat', 'certain', 'random'], ['peaked', 'peaked', 'laplace', 'random'], ['laplace', 'peaked']];
+  const kinds: TableKind[][] = [
+    ['random'],
+    ['laplace', 'laplace'],
+    ['peaked', 'flat'],
+    ['flat', 'certain', 'random'],
+    ['peaked', 'peaked', 'laplace', 'random'],
+    ['laplace', 'peaked'],
+  ];
 
-  it('write the same bytes, and each decodes the other\'s (300 random vectors over 6 random table sets)', () => {
+  it("write the same bytes, and each decodes the other's (300 random vectors over 6 random table sets)", () => {
     const r = rng(5);
     let vectors = 0;
     for (const set of kinds) {
@@ -199,7 +216,7 @@ describe('cross-language: bottleneck/train/rangecoder.py and the TypeScript code
     payloads.forEach((p, i) => expect(decode(fromHex(p), tables, per)).toEqual(py[i]));
   });
 
-  it('agree on the tiny bundle\'s tables and the golden symbols', () => {
+  it("agree on the tiny bundle's tables and the golden symbols", () => {
     const py = python<{ payloads: string[] }>({ op: 'encode', tables: pyTables(tinyTables), symbols: golden.rates.s1.symbols }).payloads;
     expect(py).toEqual(golden.rates.s1.payloads);
   });

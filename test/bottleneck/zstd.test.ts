@@ -47,9 +47,13 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => 
 
   it('refuses frames without a content size, with a dictionary, bad magic or truncated', () => {
     const noSize = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x01, 0x00, 0x00]);
-    expect(() => decodeFeatures(noSize, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frame does not declare its content size' }));
+    expect(() => decodeFeatures(noSize, true, SHAPE, F32, { zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frame does not declare its content size' }),
+    );
     const dict = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x21, 0x01, 0x10, 0x00, 0x00]);
-    expect(() => decodeFeatures(dict, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frames with a dictionary id are not accepted' }));
+    expect(() => decodeFeatures(dict, true, SHAPE, F32, { zstd })).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST', message: 'zstd frames with a dictionary id are not accepted' }),
+    );
     expect(() => decodeFeatures(Uint8Array.from([1, 2, 3, 4, 5, 6, 7]), true, SHAPE, F32, { zstd })).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST', message: 'payload is not a zstd frame (bad magic number)' }),
     );
@@ -59,7 +63,10 @@ describe.each(backends.map((b) => [b.name, b] as const))('%s', (_name, zstd) => 
   });
 
   it('refuses a corrupt body after a valid header', () => {
-    const good = zstd.compress(Uint8Array.from({ length: 4096 }, (_, i) => i % 7), 3);
+    const good = zstd.compress(
+      Uint8Array.from({ length: 4096 }, (_, i) => i % 7),
+      3,
+    );
     const bad = Uint8Array.from(good);
     for (let i = 8; i < bad.length; i++) bad[i] = 0xff;
     expect(() => decodeFeatures(bad, true, SHAPE, F32, { zstd })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));

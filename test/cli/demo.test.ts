@@ -15,12 +15,20 @@ const COLUMNS = ['device', 'link', 'exit', 'split', 'full offload', 'local', 'fa
 async function demo(flags: Record<string, unknown>): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await demoCommand({ progress: false, ...flags }, (s) => out.push(s), (s) => err.push(s));
+  const code = await demoCommand(
+    { progress: false, ...flags },
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out, err };
 }
 
 /** The cells of a Markdown table line. */
-const cells = (line: string): string[] => line.split('|').slice(1, -1).map((c) => c.trim());
+const cells = (line: string): string[] =>
+  line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
 
 describe('offramp demo (demoCommand)', () => {
   it('runs one device class over one fast link and prints one row whose shares add to 100%', async () => {
@@ -51,7 +59,10 @@ describe('offramp demo (demoCommand)', () => {
   it('refuses unknown device classes, links and objectives before starting anything', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ devices: 'mcu,toaster' }, "offramp demo: unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop"],
-      [{ links: 'moon' }, "offramp demo: unknown link 'moon': use one of 3g, lte, wifi, 5g, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]"],
+      [
+        { links: 'moon' },
+        "offramp demo: unknown link 'moon': use one of 3g, lte, wifi, 5g, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]",
+      ],
       [{ objective: 'speed' }, 'offramp demo: --objective must be one of latency, energy, accuracy, got "speed"'],
       [{ limit: '0' }, 'offramp demo: --limit must be a positive integer, got "0"'],
     ];
@@ -59,6 +70,12 @@ describe('offramp demo (demoCommand)', () => {
   });
 
   it('defaults: three device classes over 3g, lte and wifi, 500 images, objective latency', () => {
-    expect(resolveOptions(DEMO_OPTIONS, {})).toEqual({ devices: ['mcu', 'phone-low', 'laptop'], links: ['3g', 'lte', 'wifi'], objective: 'latency', limit: 500, progress: true });
+    expect(resolveOptions(DEMO_OPTIONS, {})).toEqual({
+      devices: ['mcu', 'phone-low', 'laptop'],
+      links: ['3g', 'lte', 'wifi'],
+      objective: 'latency',
+      limit: 500,
+      progress: true,
+    });
   });
 });

@@ -18,7 +18,9 @@ let manifestSha: string;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'offramp-inspect-'));
   tiny = await loadBundle(TINY);
-  manifestSha = createHash('sha256').update(await readFile(join(TINY, 'manifest.json'))).digest('hex');
+  manifestSha = createHash('sha256')
+    .update(await readFile(join(TINY, 'manifest.json')))
+    .digest('hex');
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -60,26 +62,38 @@ describe('formatBundle', () => {
   });
 
   it('says when a bundle is timing only, shortens long label lists, and shows exits MACs, accuracy with exits, a source', () => {
-    const text = formatBundle(edited((m) => ({
-      ...m, timingOnly: true, labels: Array.from({ length: 1000 }, (_, i) => `c${i}`),
-      accuracy: { ...m.accuracy!, withExits: 0.7938 },
-      macs: { ...m.macs!, exits: 456 },
-      provenance: { ...m.provenance, weights: 'pretrained', source: 'https://example.org/model.onnx', commit: '' },
-    })));
+    const text = formatBundle(
+      edited((m) => ({
+        ...m,
+        timingOnly: true,
+        labels: Array.from({ length: 1000 }, (_, i) => `c${i}`),
+        accuracy: { ...m.accuracy!, withExits: 0.7938 },
+        macs: { ...m.macs!, exits: 456 },
+        provenance: { ...m.provenance, weights: 'pretrained', source: 'https://example.org/model.onnx', commit: '' },
+      })),
+    );
     const lines = text.split('\n');
     expect(lines[0]).toBe('tiny 0.2.0 (timing only: no accuracy claims)');
     expect(lines).toContain('  task              classification, 1000 labels: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, … c999');
     expect(lines).toContain('  teacher accuracy  79.46% on 10000 test samples; with exits 79.38%');
     expect(lines).toContain('  MACs/sample       head + exits 13,000, tail 10,976, full 23,520 (head 55.27% of full)');
-    expect(lines.at(-1)).toBe('  provenance        pretrained weights; test/fixtures/make_tiny_bundle.py, fashion-mnist (Debian dataset-fashion-mnist), seed 7, commit —, 2026-12-02T05:22:28Z; source https://example.org/model.onnx');
+    expect(lines.at(-1)).toBe(
+      '  provenance        pretrained weights; test/fixtures/make_tiny_bundle.py, fashion-mnist (Debian dataset-fashion-mnist), seed 7, commit —, 2026-12-02T05:22:28Z; source https://example.org/model.onnx',
+    );
   });
 
   it('shows agreement figures per rate point for a bundle measured by agreement', () => {
-    const text = formatBundle(edited((m) => {
-      delete m.accuracy;
-      delete m.macs;
-      return { ...m, exits: [], agreement: { samples: 64, inputs: 'calibration images', byRate: { s1: { top1: 0.984375 }, f16: { maxAbsError: 0.000123456, cosine: 0.9999987 } } } };
-    }));
+    const text = formatBundle(
+      edited((m) => {
+        delete m.accuracy;
+        delete m.macs;
+        return {
+          ...m,
+          exits: [],
+          agreement: { samples: 64, inputs: 'calibration images', byRate: { s1: { top1: 0.984375 }, f16: { maxAbsError: 0.000123456, cosine: 0.9999987 } } },
+        };
+      }),
+    );
     const lines = text.split('\n');
     expect(lines).toContain('  agreement s1      top-1 98.44% (64 calibration images)');
     expect(lines).toContain('  agreement f16     max abs err 0.000123, cosine 1.00000 (64 calibration images)');
@@ -95,14 +109,28 @@ describe('inspectCommand', () => {
   it('prints the summary and exits 0', async () => {
     const out: string[] = [];
     const err: string[] = [];
-    expect(await inspectCommand(TINY, {}, (s) => out.push(s), (s) => err.push(s))).toBe(0);
+    expect(
+      await inspectCommand(
+        TINY,
+        {},
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(0);
     expect(err).toEqual([]);
     expect(out).toEqual([formatBundle(tiny)]);
   });
 
   it('prints the verified manifest as JSON with --json', async () => {
     const out: string[] = [];
-    expect(await inspectCommand(TINY, { json: true }, (s) => out.push(s), () => {})).toBe(0);
+    expect(
+      await inspectCommand(
+        TINY,
+        { json: true },
+        (s) => out.push(s),
+        () => {},
+      ),
+    ).toBe(0);
     expect(out).toHaveLength(1);
     const j = JSON.parse(out[0]!) as { dir: string; manifestSha256: string; manifest: Manifest };
     expect(j).toEqual({ dir: TINY, manifestSha256: manifestSha, manifest: tiny.manifest });
@@ -117,14 +145,28 @@ describe('inspectCommand', () => {
     const flippedSha = createHash('sha256').update(bytes).digest('hex');
     const out: string[] = [];
     const err: string[] = [];
-    expect(await inspectCommand(dir, {}, (s) => out.push(s), (s) => err.push(s))).toBe(1);
+    expect(
+      await inspectCommand(
+        dir,
+        {},
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+    ).toBe(1);
     expect(out).toEqual([]);
     expect(err).toEqual([`offramp inspect: BUNDLE_HASH_MISMATCH: head.onnx: sha256 is ${flippedSha}; the manifest says ${tiny.manifest.graphs.head.sha256}`]);
   });
 
   it('refuses a folder without a bundle', async () => {
     const err: string[] = [];
-    expect(await inspectCommand(tmp, {}, () => {}, (s) => err.push(s))).toBe(1);
+    expect(
+      await inspectCommand(
+        tmp,
+        {},
+        () => {},
+        (s) => err.push(s),
+      ),
+    ).toBe(1);
     expect(err).toEqual([`offramp inspect: BUNDLE_FILE_MISSING: cannot read ${join(tmp, 'manifest.json')}: ENOENT`]);
   });
 });

@@ -37,7 +37,8 @@ describe('parseValue', () => {
     expect(parseValue(positive, '3')).toBe(3);
     expect(parseValue(positive, 7)).toBe(7);
     expect(parseValue(positive, ' 12 ')).toBe(12);
-    for (const bad of ['0', '2.5', 'abc', '', ' ', '-1', 'Infinity']) expect(message(positive, bad)).toBe(`--workers must be a positive integer, got ${JSON.stringify(bad)}`);
+    for (const bad of ['0', '2.5', 'abc', '', ' ', '-1', 'Infinity'])
+      expect(message(positive, bad)).toBe(`--workers must be a positive integer, got ${JSON.stringify(bad)}`);
     expect(message(positive, Number.NaN)).toBe('--workers must be a positive integer, got null');
     expect(message(positive, true)).toBe('--workers must be a positive integer, got true');
     const zero = spec('--warmup <n>', { type: 'int', min: 0 });
@@ -60,11 +61,12 @@ describe('parseValue', () => {
     expect(message(spec('--x <x>', { type: 'number' }), '')).toBe('--x must be a number, got ""');
   });
 
-  it("int-or: the word, or an integer in range", () => {
+  it('int-or: the word, or an integer in range', () => {
     const parallel = spec('--parallel <n>', { type: 'int-or', word: 'auto', min: 1 });
     expect(parseValue(parallel, 'auto')).toBe('auto');
     expect(parseValue(parallel, '4')).toBe(4);
-    for (const bad of ['lots', '0', '2.5', 'AUTO']) expect(message(parallel, bad)).toBe(`--parallel must be a positive integer or 'auto', got ${JSON.stringify(bad)}`);
+    for (const bad of ['lots', '0', '2.5', 'AUTO'])
+      expect(message(parallel, bad)).toBe(`--parallel must be a positive integer or 'auto', got ${JSON.stringify(bad)}`);
   });
 
   it('bool: booleans, true/false, 1/0', () => {
@@ -114,7 +116,12 @@ describe('resolveOptions', () => {
     expect(resolveOptions(SPECS, {}, { maxBatch: 8, host: '0.0.0.0' })).toEqual({ maxBatch: 8, host: '0.0.0.0', progress: true });
     expect(resolveOptions(SPECS, { maxBatch: '4' }, { maxBatch: 8, host: '0.0.0.0' })).toEqual({ maxBatch: 4, host: '0.0.0.0', progress: true });
     // --no-progress arrives from commander as progress: false.
-    expect(resolveOptions(SPECS, { progress: false, token: 't' }, { progress: true })).toEqual({ maxBatch: 32, host: '127.0.0.1', progress: false, token: 't' });
+    expect(resolveOptions(SPECS, { progress: false, token: 't' }, { progress: true })).toEqual({
+      maxBatch: 32,
+      host: '127.0.0.1',
+      progress: false,
+      token: 't',
+    });
     // A flag left undefined does not hide the config value.
     expect(resolveOptions(SPECS, { maxBatch: undefined }, { maxBatch: 2 })).toMatchObject({ maxBatch: 2 });
   });
@@ -126,8 +133,12 @@ describe('resolveOptions', () => {
   });
 
   it('refuses unknown config keys, naming where they came from and the known ones', () => {
-    expect(() => resolveOptions(SPECS, {}, { maxbatch: 3, colour: 'red' })).toThrow(new RangeError('the config file: unknown option(s) maxbatch, colour (known: maxBatch, host, progress, token)'));
-    expect(() => resolveOptions(SPECS, {}, { port: 1 }, 'serve.json')).toThrow(new RangeError('serve.json: unknown option(s) port (known: maxBatch, host, progress, token)'));
+    expect(() => resolveOptions(SPECS, {}, { maxbatch: 3, colour: 'red' })).toThrow(
+      new RangeError('the config file: unknown option(s) maxbatch, colour (known: maxBatch, host, progress, token)'),
+    );
+    expect(() => resolveOptions(SPECS, {}, { port: 1 }, 'serve.json')).toThrow(
+      new RangeError('serve.json: unknown option(s) port (known: maxBatch, host, progress, token)'),
+    );
     // Keys are the spec keys, not flag spellings.
     expect(() => resolveOptions(SPECS, {}, { 'max-batch': 3 })).toThrow(/unknown option\(s\) max-batch/);
   });
@@ -160,7 +171,14 @@ describe('addOptions on a commander command', () => {
 
   it('bench: flags reach resolveOptions as values; the rest are defaults', () => {
     expect(parse(BENCH_OPTIONS, ['--parallel', 'auto', '--links', 'lte,slow:1:2:30', '--no-progress', '--samples', '20'])).toEqual({
-      links: ['lte', 'slow:1:2:30'], device: ['host', 'rpi4'], samples: 20, parallel: 'auto', warmup: 10, deadlineMs: 10000, periodMs: 0, progress: false,
+      links: ['lte', 'slow:1:2:30'],
+      device: ['host', 'rpi4'],
+      samples: 20,
+      parallel: 'auto',
+      warmup: 10,
+      deadlineMs: 10000,
+      periodMs: 0,
+      progress: false,
     });
     expect(() => parse(BENCH_OPTIONS, ['--parallel', 'lots'])).toThrow(new RangeError(`--parallel must be a positive integer or 'auto', got "lots"`));
   });
@@ -177,7 +195,10 @@ describe('addOptions on a commander command', () => {
 });
 
 describe('the option tables of bench, demo, eval and serve', () => {
-  const camel = (s: OptionSpec): string => flagName(s).replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const camel = (s: OptionSpec): string =>
+    flagName(s)
+      .replace(/^--(no-)?/, '')
+      .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   const tables = { bench: BENCH_OPTIONS, demo: DEMO_OPTIONS, eval: EVAL_OPTIONS, serve: SERVE_OPTIONS };
 
   it.each(Object.entries(tables))('%s: unique keys and flags, the config key is the flag in camel case, every default passes its own check', (_name, specs) => {

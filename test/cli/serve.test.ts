@@ -26,7 +26,8 @@ afterAll(async () => {
 });
 
 /** edgeOptions of the serve command given these flags (and config file values). */
-const edge = (flags: Record<string, unknown>, config: Record<string, unknown> = {}): ReturnType<typeof edgeOptions> => edgeOptions(resolveOptions(SERVE_OPTIONS, flags, config));
+const edge = (flags: Record<string, unknown>, config: Record<string, unknown> = {}): ReturnType<typeof edgeOptions> =>
+  edgeOptions(resolveOptions(SERVE_OPTIONS, flags, config));
 
 describe('edgeOptions', () => {
   it("with no flags: the models folder and tail/options.ts's defaults; no auth, no TLS, no CLI-only keys", () => {
@@ -39,7 +40,11 @@ describe('edgeOptions', () => {
 
   it('passes numbers, lists and folders through as resolved', () => {
     expect(edge({ models: 'm', port: '0', workers: '3', maxBatch: '8', origins: 'https://a.example, https://b.example' })).toMatchObject({
-      models: 'm', port: 0, workers: 3, maxBatch: 8, origins: ['https://a.example', 'https://b.example'],
+      models: 'm',
+      port: 0,
+      workers: 3,
+      maxBatch: 8,
+      origins: ['https://a.example', 'https://b.example'],
     });
   });
 
@@ -54,7 +59,7 @@ describe('edgeOptions', () => {
     expect(edge({}, { authHmacSecret: 'from-file' }).auth).toEqual({ type: 'hmac', secret: 'from-file' });
   });
 
-  it('--tls-key and --tls-cert: the files\' bytes', () => {
+  it("--tls-key and --tls-cert: the files' bytes", () => {
     const o = edge({ tlsKey: key, tlsCert: cert });
     expect(o.tls).toEqual({ key: Buffer.from('KEY PEM'), cert: Buffer.from('CERT PEM') });
   });

@@ -60,7 +60,12 @@ interface Table {
 
 /** The cells of a Markdown table row (pipes escaped as `\|` stay inside their cell). */
 function cells(line: string): string[] {
-  return line.trim().replace(/^\|/, '').replace(/\|$/, '').split(/(?<!\\)\|/).map((c) => c.trim());
+  return line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
 }
 
 /** Every table of a Markdown text (outside fenced code), with its heading. */
@@ -113,7 +118,13 @@ function compilerExports(): { exports: Map<Entry, Map<string, ts.Symbol>>; check
 function documentedExports(): { name: string; from: string[]; line: number }[] {
   return tables(api)
     .filter((t) => t.header[0] === 'export')
-    .flatMap((t) => t.rows.map((r) => ({ name: leadingName(r.cells[0] ?? '') ?? `(unreadable: ${r.cells[0]})`, from: [...(r.cells[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!), line: r.line })));
+    .flatMap((t) =>
+      t.rows.map((r) => ({
+        name: leadingName(r.cells[0] ?? '') ?? `(unreadable: ${r.cells[0]})`,
+        from: [...(r.cells[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!),
+        line: r.line,
+      })),
+    );
 }
 
 describe('docs/API.md', () => {
@@ -158,7 +169,8 @@ describe('docs/API.md', () => {
   it('is right that offramp re-exports head, protocol and bottleneck, and node and web re-export offramp', () => {
     const missing: string[] = [];
     for (const e of ENTRY_NAMES) {
-      for (const inner of covered(e)) for (const name of exports.get(inner)!.keys()) if (!exports.get(e)!.has(name)) missing.push(`${e} lacks ${name} of ${inner}`);
+      for (const inner of covered(e))
+        for (const name of exports.get(inner)!.keys()) if (!exports.get(e)!.has(name)) missing.push(`${e} lacks ${name} of ${inner}`);
     }
     expect(missing).toEqual([]);
   });
@@ -183,7 +195,11 @@ describe('docs/API.md', () => {
       const typeName = /`([A-Za-z_$][\w$]*)`/.exec(t.heading)?.[1];
       const symbol = typeName === undefined ? undefined : all.get(typeName);
       expect(symbol, `a field table under "${t.heading}" names no exported type`).toBeDefined();
-      const props = checker.getDeclaredTypeOfSymbol(symbol!).getProperties().map((p) => p.name).sort();
+      const props = checker
+        .getDeclaredTypeOfSymbol(symbol!)
+        .getProperties()
+        .map((p) => p.name)
+        .sort();
       const documented = [...new Set(t.rows.map((r) => (leadingName(r.cells[0] ?? '') ?? '').split('.')[0]!))].sort();
       expect(documented, `fields of ${typeName}`).toEqual(props);
     }
@@ -200,7 +216,9 @@ describe('docs/API.md', () => {
   const literal = (v: unknown): string => (typeof v === 'string' ? `\`'${v}'\`` : `\`${String(v)}\``);
 
   it('gives the edge defaults of tail/options.ts', () => {
-    const column = tables(api).find((x) => x.heading.includes('`EdgeServerOptions`'))!.header.indexOf('default');
+    const column = tables(api)
+      .find((x) => x.heading.includes('`EdgeServerOptions`'))!
+      .header.indexOf('default');
     for (const [k, v] of Object.entries(EDGE_DEFAULTS)) expect(fieldRow('EdgeServerOptions', k)[column], k).toContain(literal(v));
   });
 

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInput } from '../../bottleneck/input.js';
 import { loadZstd } from '../../bottleneck/zstd-native.js';
-import { createDevice, RADIOS, STALE_AFTER, type BackendName, type Device, type DeviceOptions, type DeviceProfile, type InferResult } from '../../head/index.js';
+import {
+  createDevice,
+  RADIOS,
+  STALE_AFTER,
+  type BackendName,
+  type Device,
+  type DeviceOptions,
+  type DeviceProfile,
+  type InferResult,
+} from '../../head/index.js';
 import { TIMINGS_EVERY } from '../../head/device.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { pb, type RequestInit } from '../../protocol/messages.js';
@@ -61,7 +70,9 @@ const answerBytes = (r: InferResult, send: number): number => {
 
 /** A device class whose compute is 1,000 MAC/s: the head "takes" 12.5 s, so sending always wins. */
 const SLOW: DeviceProfile = {
-  name: 'slow board on wifi', radio: RADIOS.wifi, periodMs: 0,
+  name: 'slow board on wifi',
+  radio: RADIOS.wifi,
+  periodMs: 0,
   device: { id: 'slow', name: 'slow board', macsPerSecond: 1e3, activeW: 1, idleW: 0.5, links: ['wifi'], source: 'test' },
 };
 
@@ -207,7 +218,12 @@ describe('adaptive', () => {
     const rs: InferResult[] = [];
     for (const i of IMAGES) rs.push(await d.infer(image(i)));
     expect(rs.map((r) => r.path)).toEqual(['edge', 'edge', 'exit:0', 'exit:0']);
-    expect(rs.map((r) => r.label)).toEqual([golden.splitPredictions.s1[0], golden.splitPredictions.s1[1], argmaxOf(golden.exit0Logits[2]!), argmaxOf(golden.exit0Logits[3]!)]);
+    expect(rs.map((r) => r.label)).toEqual([
+      golden.splitPredictions.s1[0],
+      golden.splitPredictions.s1[1],
+      argmaxOf(golden.exit0Logits[2]!),
+      argmaxOf(golden.exit0Logits[3]!),
+    ]);
   });
 
   it('on a very slow device, sends the raw input before the head, and re-times the head and the local model once every STALE_AFTER requests', async () => {
@@ -330,7 +346,15 @@ describe('fallback: every infer() resolves', () => {
     const d = await device({ edge: silent.url, deadlineMs: 100, policy: { force: 'always-offload', ratePoint: 0 } });
     expect(d.connected).toBe(true);
     const r = await d.infer(image(3));
-    expect(r).toMatchObject({ path: 'fallback', reason: 'timeout', ratePoint: 's1', label: argmaxOf(golden.fullLogits[3]!), payloadBytes: 16, bytesUp: requestBytes(16, 0, {}, 0), bytesDown: 0 });
+    expect(r).toMatchObject({
+      path: 'fallback',
+      reason: 'timeout',
+      ratePoint: 's1',
+      label: argmaxOf(golden.fullLogits[3]!),
+      payloadBytes: 16,
+      bytesUp: requestBytes(16, 0, {}, 0),
+      bytesDown: 0,
+    });
     expect(silent.received[0]!.request.deadlineMs).toBe(0); // the Hello's deadline (100 ms) applies
     expect(silent.hellos[0]!.deadlineMs).toBe(100);
     expect(r.energy.radioJ).toBeGreaterThan(0);
@@ -362,7 +386,10 @@ describe('createDevice option checks', () => {
   });
 
   it('refuses policy options outside their ranges, naming them', async () => {
-    await rejects({ bundle: TINY, policy: { force: 'sometimes' } }, 'policy.force must be one of always-offload, always-local, exit-then-offload, full-offload, got "sometimes"');
+    await rejects(
+      { bundle: TINY, policy: { force: 'sometimes' } },
+      'policy.force must be one of always-offload, always-local, exit-then-offload, full-offload, got "sometimes"',
+    );
     await rejects({ bundle: TINY, policy: { maxAccuracyLoss: -1 } }, 'policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got -1');
     await rejects({ bundle: TINY, policy: { maxAccuracyLoss: 2 } }, 'policy.maxAccuracyLoss is a fraction in [0, 1] (0.005 = half a point), got 2');
     await rejects({ bundle: TINY, policy: { objective: 'speed' } }, 'policy.objective must be one of latency, energy, accuracy, got "speed"');
@@ -371,7 +398,10 @@ describe('createDevice option checks', () => {
   });
 
   it('refuses unknown device classes and links, and missing options', async () => {
-    await rejects({ bundle: TINY, profile: { device: 'toaster', link: 'wifi' } }, "unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop");
+    await rejects(
+      { bundle: TINY, profile: { device: 'toaster', link: 'wifi' } },
+      "unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop",
+    );
     await rejects({ bundle: TINY, profile: { device: 'mcu', link: 'pigeon' } }, "unknown link 'pigeon': use one of lte, 3g, wifi, 5g");
     await rejects(null, 'createDevice needs options: { bundle, edge?, policy?, profile? }');
     await rejects({ bundle: TINY, backend: 'onnxruntime-web', headInWorker: true }, 'headInWorker needs Node.js and the onnxruntime-node backend');
@@ -387,7 +417,10 @@ describe('infer() argument checks', () => {
     const invalid = (sample: unknown, message: string): Promise<void> =>
       expect(d.infer(sample as Uint8Array)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message });
     await invalid(null, `infer() needs a sample: ${RAW}, or { normalized: Float32Array } of 784 values`);
-    await invalid(Float32Array.from(image(0)), `tiny takes raw samples as ${RAW}; got a Float32Array (to pass an already-normalised input, use { normalized: Float32Array })`);
+    await invalid(
+      Float32Array.from(image(0)),
+      `tiny takes raw samples as ${RAW}; got a Float32Array (to pass an already-normalised input, use { normalized: Float32Array })`,
+    );
     await invalid(new Uint8Array(783), `the sample has 783 values; tiny takes ${RAW}`);
     await invalid(Array.from(image(0)), `tiny takes raw samples as ${RAW}; got an Array (wrap it: new Uint8Array(array))`);
     await invalid({ normalized: new Float32Array(10) }, '{ normalized } has 10 values; tiny takes 784');
@@ -423,7 +456,10 @@ describe('bundles', () => {
     }
     const withoutFull = { ...files };
     delete withoutFull['full.onnx'];
-    await expect(createDevice({ bundle: { files: withoutFull } })).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: 'the in-memory bundle has no full.onnx' });
+    await expect(createDevice({ bundle: { files: withoutFull } })).rejects.toMatchObject({
+      code: 'BUNDLE_FILE_MISSING',
+      message: 'the in-memory bundle has no full.onnx',
+    });
   });
 
   it("fetches the bundle from the edge's /v1/models/<id>/<version>/ and agrees with it on the manifest", async () => {
@@ -443,7 +479,9 @@ describe('bundles', () => {
     const bad = await readFile(file);
     bad[bad.length - 1] = bad[bad.length - 1]! ^ 1; // changed on disk after the edge verified it
     await writeFile(file, bad);
-    await expect(createDevice({ bundle: `${server.url.replace(/^ws/, 'http')}/v1/models/tiny/${manifest.version}` })).rejects.toMatchObject({ code: 'BUNDLE_HASH_MISMATCH' });
+    await expect(createDevice({ bundle: `${server.url.replace(/^ws/, 'http')}/v1/models/tiny/${manifest.version}` })).rejects.toMatchObject({
+      code: 'BUNDLE_HASH_MISMATCH',
+    });
   });
 
   it('gives up on a server that never answers, with a typed error naming the fetch timeout', async () => {
@@ -453,7 +491,8 @@ describe('bundles', () => {
     const port = (silent.address() as { port: number }).port;
     try {
       await expect(createDevice({ bundle: `http://127.0.0.1:${port}/v1/models/tiny/0.2.0/`, fetchTimeoutMs: 200 })).rejects.toMatchObject({
-        code: 'BUNDLE_FILE_MISSING', message: `manifest.json: cannot fetch from http://127.0.0.1:${port}/v1/models/tiny/0.2.0/: no complete answer within 200 ms`,
+        code: 'BUNDLE_FILE_MISSING',
+        message: `manifest.json: cannot fetch from http://127.0.0.1:${port}/v1/models/tiny/0.2.0/: no complete answer within 200 ms`,
       });
     } finally {
       for (const sock of held) sock.destroy();
@@ -477,7 +516,9 @@ describe('modelled device profile', () => {
     // What this machine took is reported apart from the modelled figures.
     expect(r.measured).toMatchObject({ encode: 0, busy: 0, local: 0 });
     expect(r.measured.wall).toBeGreaterThanOrEqual(r.measured.head);
-    expect(r.energy.model).toBe('microcontroller (ESP32-S3 class) (0.139 GMAC/s modelled, 0.235 W active, 0.105 W idle) on WiFi (Huang et al., MobiSys 2012 (tail time checked against AT&T ARO)), one inference every — ms');
+    expect(r.energy.model).toBe(
+      'microcontroller (ESP32-S3 class) (0.139 GMAC/s modelled, 0.235 W active, 0.105 W idle) on WiFi (Huang et al., MobiSys 2012 (tail time checked against AT&T ARO)), one inference every — ms',
+    );
   });
 
   it('mcu on wifi, always-local: local time = full MACs / 1.39e8 s', async () => {

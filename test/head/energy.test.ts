@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeMs, createDevice, DEVICE_CLASSES, deviceClass, deviceProfile, RADIOS, type Device, type DeviceOptions, type InferResult, type LinkEstimate } from '../../head/index.js';
+import {
+  computeMs,
+  createDevice,
+  DEVICE_CLASSES,
+  deviceClass,
+  deviceProfile,
+  RADIOS,
+  type Device,
+  type DeviceOptions,
+  type InferResult,
+  type LinkEstimate,
+} from '../../head/index.js';
 import { power } from '../../head/devices.js';
 import { computeEnergyJ, idleAfter, inferenceEnergy, transferEnergyJ } from '../../head/energy.js';
 import { localCost, sendCost } from '../../head/policy.js';
@@ -79,8 +90,16 @@ describe('device classes', () => {
 
   it('names profiles and refuses unknown classes and links', () => {
     expect(deviceProfile('phone-low', 'lte', 250)).toEqual({ name: 'phone-low on lte', device: DEVICE_CLASSES['phone-low'], radio: RADIOS.lte, periodMs: 250 });
-    expect(() => deviceClass('toaster')).toThrow(expect.objectContaining({ name: 'OfframpError', code: 'INVALID_ARGUMENT', message: "unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop" }));
-    expect(() => deviceProfile('mcu', 'pigeon' as 'wifi')).toThrow(expect.objectContaining({ name: 'OfframpError', code: 'INVALID_ARGUMENT', message: "unknown link 'pigeon': use one of lte, 3g, wifi, 5g" }));
+    expect(() => deviceClass('toaster')).toThrow(
+      expect.objectContaining({
+        name: 'OfframpError',
+        code: 'INVALID_ARGUMENT',
+        message: "unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop",
+      }),
+    );
+    expect(() => deviceProfile('mcu', 'pigeon' as 'wifi')).toThrow(
+      expect.objectContaining({ name: 'OfframpError', code: 'INVALID_ARGUMENT', message: "unknown link 'pigeon': use one of lte, 3g, wifi, 5g" }),
+    );
   });
 });
 

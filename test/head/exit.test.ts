@@ -29,7 +29,12 @@ describe('softmax / argmax / exitDecision', () => {
 describe('normalizeInto', () => {
   it('applies (raw·scale − mean) / std per channel at an offset', () => {
     const out = new Float32Array(6);
-    const input = { shape: [2, 1, 2], layout: 'NCHW' as const, normalization: { scale: 0.5, mean: [1, 0], std: [2, 4] }, raw: { dtype: 'uint8' as const, shape: [4], layout: 'plain' as const } };
+    const input = {
+      shape: [2, 1, 2],
+      layout: 'NCHW' as const,
+      normalization: { scale: 0.5, mean: [1, 0], std: [2, 4] },
+      raw: { dtype: 'uint8' as const, shape: [4], layout: 'plain' as const },
+    };
     normalizeInto(Uint8Array.from([2, 6, 8, 16]), input, out, 2);
     expect(Array.from(out)).toEqual([0, 0, 0, 1, 1, 2]);
   });

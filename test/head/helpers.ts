@@ -110,7 +110,10 @@ export class FakeEdge {
   private waiters: { n: number; resolve: () => void }[] = [];
   private readonly sockets = new Set<WebSocket>();
 
-  private constructor(private readonly wss: WebSocketServer, readonly url: string) {}
+  private constructor(
+    private readonly wss: WebSocketServer,
+    readonly url: string,
+  ) {}
 
   static async start(options: { ack?: (h: Hello) => HelloAckInit; refuse?: ErrorInit } = {}): Promise<FakeEdge> {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (p) => (p.has(SUBPROTOCOL) ? SUBPROTOCOL : false) });
@@ -178,7 +181,11 @@ export class FakeEdge {
 /** The terms an edge with default limits would grant (every offered rate point and encoding). */
 export function defaultAck(h: Hello, limits: HelloAckInit['limits'] = {}): HelloAckInit {
   return {
-    protocolVersion: 2, bundle: h.bundle, ratePoints: h.ratePoints, inputEncodings: h.inputEncodings.map((_, i) => i), zstd: h.zstd,
+    protocolVersion: 2,
+    bundle: h.bundle,
+    ratePoints: h.ratePoints,
+    inputEncodings: h.inputEncodings.map((_, i) => i),
+    zstd: h.zstd,
     outputEncoding: h.outputEncoding,
     limits: { maxFrameBytes: 8192, maxInFlight: 64, maxBatch: 32, deadlineMs: h.deadlineMs || 10_000, maxDeadlineMs: 60_000, ...limits },
     serverId: 'fake-edge',

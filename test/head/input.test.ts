@@ -14,12 +14,18 @@ function withInput(input: Manifest['input'], id = 'tiny'): Manifest {
 }
 
 const floatInput = (): Manifest['input'] => ({
-  shape: [1, 28, 28], layout: 'NCHW', normalization: { scale: 1, mean: [0.5], std: [0.25] }, raw: { dtype: 'float32', shape: [28, 28], layout: 'plain' },
+  shape: [1, 28, 28],
+  layout: 'NCHW',
+  normalization: { scale: 1, mean: [0.5], std: [0.25] },
+  raw: { dtype: 'float32', shape: [28, 28], layout: 'plain' },
 });
 
 /** A 2×2 camera frame, three interleaved channels, for a model taking NCHW. */
 const hwcInput = (): Manifest['input'] => ({
-  shape: [3, 2, 2], layout: 'NCHW', normalization: { scale: 1, mean: [0, 10, 20], std: [1, 1, 2] }, raw: { dtype: 'uint8', shape: [2, 2, 3], layout: 'HWC' },
+  shape: [3, 2, 2],
+  layout: 'NCHW',
+  normalization: { scale: 1, mean: [0, 10, 20], std: [1, 1, 2] },
+  raw: { dtype: 'uint8', shape: [2, 2, 3], layout: 'HWC' },
 });
 
 const invalid = (sample: unknown, m: Manifest, message: string): void => {
@@ -51,7 +57,11 @@ describe('checkSample: uint8 raw samples (the tiny bundle)', () => {
   it('refuses other values, saying what it takes', () => {
     invalid(null, tiny, `infer() needs a sample: ${RAW}, or { normalized: Float32Array } of 784 values`);
     invalid(undefined, tiny, `infer() needs a sample: ${RAW}, or { normalized: Float32Array } of 784 values`);
-    invalid(new Float32Array(784), tiny, `tiny takes raw samples as ${RAW}; got a Float32Array (to pass an already-normalised input, use { normalized: Float32Array })`);
+    invalid(
+      new Float32Array(784),
+      tiny,
+      `tiny takes raw samples as ${RAW}; got a Float32Array (to pass an already-normalised input, use { normalized: Float32Array })`,
+    );
     invalid(new Int8Array(784), tiny, `tiny takes raw samples as ${RAW}; got Int8Array`);
     invalid(new Array<number>(784).fill(0), tiny, `tiny takes raw samples as ${RAW}; got an Array (wrap it: new Uint8Array(array))`);
     invalid('pixels', tiny, `tiny takes raw samples as ${RAW}; got string`);

@@ -1,18 +1,53 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceProfile } from '../../head/devices.js';
 import type { RadioModel } from '../../head/energy.js';
-import { decide, expectedBusyMs, fullOffloadFirst, localCost, policyModel, sendCost, thresholdFor, type CostInputs, type LinkEstimate, type OptionCost, type PolicyModel, type PolicyOptions, type SendCost } from '../../head/policy.js';
+import {
+  decide,
+  expectedBusyMs,
+  fullOffloadFirst,
+  localCost,
+  policyModel,
+  sendCost,
+  thresholdFor,
+  type CostInputs,
+  type LinkEstimate,
+  type OptionCost,
+  type PolicyModel,
+  type PolicyOptions,
+  type SendCost,
+} from '../../head/policy.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { loadManifest } from './helpers.js';
 
 // Round numbers, so every expected figure below can be checked by hand.
 const radio: RadioModel = {
-  id: 'test', name: 'test radio', alphaUpMwPerMbps: 1000, alphaDownMwPerMbps: 100, betaMw: 1000,
-  promotionMw: 500, promotionMs: 100, tailMw: 200, tailMs: 1000, source: 'round numbers',
+  id: 'test',
+  name: 'test radio',
+  alphaUpMwPerMbps: 1000,
+  alphaDownMwPerMbps: 100,
+  betaMw: 1000,
+  promotionMw: 500,
+  promotionMs: 100,
+  tailMw: 200,
+  tailMs: 1000,
+  source: 'round numbers',
 };
-const device: DeviceProfile = { name: 'test', device: { id: 'test', name: 'test device', activeW: 2, idleW: 0.5, links: [], source: 'round numbers' }, radio, periodMs: 0 };
+const device: DeviceProfile = {
+  name: 'test',
+  device: { id: 'test', name: 'test device', activeW: 2, idleW: 0.5, links: [], source: 'round numbers' },
+  radio,
+  periodMs: 0,
+};
 const link: LinkEstimate = { available: true, rttMs: 20, uplinkBps: 1e6, downlinkBps: 1e6 };
-const model: PolicyModel = { thresholds: [0.9], splitAccuracy: new Map([[0, 0.9], [1, 0.93]]), localAccuracy: 0.95, exitRate: 0.5 };
+const model: PolicyModel = {
+  thresholds: [0.9],
+  splitAccuracy: new Map([
+    [0, 0.9],
+    [1, 0.93],
+  ]),
+  localAccuracy: 0.95,
+  exitRate: 0.5,
+};
 
 // Rate point 0: 125 B up (1 ms at 1 Mbit/s), 25 B down (0.2 ms), 1 ms server: 20 + 1 + 0.2 + 1 = 22.2 ms.
 // Rate point 1: 500 B up (4 ms): 25.2 ms. Full offload: 1000 B up (8 ms), 2 ms server: 30.2 ms.
@@ -20,7 +55,17 @@ const rp0: SendCost = { bytesUp: 125, bytesDown: 25, serverMs: 1 };
 const rp1: SendCost = { bytesUp: 500, bytesDown: 25, serverMs: 1 };
 const full: SendCost = { bytesUp: 1000, bytesDown: 25, serverMs: 2 };
 function costs(localMs: number, over: Partial<CostInputs> = {}): CostInputs {
-  return { headMs: 10, localMs, split: new Map([[0, rp0], [1, rp1]]), full, sinceTransferMs: 0, ...over };
+  return {
+    headMs: 10,
+    localMs,
+    split: new Map([
+      [0, rp0],
+      [1, rp1],
+    ]),
+    full,
+    sinceTransferMs: 0,
+    ...over,
+  };
 }
 const latency: PolicyOptions = { objective: 'latency', maxAccuracyLoss: 0.005 };
 const energy: PolicyOptions = { objective: 'energy', maxAccuracyLoss: 0.005 };
@@ -67,9 +112,47 @@ describe('expectedBusyMs / sendCost / localCost', () => {
 describe('decide: exits', () => {
   it('takes the first exit that reaches its threshold', () => {
     const two: PolicyModel = { ...model, thresholds: [0.9, 0.8] };
-    expect(decide(two, [{ label: 3, confidence: 0.85 }, { label: 5, confidence: 0.85 }], costs(30), link, device, latency)).toEqual({ kind: 'exit', exit: 1, label: 5, confidence: 0.85 });
-    expect(decide(two, [{ label: 3, confidence: 0.9 }, { label: 5, confidence: 0.99 }], costs(30), link, device, latency)).toEqual({ kind: 'exit', exit: 0, label: 3, confidence: 0.9 });
-    expect(chosen(decide(two, [{ label: 3, confidence: 0.89 }, { label: 5, confidence: 0.79 }], costs(30), link, device, latency))).toBe('offload:0');
+    expect(
+      decide(
+        two,
+        [
+          { label: 3, confidence: 0.85 },
+          { label: 5, confidence: 0.85 },
+        ],
+        costs(30),
+        link,
+        device,
+        latency,
+      ),
+    ).toEqual({ kind: 'exit', exit: 1, label: 5, confidence: 0.85 });
+    expect(
+      decide(
+        two,
+        [
+          { label: 3, confidence: 0.9 },
+          { label: 5, confidence: 0.99 },
+        ],
+        costs(30),
+        link,
+        device,
+        latency,
+      ),
+    ).toEqual({ kind: 'exit', exit: 0, label: 3, confidence: 0.9 });
+    expect(
+      chosen(
+        decide(
+          two,
+          [
+            { label: 3, confidence: 0.89 },
+            { label: 5, confidence: 0.79 },
+          ],
+          costs(30),
+          link,
+          device,
+          latency,
+        ),
+      ),
+    ).toBe('offload:0');
   });
 });
 
@@ -104,7 +187,10 @@ describe('decide: objectives', () => {
   });
 
   it('equal latency: the lower energy wins, whatever the order of the rate points', () => {
-    const split = new Map([[1, { ...rp1, busyMs: 10 }], [0, { ...rp0, busyMs: 10 }]]);
+    const split = new Map([
+      [1, { ...rp1, busyMs: 10 }],
+      [0, { ...rp0, busyMs: 10 }],
+    ]);
     expect(chosen(decide(model, unsure, costs(30, { split }), link, device, latency))).toBe('offload:0');
   });
 });
@@ -183,7 +269,12 @@ describe('thresholdFor / policyModel on the tiny bundle’s calibration', () => 
     const split = new Map(m.bottleneck.ratePoints.map((rp, i) => [i, rp.accuracy!] as const));
     const best = Math.max(...split.values());
     expect(best).toBe(m.bottleneck.ratePoints[1]!.accuracy);
-    expect(policyModel(m.exits, split, m.accuracy!.teacher, best, 0.005)).toEqual({ thresholds: [0.99], exitRate: 0.107, splitAccuracy: split, localAccuracy: m.accuracy!.teacher });
+    expect(policyModel(m.exits, split, m.accuracy!.teacher, best, 0.005)).toEqual({
+      thresholds: [0.99],
+      exitRate: 0.107,
+      splitAccuracy: split,
+      localAccuracy: m.accuracy!.teacher,
+    });
     expect(policyModel(m.exits, split, 0.8, best, 1)).toMatchObject({ thresholds: [0.5], exitRate: 0.846 });
     expect(policyModel([], split, 0.8, best, 0.005)).toMatchObject({ thresholds: [], exitRate: 0 });
   });

@@ -41,7 +41,15 @@ async function fake(options: Parameters<typeof FakeEdge.start>[0] = {}): Promise
 }
 
 function transport(url: string, over: Partial<TransportOptions> = {}): EdgeTransport {
-  const t = new EdgeTransport({ url, socket: nodeSocket, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0, 1, 2], backoffMs: 10, maxBackoffMs: 50, ...over });
+  const t = new EdgeTransport({
+    url,
+    socket: nodeSocket,
+    bundle: { id: 'tiny', version, manifestSha256: sha },
+    ratePoints: [0, 1, 2],
+    backoffMs: 10,
+    maxBackoffMs: 50,
+    ...over,
+  });
   transports.push(t);
   return t;
 }
@@ -64,13 +72,23 @@ describe('wsClientOverhead / wsServerOverhead', () => {
 describe('handshake with a real edge', () => {
   it('binds the intersection of the offered rate points (Hello order, duplicates and unknown indices dropped) and the deadline', async () => {
     const t = transport((await edge()).url, {
-      ratePoints: [2, 7, 0, 2], deadlineMs: 250, zstd: true,
-      inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }, { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 2, bits: 4 }, { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 1, bits: 4 }],
+      ratePoints: [2, 7, 0, 2],
+      deadlineMs: 250,
+      zstd: true,
+      inputEncodings: [
+        { codec: pb.InputCodec.INPUT_RAW },
+        { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 2, bits: 4 },
+        { codec: pb.InputCodec.INPUT_DOWNSAMPLE, factor: 1, bits: 4 },
+      ],
     });
     expect(await t.whenReady(5000)).toBe(true);
     expect(t.ready).toBe(true);
     expect(t.terms).toMatchObject({
-      protocolVersion: 2, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [2, 0], inputEncodings: [0, 1], zstd: true,
+      protocolVersion: 2,
+      bundle: { id: 'tiny', version, manifestSha256: sha },
+      ratePoints: [2, 0],
+      inputEncodings: [0, 1],
+      zstd: true,
       limits: { maxInFlight: 64, maxBatch: 32, deadlineMs: 250, maxDeadlineMs: 60_000, rateLimitPerSecond: 0, rateBurst: 0 },
     });
   });
@@ -238,7 +256,13 @@ describe('request() never rejects', () => {
     const o = t.request(tiny, 10_000);
     await f.requests(1);
     f.dropAll();
-    expect(await o).toEqual({ ok: false, reason: 'disconnected', message: 'the connection closed before the answer', retryAfterMs: 0, bytesUp: f.received[0]!.bytes.length + 6 });
+    expect(await o).toEqual({
+      ok: false,
+      reason: 'disconnected',
+      message: 'the connection closed before the answer',
+      retryAfterMs: 0,
+      bytesUp: f.received[0]!.bytes.length + 6,
+    });
     expect(states).toEqual([true, false]);
     expect(await t.whenReady(5000)).toBe(true); // it reconnects by itself
   });
@@ -253,7 +277,14 @@ describe('request() never rejects', () => {
     const down = f.error(f.received[0]!, { code: pb.ErrorCode.QUEUE_FULL, message: 'queue full', retryAfterMs: 7 });
     f.error(f.received[1]!, { code: 99 as unknown as ErrorInit['code'], message: 'from the future' });
     // The error frame's bytes count down (an unmasked server frame under 126 bytes: 2 of header).
-    expect(await a).toEqual({ ok: false, reason: 'server-error:QUEUE_FULL', message: 'queue full', retryAfterMs: 7, bytesUp: f.received[0]!.bytes.length + 6, bytesDown: down + 2 });
+    expect(await a).toEqual({
+      ok: false,
+      reason: 'server-error:QUEUE_FULL',
+      message: 'queue full',
+      retryAfterMs: 7,
+      bytesUp: f.received[0]!.bytes.length + 6,
+      bytesDown: down + 2,
+    });
     expect(await b).toMatchObject({ ok: false, reason: 'server-error:INTERNAL', message: 'unknown error code 99: from the future' });
   });
 
@@ -262,7 +293,13 @@ describe('request() never rejects', () => {
     const t = transport(f.url);
     await t.whenReady(5000);
     const held = [t.request(tiny, 5000), t.request(tiny, 5000)];
-    expect(await t.request(tiny, 5000)).toEqual({ ok: false, reason: 'server-error:TOO_MANY_IN_FLIGHT', message: 'the edge allows no more requests in flight', retryAfterMs: 0, bytesUp: 0 });
+    expect(await t.request(tiny, 5000)).toEqual({
+      ok: false,
+      reason: 'server-error:TOO_MANY_IN_FLIGHT',
+      message: 'the edge allows no more requests in flight',
+      retryAfterMs: 0,
+      bytesUp: 0,
+    });
     await f.requests(2);
     f.answer(f.received[0]!);
     await held[0];

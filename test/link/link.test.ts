@@ -4,7 +4,14 @@ import { measureLink } from '../../bench/link/fidelity.js';
 import { createLinkProxy } from '../../link/proxy.js';
 import { Shaper } from '../../link/shaper.js';
 
-const dir = (bps: number, delayMs: number, extra: Partial<{ jitterMs: number; loss: number; rtoMs: number }> = {}) => ({ bps, delayMs, jitterMs: 0, loss: 0, rtoMs: 200, ...extra });
+const dir = (bps: number, delayMs: number, extra: Partial<{ jitterMs: number; loss: number; rtoMs: number }> = {}) => ({
+  bps,
+  delayMs,
+  jitterMs: 0,
+  loss: 0,
+  rtoMs: 200,
+  ...extra,
+});
 
 describe('Shaper (pure scheduling)', () => {
   it('serialises at the bandwidth, then adds the delay, keeping order', () => {
@@ -47,11 +54,23 @@ describe('createLinkProxy (real sockets on loopback)', () => {
   it('counts every byte that crosses it', async () => {
     let received = 0;
     let onData: () => void = () => {};
-    const sink: Server = createServer((s) => s.on('data', (d: Buffer) => { received += d.length; onData(); }));
+    const sink: Server = createServer((s) =>
+      s.on('data', (d: Buffer) => {
+        received += d.length;
+        onData();
+      }),
+    );
     await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-    const proxy = await createLinkProxy({ host: '127.0.0.1', port: (sink.address() as AddressInfo).port }, { name: 'count', up: dir(Infinity, 0), down: dir(Infinity, 0) });
+    const proxy = await createLinkProxy(
+      { host: '127.0.0.1', port: (sink.address() as AddressInfo).port },
+      { name: 'count', up: dir(Infinity, 0), down: dir(Infinity, 0) },
+    );
     const socket = connect(proxy.port, '127.0.0.1');
-    const done = new Promise<void>((resolve) => { onData = () => { if (received >= 100_000) resolve(); }; });
+    const done = new Promise<void>((resolve) => {
+      onData = () => {
+        if (received >= 100_000) resolve();
+      };
+    });
     socket.write(Buffer.alloc(100_000, 1));
     await done;
     expect(proxy.bytes()).toEqual({ up: 100_000, down: 0 });

@@ -15,7 +15,11 @@ interface Golden {
   latent: number[][];
   exit0Logits: number[][];
   fullLogits: number[][];
-  rates: { s1: { step: number; symbols: number[][]; payloads: string[]; tailLogits: number[][] }; u4: { tailLogits: number[][] }; f16: { tailLogits: number[][] } };
+  rates: {
+    s1: { step: number; symbols: number[][]; payloads: string[]; tailLogits: number[][] };
+    u4: { tailLogits: number[][] };
+    f16: { tailLogits: number[][] };
+  };
 }
 
 type Json = Record<string, unknown>;
@@ -63,13 +67,20 @@ describe('loadBundle: the tiny bundle', () => {
     expect(bundle.manifestSha256).toBe(sha256Hex(await readFile(join(TINY, 'manifest.json'))));
     expect(bundle.paths).toEqual({ head: join(TINY, 'head.onnx'), tail: join(TINY, 'tail.onnx'), full: join(TINY, 'full.onnx') });
     const points = bundle.manifest.bottleneck.ratePoints;
-    expect(points.map((p) => [p.id, p.codec])).toEqual([['s1', 'entropy'], ['u4', 'uniform'], ['f16', 'float16']]);
+    expect(points.map((p) => [p.id, p.codec])).toEqual([
+      ['s1', 'entropy'],
+      ['u4', 'uniform'],
+      ['f16', 'float16'],
+    ]);
     expect(bundle.manifest.bottleneck.shape).toEqual([2, 7, 7]);
     expect(bundle.manifest.bottleneck.defaultRatePoint).toBe(0);
     expect([...bundle.tables.keys()]).toEqual([0]);
     const tables = bundle.tables.get(0)!;
     expect(tables.precision).toBe(16);
-    expect(tables.channels.map((c) => [c.offset, c.cdf.length, c.cdf[0], c.cdf.at(-1)])).toEqual([[-7, 15, 0, 65536], [-21, 38, 0, 65536]]);
+    expect(tables.channels.map((c) => [c.offset, c.cdf.length, c.cdf[0], c.cdf.at(-1)])).toEqual([
+      [-7, 15, 0, 65536],
+      [-21, 38, 0, 65536],
+    ]);
   });
 
   it('resolves the rate points into codec inputs', () => {
@@ -85,10 +96,16 @@ describe('loadBundle: the tiny bundle', () => {
   it("reproduces the exporter's outputs through onnxruntime-node, every rate point through the TS codec (atol 1e-4)", async () => {
     const rps = resolveRatePoints(bundle.manifest, bundle.tables);
     const { scale, mean, std } = bundle.manifest.input.normalization;
-    const [head, tail, full] = await Promise.all([bundle.paths.head, bundle.paths.tail, bundle.paths.full].map((p) => ort.InferenceSession.create(p, { intraOpNumThreads: 1 })));
+    const [head, tail, full] = await Promise.all(
+      [bundle.paths.head, bundle.paths.tail, bundle.paths.full].map((p) => ort.InferenceSession.create(p, { intraOpNumThreads: 1 })),
+    );
     try {
       for (let i = 0; i < golden.images.length; i++) {
-        const input = new ort.Tensor('float32', Float32Array.from(golden.images[i]!, (v) => (v * scale - mean[0]!) / std[0]!), [1, 1, 28, 28]);
+        const input = new ort.Tensor(
+          'float32',
+          Float32Array.from(golden.images[i]!, (v) => (v * scale - mean[0]!) / std[0]!),
+          [1, 1, 28, 28],
+        );
         const h = await head!.run({ input });
         expectClose(h.latent!.data as Float32Array, golden.latent[i]!, 1e-4);
         expectClose(h.exit0_logits!.data as Float32Array, golden.exit0Logits[i]!, 1e-4);
@@ -127,7 +144,10 @@ describe('loadBundle: refusals', () => {
     const bytes = await readFile(file);
     bytes[100] = bytes[100]! ^ 0x01;
     await writeFile(file, bytes);
-    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_HASH_MISMATCH', message: expect.stringMatching(/^tail\.onnx: sha256 is [0-9a-f]{64}; the manifest says [0-9a-f]{64}$/) });
+    await expect(loadBundle(dir)).rejects.toMatchObject({
+      code: 'BUNDLE_HASH_MISMATCH',
+      message: expect.stringMatching(/^tail\.onnx: sha256 is [0-9a-f]{64}; the manifest says [0-9a-f]{64}$/),
+    });
   });
 
   it('a missing table file: BUNDLE_FILE_MISSING', async () => {
@@ -149,14 +169,20 @@ describe('loadBundle: refusals', () => {
     const dir = await copyTiny('no-outputs', (m) => {
       delete m.outputs;
     });
-    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/does not match the schema:\n {2}outputs: /) });
+    await expect(loadBundle(dir)).rejects.toMatchObject({
+      code: 'BUNDLE_INVALID',
+      message: expect.stringMatching(/does not match the schema:\n {2}outputs: /),
+    });
   });
 
   it('a uniform rate point whose min/max count fits neither the tensor nor the channels: BUNDLE_INVALID', async () => {
     const dir = await copyTiny('uniform-3', (m) => {
       Object.assign(bottleneck(m).ratePoints[1]!, { min: [-1, -1, -1], max: [1, 1, 1] });
     });
-    await expect(loadBundle(dir)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringContaining('\n  bottleneck.ratePoints.1: min and max need 1 or 2 entries') });
+    await expect(loadBundle(dir)).rejects.toMatchObject({
+      code: 'BUNDLE_INVALID',
+      message: expect.stringContaining('\n  bottleneck.ratePoints.1: min and max need 1 or 2 entries'),
+    });
   });
 });
 
@@ -190,44 +216,87 @@ describe('manifestFromBytes: every problem listed with its path', () => {
   });
 
   it('defaultRatePoint out of range', async () => {
-    await refused((m) => { bottleneck(m).defaultRatePoint = 3; }, 'bottleneck.defaultRatePoint: 3 is not a rate point');
-    await refused((m) => { bottleneck(m).defaultRatePoint = -1; }, /\n {2}bottleneck\.defaultRatePoint: /);
+    await refused((m) => {
+      bottleneck(m).defaultRatePoint = 3;
+    }, 'bottleneck.defaultRatePoint: 3 is not a rate point');
+    await refused((m) => {
+      bottleneck(m).defaultRatePoint = -1;
+    }, /\n {2}bottleneck\.defaultRatePoint: /);
   });
 
   it('duplicate rate point ids', async () => {
-    await refused((m) => { bottleneck(m).ratePoints[2]!.id = 's1'; }, 'bottleneck.ratePoints.2: id s1 is used twice');
+    await refused((m) => {
+      bottleneck(m).ratePoints[2]!.id = 's1';
+    }, 'bottleneck.ratePoints.2: id s1 is used twice');
   });
 
   it('schema: bits outside 1..8, a step of 0, an unknown codec, an unknown key, the v1 schema version', async () => {
-    await refused((m) => { bottleneck(m).ratePoints[1]!.bits = 9; }, /\n {2}bottleneck\.ratePoints\.1\.bits: /);
-    await refused((m) => { bottleneck(m).ratePoints[0]!.step = 0; }, /\n {2}bottleneck\.ratePoints\.0\.step: /);
-    await refused((m) => { bottleneck(m).ratePoints[2]!.codec = 'bfloat16'; }, /\n {2}bottleneck\.ratePoints\.2(\.codec)?: /);
-    await refused((m) => { m.extra = true; }, /\n {2}\(root\): Unrecognized key: "extra"/);
-    await refused((m) => { m.schemaVersion = 1; }, /\n {2}schemaVersion: /);
-    await refused((m) => { bottleneck(m).ratePoints = []; }, /\n {2}bottleneck\.ratePoints: /);
+    await refused((m) => {
+      bottleneck(m).ratePoints[1]!.bits = 9;
+    }, /\n {2}bottleneck\.ratePoints\.1\.bits: /);
+    await refused((m) => {
+      bottleneck(m).ratePoints[0]!.step = 0;
+    }, /\n {2}bottleneck\.ratePoints\.0\.step: /);
+    await refused((m) => {
+      bottleneck(m).ratePoints[2]!.codec = 'bfloat16';
+    }, /\n {2}bottleneck\.ratePoints\.2(\.codec)?: /);
+    await refused((m) => {
+      m.extra = true;
+    }, /\n {2}\(root\): Unrecognized key: "extra"/);
+    await refused((m) => {
+      m.schemaVersion = 1;
+    }, /\n {2}schemaVersion: /);
+    await refused((m) => {
+      bottleneck(m).ratePoints = [];
+    }, /\n {2}bottleneck\.ratePoints: /);
   });
 
   it('bytes that are not JSON', () => {
-    expect(() => manifestFromBytes(new TextEncoder().encode('{"id": '))).toThrow(expect.objectContaining({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/^manifest\.json is not valid JSON: /) }));
+    expect(() => manifestFromBytes(new TextEncoder().encode('{"id": '))).toThrow(
+      expect.objectContaining({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/^manifest\.json is not valid JSON: /) }),
+    );
   });
 });
 
 describe('rate points from tables', () => {
   const shape = [2, 7, 7];
   const spec = { id: 's1', codec: 'entropy' as const, step: 1, tables: { file: 'entropy-s1.json', sha256: TABLES_SHA } };
-  const good: EntropyTables = { precision: 16, channels: [{ offset: 0, cdf: [0, 65536] }, { offset: -1, cdf: [0, 100, 65536] }] };
+  const good: EntropyTables = {
+    precision: 16,
+    channels: [
+      { offset: 0, cdf: [0, 65536] },
+      { offset: -1, cdf: [0, 100, 65536] },
+    ],
+  };
 
   it('refuses malformed CDF tables with BUNDLE_INVALID naming file and channel', () => {
     const bad = (cdf: number[]): EntropyTables => ({ precision: 16, channels: [good.channels[0]!, { offset: 0, cdf }] });
-    expect(() => cdfTables(bad([0, 5, 5, 65536]), 'entropy-s1.json')).toThrow(expect.objectContaining({ code: 'BUNDLE_INVALID', message: 'entropy-s1.json: channel 1: cdf must increase strictly (entry 2)' }));
-    expect(() => cdfTables(bad([0, 65535]), 'entropy-s1.json')).toThrow(expect.objectContaining({ message: 'entropy-s1.json: channel 1: cdf must end at 65536, not 65535' }));
-    expect(() => cdfTables(bad([1, 65536]), 'entropy-s1.json')).toThrow(expect.objectContaining({ message: 'entropy-s1.json: channel 1: cdf must start at 0, not 1' }));
+    expect(() => cdfTables(bad([0, 5, 5, 65536]), 'entropy-s1.json')).toThrow(
+      expect.objectContaining({ code: 'BUNDLE_INVALID', message: 'entropy-s1.json: channel 1: cdf must increase strictly (entry 2)' }),
+    );
+    expect(() => cdfTables(bad([0, 65535]), 'entropy-s1.json')).toThrow(
+      expect.objectContaining({ message: 'entropy-s1.json: channel 1: cdf must end at 65536, not 65535' }),
+    );
+    expect(() => cdfTables(bad([1, 65536]), 'entropy-s1.json')).toThrow(
+      expect.objectContaining({ message: 'entropy-s1.json: channel 1: cdf must start at 0, not 1' }),
+    );
   });
 
-  it('refuses tables whose channel count is not the bottleneck\'s, and a missing tables file', () => {
-    expect(() => resolveRatePoint(spec, shape, { precision: 16, channels: [good.channels[0]!] })).toThrow(expect.objectContaining({ code: 'BUNDLE_INVALID', message: 'rate point s1: 1 tables for 2 channels' }));
-    expect(() => resolveRatePoint(spec, shape, undefined)).toThrow(expect.objectContaining({ code: 'BUNDLE_FILE_MISSING', message: 'rate point s1: its tables (entropy-s1.json) were not read' }));
-    expect(resolveRatePoint(spec, shape, good)).toEqual({ codec: 'entropy', step: 1, tables: [{ offset: 0, cdf: Uint32Array.from([0, 65536]) }, { offset: -1, cdf: Uint32Array.from([0, 100, 65536]) }] });
+  it("refuses tables whose channel count is not the bottleneck's, and a missing tables file", () => {
+    expect(() => resolveRatePoint(spec, shape, { precision: 16, channels: [good.channels[0]!] })).toThrow(
+      expect.objectContaining({ code: 'BUNDLE_INVALID', message: 'rate point s1: 1 tables for 2 channels' }),
+    );
+    expect(() => resolveRatePoint(spec, shape, undefined)).toThrow(
+      expect.objectContaining({ code: 'BUNDLE_FILE_MISSING', message: 'rate point s1: its tables (entropy-s1.json) were not read' }),
+    );
+    expect(resolveRatePoint(spec, shape, good)).toEqual({
+      codec: 'entropy',
+      step: 1,
+      tables: [
+        { offset: 0, cdf: Uint32Array.from([0, 65536]) },
+        { offset: -1, cdf: Uint32Array.from([0, 100, 65536]) },
+      ],
+    });
   });
 });
 
@@ -238,12 +307,14 @@ describe('openBundle: from any reader', () => {
     for (const name of await readdir(TINY)) files.set(name, new Uint8Array(await readFile(join(TINY, name))));
   });
 
-  const reader = (store: Map<string, Uint8Array>, log: string[] = []): BundleReader => async (name) => {
-    log.push(name);
-    const b = store.get(name);
-    if (!b) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: not in memory`);
-    return Promise.resolve(b);
-  };
+  const reader =
+    (store: Map<string, Uint8Array>, log: string[] = []): BundleReader =>
+    async (name) => {
+      log.push(name);
+      const b = store.get(name);
+      if (!b) throw new OfframpError('BUNDLE_FILE_MISSING', `${name}: not in memory`);
+      return Promise.resolve(b);
+    };
 
   it('opens the tiny bundle held in memory, reading only the graphs asked for', async () => {
     const read: string[] = [];
@@ -261,16 +332,20 @@ describe('openBundle: from any reader', () => {
     const tables = Uint8Array.from(files.get('entropy-s1.json')!);
     tables[tables.length - 3] = tables[tables.length - 3]! ^ 1;
     store.set('entropy-s1.json', tables);
-    await expect(openBundle(reader(store), [])).rejects.toMatchObject({ code: 'BUNDLE_HASH_MISMATCH', message: expect.stringMatching(/^entropy-s1\.json: sha256 is /) });
+    await expect(openBundle(reader(store), [])).rejects.toMatchObject({
+      code: 'BUNDLE_HASH_MISMATCH',
+      message: expect.stringMatching(/^entropy-s1\.json: sha256 is /),
+    });
   });
 
-  it('passes on the reader\'s errors, and names where the manifest came from', async () => {
+  it("passes on the reader's errors, and names where the manifest came from", async () => {
     const store = new Map(files);
     store.delete('head.onnx');
     await expect(openBundle(reader(store), ['head'])).rejects.toMatchObject({ code: 'BUNDLE_FILE_MISSING', message: 'head.onnx: not in memory' });
     store.set('manifest.json', new TextEncoder().encode('[]'));
     await expect(openBundle(reader(store), [], 'https://edge/tiny/manifest.json')).rejects.toMatchObject({
-      code: 'BUNDLE_INVALID', message: expect.stringMatching(/^https:\/\/edge\/tiny\/manifest\.json does not match the schema:/),
+      code: 'BUNDLE_INVALID',
+      message: expect.stringMatching(/^https:\/\/edge\/tiny\/manifest\.json does not match the schema:/),
     });
   });
 });

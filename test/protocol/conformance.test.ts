@@ -24,8 +24,7 @@ const ATOL = 1e-4;
 const bytes = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** Proto3 JSON of a frame, as the file writes it. */
-const json = (b: Uint8Array): Record<string, unknown> =>
-  pb.Frame.toObject(pb.Frame.decode(b), { enums: String, bytes: String, longs: Number, json: true });
+const json = (b: Uint8Array): Record<string, unknown> => pb.Frame.toObject(pb.Frame.decode(b), { enums: String, bytes: String, longs: Number, json: true });
 /** The frame a proto3 JSON object stands for, encoded. */
 const fromJson = (o: Record<string, unknown>): Uint8Array => pb.Frame.encode(pb.Frame.fromObject(o)).finish();
 
@@ -99,7 +98,9 @@ describe('the committed vectors', () => {
     const dir = await mkdtemp(join(tmpdir(), 'offramp-conformance-'));
     try {
       await promisify(execFile)('npx', ['tsx', join(ROOT, 'scripts', 'gen-conformance.ts'), join(dir, 'c.json')], { cwd: ROOT });
-      expect(await readFile(join(dir, 'c.json'), 'utf8'), 'test/fixtures/conformance.json is stale: run npx tsx scripts/gen-conformance.ts').toBe(await readFile(FILE, 'utf8'));
+      expect(await readFile(join(dir, 'c.json'), 'utf8'), 'test/fixtures/conformance.json is stale: run npx tsx scripts/gen-conformance.ts').toBe(
+        await readFile(FILE, 'utf8'),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -109,7 +110,20 @@ describe('the committed vectors', () => {
     expect(cases.length).toBeGreaterThan(30);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
     const codes = new Set(cases.flatMap((c) => c.expect.map((e) => (e.decoded.error as { code?: string } | undefined)?.code).filter(Boolean)));
-    for (const code of ['BAD_REQUEST', 'UNSUPPORTED_CODEC', 'TOO_LARGE', 'UNKNOWN_MODEL', 'MODEL_MISMATCH', 'QUEUE_FULL', 'DEADLINE_EXCEEDED', 'UNAUTHENTICATED', 'UNSUPPORTED_VERSION', 'DUPLICATE_ID', 'TOO_MANY_IN_FLIGHT', 'RATE_LIMITED']) {
+    for (const code of [
+      'BAD_REQUEST',
+      'UNSUPPORTED_CODEC',
+      'TOO_LARGE',
+      'UNKNOWN_MODEL',
+      'MODEL_MISMATCH',
+      'QUEUE_FULL',
+      'DEADLINE_EXCEEDED',
+      'UNAUTHENTICATED',
+      'UNSUPPORTED_VERSION',
+      'DUPLICATE_ID',
+      'TOO_MANY_IN_FLIGHT',
+      'RATE_LIMITED',
+    ]) {
       expect(codes, code).toContain(code);
     }
     for (const name of ['hello', 'split-s1', 'split-u4', 'split-f16', 'full-raw', 'full-downsample']) expect(cases.map((c) => c.name)).toContain(name);

@@ -8,7 +8,15 @@
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import {
-  ERROR_CODES, decodeFrame, encodeFrame, errorCodeFromWire, errorCodeToWire, isWireErrorCode, pb, WANT, type MessageInit,
+  ERROR_CODES,
+  decodeFrame,
+  encodeFrame,
+  errorCodeFromWire,
+  errorCodeToWire,
+  isWireErrorCode,
+  pb,
+  WANT,
+  type MessageInit,
 } from '../../protocol/index.js';
 import { SHA, plain, schema, type } from './messages.fixture.js';
 
@@ -16,8 +24,12 @@ type Obj = Record<string, unknown>;
 
 /** Constraints validation puts on otherwise arbitrary values (applied after filling). */
 const FIX: Record<string, (m: Obj) => void> = {
-  BundleRef: (m) => { m.manifestSha256 = SHA; },
-  Request: (m) => { m.want = pb.Want.WANT_TIMINGS | pb.Want.WANT_OUTPUTS; },
+  BundleRef: (m) => {
+    m.manifestSha256 = SHA;
+  },
+  Request: (m) => {
+    m.want = pb.Want.WANT_TIMINGS | pb.Want.WANT_OUTPUTS;
+  },
   Answer: (m) => {
     m.confidence = 200;
     (m.topLabels as number[])[0] = m.label as number;
@@ -33,12 +45,18 @@ function value(f: protobuf.Field, n: number): unknown {
     return values[(values.length - 1 - n) % values.length]; // the largest first
   }
   switch (f.type) {
-    case 'uint32': return 7 * f.id + n + 1;
-    case 'float': return 1.5 + f.id + n; // exact in float32
-    case 'bool': return true;
-    case 'string': return `${f.name}-${n}`;
-    case 'bytes': return new Uint8Array(20 + n).fill(f.id);
-    default: throw new Error(`field ${f.fullName} has type ${f.type}: teach this test a value for it`);
+    case 'uint32':
+      return 7 * f.id + n + 1;
+    case 'float':
+      return 1.5 + f.id + n; // exact in float32
+    case 'bool':
+      return true;
+    case 'string':
+      return `${f.name}-${n}`;
+    case 'bytes':
+      return new Uint8Array(20 + n).fill(f.id);
+    default:
+      throw new Error(`field ${f.fullName} has type ${f.type}: teach this test a value for it`);
   }
 }
 
@@ -116,8 +134,21 @@ describe('enums: the schema, the generated code and the TypeScript names agree',
 
   it('every wire ErrorCode is a stable code and back, with the numbers of PROTOCOL.md §9', () => {
     const documented = [
-      'BAD_REQUEST', 'UNSUPPORTED_CODEC', 'SHAPE_MISMATCH', 'TOO_LARGE', 'UNKNOWN_MODEL', 'MODEL_MISMATCH', 'QUEUE_FULL', 'DEADLINE_EXCEEDED',
-      'UNAUTHENTICATED', 'INTERNAL', 'SHUTTING_DOWN', 'UNSUPPORTED_VERSION', 'DUPLICATE_ID', 'TOO_MANY_IN_FLIGHT', 'RATE_LIMITED',
+      'BAD_REQUEST',
+      'UNSUPPORTED_CODEC',
+      'SHAPE_MISMATCH',
+      'TOO_LARGE',
+      'UNKNOWN_MODEL',
+      'MODEL_MISMATCH',
+      'QUEUE_FULL',
+      'DEADLINE_EXCEEDED',
+      'UNAUTHENTICATED',
+      'INTERNAL',
+      'SHUTTING_DOWN',
+      'UNSUPPORTED_VERSION',
+      'DUPLICATE_ID',
+      'TOO_MANY_IN_FLIGHT',
+      'RATE_LIMITED',
     ] as const;
     const values = type('Error').fields.code!.resolvedType as protobuf.Enum;
     expect(Object.keys(values.values).filter((k) => k !== 'ERROR_CODE_UNSPECIFIED')).toEqual([...documented]);

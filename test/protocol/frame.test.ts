@@ -1,11 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import type { offramp } from '../../protocol/generated/offramp.js';
 import {
-  OfframpError, decodeFrame, encodeCheckedFrame, encodeFrame, peekHelloVersion, peekRequestId, resolveFrameLimits,
-  type AnswerInit, type FrameLimits, type HelloAckInit, type HelloInit, type Message, type MessageInit, type RequestInit,
+  OfframpError,
+  decodeFrame,
+  encodeCheckedFrame,
+  encodeFrame,
+  peekHelloVersion,
+  peekRequestId,
+  resolveFrameLimits,
+  type AnswerInit,
+  type FrameLimits,
+  type HelloAckInit,
+  type HelloInit,
+  type Message,
+  type MessageInit,
+  type RequestInit,
 } from '../../protocol/index.js';
 import {
-  ANSWER_HEX, BUNDLE_HEX, ERROR_HEX, HELLO_ACK_HEX, HELLO_HEX, REQUEST_HEX, SHA, answer, bytes, error, hello, helloAck, hex, plain, request, type,
+  ANSWER_HEX,
+  BUNDLE_HEX,
+  ERROR_HEX,
+  HELLO_ACK_HEX,
+  HELLO_HEX,
+  REQUEST_HEX,
+  SHA,
+  answer,
+  bytes,
+  error,
+  hello,
+  helloAck,
+  hex,
+  plain,
+  request,
+  type,
 } from './messages.fixture.js';
 
 const TYPE_NAMES = { hello: 'Hello', helloAck: 'HelloAck', request: 'Request', answer: 'Answer', error: 'Error' } as const;
@@ -35,8 +62,10 @@ function expectError(frame: Uint8Array, code: string, message: string | RegExp, 
 
 const GOOD_BUNDLE = { id: 'tiny', version: '0.2.0', manifestSha256: SHA };
 const LIMITS = { maxFrameBytes: 65536, maxInFlight: 64, maxBatch: 32, deadlineMs: 10_000, maxDeadlineMs: 60_000 };
-const helloFrame = (h: Partial<HelloInit>): Uint8Array => encodeFrame({ type: 'hello', hello: { protocolVersion: 2, bundle: GOOD_BUNDLE, ratePoints: [0], ...h } });
-const ackFrame = (a: Partial<HelloAckInit>): Uint8Array => encodeFrame({ type: 'helloAck', helloAck: { protocolVersion: 2, bundle: GOOD_BUNDLE, limits: LIMITS, ...a } });
+const helloFrame = (h: Partial<HelloInit>): Uint8Array =>
+  encodeFrame({ type: 'hello', hello: { protocolVersion: 2, bundle: GOOD_BUNDLE, ratePoints: [0], ...h } });
+const ackFrame = (a: Partial<HelloAckInit>): Uint8Array =>
+  encodeFrame({ type: 'helloAck', helloAck: { protocolVersion: 2, bundle: GOOD_BUNDLE, limits: LIMITS, ...a } });
 const requestFrame = (r: RequestInit): Uint8Array => encodeFrame({ type: 'request', request: r });
 const answerFrame = (a: AnswerInit): Uint8Array => encodeFrame({ type: 'answer', answer: a });
 
@@ -223,7 +252,10 @@ describe('validation (validate.ts)', () => {
     // §3: "Entries the edge cannot accept (unknown codec, ...) are left out of the ack": the Hello
     // itself is not refused, and the positions of the other entries still count.
     const m = decodeOk(helloFrame({ inputEncodings: [{ codec: 7 as offramp.v2.InputCodec }, { codec: 1 }] }));
-    expect(fieldsOf(m).inputEncodings).toEqual([{ codec: 7, factor: 0, bits: 0, quality: 0 }, { codec: 1, factor: 0, bits: 0, quality: 0 }]);
+    expect(fieldsOf(m).inputEncodings).toEqual([
+      { codec: 7, factor: 0, bits: 0, quality: 0 },
+      { codec: 1, factor: 0, bits: 0, quality: 0 },
+    ]);
   });
 
   it('HelloAck: limits required and positive, lists bounded, known output encoding', () => {
@@ -266,10 +298,14 @@ describe('validation (validate.ts)', () => {
 
   it('Error: message within 4096 characters, at most 64 supported versions', () => {
     expectError(encodeFrame({ type: 'error', error: { id: 1, code: 1, message: 'm'.repeat(4097) } }), 'BAD_REQUEST', 'message is longer than 4096 characters');
-    expectError(encodeFrame({ type: 'error', error: { code: 12, supportedVersions: new Array<number>(65).fill(2) } }), 'BAD_REQUEST', 'supported_versions lists more than 64 entries');
+    expectError(
+      encodeFrame({ type: 'error', error: { code: 12, supportedVersions: new Array<number>(65).fill(2) } }),
+      'BAD_REQUEST',
+      'supported_versions lists more than 64 entries',
+    );
   });
 
-  it('encodeCheckedFrame returns the encodeFrame bytes of a valid message and throws the decoder\'s error otherwise', () => {
+  it("encodeCheckedFrame returns the encodeFrame bytes of a valid message and throws the decoder's error otherwise", () => {
     expect(hex(encodeCheckedFrame({ type: 'request', request }))).toBe(REQUEST_HEX);
     expect(() => encodeCheckedFrame({ type: 'request', request: { id: 5, want: 16 } })).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST', requestId: 5, message: 'want 16 sets unknown flags (known: 7)' }),

@@ -64,8 +64,22 @@ export const hello: Hello = {
  * 22 4f bundle; 2a 02 00 02 rate points (packed); 32 02 {08 01}, 32 06 {08 02 10 02 18 04} input
  * encodings; 38 01 zstd; 40 01 FP16; 48 fa01 250 ms; 52 01 "t"; 5a 10 <16 × 11> device id.
  */
-export const HELLO_HEX = '0a8b01' + '0802' + '120373646b' + '1a05302e322e30' + '224f' + BUNDLE_HEX + '2a020002' + '32020801' + '3206080210021804'
-  + '3801' + '4001' + '48fa01' + '520174' + '5a10' + '11'.repeat(16);
+export const HELLO_HEX =
+  '0a8b01' +
+  '0802' +
+  '120373646b' +
+  '1a05302e322e30' +
+  '224f' +
+  BUNDLE_HEX +
+  '2a020002' +
+  '32020801' +
+  '3206080210021804' +
+  '3801' +
+  '4001' +
+  '48fa01' +
+  '520174' +
+  '5a10' +
+  '11'.repeat(16);
 
 export const helloAck: HelloAck = {
   protocolVersion: 2,
@@ -83,8 +97,24 @@ export const helloAck: HelloAck = {
  * 3a 14 limits {08 808004 (65536), 10 40, 18 20, 20 904e (10000), 28 e0d403 (60000), 30 64, 38 c801};
  * 42 06 "edge-1".
  */
-export const HELLO_ACK_HEX = '127c' + '0802' + '124f' + BUNDLE_HEX + '1a020002' + '220100' + '2801' + '3001'
-  + '3a14' + '08808004' + '1040' + '1820' + '20904e' + '28e0d403' + '3064' + '38c801' + '4206656467652d31';
+export const HELLO_ACK_HEX =
+  '127c' +
+  '0802' +
+  '124f' +
+  BUNDLE_HEX +
+  '1a020002' +
+  '220100' +
+  '2801' +
+  '3001' +
+  '3a14' +
+  '08808004' +
+  '1040' +
+  '1820' +
+  '20904e' +
+  '28e0d403' +
+  '3064' +
+  '38c801' +
+  '4206656467652d31';
 
 /** Every field set: a full-offload request. */
 export const request: Request = {
@@ -117,8 +147,23 @@ export const answer: Answer = {
  * FP32, 1a 01 02 shape, 20 02 INT8, 2d 0000003f scale 0.5, 35 00000040 zero point 2, 38 01 zstd,
  * 42 02 0204}.
  */
-export const ANSWER_HEX = '223c' + '0805' + '1002' + '18c801' + '22020200' + '2a080000403f0000803e' + '3209080a101418ac022004'
-  + '3a1a' + '0a0179' + '1001' + '1a0102' + '2002' + '2d0000003f' + '3500000040' + '3801' + '42020204';
+export const ANSWER_HEX =
+  '223c' +
+  '0805' +
+  '1002' +
+  '18c801' +
+  '22020200' +
+  '2a080000403f0000803e' +
+  '3209080a101418ac022004' +
+  '3a1a' +
+  '0a0179' +
+  '1001' +
+  '1a0102' +
+  '2002' +
+  '2d0000003f' +
+  '3500000040' +
+  '3801' +
+  '42020204';
 
 export const error: WireError = { id: 7, code: 7, message: 'full', retryAfterMs: 50, supportedVersions: [] };
 

@@ -5,7 +5,10 @@ import { denormalize, normalizeInto } from '../../protocol/normalize.js';
 type Input = Manifest['input'];
 
 const input = (layout: Input['layout'], shape: number[], raw: Input['raw'], scale: number, mean: number[], std: number[]): Input => ({
-  shape, layout, normalization: { scale, mean, std }, raw,
+  shape,
+  layout,
+  normalization: { scale, mean, std },
+  raw,
 });
 
 // Two channels of two pixels, every result exact in float32: channel 0 (x·0.5 − 1) / 2,

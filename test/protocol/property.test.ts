@@ -1,11 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, type Answer, type Hello, type HelloAck, type MessageInit, type OutputTensor, type Request, type WireError } from '../../protocol/index.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  type Answer,
+  type Hello,
+  type HelloAck,
+  type MessageInit,
+  type OutputTensor,
+  type Request,
+  type WireError,
+} from '../../protocol/index.js';
 import { plain, type } from './messages.fixture.js';
 
 /** Text of at most `max` UTF-16 code units, any well-formed code points (UTF-8 round-trips them). */
-const text = (max: number, min = 0): fc.Arbitrary<string> =>
-  fc.string({ unit: 'binary', minLength: min, maxLength: max }).filter((s) => s.length <= max);
+const text = (max: number, min = 0): fc.Arbitrary<string> => fc.string({ unit: 'binary', minLength: min, maxLength: max }).filter((s) => s.length <= max);
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const positive = fc.integer({ min: 1, max: 0xffffffff });
 /** Finite float32 values (-0 excluded: proto3 writes no default, so it reads back as +0). */
@@ -38,7 +47,15 @@ const helloAck: fc.Arbitrary<HelloAck> = fc.record({
   inputEncodings: list(u32),
   zstd: fc.boolean(),
   outputEncoding,
-  limits: fc.record({ maxFrameBytes: positive, maxInFlight: positive, maxBatch: positive, deadlineMs: positive, maxDeadlineMs: positive, rateLimitPerSecond: u32, rateBurst: u32 }),
+  limits: fc.record({
+    maxFrameBytes: positive,
+    maxInFlight: positive,
+    maxBatch: positive,
+    deadlineMs: positive,
+    maxDeadlineMs: positive,
+    rateLimitPerSecond: u32,
+    rateBurst: u32,
+  }),
   serverId: text(128),
 });
 

@@ -33,16 +33,36 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
         if (!(t === arg || (arg === 'number' && t === 'integer'))) fail(`type ${String(arg)}`);
         break;
       }
-      case 'const': if (JSON.stringify(v) !== JSON.stringify(arg)) fail('const'); break;
-      case 'enum': if (!(arg as unknown[]).some((x) => JSON.stringify(x) === JSON.stringify(v))) fail('enum'); break;
-      case 'pattern': if (typeof v === 'string' && !new RegExp(arg as string, 'u').test(v)) fail('pattern'); break;
-      case 'minLength': if (typeof v === 'string' && [...v].length < (arg as number)) fail('minLength'); break;
-      case 'minimum': if (typeof v === 'number' && v < (arg as number)) fail('minimum'); break;
-      case 'maximum': if (typeof v === 'number' && v > (arg as number)) fail('maximum'); break;
-      case 'exclusiveMinimum': if (typeof v === 'number' && v <= (arg as number)) fail('exclusiveMinimum'); break;
-      case 'minItems': if (Array.isArray(v) && v.length < (arg as number)) fail('minItems'); break;
-      case 'maxItems': if (Array.isArray(v) && v.length > (arg as number)) fail('maxItems'); break;
-      case 'items': if (Array.isArray(v)) v.forEach((x, i) => errors.push(...validate(arg as Schema, x, `${path}[${i}]`))); break;
+      case 'const':
+        if (JSON.stringify(v) !== JSON.stringify(arg)) fail('const');
+        break;
+      case 'enum':
+        if (!(arg as unknown[]).some((x) => JSON.stringify(x) === JSON.stringify(v))) fail('enum');
+        break;
+      case 'pattern':
+        if (typeof v === 'string' && !new RegExp(arg as string, 'u').test(v)) fail('pattern');
+        break;
+      case 'minLength':
+        if (typeof v === 'string' && [...v].length < (arg as number)) fail('minLength');
+        break;
+      case 'minimum':
+        if (typeof v === 'number' && v < (arg as number)) fail('minimum');
+        break;
+      case 'maximum':
+        if (typeof v === 'number' && v > (arg as number)) fail('maximum');
+        break;
+      case 'exclusiveMinimum':
+        if (typeof v === 'number' && v <= (arg as number)) fail('exclusiveMinimum');
+        break;
+      case 'minItems':
+        if (Array.isArray(v) && v.length < (arg as number)) fail('minItems');
+        break;
+      case 'maxItems':
+        if (Array.isArray(v) && v.length > (arg as number)) fail('maxItems');
+        break;
+      case 'items':
+        if (Array.isArray(v)) v.forEach((x, i) => errors.push(...validate(arg as Schema, x, `${path}[${i}]`)));
+        break;
       case 'required':
         if (typeOf(v) === 'object') for (const r of arg as string[]) if (!(r in (v as object))) fail(`required ${r}`);
         break;
@@ -55,7 +75,7 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
         break;
       case 'additionalProperties':
         if (typeOf(v) === 'object') {
-          const known = Object.keys((s.properties ?? {}));
+          const known = Object.keys(s.properties ?? {});
           for (const [p, x] of Object.entries(v as object)) {
             if (known.includes(p)) continue;
             if (arg === false) fail(`additionalProperties ${p}`);
@@ -66,20 +86,24 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
       case 'propertyNames':
         if (typeOf(v) === 'object') for (const p of Object.keys(v as object)) errors.push(...validate(arg as Schema, p, `${path}{${p}}`));
         break;
-      case 'allOf': for (const sub of arg as Schema[]) errors.push(...validate(sub, v, path)); break;
+      case 'allOf':
+        for (const sub of arg as Schema[]) errors.push(...validate(sub, v, path));
+        break;
       case 'oneOf': {
         const passing = (arg as Schema[]).filter((sub) => validate(sub, v, path).length === 0).length;
         if (passing !== 1) fail(`oneOf (${passing} match)`);
         break;
       }
-      default: throw new Error(`the schema uses ${k} at ${path}: teach this validator`);
+      default:
+        throw new Error(`the schema uses ${k} at ${path}: teach this validator`);
     }
   }
   return errors;
 }
 
 const schema = manifestJsonSchema();
-const tiny = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(ROOT, 'test', 'fixtures', 'tiny', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+const tiny = async (): Promise<Record<string, unknown>> =>
+  JSON.parse(await readFile(join(ROOT, 'test', 'fixtures', 'tiny', 'manifest.json'), 'utf8')) as Record<string, unknown>;
 
 describe('manifest.schema.json', () => {
   it('is manifestJsonSchema(), draft 2020-12, marked generated', async () => {
@@ -95,13 +119,55 @@ describe('manifest.schema.json', () => {
 
   it('refuses what the zod schema refuses, at the same place', async () => {
     const cases: [string, (m: Record<string, unknown>) => void, string][] = [
-      ['no outputs', (m) => { delete m.outputs; }, '$: required outputs'],
-      ['an unknown key', (m) => { m.extra = 1; }, '$: additionalProperties extra'],
-      ['schema version 1', (m) => { m.schemaVersion = 1; }, '$.schemaVersion: const'],
-      ['uniform at 9 bits', (m) => { (m.bottleneck as { ratePoints: Record<string, unknown>[] }).ratePoints[1]!.bits = 9; }, '$.bottleneck.ratePoints[1]: oneOf (0 match)'],
-      ['an unknown codec', (m) => { (m.bottleneck as { ratePoints: Record<string, unknown>[] }).ratePoints[2]!.codec = 'bf16'; }, '$.bottleneck.ratePoints[2]: oneOf (0 match)'],
-      ['a graph file that is not .onnx', (m) => { (m.graphs as { tail: { file: string } }).tail.file = 'tail.bin'; }, '$.graphs.tail.file: pattern'],
-      ['an upper-case hash', (m) => { (m.graphs as { tail: { sha256: string } }).tail.sha256 = 'A'.repeat(64); }, '$.graphs.tail.sha256: pattern'],
+      [
+        'no outputs',
+        (m) => {
+          delete m.outputs;
+        },
+        '$: required outputs',
+      ],
+      [
+        'an unknown key',
+        (m) => {
+          m.extra = 1;
+        },
+        '$: additionalProperties extra',
+      ],
+      [
+        'schema version 1',
+        (m) => {
+          m.schemaVersion = 1;
+        },
+        '$.schemaVersion: const',
+      ],
+      [
+        'uniform at 9 bits',
+        (m) => {
+          (m.bottleneck as { ratePoints: Record<string, unknown>[] }).ratePoints[1]!.bits = 9;
+        },
+        '$.bottleneck.ratePoints[1]: oneOf (0 match)',
+      ],
+      [
+        'an unknown codec',
+        (m) => {
+          (m.bottleneck as { ratePoints: Record<string, unknown>[] }).ratePoints[2]!.codec = 'bf16';
+        },
+        '$.bottleneck.ratePoints[2]: oneOf (0 match)',
+      ],
+      [
+        'a graph file that is not .onnx',
+        (m) => {
+          (m.graphs as { tail: { file: string } }).tail.file = 'tail.bin';
+        },
+        '$.graphs.tail.file: pattern',
+      ],
+      [
+        'an upper-case hash',
+        (m) => {
+          (m.graphs as { tail: { sha256: string } }).tail.sha256 = 'A'.repeat(64);
+        },
+        '$.graphs.tail.sha256: pattern',
+      ],
     ];
     for (const [what, edit, problem] of cases) {
       const m = await tiny();

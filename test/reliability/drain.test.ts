@@ -30,7 +30,17 @@ describe('SIGTERM drain under load', () => {
       const exitCode = await server.exited;
       const exitMs = performance.now() - termAt;
       const r = await load;
-      console.log(JSON.stringify({ unreadyMs: Math.round(unreadyMs), exitMs: Math.round(exitMs), sent: r.sent, answered: r.answered, errored: r.errored, closeCodes: r.closeCodes, lost: r.lost }));
+      console.log(
+        JSON.stringify({
+          unreadyMs: Math.round(unreadyMs),
+          exitMs: Math.round(exitMs),
+          sent: r.sent,
+          answered: r.answered,
+          errored: r.errored,
+          closeCodes: r.closeCodes,
+          lost: r.lost,
+        }),
+      );
       expect(status).toBe(503);
       expect(unreadyMs).toBeLessThan(1000);
       expect(exitCode).toBe(0);

@@ -44,7 +44,12 @@ async function stream(d: Device, n: number): Promise<InferResult[]> {
 /** A device that always offloads, connected through a proxy with link `spec`. */
 async function behind<T>(spec: string, fn: (d: Device, p: LinkProxy) => Promise<T>): Promise<T> {
   const p = await createLinkProxy({ host: '127.0.0.1', port: server.address.port }, parseLink(spec).profile);
-  const d = await createDevice({ bundle: join(models, 'tiny'), edge: `ws://127.0.0.1:${p.port}`, policy: { force: 'always-offload' }, deadlineMs: DEADLINE_MS });
+  const d = await createDevice({
+    bundle: join(models, 'tiny'),
+    edge: `ws://127.0.0.1:${p.port}`,
+    policy: { force: 'always-offload' },
+    deadlineMs: DEADLINE_MS,
+  });
   try {
     expect(await d.whenConnected(5000)).toBe(true);
     return await fn(d, p);
@@ -87,7 +92,12 @@ describe('faults on the link', () => {
     const up = parseLink('lte').profile;
     const p = await createLinkProxy({ host: '127.0.0.1', port: server.address.port }, up);
     try {
-      const d = await createDevice({ bundle: join(models, 'tiny'), edge: `ws://127.0.0.1:${p.port}`, policy: { force: 'always-offload' }, deadlineMs: DEADLINE_MS });
+      const d = await createDevice({
+        bundle: join(models, 'tiny'),
+        edge: `ws://127.0.0.1:${p.port}`,
+        policy: { force: 'always-offload' },
+        deadlineMs: DEADLINE_MS,
+      });
       expect(await d.whenConnected(5000)).toBe(true);
       p.setProfile({ ...up, outages: [[0, 2 ** 31 - 1]] });
       const t0 = performance.now();

@@ -46,7 +46,9 @@ describe('every request id ends in exactly one outcome', () => {
   }, 60_000);
 
   it('overload: a tiny queue sheds the excess with QUEUE_FULL, and still every id gets one outcome', async () => {
-    const r = await withServer({ maxQueue: 4, maxBatch: 4, maxQueueDelayUs: 5000 }, (s) => runLoad({ url: s.url, bundle, connections: 100, rate: 100, seconds: 3, deadlineMs: 2000 }));
+    const r = await withServer({ maxQueue: 4, maxBatch: 4, maxQueueDelayUs: 5000 }, (s) =>
+      runLoad({ url: s.url, bundle, connections: 100, rate: 100, seconds: 3, deadlineMs: 2000 }),
+    );
     expect(r.lost).toBe(0);
     expect(r.duplicates).toBe(0);
     expect(Object.keys(r.errored).every((code) => code === 'QUEUE_FULL' || code === 'DEADLINE_EXCEEDED')).toBe(true);

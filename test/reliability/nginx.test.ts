@@ -51,7 +51,11 @@ beforeAll(async () => {
     .replace('http {', `http {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`);
   expect(conf).toContain(`127.0.0.1:${replicas[1]!.port}`);
   await writeFile(join(dir, 'nginx.conf'), conf);
-  nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;`], { stdio: 'inherit' });
+  nginx = spawn(
+    NGINX,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', `daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;`],
+    { stdio: 'inherit' },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -63,20 +67,33 @@ afterAll(async () => {
 describe('two replicas behind nginx, one killed mid-stream', () => {
   it('every infer() answers; devices on the dead replica fall back, then reconnect through nginx to the survivor', async () => {
     // nginx is up once it proxies a replica's readiness.
-  await expect.poll(async () => (await fetch(`http://127.0.0.1:${nginxPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 }).toBe(200);
+    await expect
+      .poll(async () => (await fetch(`http://127.0.0.1:${nginxPort}/readyz`).catch(() => undefined))?.status, { timeout: 10_000, interval: 50 })
+      .toBe(200);
     const images = await loadFashionMnistTest();
-    const devices: Device[] = await Promise.all(Array.from({ length: 8 }, () => createDevice({
-      bundle: TINY, edge: `ws://127.0.0.1:${nginxPort}`, policy: { force: 'always-offload' }, deadlineMs: 2000,
-    })));
+    const devices: Device[] = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        createDevice({
+          bundle: TINY,
+          edge: `ws://127.0.0.1:${nginxPort}`,
+          policy: { force: 'always-offload' },
+          deadlineMs: 2000,
+        }),
+      ),
+    );
     for (const d of devices) expect(await d.whenConnected(5000)).toBe(true);
     let killedAt = Infinity;
     let stop = false;
     const results: { device: number; at: number; r: InferResult }[] = [];
     const edgeAfterKill = new Map<number, number>();
     let sawAllBack: () => void = () => {};
-    const allBack = new Promise<void>((resolve) => { sawAllBack = resolve; });
+    const allBack = new Promise<void>((resolve) => {
+      sawAllBack = resolve;
+    });
     let warm: () => void = () => {};
-    const warmedUp = new Promise<void>((resolve) => { warm = resolve; });
+    const warmedUp = new Promise<void>((resolve) => {
+      warm = resolve;
+    });
     const loops = devices.map(async (d, i) => {
       let k = 0;
       let edgeAnswers = 0;
@@ -112,7 +129,15 @@ describe('two replicas behind nginx, one killed mid-stream', () => {
     const hit = new Set(fallbacks.map((x) => x.device));
     expect(hit.size).toBeGreaterThan(0);
     const reconnectMs = [...hit].map((i) => edgeAfterKill.get(i)!).sort((a, b) => a - b);
-    console.log(JSON.stringify({ devices: devices.length, onVictim: hit.size, requests: results.length, fallbacks: fallbacks.length, reconnectMs: reconnectMs.map(Math.round) }));
+    console.log(
+      JSON.stringify({
+        devices: devices.length,
+        onVictim: hit.size,
+        requests: results.length,
+        fallbacks: fallbacks.length,
+        reconnectMs: reconnectMs.map(Math.round),
+      }),
+    );
     expect(percentile(reconnectMs, 95)).toBeLessThan(2000);
     // The survivor served it all afterwards.
     expect((await fetch(`http://127.0.0.1:${nginxPort}/readyz`)).status).toBe(200);

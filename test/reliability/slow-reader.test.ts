@@ -19,7 +19,9 @@ let cleanup: () => Promise<void>;
 let server: EdgeServer;
 const events: { event?: string; buffered?: number }[] = [];
 let sawSlowReader: () => void = () => {};
-const slowReader = new Promise<void>((resolve) => { sawSlowReader = resolve; });
+const slowReader = new Promise<void>((resolve) => {
+  sawSlowReader = resolve;
+});
 
 beforeAll(async () => {
   let models: string;
@@ -35,7 +37,14 @@ beforeAll(async () => {
       done();
     },
   });
-  server = await createEdgeServer({ models, port: 0, workers: 1, rateLimitPerSecond: 0, maxBufferedBytes: MAX_BUFFERED, logger: pino({ level: 'info' }, sink) });
+  server = await createEdgeServer({
+    models,
+    port: 0,
+    workers: 1,
+    rateLimitPerSecond: 0,
+    maxBufferedBytes: MAX_BUFFERED,
+    logger: pino({ level: 'info' }, sink),
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -52,7 +61,9 @@ describe('a client that never reads', () => {
     const junk = clientFrame(OP_BINARY, Uint8Array.of(0xff, 0xff, 0xff), true);
     let sent = 0;
     let done = false;
-    void slowReader.then(() => { done = true; });
+    void slowReader.then(() => {
+      done = true;
+    });
     while (!done) {
       sent++;
       if (!s.write(junk)) await Promise.race([new Promise((resolve) => s.socket.once('drain', resolve)), slowReader]);

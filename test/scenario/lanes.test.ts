@@ -14,9 +14,16 @@ type Measured = InferResult['measured'];
 /** An InferResult with the figures the lane runner reads (label: the input's id). */
 function result(label: number, measured: Measured, bytesUp: number): InferResult {
   return {
-    label, labelName: undefined, confidence: 1, path: 'edge', payloadBytes: bytesUp, bytesUp, bytesDown: 0,
+    label,
+    labelName: undefined,
+    confidence: 1,
+    path: 'edge',
+    payloadBytes: bytesUp,
+    bytesUp,
+    bytesDown: 0,
     timings: { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: measured.wall },
-    energy: { computeJ: 0, radioJ: 0, totalJ: 0, model: 'fake' }, measured,
+    energy: { computeJ: 0, radioJ: 0, totalJ: 0, model: 'fake' },
+    measured,
   };
 }
 
@@ -45,7 +52,13 @@ function newLog(): Log {
  * each call adds 10 B up and 3 B down to the shared counter, as a proxy would count them. The
  * runner warms a device right after making it, so each device's first `warmup` calls are its warm-ups.
  */
-function fakes(log: Log, warmup: number, figures: (input: number) => { measured: Measured; bytesUp: number }, failOn?: number, yields: (input: number) => number = () => 1): () => Promise<Device> {
+function fakes(
+  log: Log,
+  warmup: number,
+  figures: (input: number) => { measured: Measured; bytesUp: number },
+  failOn?: number,
+  yields: (input: number) => number = () => 1,
+): () => Promise<Device> {
   return () => {
     const id = log.made++;
     let calls = 0;
@@ -133,13 +146,23 @@ describe('runLanes with a fixed number of devices', () => {
     const log = newLog();
     const seen: number[] = [];
     const run = await runLanes({
-      make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 10 })), inputs: inputs(N), warmup: WARMUP, pilot: PILOT, parallel: 3,
-      connectMs: 1234, bytes: () => ({ ...log.bytes }), onResult: (i) => seen.push(i),
+      make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 10 })),
+      inputs: inputs(N),
+      warmup: WARMUP,
+      pilot: PILOT,
+      parallel: 3,
+      connectMs: 1234,
+      bytes: () => ({ ...log.bytes }),
+      onResult: (i) => seen.push(i),
     });
     // Results in input order; every input reported once.
     expect(run.results.map((r) => r.label)).toEqual(Array.from({ length: N }, (_, i) => i));
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i));
-    expect(measuredCalls(log).map((c) => c.input).sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(
+      measuredCalls(log)
+        .map((c) => c.input)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: N }, (_, i) => i));
     expect(run).toMatchObject({ lanes: 3, pilot: PILOT });
     // Three devices, each waited for and warmed on the first inputs (i mod N), each closed once.
     expect(log.made).toBe(3);
@@ -160,7 +183,13 @@ describe('runLanes with a fixed number of devices', () => {
 
   it('without a byte counter or an edge to wait for: zero wire bytes, no whenConnected', async () => {
     const log = newLog();
-    const run = await runLanes({ make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 })), inputs: inputs(12), warmup: WARMUP, pilot: 4, parallel: 2 });
+    const run = await runLanes({
+      make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 })),
+      inputs: inputs(12),
+      warmup: WARMUP,
+      pilot: 4,
+      parallel: 2,
+    });
     expect(run).toMatchObject({ wireUp: 0, wireDown: 0, lanes: 2, pilot: 4 });
     expect(log.connected).toEqual([]);
     expect(measuredCalls(log)).toHaveLength(12);
@@ -168,7 +197,13 @@ describe('runLanes with a fixed number of devices', () => {
 
   it('a run no longer than its pilot uses one device', async () => {
     const log = newLog();
-    const run = await runLanes({ make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 })), inputs: inputs(3), warmup: WARMUP, pilot: 8, parallel: 4 });
+    const run = await runLanes({
+      make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 })),
+      inputs: inputs(3),
+      warmup: WARMUP,
+      pilot: 8,
+      parallel: 4,
+    });
     expect(run).toMatchObject({ lanes: 1, pilot: 3 });
     expect(log.made).toBe(1);
     expect(log.maxInFlight).toBe(1);
@@ -180,21 +215,43 @@ describe('runLanes with a fixed number of devices', () => {
     // Inputs 50 and 100 are slow (1000 microtasks): the other device finishes the chunk's other
     // inputs meanwhile, and waits for the slow one before the next chunk starts.
     const log = newLog();
-    const run = await runLanes({ make: fakes(log, 0, () => ({ measured: m(1, 5), bytesUp: 0 }), undefined, (i) => (i === 50 || i === 100 ? 1000 : 1)), inputs: inputs(120), warmup: 0, pilot: 3, parallel: 2 });
+    const run = await runLanes({
+      make: fakes(
+        log,
+        0,
+        () => ({ measured: m(1, 5), bytesUp: 0 }),
+        undefined,
+        (i) => (i === 50 || i === 100 ? 1000 : 1),
+      ),
+      inputs: inputs(120),
+      warmup: 0,
+      pilot: 3,
+      parallel: 2,
+    });
     expect(run.lanes).toBe(2);
     const at = (e: string): number => log.events.indexOf(e);
-    for (const [slow, boundary] of [[50, 53], [100, 103]] as const) {
+    for (const [slow, boundary] of [
+      [50, 53],
+      [100, 103],
+    ] as const) {
       expect(at(`-${boundary - 1}`)).toBeLessThan(at(`-${slow}`)); // the other device went on
       expect(at(`+${boundary}`)).toBeGreaterThan(at(`-${slow}`)); // the next chunk waited
     }
     // The pilot ends before the first chunk starts.
     expect(at('+3')).toBeGreaterThan(at('-2'));
-    expect(log.events.filter((e) => e.startsWith('+')).map((e) => Number(e.slice(1))).sort((a, b) => a - b)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    expect(
+      log.events
+        .filter((e) => e.startsWith('+'))
+        .map((e) => Number(e.slice(1)))
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 120 }, (_, i) => i));
   });
 
   it('closes every device it opened when an inference throws, and rejects with that error', async () => {
     const log = newLog();
-    await expect(runLanes({ make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 }), 20), inputs: inputs(40), warmup: WARMUP, pilot: 4, parallel: 3 })).rejects.toThrow(new Error('input 20 failed'));
+    await expect(
+      runLanes({ make: fakes(log, WARMUP, () => ({ measured: m(1, 5), bytesUp: 0 }), 20), inputs: inputs(40), warmup: WARMUP, pilot: 4, parallel: 3 }),
+    ).rejects.toThrow(new Error('input 20 failed'));
     expect(log.made).toBe(3);
     expect([...log.closed].sort()).toEqual([0, 1, 2]);
   });
@@ -207,7 +264,8 @@ describe("runLanes with parallel 'auto'", () => {
     // Pilot 4: [0, 4) alone; its figures give 1 device for [4, 29) (max(4, 25) inputs); those give 1
     // device for [29, 54); those give 8 for the rest.
     const log = newLog();
-    const figures = (i: number): { measured: Measured; bytesUp: number } => (i < 29 ? { measured: m(10, 10), bytesUp: 0 } : { measured: m(0.5, 40), bytesUp: 20 });
+    const figures = (i: number): { measured: Measured; bytesUp: number } =>
+      i < 29 ? { measured: m(10, 10), bytesUp: 0 } : { measured: m(0.5, 40), bytesUp: 20 };
     const run = await runLanes({ make: fakes(log, WARMUP, figures), inputs: inputs(120), warmup: WARMUP, pilot: 4, parallel: 'auto' });
     expect(run).toMatchObject({ lanes: 8, pilot: 4 });
     expect(log.made).toBe(8);
@@ -223,7 +281,13 @@ describe("runLanes with parallel 'auto'", () => {
 
   it('stays at one device for a compute-bound run', async () => {
     const log = newLog();
-    const run = await runLanes({ make: fakes(log, WARMUP, () => ({ measured: m(4, 5), bytesUp: 0 })), inputs: inputs(80), warmup: WARMUP, pilot: 10, parallel: 'auto' });
+    const run = await runLanes({
+      make: fakes(log, WARMUP, () => ({ measured: m(4, 5), bytesUp: 0 })),
+      inputs: inputs(80),
+      warmup: WARMUP,
+      pilot: 10,
+      parallel: 'auto',
+    });
     expect(run).toMatchObject({ lanes: 1, pilot: 10 });
     expect(log.made).toBe(1);
     expect(log.maxInFlight).toBe(1);
@@ -231,7 +295,13 @@ describe("runLanes with parallel 'auto'", () => {
 
   it('never goes above AUTO_MAX_LANES', async () => {
     const log = newLog();
-    const run = await runLanes({ make: fakes(log, 0, () => ({ measured: m(0, 10_000), bytesUp: 10 })), inputs: inputs(60), warmup: 0, pilot: 2, parallel: 'auto' });
+    const run = await runLanes({
+      make: fakes(log, 0, () => ({ measured: m(0, 10_000), bytesUp: 10 })),
+      inputs: inputs(60),
+      warmup: 0,
+      pilot: 2,
+      parallel: 'auto',
+    });
     expect(run.lanes).toBe(AUTO_MAX_LANES);
     expect(log.made).toBe(AUTO_MAX_LANES);
   });

@@ -96,7 +96,8 @@ describe('violations of a fake tree', () => {
 
   it('ignores packages, node: modules, package.json, its own folder, declaration files and skipped folders', async () => {
     const root = await fakeTree({
-      'head/a.ts': "import { WebSocket } from 'ws';\nimport { readFile } from 'node:fs/promises';\nimport pkg from '../package.json';\nimport { b } from './b.js';\nimport { c } from '../protocol/c.js';\nvoid WebSocket; void readFile; void pkg; void b; void c;\n",
+      'head/a.ts':
+        "import { WebSocket } from 'ws';\nimport { readFile } from 'node:fs/promises';\nimport pkg from '../package.json';\nimport { b } from './b.js';\nimport { c } from '../protocol/c.js';\nvoid WebSocket; void readFile; void pkg; void b; void c;\n",
       'head/b.ts': 'export const b = 1;\n',
       'head/types.d.ts': "import type { X } from '../tail/x.js';\nexport type Y = X;\n",
       'head/generated/g.ts': "import { t } from '../../tail/t.js';\nvoid t;\n",

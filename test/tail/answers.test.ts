@@ -98,7 +98,12 @@ describe('split answers (§5)', () => {
     expect(a.scores).toEqual([]);
     const b = answerOf(await c.call(splitRequest(bundle, 2, golden.latent[0]!, 1, { topK: 3, want: WANT.scores })));
     expect(b.topLabels).toEqual(a.topLabels);
-    expectClose(b.scores, a.topLabels.map((l) => p[l]!), ATOL, 'top scores');
+    expectClose(
+      b.scores,
+      a.topLabels.map((l) => p[l]!),
+      ATOL,
+      'top scores',
+    );
     // More than the labels there are: all of them.
     expect(answerOf(await c.call(splitRequest(bundle, 3, golden.latent[0]!, 1, { topK: 20 }))).topLabels).toEqual(topK(p, 10));
     c.close();
@@ -227,7 +232,10 @@ describe('full offload (§7)', () => {
 
   it('INPUT_DOWNSAMPLE: the edge rebuilds each block as §7 says, then runs full.onnx', async () => {
     const { c } = await connect(server.url, bundle, { inputEncodings });
-    for (const [rate, f, bits] of [[1, 2, 4], [2, 3, 3]] as const) {
+    for (const [rate, f, bits] of [
+      [1, 2, 4],
+      [2, 3, 3],
+    ] as const) {
       for (let i = 0; i < golden.images.length; i++) {
         const r = fullRequest(bundle, 1, golden.images[i]!, rate, { codec: 'downsample', factor: f, bits }, { want: WANT.outputs });
         expect(r.payload!.length).toBe(Math.ceil((Math.ceil(28 / f) ** 2 * bits) / 8));
@@ -259,15 +267,24 @@ describe('non-finite outputs (§5.2)', () => {
       const dir = join(models, 'tiny');
       await cp(TINY, dir, { recursive: true });
       await cp(join(TINY, '..', 'nan-tail.onnx'), join(dir, 'tail.onnx'));
-      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { bottleneck: { tailInput: string }; graphs: { tail: { sha256: string; inputs: { name: string }[] } } };
+      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+        bottleneck: { tailInput: string };
+        graphs: { tail: { sha256: string; inputs: { name: string }[] } };
+      };
       manifest.bottleneck.tailInput = 'features';
       manifest.graphs.tail.inputs[0]!.name = 'features';
-      manifest.graphs.tail.sha256 = createHash('sha256').update(await readFile(join(dir, 'tail.onnx'))).digest('hex');
+      manifest.graphs.tail.sha256 = createHash('sha256')
+        .update(await readFile(join(dir, 'tail.onnx')))
+        .digest('hex');
       await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
       const broken = await loadBundle(dir);
       const s = await pool.start({ models });
       const { c } = await connect(s.url, broken);
-      expect(errorOf(await c.call(splitRequest(broken, 1, golden.latent[0]!, 0)))).toMatchObject({ id: 1, name: 'INTERNAL', message: 'the class logits of logits are not finite' });
+      expect(errorOf(await c.call(splitRequest(broken, 1, golden.latent[0]!, 0)))).toMatchObject({
+        id: 1,
+        name: 'INTERNAL',
+        message: 'the class logits of logits are not finite',
+      });
       expect(errorOf(await c.call(splitRequest(broken, 2, golden.latent[0]!, 0, { want: WANT.outputs })))).toMatchObject({ id: 2, name: 'INTERNAL' });
       expect(answerOf(await c.call(fullRequest(broken, 3, golden.images[0]!)))).toMatchObject({ id: 3, ...expectedClass(golden.fullLogits[0]!) });
       c.close();

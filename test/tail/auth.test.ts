@@ -62,7 +62,7 @@ describe('shared secret', () => {
     expect(await handshake(shared, undefined)).toBe('UNAUTHENTICATED: Hello: missing token');
   });
 
-  it("checks Hello.auth_token whenever present: a wrong one is UNAUTHENTICATED even after a good upgrade token", async () => {
+  it('checks Hello.auth_token whenever present: a wrong one is UNAUTHENTICATED even after a good upgrade token', async () => {
     expect(await handshake(shared, 'wrong', bearer(SECRET))).toBe('UNAUTHENTICATED: Hello: wrong token');
     expect(await handshake(shared, 'wrong')).toBe('UNAUTHENTICATED: Hello: wrong token');
     expect(await handshake(shared, SECRET, bearer(SECRET))).toBe('accepted');
@@ -82,7 +82,12 @@ describe('HMAC tokens', () => {
     const forged = signToken('other', 'dev-1', now() + 60);
     const expired = signToken('k', 'dev-1', now() - 1);
     const noExp = `${Buffer.from(JSON.stringify({ sub: 'dev-1' })).toString('base64url')}.`;
-    for (const [token, why] of [[forged, 'forged token'], [expired, 'expired token'], ['not-a-token', 'malformed token'], [noExp, 'malformed token']] as const) {
+    for (const [token, why] of [
+      [forged, 'forged token'],
+      [expired, 'expired token'],
+      ['not-a-token', 'malformed token'],
+      [noExp, 'malformed token'],
+    ] as const) {
       await expect(TestClient.open(hmac.url, bearer(token)), why).rejects.toThrow('HTTP 401');
       expect(await handshake(hmac, token)).toBe(`UNAUTHENTICATED: Hello: ${why}`);
     }
@@ -95,14 +100,17 @@ describe('HTTP with auth on', () => {
     expect((await fetch(`${httpBase(shared)}/readyz`)).status).toBe(200);
   });
 
-  it.each(['/metrics', '/v1/models', '/v1/models/tiny/0.2.0/manifest.json', '/v1/models/tiny/0.2.0/head.onnx'])('%s is 401 without the token or with a wrong one, 200 with it', async (path) => {
-    const url = `${httpBase(shared)}${path}`;
-    expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(url, bearer('wrong'))).status).toBe(401);
-    const ok = await fetch(url, bearer(SECRET));
-    expect(ok.status).toBe(200);
-    await ok.arrayBuffer();
-  });
+  it.each(['/metrics', '/v1/models', '/v1/models/tiny/0.2.0/manifest.json', '/v1/models/tiny/0.2.0/head.onnx'])(
+    '%s is 401 without the token or with a wrong one, 200 with it',
+    async (path) => {
+      const url = `${httpBase(shared)}${path}`;
+      expect((await fetch(url)).status).toBe(401);
+      expect((await fetch(url, bearer('wrong'))).status).toBe(401);
+      const ok = await fetch(url, bearer(SECRET));
+      expect(ok.status).toBe(200);
+      await ok.arrayBuffer();
+    },
+  );
 
   it('the same with HMAC tokens', async () => {
     const url = `${httpBase(hmac)}/v1/models`;

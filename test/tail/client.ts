@@ -11,8 +11,20 @@ import { encodeFeatures, encodeInput, resolveRatePoints, type InputEncoding, typ
 import { loadBundle, type LoadedBundle } from '../../protocol/bundle.js';
 import { createEdgeServer, type EdgeServer, type EdgeServerOptions } from '../../tail/index.js';
 import {
-  decodeFrame, encodeFrame, errorCodeFromWire, pb, PROTOCOL_VERSION, SUBPROTOCOL,
-  type Answer, type BundleRef, type HelloAck, type HelloInit, type Message, type MessageInit, type RequestInit, type WireError,
+  decodeFrame,
+  encodeFrame,
+  errorCodeFromWire,
+  pb,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL,
+  type Answer,
+  type BundleRef,
+  type HelloAck,
+  type HelloInit,
+  type Message,
+  type MessageInit,
+  type RequestInit,
+  type WireError,
 } from '../../protocol/index.js';
 
 /** test/fixtures: a models folder whose one bundle is the tiny one. */
@@ -43,7 +55,12 @@ export async function tinyGolden(dir = TINY): Promise<Golden> {
 export async function tinyModels(): Promise<{ models: string; bundle: LoadedBundle; golden: Golden; cleanup: () => Promise<void> }> {
   const models = await mkdtemp(join(tmpdir(), 'offramp-models-'));
   await cp(TINY, join(models, 'tiny'), { recursive: true });
-  return { models, bundle: await loadBundle(join(models, 'tiny')), golden: await tinyGolden(TINY), cleanup: () => rm(models, { recursive: true, force: true }) };
+  return {
+    models,
+    bundle: await loadBundle(join(models, 'tiny')),
+    golden: await tinyGolden(TINY),
+    cleanup: () => rm(models, { recursive: true, force: true }),
+  };
 }
 
 /** The Hello's bundle reference for a loaded bundle. */
@@ -57,8 +74,13 @@ export const RAW = { codec: pb.InputCodec.INPUT_RAW };
 /** A Hello for `b`: every rate point, raw input (index 0), no zstd, fp32 outputs; `over` wins. */
 export function helloFor(b: LoadedBundle, over: Partial<HelloInit> = {}): HelloInit {
   return {
-    protocolVersion: PROTOCOL_VERSION, clientName: 'test', clientVersion: '0', bundle: bundleRef(b),
-    ratePoints: b.manifest.bottleneck.ratePoints.map((_, i) => i), inputEncodings: [RAW], ...over,
+    protocolVersion: PROTOCOL_VERSION,
+    clientName: 'test',
+    clientVersion: '0',
+    bundle: bundleRef(b),
+    ratePoints: b.manifest.bottleneck.ratePoints.map((_, i) => i),
+    inputEncodings: [RAW],
+    ...over,
   };
 }
 
@@ -85,9 +107,22 @@ export function answerOf(o: Message | Outcome): Answer {
   const a = o.answer;
   const t = a.timings;
   return {
-    id: a.id, label: a.label, confidence: a.confidence, topLabels: [...a.topLabels], scores: [...a.scores],
+    id: a.id,
+    label: a.label,
+    confidence: a.confidence,
+    topLabels: [...a.topLabels],
+    scores: [...a.scores],
     timings: t ? { queueUs: t.queueUs, decodeUs: t.decodeUs, computeUs: t.computeUs, batchSize: t.batchSize } : null,
-    outputs: a.outputs.map((x) => ({ name: x.name, dtype: x.dtype, shape: [...x.shape], encoding: x.encoding, scale: x.scale, zeroPoint: x.zeroPoint, zstd: x.zstd, data: x.data })),
+    outputs: a.outputs.map((x) => ({
+      name: x.name,
+      dtype: x.dtype,
+      shape: [...x.shape],
+      encoding: x.encoding,
+      scale: x.scale,
+      zeroPoint: x.zeroPoint,
+      zstd: x.zstd,
+      data: x.data,
+    })),
   };
 }
 
@@ -131,11 +166,13 @@ export class TestClient {
         w.resolve(got);
       } else this.unread.push(got);
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-      this.isClosed = true;
-      for (const w of this.waiters.splice(0)) w.reject(new Error(`the connection closed (${code} ${reason.toString()}) before the frame awaited`));
-      resolve({ code, reason: reason.toString() });
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        this.isClosed = true;
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`the connection closed (${code} ${reason.toString()}) before the frame awaited`));
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
     ws.on('error', () => {}); // surfaced as 'close' (or as open()'s rejection)
   }
 
@@ -206,7 +243,12 @@ export class TestClient {
 }
 
 /** Opens a connection and completes the handshake; fails on a refusal. */
-export async function connect(url: string, b: LoadedBundle, over: Partial<HelloInit> = {}, options: ClientOptions = {}): Promise<{ c: TestClient; ack: HelloAck }> {
+export async function connect(
+  url: string,
+  b: LoadedBundle,
+  over: Partial<HelloInit> = {},
+  options: ClientOptions = {},
+): Promise<{ c: TestClient; ack: HelloAck }> {
   const c = await TestClient.open(url, options);
   const m = await c.hello(b, over);
   if (m.type !== 'helloAck') throw new Error(`the Hello was refused: ${describe(m)}`);
@@ -224,13 +266,28 @@ export function featurePayload(b: LoadedBundle, features: ArrayLike<number>, rat
 }
 
 /** A split request (GRAPH_TAIL) for `features` at rate point `rate`; `over` wins. */
-export function splitRequest(b: LoadedBundle, id: number, features: ArrayLike<number>, rate: number, over: Partial<RequestInit> = {}, zstd?: ZstdBackend): RequestInit {
+export function splitRequest(
+  b: LoadedBundle,
+  id: number,
+  features: ArrayLike<number>,
+  rate: number,
+  over: Partial<RequestInit> = {},
+  zstd?: ZstdBackend,
+): RequestInit {
   const enc = featurePayload(b, features, rate, zstd);
   return { id, payload: enc.payload, rate, ...(enc.zstd ? { zstd: true } : {}), ...over };
 }
 
 /** A full-offload request (GRAPH_FULL) for one raw uint8 sample in `encoding`, named by Hello index `rate`. */
-export function fullRequest(b: LoadedBundle, id: number, image: ArrayLike<number>, rate = 0, encoding: InputEncoding = { codec: 'raw' }, over: Partial<RequestInit> = {}, options: Parameters<typeof encodeInput>[3] = {}): RequestInit {
+export function fullRequest(
+  b: LoadedBundle,
+  id: number,
+  image: ArrayLike<number>,
+  rate = 0,
+  encoding: InputEncoding = { codec: 'raw' },
+  over: Partial<RequestInit> = {},
+  options: Parameters<typeof encodeInput>[3] = {},
+): RequestInit {
   const enc = encodeInput(Uint8Array.from(image), b.manifest.input.raw.shape, encoding, options);
   return { id, graph: pb.Graph.GRAPH_FULL, rate, payload: enc.payload, ...(enc.zstd ? { zstd: true } : {}), ...over };
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DedupWindow, outcomeBytes, type Outcome } from '../../tail/dedup.js';
 
-const answer = (label: number): Outcome => ({ type: 'answer', answer: { id: 1, label, confidence: 200, scores: [1], timings: { queueUs: 1, decodeUs: 1, computeUs: 1, batchSize: 1 } } });
+const answer = (label: number): Outcome => ({
+  type: 'answer',
+  answer: { id: 1, label, confidence: 200, scores: [1], timings: { queueUs: 1, decodeUs: 1, computeUs: 1, batchSize: 1 } },
+});
 const refused: Outcome = { type: 'error', error: { id: 1, code: 7, message: 'full', retryAfterMs: 5 } };
 
 describe('DedupWindow', () => {
@@ -39,14 +42,23 @@ describe('DedupWindow', () => {
 
   it('estimates what an outcome holds: numbers as doubles, tensor bytes, text as UTF-16', () => {
     expect(outcomeBytes(answer(0))).toBe(8 * 1 + 256);
-    expect(outcomeBytes({ type: 'answer', answer: { id: 1, topLabels: [1, 2], scores: [0.5, 0.25], outputs: [{ name: 'x', shape: [10], data: new Uint8Array(40) }] } })).toBe(8 * 4 + (40 + 8 + 128) + 256);
+    expect(
+      outcomeBytes({
+        type: 'answer',
+        answer: { id: 1, topLabels: [1, 2], scores: [0.5, 0.25], outputs: [{ name: 'x', shape: [10], data: new Uint8Array(40) }] },
+      }),
+    ).toBe(8 * 4 + (40 + 8 + 128) + 256);
     expect(outcomeBytes(refused)).toBe(2 * 'full'.length + 256);
   });
 
   it('keeps answers for the window and within its byte budget, oldest out first', () => {
     // Room for exactly two answers: each is its outcome, its key ('a': 2 bytes as UTF-16) and its digest.
     const w = new DedupWindow(100, 2 * (outcomeBytes(answer(0)) + 2 + 1));
-    for (const [k, t] of [['a', 0], ['b', 10], ['c', 20]] as const) {
+    for (const [k, t] of [
+      ['a', 0],
+      ['b', 10],
+      ['c', 20],
+    ] as const) {
       w.admit(k, 'd', () => {}, t);
       w.finish(k, answer(0), true, t);
     }

@@ -41,7 +41,12 @@ describe('credit window', () => {
     expect(ack.limits.maxInFlight).toBe(2);
     c.request(splitRequest(bundle, 1, golden.latent[0]!, 0));
     c.request(splitRequest(bundle, 2, golden.latent[1]!, 0));
-    expect(errorOf(await c.call(splitRequest(bundle, 3, golden.latent[2]!, 0)))).toMatchObject({ id: 3, name: 'TOO_MANY_IN_FLIGHT', message: '2 requests in flight; the limit is 2', retryAfterMs: 0 });
+    expect(errorOf(await c.call(splitRequest(bundle, 3, golden.latent[2]!, 0)))).toMatchObject({
+      id: 3,
+      name: 'TOO_MANY_IN_FLIGHT',
+      message: '2 requests in flight; the limit is 2',
+      retryAfterMs: 0,
+    });
     // A second connection has its own window: its request completes the batch of 3.
     const { c: other } = await connect(s.url, bundle);
     expect((await other.call(splitRequest(bundle, 1, golden.latent[3]!, 0))).type).toBe('answer');

@@ -29,10 +29,18 @@ async function refused(over: Partial<HelloInit>, code: string, message: string |
 }
 
 /** The HelloAck's accepted terms for `over`. */
-async function acked(over: Partial<HelloInit>): Promise<{ ratePoints: number[]; inputEncodings: number[]; zstd: boolean; outputEncoding: number; deadlineMs: number }> {
+async function acked(
+  over: Partial<HelloInit>,
+): Promise<{ ratePoints: number[]; inputEncodings: number[]; zstd: boolean; outputEncoding: number; deadlineMs: number }> {
   const { c, ack } = await connect(server.url, bundle, over);
   c.close();
-  return { ratePoints: ack.ratePoints, inputEncodings: ack.inputEncodings, zstd: ack.zstd, outputEncoding: ack.outputEncoding, deadlineMs: ack.limits.deadlineMs };
+  return {
+    ratePoints: ack.ratePoints,
+    inputEncodings: ack.inputEncodings,
+    zstd: ack.zstd,
+    outputEncoding: ack.outputEncoding,
+    deadlineMs: ack.limits.deadlineMs,
+  };
 }
 
 describe('transport (§1)', () => {
@@ -46,7 +54,16 @@ describe('transport (§1)', () => {
 describe('HelloAck (§3)', () => {
   it('binds exactly the documented terms for a Hello that offers everything', async () => {
     const c = await TestClient.open(server.url);
-    c.send({ type: 'hello', hello: { protocolVersion: 2, clientName: 'test', bundle: { id: 'tiny', version: bundle.manifest.version, manifestSha256: bundle.manifestSha256 }, ratePoints: [0, 1, 2], inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }] } });
+    c.send({
+      type: 'hello',
+      hello: {
+        protocolVersion: 2,
+        clientName: 'test',
+        bundle: { id: 'tiny', version: bundle.manifest.version, manifestSha256: bundle.manifestSha256 },
+        ratePoints: [0, 1, 2],
+        inputEncodings: [{ codec: pb.InputCodec.INPUT_RAW }],
+      },
+    });
     const r = await c.nextFrame();
     expect(plainFrame(r.bytes)).toEqual({
       helloAck: {
@@ -65,7 +82,15 @@ describe('HelloAck (§3)', () => {
   });
 
   it('announces the operator limits', async () => {
-    const s = await pool.start({ maxInFlight: 7, maxBatch: 5, defaultDeadlineMs: 900, maxDeadlineMs: 2000, rateLimitPerSecond: 50, rateBurst: 9, serverId: 'edge-7' });
+    const s = await pool.start({
+      maxInFlight: 7,
+      maxBatch: 5,
+      defaultDeadlineMs: 900,
+      maxDeadlineMs: 2000,
+      rateLimitPerSecond: 50,
+      rateBurst: 9,
+      serverId: 'edge-7',
+    });
     const { c, ack } = await connect(s.url, bundle);
     expect(ack.limits).toMatchObject({ maxInFlight: 7, maxBatch: 5, deadlineMs: 900, maxDeadlineMs: 2000, rateLimitPerSecond: 50, rateBurst: 9 });
     expect(ack.serverId).toBe('edge-7');
@@ -73,7 +98,10 @@ describe('HelloAck (§3)', () => {
   });
 
   it('echoes zstd and the output encoding', async () => {
-    expect(await acked({ zstd: true, outputEncoding: pb.OutputEncoding.OUTPUT_INT8 })).toMatchObject({ zstd: true, outputEncoding: pb.OutputEncoding.OUTPUT_INT8 });
+    expect(await acked({ zstd: true, outputEncoding: pb.OutputEncoding.OUTPUT_INT8 })).toMatchObject({
+      zstd: true,
+      outputEncoding: pb.OutputEncoding.OUTPUT_INT8,
+    });
     expect(await acked({ outputEncoding: pb.OutputEncoding.OUTPUT_FP16 })).toMatchObject({ zstd: false, outputEncoding: pb.OutputEncoding.OUTPUT_FP16 });
   });
 
@@ -113,7 +141,11 @@ describe('rate points and input encodings: the ack is an intersection (§3)', ()
     const { c, ack } = await connect(server.url, bundle, { inputEncodings });
     expect(ack.inputEncodings).toEqual([4, 5, 6]);
     expect((await c.call(fullRequest(bundle, 1, golden.images[0]!, 6))).type).toBe('answer');
-    expect(errorOf(await c.call(fullRequest(bundle, 2, golden.images[0]!, 1)))).toMatchObject({ id: 2, name: 'BAD_REQUEST', message: 'input encoding 1 was not agreed in the handshake (agreed: 4, 5, 6)' });
+    expect(errorOf(await c.call(fullRequest(bundle, 2, golden.images[0]!, 1)))).toMatchObject({
+      id: 2,
+      name: 'BAD_REQUEST',
+      message: 'input encoding 1 was not agreed in the handshake (agreed: 4, 5, 6)',
+    });
     c.close();
   });
 
@@ -136,7 +168,15 @@ describe('refusals (§3)', () => {
     const c = await TestClient.open(server.url);
     c.send({ type: 'hello', hello: { protocolVersion: v, bundle: { id: 'tiny', version: '0.2.0', manifestSha256: bundle.manifestSha256 }, ratePoints: [0] } });
     const r = await c.nextFrame();
-    expect(plainFrame(r.bytes)).toEqual({ error: { id: 0, code: pb.ErrorCode.UNSUPPORTED_VERSION, message: `protocol version ${v} is not spoken here; supported: 2`, retryAfterMs: 0, supportedVersions: [2] } });
+    expect(plainFrame(r.bytes)).toEqual({
+      error: {
+        id: 0,
+        code: pb.ErrorCode.UNSUPPORTED_VERSION,
+        message: `protocol version ${v} is not spoken here; supported: 2`,
+        retryAfterMs: 0,
+        supportedVersions: [2],
+      },
+    });
     expect(await c.closed).toEqual({ code: 1008, reason: 'UNSUPPORTED_VERSION' });
   });
 
@@ -151,21 +191,45 @@ describe('refusals (§3)', () => {
   });
 
   it('UNKNOWN_MODEL for a bundle it does not serve, MODEL_MISMATCH for another manifest hash', async () => {
-    await refused({ bundle: { id: 'nope', version: '0.2.0', manifestSha256: 'a'.repeat(64) } }, 'UNKNOWN_MODEL', 'this edge does not serve nope 0.2.0 (it serves tiny@0.2.0)');
-    await refused({ bundle: { id: 'tiny', version: '9.9.9', manifestSha256: bundle.manifestSha256 } }, 'UNKNOWN_MODEL', /^this edge does not serve tiny 9\.9\.9/);
-    await refused({ bundle: { id: 'tiny', version: '0.2.0', manifestSha256: 'b'.repeat(64) } }, 'MODEL_MISMATCH', `tiny 0.2.0 here has manifest sha256 ${bundle.manifestSha256}, not ${'b'.repeat(64)}`);
+    await refused(
+      { bundle: { id: 'nope', version: '0.2.0', manifestSha256: 'a'.repeat(64) } },
+      'UNKNOWN_MODEL',
+      'this edge does not serve nope 0.2.0 (it serves tiny@0.2.0)',
+    );
+    await refused(
+      { bundle: { id: 'tiny', version: '9.9.9', manifestSha256: bundle.manifestSha256 } },
+      'UNKNOWN_MODEL',
+      /^this edge does not serve tiny 9\.9\.9/,
+    );
+    await refused(
+      { bundle: { id: 'tiny', version: '0.2.0', manifestSha256: 'b'.repeat(64) } },
+      'MODEL_MISMATCH',
+      `tiny 0.2.0 here has manifest sha256 ${bundle.manifestSha256}, not ${'b'.repeat(64)}`,
+    );
   });
 
   it('BAD_REQUEST for a missing bundle or a manifest_sha256 that is not 64 lower-case hex', async () => {
     await refused({ bundle: undefined }, 'BAD_REQUEST', 'bundle is required');
-    await refused({ bundle: { id: 'tiny', version: '0.2.0', manifestSha256: bundle.manifestSha256.toUpperCase() } }, 'BAD_REQUEST', 'bundle.manifest_sha256 must be 64 lower-case hex characters');
-    await refused({ bundle: { id: 'tiny', version: '0.2.0', manifestSha256: 'ab' } }, 'BAD_REQUEST', 'bundle.manifest_sha256 must be 64 lower-case hex characters');
+    await refused(
+      { bundle: { id: 'tiny', version: '0.2.0', manifestSha256: bundle.manifestSha256.toUpperCase() } },
+      'BAD_REQUEST',
+      'bundle.manifest_sha256 must be 64 lower-case hex characters',
+    );
+    await refused(
+      { bundle: { id: 'tiny', version: '0.2.0', manifestSha256: 'ab' } },
+      'BAD_REQUEST',
+      'bundle.manifest_sha256 must be 64 lower-case hex characters',
+    );
   });
 
   it('BAD_REQUEST for text fields over 128 characters and lists over 64 entries', async () => {
     await refused({ clientName: 'x'.repeat(129) }, 'BAD_REQUEST', 'client_name is longer than 128 characters');
     await refused({ clientVersion: 'x'.repeat(129) }, 'BAD_REQUEST', 'client_version is longer than 128 characters');
-    await refused({ bundle: { id: 'x'.repeat(129), version: '0.2.0', manifestSha256: bundle.manifestSha256 } }, 'BAD_REQUEST', 'bundle.id is longer than 128 characters');
+    await refused(
+      { bundle: { id: 'x'.repeat(129), version: '0.2.0', manifestSha256: bundle.manifestSha256 } },
+      'BAD_REQUEST',
+      'bundle.id is longer than 128 characters',
+    );
     await refused({ ratePoints: Array<number>(65).fill(0) }, 'BAD_REQUEST', 'rate_points lists more than 64 entries');
     await refused({ inputEncodings: Array(65).fill({ codec: pb.InputCodec.INPUT_RAW }) }, 'BAD_REQUEST', 'input_encodings lists more than 64 entries');
     expect((await acked({ clientName: 'x'.repeat(128), ratePoints: Array<number>(64).fill(1) })).ratePoints).toEqual([1]);

@@ -114,7 +114,10 @@ describe('frames over max_frame_bytes (§9.4)', () => {
   it('TOO_LARGE with the request id between the limit and twice it; the connection stays open', async () => {
     const { c, ack } = await connect(server.url, bundle);
     const max = ack.limits.maxFrameBytes;
-    for (const [id, size] of [[1, max + 1], [2, 2 * max - 16]] as const) {
+    for (const [id, size] of [
+      [1, max + 1],
+      [2, 2 * max - 16],
+    ] as const) {
       const f = encodeFrame({ type: 'request', request: { id, payload: new Uint8Array(size - 8) } });
       expect(f.length).toBeGreaterThan(max);
       expect(f.length).toBeLessThanOrEqual(2 * max);
@@ -165,14 +168,20 @@ describe('retries with a device_id (§9.3)', () => {
     expect(await metric(s, /^offramp_batch_size_sum (\d+)/m)).toBe(2);
     expect(await metric(s, /^offramp_requests_total\{outcome="dedup"\} (\d+)/m)).toBe(1);
     // The same id with another payload is a device bug, not a retry.
-    expect(errorOf(await third.call(splitRequest(bundle, 1, golden.latent[3]!, 0, { want: 1 })))).toMatchObject({ id: 1, name: 'DUPLICATE_ID', message: 'request id 1 was used by this device for a different request' });
+    expect(errorOf(await third.call(splitRequest(bundle, 1, golden.latent[3]!, 0, { want: 1 })))).toMatchObject({
+      id: 1,
+      name: 'DUPLICATE_ID',
+      message: 'request id 1 was used by this device for a different request',
+    });
     second.close();
     third.close();
   });
 
   it('scopes ids to the device, or to the connection without one', async () => {
     const s = await pool.start();
-    const clients = await Promise.all([deviceA, deviceB, undefined, undefined].map(async (deviceId) => (await connect(s.url, bundle, deviceId ? { deviceId } : {})).c));
+    const clients = await Promise.all(
+      [deviceA, deviceB, undefined, undefined].map(async (deviceId) => (await connect(s.url, bundle, deviceId ? { deviceId } : {})).c),
+    );
     const outcomes = await Promise.all(clients.map((c) => c.call(splitRequest(bundle, 1, golden.latent[2]!, 0))));
     expect(outcomes.map((o) => answerOf(o).label)).toEqual([1, 1, 1, 1]);
     expect(await metric(s, /^offramp_batch_size_sum (\d+)/m)).toBe(4);

@@ -30,9 +30,13 @@ describe('WorkerPool', () => {
   });
 
   it('ends the batch of a dying worker with INTERNAL and replaces the worker', async () => {
-    const respawned = new Promise<string>((resolve) => { pool.onRespawn = resolve; });
+    const respawned = new Promise<string>((resolve) => {
+      pool.onRespawn = resolve;
+    });
     const idleAgain = new Promise<void>((resolve) => {
-      pool.onIdle = () => { if (pool.idleCount() === 2) resolve(); };
+      pool.onIdle = () => {
+        if (pool.idleCount() === 2) resolve();
+      };
     });
     // Not a big batch: killing a worker while onnxruntime-node computes aborts the whole process
     // (a Napi::Error thrown on the dying thread → std::terminate), so the kill lands between runs.
@@ -41,8 +45,12 @@ describe('WorkerPool', () => {
     await dying.terminate();
     // The batch ends in exactly one outcome: INTERNAL when the worker died first, or its answer
     // when the tiny batch finished before the kill landed (a race the test cannot close).
-    const outcome = await running.then((r) => r.outputs[0]!.length, (e: unknown) => e);
-    if (typeof outcome !== 'number') expect(outcome).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^inference worker crashed: inference worker exited with code 1$/) });
+    const outcome = await running.then(
+      (r) => r.outputs[0]!.length,
+      (e: unknown) => e,
+    );
+    if (typeof outcome !== 'number')
+      expect(outcome).toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/^inference worker crashed: inference worker exited with code 1$/) });
     else expect(outcome).toBe(10);
     expect(await respawned).toMatch(/exited/);
     await idleAgain;

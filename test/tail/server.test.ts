@@ -16,7 +16,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedBundle } from '../../protocol/bundle.js';
 import { isOfframpError, WANT } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
-import { answerOf, barrier, connect, edges, errorOf, FIXTURES, httpBase, loadBundle, metric, splitRequest, TestClient, TINY, tinyGolden, type Golden } from './client.js';
+import {
+  answerOf,
+  barrier,
+  connect,
+  edges,
+  errorOf,
+  FIXTURES,
+  httpBase,
+  loadBundle,
+  metric,
+  splitRequest,
+  TestClient,
+  TINY,
+  tinyGolden,
+  type Golden,
+} from './client.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 let bundle: LoadedBundle;
@@ -39,7 +54,9 @@ describe('HTTP on the WebSocket port', () => {
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready' });
     expect(await (await fetch(`${base}/v1/models`)).json()).toEqual({
-      models: [{ id: 'tiny', version: '0.2.0', manifestSha256: bundle.manifestSha256, task: 'classification', ratePoints: ['s1', 'u4', 'f16'], timingOnly: false }],
+      models: [
+        { id: 'tiny', version: '0.2.0', manifestSha256: bundle.manifestSha256, task: 'classification', ratePoints: ['s1', 'u4', 'f16'], timingOnly: false },
+      ],
     });
     const { c } = await connect(server.url, bundle);
     await c.call(splitRequest(bundle, 1, golden.latent[0]!, 0));
@@ -54,15 +71,25 @@ describe('HTTP on the WebSocket port', () => {
   it('serves bundle files with their sha256 as a strong ETag, 304 on a match, 404 for anything else', async () => {
     const base = `${httpBase(server)}/v1/models/tiny/0.2.0`;
     const m = bundle.manifest;
-    for (const [name, sha] of [['manifest.json', bundle.manifestSha256], [m.graphs.head.file, m.graphs.head.sha256], [m.graphs.full.file, m.graphs.full.sha256], ['entropy-s1.json', '8c88a424db237f8451bdca7752aee67562d4f4b1cd9aa51973422afd34128f60']] as const) {
+    for (const [name, sha] of [
+      ['manifest.json', bundle.manifestSha256],
+      [m.graphs.head.file, m.graphs.head.sha256],
+      [m.graphs.full.file, m.graphs.full.sha256],
+      ['entropy-s1.json', '8c88a424db237f8451bdca7752aee67562d4f4b1cd9aa51973422afd34128f60'],
+    ] as const) {
       const r = await fetch(`${base}/${name}`);
       expect(r.status, name).toBe(200);
       expect(r.headers.get('etag')).toBe(`"${sha}"`);
-      expect(createHash('sha256').update(new Uint8Array(await r.arrayBuffer())).digest('hex')).toBe(sha);
+      expect(
+        createHash('sha256')
+          .update(new Uint8Array(await r.arrayBuffer()))
+          .digest('hex'),
+      ).toBe(sha);
       expect((await fetch(`${base}/${name}`, { headers: { 'If-None-Match': `"${sha}"` } })).status).toBe(304);
     }
     // The tail never leaves the edge; unknown versions and files are not there.
-    for (const path of [`${base}/${m.graphs.tail.file}`, `${base}/golden.json`, `${httpBase(server)}/v1/models/tiny/9.9.9/manifest.json`]) expect((await fetch(path)).status, path).toBe(404);
+    for (const path of [`${base}/${m.graphs.tail.file}`, `${base}/golden.json`, `${httpBase(server)}/v1/models/tiny/9.9.9/manifest.json`])
+      expect((await fetch(path)).status, path).toBe(404);
   });
 });
 
@@ -77,7 +104,21 @@ describe('origins, TLS, heartbeat', () => {
   it('serves wss:// with a key and certificate (self-signed, made by openssl for this test)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'offramp-tls-'));
     try {
-      await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost']);
+      await promisify(execFile)('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ]);
       const cert = await readFile(join(dir, 'cert.pem'));
       const s = await pool.start({ tls: { key: await readFile(join(dir, 'key.pem')), cert } });
       expect(s.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
@@ -105,15 +146,18 @@ describe('origins, TLS, heartbeat', () => {
 
 describe('web mode', () => {
   /** A raw GET (fetch would normalise '..' away before sending). */
-  const rawGet = (s: EdgeServer, path: string, method = 'GET'): Promise<{ status: number; body: string }> => new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: s.address.port, path, method }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+  const rawGet = (s: EdgeServer, path: string, method = 'GET'): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: s.address.port, path, method }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
 
   it('serves the web root and its mounts, never a file outside them', async () => {
     const root = await mkdtemp(join(tmpdir(), 'offramp-web-root-'));
@@ -229,12 +273,19 @@ describe('a busy port (LISTEN_FAILED)', () => {
 
   it('leaves nothing behind: a process whose start failed exits by itself (no worker thread, timer or socket keeps it)', async () => {
     const first = await pool.start();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'listen-busy.ts'), String(first.address.port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'listen-busy.ts'), String(first.address.port)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     let timer: NodeJS.Timeout | undefined;
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const stuck = new Promise<'still running'>((resolve) => { timer = setTimeout(() => resolve('still running'), 20_000); });
+    const stuck = new Promise<'still running'>((resolve) => {
+      timer = setTimeout(() => resolve('still running'), 20_000);
+    });
     const code = await Promise.race([exited, stuck]);
     clearTimeout(timer);
     if (code === 'still running') child.kill('SIGKILL');

@@ -30,7 +30,17 @@ const BUNDLE = join(ROOT, 'test', 'fixtures', 'tiny');
  */
 const READY_LIMIT_MS = Number(process.env.OFFRAMP_READY_LIMIT_MS ?? 10_000);
 
-interface Plain { index: number; truth: number; label: number; path: string; ratePoint?: string; reason?: string; head: number; bytesUp: number; bytesDown: number }
+interface Plain {
+  index: number;
+  truth: number;
+  label: number;
+  path: string;
+  ratePoint?: string;
+  reason?: string;
+  head: number;
+  bytesUp: number;
+  bytesDown: number;
+}
 interface PageApi {
   configure(c: object): Promise<boolean>;
   settled(): Promise<{ outcome: string }>;
@@ -42,7 +52,10 @@ interface PageApi {
 }
 /** Calls `window.offramp.<name>(...args)` in the page. */
 const call = <K extends keyof PageApi>(page: Page, name: K, ...args: Parameters<PageApi[K]>): Promise<Awaited<ReturnType<PageApi[K]>>> =>
-  page.evaluate(([n, a]) => (globalThis as unknown as { offramp: Record<string, (...x: unknown[]) => never> }).offramp[n]!(...a), [name as string, args as unknown[]] as const);
+  page.evaluate(([n, a]) => (globalThis as unknown as { offramp: Record<string, (...x: unknown[]) => never> }).offramp[n]!(...a), [
+    name as string,
+    args as unknown[],
+  ] as const);
 
 let tmp: string;
 let server: ServeProcess;
@@ -56,7 +69,9 @@ const problems: string[] = [];
 
 /** This machine's first non-loopback IPv4 address (what a phone on the network would use), if any. */
 function lanAddress(): string | undefined {
-  return Object.values(networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a?.family === 'IPv4' && !a.internal)?.address;
 }
 
 /** Whether a TCP connection to host:port is accepted. */
@@ -103,8 +118,11 @@ afterAll(async () => {
 async function expected(a: Plain): Promise<number> {
   const m = opened.manifest;
   const x = normalizeInto(imageAt(data, a.index), m.input, new Float32Array(784));
-  const feed = (name: string, v: Float32Array, shape: readonly number[]): Record<string, ort.Tensor> => ({ [name]: new ort.Tensor('float32', v, [1, ...shape]) });
-  const full = async (): Promise<number> => argmax((await sessions.full.run(feed(m.graphs.full.inputs[0]!.name, x, m.input.shape)))[m.graphs.full.outputs[0]!.name]!.data as Float32Array);
+  const feed = (name: string, v: Float32Array, shape: readonly number[]): Record<string, ort.Tensor> => ({
+    [name]: new ort.Tensor('float32', v, [1, ...shape]),
+  });
+  const full = async (): Promise<number> =>
+    argmax((await sessions.full.run(feed(m.graphs.full.inputs[0]!.name, x, m.input.shape)))[m.graphs.full.outputs[0]!.name]!.data as Float32Array);
   if (a.path === 'local' || a.path === 'fallback' || a.ratePoint === 'input') return full();
   const h = await sessions.head.run(feed(m.graphs.head.inputs[0]!.name, x, m.input.shape));
   if (a.path.startsWith('exit:')) return argmax(h[m.exits[Number(a.path.slice(5))]!.output]!.data as Float32Array);
@@ -127,7 +145,7 @@ describe('offramp serve --web', () => {
     expect(server.stdout()).toContain(`\nOpen the browser demo at ${httpUrl}/\n`);
   });
 
-  it('with --lan, works from another machine\'s view (a plain-http address, not a secure context); without, its links take loopback only', async () => {
+  it("with --lan, works from another machine's view (a plain-http address, not a secure context); without, its links take loopback only", async () => {
     const ip = lanAddress();
     if (!ip) return void console.warn('no non-loopback IPv4 address here: --lan not tried');
     const links = ((await (await fetch(`${httpUrl}/v1/demo`)).json()) as { links: Record<string, { port: number }> }).links;
@@ -157,7 +175,9 @@ describe('offramp serve --web', () => {
     const proxy = await countingProxy(Number(new URL(httpUrl).port));
     try {
       const { first, reload } = await measureLoad(`http://127.0.0.1:${proxy.port}/`, proxy);
-      console.log(`first load ${(first.bytes / 1e6).toFixed(2)} MB, ready ${first.readyMs} ms; reload ${(reload.bytes / 1e3).toFixed(1)} kB, ready ${reload.readyMs} ms; steps ${JSON.stringify(first.marks)}`);
+      console.log(
+        `first load ${(first.bytes / 1e6).toFixed(2)} MB, ready ${first.readyMs} ms; reload ${(reload.bytes / 1e3).toFixed(1)} kB, ready ${reload.readyMs} ms; steps ${JSON.stringify(first.marks)}`,
+      );
       // The runtime alone is 14.2 MB as it is (2.7 MB with brotli): the first load cannot pass uncompressed.
       expect(first.bytes).toBeGreaterThan(1e6);
       expect(first.bytes).toBeLessThanOrEqual(TARGETS.firstLoadBytes);
@@ -185,7 +205,12 @@ describe('offramp serve --web', () => {
     expect(await page.locator('#runs tbody tr').count()).toBe(5);
     // The edge taken away: what would have gone there is answered locally, with the reason.
     expect(await call(page, 'setEdgeAway', true)).toBe(false);
-    const away = await call(page, 'run', Array.from({ length: 20 }, (_, i) => 20 + i), 'exit-then-offload');
+    const away = await call(
+      page,
+      'run',
+      Array.from({ length: 20 }, (_, i) => 20 + i),
+      'exit-then-offload',
+    );
     expect(await call(page, 'setEdgeAway', false)).toBe(true);
     for (const a of away) expect(a.path === 'fallback' ? a.reason : 'none').toBe(a.path === 'fallback' ? 'disconnected' : 'none');
     const runs = await call(page, 'runs');
@@ -194,7 +219,9 @@ describe('offramp serve --web', () => {
     expect(byPolicy['full-offload']!.every((a) => a.path === 'edge' && a.ratePoint === 'input' && a.head === 0)).toBe(true);
     expect(byPolicy['always-offload']!.every((a) => a.path === 'edge' && a.ratePoint !== 'input' && a.bytesUp > 0 && a.bytesDown > 0)).toBe(true);
     const all = runs.flatMap((r) => r.answers);
-    const kinds = new Set(all.map((a) => (a.path.startsWith('exit:') ? a.path : a.path === 'edge' ? (a.ratePoint === 'input' ? 'edge (full offload)' : 'edge (split)') : a.path)));
+    const kinds = new Set(
+      all.map((a) => (a.path.startsWith('exit:') ? a.path : a.path === 'edge' ? (a.ratePoint === 'input' ? 'edge (full offload)' : 'edge (split)') : a.path)),
+    );
     expect([...kinds].sort()).toEqual([...legend].sort());
     for (const a of all) expect(a.label, `image ${a.index} on ${a.path} ${a.ratePoint ?? ''}`).toBe(await expected(a));
     expect(all.length).toBe(5 * 20 + 20);
@@ -258,7 +285,9 @@ describe('offramp serve --web', () => {
     await phone.waitForSelector('#detail .answer');
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     // Every element's right edge, not only the page's: a child clipped by overflow:hidden hides nothing here.
-    const beyond = await phone.evaluate<string[]>("[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5).map((e) => e.tagName + '#' + e.id + '.' + e.className)");
+    const beyond = await phone.evaluate<string[]>(
+      "[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5).map((e) => e.tagName + '#' + e.id + '.' + e.className)",
+    );
     expect(beyond).toEqual([]);
     await phone.close();
   }, 120_000);

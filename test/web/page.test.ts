@@ -19,13 +19,27 @@ import { kindOf, summarize, type Answer } from '../../web/summary.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tiny = manifestFromBytes(readFileSync(join(ROOT, 'test', 'fixtures', 'tiny', 'manifest.json')));
-const links: Record<string, LinkFigures> = Object.fromEntries(Object.entries(LINKS).map(([k, l]) => [k, { radio: l.radio, upMbps: l.profile.up.bps / 1e6, downMbps: l.profile.down.bps / 1e6, rttMs: l.profile.up.delayMs + l.profile.down.delayMs }]));
+const links: Record<string, LinkFigures> = Object.fromEntries(
+  Object.entries(LINKS).map(([k, l]) => [
+    k,
+    { radio: l.radio, upMbps: l.profile.up.bps / 1e6, downMbps: l.profile.down.bps / 1e6, rttMs: l.profile.up.delayMs + l.profile.down.delayMs },
+  ]),
+);
 
 /** tiny with a real Fashion-MNIST CNN's MAC counts (fmnist-b32's) and exits that take most images. */
 const large: Manifest = {
   ...tiny,
   macs: { head: 8_843_392, tail: 30_582_016, full: 36_353_792 },
-  exits: [{ ...tiny.exits[0]!, thresholds: [{ threshold: 0.5, exitRate: 0.98, exitAccuracy: 0.915, overallAccuracy: 0.909 }, { threshold: 0.9, exitRate: 0.8, exitAccuracy: 0.97, overallAccuracy: 0.915 }, { threshold: 0.99, exitRate: 0.5, exitAccuracy: 0.99, overallAccuracy: 0.92 }] }],
+  exits: [
+    {
+      ...tiny.exits[0]!,
+      thresholds: [
+        { threshold: 0.5, exitRate: 0.98, exitAccuracy: 0.915, overallAccuracy: 0.909 },
+        { threshold: 0.9, exitRate: 0.8, exitAccuracy: 0.97, overallAccuracy: 0.915 },
+        { threshold: 0.99, exitRate: 0.5, exitAccuracy: 0.99, overallAccuracy: 0.92 },
+      ],
+    },
+  ],
   bottleneck: { ...tiny.bottleneck, ratePoints: tiny.bottleneck.ratePoints.map((rp) => ({ ...rp, accuracy: 0.92 })) },
 };
 
@@ -53,7 +67,7 @@ describe('the policy preview', () => {
     expect(expectedWay(large, 'host', links.wifi!, 0.005)).toBeUndefined();
     const w = expectedWay(large, 'mcu', links['3g']!, 0.005)!;
     // mcu: 36.4 M MAC at 0.139 GMAC/s.
-    expect(w.ms.local).toBeCloseTo(36_353_792 / 1.39e8 * 1000, 6);
+    expect(w.ms.local).toBeCloseTo((36_353_792 / 1.39e8) * 1000, 6);
     expect(w.margin).toBeGreaterThan(1);
   });
 
@@ -68,9 +82,17 @@ describe('the policy preview', () => {
 });
 
 const result = (over: Partial<InferResult>): InferResult => ({
-  label: 0, labelName: 'a', confidence: 1, path: 'local', payloadBytes: 0, bytesUp: 0, bytesDown: 0,
+  label: 0,
+  labelName: 'a',
+  confidence: 1,
+  path: 'local',
+  payloadBytes: 0,
+  bytesUp: 0,
+  bytesDown: 0,
   timings: { head: 0, encode: 0, network: 0, server: { queue: 0, decode: 0, compute: 0 }, local: 0, total: 0 },
-  energy: { computeJ: 0, radioJ: 0, totalJ: 0, model: '' }, measured: { head: 0, encode: 0, busy: 0, local: 0, wall: 0 }, ...over,
+  energy: { computeJ: 0, radioJ: 0, totalJ: 0, model: '' },
+  measured: { head: 0, encode: 0, busy: 0, local: 0, wall: 0 },
+  ...over,
 });
 
 describe('run summaries', () => {
@@ -84,8 +106,24 @@ describe('run summaries', () => {
 
   it('sums accuracy, shares, latency quantiles, energy and bytes per image', () => {
     const answers: Answer[] = [
-      { index: 0, truth: 0, result: result({ path: 'exit:0', timings: { ...result({}).timings, total: 1 }, energy: { computeJ: 0.001, radioJ: 0, totalJ: 0.001, model: '' } }) },
-      { index: 1, truth: 1, result: result({ path: 'edge', ratePoint: 's1', payloadBytes: 12, bytesUp: 26, bytesDown: 10, timings: { ...result({}).timings, total: 3 }, energy: { computeJ: 0, radioJ: 0.003, totalJ: 0.003, model: '' } }) },
+      {
+        index: 0,
+        truth: 0,
+        result: result({ path: 'exit:0', timings: { ...result({}).timings, total: 1 }, energy: { computeJ: 0.001, radioJ: 0, totalJ: 0.001, model: '' } }),
+      },
+      {
+        index: 1,
+        truth: 1,
+        result: result({
+          path: 'edge',
+          ratePoint: 's1',
+          payloadBytes: 12,
+          bytesUp: 26,
+          bytesDown: 10,
+          timings: { ...result({}).timings, total: 3 },
+          energy: { computeJ: 0, radioJ: 0.003, totalJ: 0.003, model: '' },
+        }),
+      },
       { index: 2, truth: 0, result: result({ path: 'local', timings: { ...result({}).timings, total: 5 } }) },
       { index: 3, truth: 0, result: result({ path: 'edge', ratePoint: 'input', bytesUp: 42, bytesDown: 10, timings: { ...result({}).timings, total: 7 } }) },
     ];
@@ -101,7 +139,7 @@ describe('run summaries', () => {
 });
 
 describe('formats and ticks', () => {
-  it('writes times to the clock\'s 0.1 ms, energy in mJ or µJ, bytes and shares', () => {
+  it("writes times to the clock's 0.1 ms, energy in mJ or µJ, bytes and shares", () => {
     expect([ms(0), ms(0.03), ms(12.345), ms(154.6)]).toEqual(['0.0', '<0.1', '12.3', '155']);
     expect([energy(0.2263), energy(0.0123), energy(0.00009), energy(0)]).toEqual(['226 mJ', '12.3 mJ', '90 µJ', '0.00 mJ']);
     expect([bytes(22), bytes(12_345), bytes(14_239_897)]).toEqual(['22 B', '12 kB', '14.2 MB']);
@@ -116,7 +154,12 @@ describe('formats and ticks', () => {
     expect(labels(latencyStripHtml([{ label: 'a', answers: [at(0.02), at(150)] }]))).toEqual(['0.01', '0.1', '1', '10', '100', '1000']);
     expect(labels(latencyStripHtml([{ label: 'a', answers: [at(2), at(7)] }]))).toEqual(['1', '2', '5', '10']);
     // One strip per run, one dot per answer.
-    expect(latencyStripHtml([{ label: 'a', answers: [at(1), at(2)] }, { label: 'b', answers: [at(3)] }]).match(/class="dot /g)).toHaveLength(3);
+    expect(
+      latencyStripHtml([
+        { label: 'a', answers: [at(1), at(2)] },
+        { label: 'b', answers: [at(3)] },
+      ]).match(/class="dot /g),
+    ).toHaveLength(3);
   });
 });
 

@@ -23,7 +23,11 @@ const appGz = gzipSync(app);
 const big = Buffer.from(JSON.stringify({ rows: Array.from({ length: 400 }, (_, i) => ({ i, name: `row ${i}` })) }));
 const tag = (b: Buffer): string => createHash('sha256').update(b).digest('hex').slice(0, 32);
 
-interface Got { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+interface Got {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
 function get(path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Got> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
@@ -91,7 +95,7 @@ describe('serveStatic', () => {
     expect(plain.headers.etag).toBe(`"${tag(app)}"`);
   });
 
-  it('answers 304 with no body to a matching If-None-Match, and 200 to another encoding\'s ETag', async () => {
+  it("answers 304 with no body to a matching If-None-Match, and 200 to another encoding's ETag", async () => {
     const etag = `"${tag(app)}-br"`;
     const r = await get('/assets/app-AbC_12-x.js', { 'Accept-Encoding': 'br', 'If-None-Match': etag });
     expect(r.status).toBe(304);
