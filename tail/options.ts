@@ -1,5 +1,5 @@
 /** Edge server options: every limit has a safe default; flags, env vars and a config file map here. */
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 
 /** Who may connect. */
 export type AuthOptions =
@@ -105,3 +105,13 @@ export const DEFAULTS = {
   dedupWindowMs: 60_000,
   dedupMaxBytes: 16 * 1024 * 1024,
 } as const;
+
+/** `options` over the defaults (undefined fields keep the default); a silent logger when none is given. */
+export function resolveOptions(options: EdgeServerOptions): ResolvedOptions {
+  return {
+    ...DEFAULTS,
+    serverId: `offramp-edge-${process.pid}`,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    logger: options.logger ?? pino({ level: 'silent' }),
+  } as ResolvedOptions;
+}
