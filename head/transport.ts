@@ -145,16 +145,19 @@ export class EdgeTransport {
     ws.on('close', () => this.onClose(ws));
   }
 
-  private onFrame(data: Uint8Array): void {
-    // Answers may be as large as the edge's frame limit (tensor answers): read up to it.
-    const limits = this.ack
+  /** The limits frames from the edge are read with: answers may be as large as the edge's frame limit (tensor answers). */
+  private readLimits(): FrameLimits | undefined {
+    return this.ack
       ? {
           ...DEFAULT_FRAME_LIMITS,
           ...this.opts.limits,
           maxFrameBytes: Math.max(this.opts.limits?.maxFrameBytes ?? DEFAULT_FRAME_LIMITS.maxFrameBytes, this.ack.limits.maxFrameBytes),
         }
       : this.opts.limits;
-    const r = decodeFrame(data, limits);
+  }
+
+  private onFrame(data: Uint8Array): void {
+    const r = decodeFrame(data, this.readLimits());
     if (!r.ok) {
       // A frame this version cannot read ends the request it names, if any; deadlines hold the rest.
       if (r.error.requestId !== undefined)

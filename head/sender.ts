@@ -1,0 +1,167 @@
+/**
+ * Sending to the edge: the EdgeTransport a device opens (its Hello terms from the device's
+ * options), and the Sender, which encodes one request (the head's latent at a rate point, or the
+ * raw input for full offload), asks for what the app wants (scores, outputs, and the server's
+ * timings on one request in TIMINGS_EVERY) and sends it within the deadline, once more after
+ * QUEUE_FULL when the edge's retry-after still fits. What came of it is a {@link Sent}.
+ */
+import { encodeFeatures, type EncodedPayload, type RatePoint } from '../bottleneck/features.js';
+import { encodeInput, type InputEncoding } from '../bottleneck/input.js';
+import type { JpegBackend } from '../bottleneck/jpeg.js';
+import type { ZstdBackend } from '../bottleneck/zstd.js';
+import type { Manifest } from '../protocol/manifest.js';
+import { pb, type RequestInit } from '../protocol/messages.js';
+import { INPUT_CODEC_TO_WIRE, OUTPUT_ENCODING_TO_WIRE } from './device-options.js';
+import type { InferOptions } from './device-types.js';
+import type { LinkEstimator } from './link.js';
+import type { SocketFactory } from './socket.js';
+import { EdgeTransport, type RequestOutcome } from './transport.js';
+
+/** The device asks for server timings on one request in this many (they cost bytes down). */
+export const TIMINGS_EVERY = 8;
+
+/** A request as the Sender hands it to the transport (the transport assigns the id and the deadline). */
+export type Outgoing = Omit<RequestInit, 'id' | 'deadlineMs'>;
+
+/** What the Sender needs of an EdgeTransport. */
+export type EdgeLike = Pick<EdgeTransport, 'request' | 'ready' | 'terms'>;
+
+/** Opens the device's connection to the edge; its round trips and its state feed `link`. */
+export function openEdge(o: {
+  url: string;
+  socket: SocketFactory;
+  token?: string;
+  deviceId?: Uint8Array;
+  manifest: Manifest;
+  manifestSha256: string;
+  /** Offer zstd (the device has a zstd backend). */
+  zstd: boolean;
+  deadlineMs: number;
+  inputEncoding: InputEncoding;
+  outputEncoding?: keyof typeof OUTPUT_ENCODING_TO_WIRE;
+  link: LinkEstimator;
+}): EdgeTransport {
+  const m = o.manifest;
+  const e = o.inputEncoding;
+  return new EdgeTransport({
+    url: o.url,
+    socket: o.socket,
+    token: o.token,
+    clientName: 'offramp-device',
+    deviceId: o.deviceId,
+    bundle: { id: m.id, version: m.version, manifestSha256: o.manifestSha256 },
+    ratePoints: m.bottleneck.ratePoints.map((_, i) => i),
+    zstd: o.zstd,
+    deadlineMs: o.deadlineMs,
+    inputEncodings: [
+      {
+        codec: INPUT_CODEC_TO_WIRE[e.codec],
+        ...('factor' in e ? { factor: e.factor, bits: e.bits } : {}),
+        ...('quality' in e ? { quality: e.quality } : {}),
+      },
+    ],
+    outputEncoding: OUTPUT_ENCODING_TO_WIRE[o.outputEncoding ?? 'fp32'],
+    onRtt: (ms) => o.link.observeRtt(ms),
+    onState: (ready) => o.link.setAvailable(ready),
+  });
+}
+
+/**
+ * Sends `req` within `deadlineMs` counted from `startedAt`; after QUEUE_FULL, waits the edge's
+ * retry-after and sends once more when time is left, with what is left. Both attempts' bytes count.
+ */
+export async function sendWithin(edge: Pick<EdgeLike, 'request'>, req: Outgoing, deadlineMs: number, startedAt: number): Promise<RequestOutcome> {
+  let o = await edge.request(req, deadlineMs);
+  if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
+    const wait = o.retryAfterMs;
+    const left = deadlineMs - (performance.now() - startedAt) - wait;
+    if (left > 0) {
+      const first = o;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      o = await edge.request(req, left);
+      // Both attempts crossed the link.
+      o = {
+        ...o,
+        bytesUp: o.bytesUp + first.bytesUp,
+        ...(o.ok ? { bytesDown: o.bytesDown + (first.bytesDown ?? 0) } : { bytesDown: (o.bytesDown ?? 0) + (first.bytesDown ?? 0) }),
+      };
+    }
+  }
+  return o;
+}
+
+/** The request's Want bits: scores (for scores or topK), outputs, and the server's timings when asked for. */
+export function wantBits(o: InferOptions, timings: boolean): number {
+  return (o.scores || o.topK ? pb.Want.WANT_SCORES : 0) | (o.outputs ? pb.Want.WANT_OUTPUTS : 0) | (timings ? pb.Want.WANT_TIMINGS : 0);
+}
+
+/** One request sent (or tried), and what it took. */
+export interface Sent {
+  outcome: RequestOutcome;
+  /** performance.now() when encoding began: the deadline counts from here. */
+  startedAt: number;
+  encodeMs: number;
+  /** Bytes the codec produced. */
+  payloadBytes: number;
+  /** The radio was idle past its tail when the request left: it paid a promotion. */
+  promoted: boolean;
+}
+
+export interface SenderOptions {
+  manifest: Manifest;
+  ratePoints: readonly RatePoint[];
+  /** The device's zstd, used when the edge accepted it. */
+  zstd?: ZstdBackend;
+  /** For the jpeg input encoding. */
+  jpeg?: JpegBackend;
+  inputEncoding: InputEncoding;
+  deadlineMs: number;
+  /** Whether a transfer now would find the radio idle past its tail. */
+  promotedNow: () => boolean;
+}
+
+/** Encodes and sends the device's requests over one EdgeTransport. */
+export class Sender {
+  /** Requests sent so far: one in TIMINGS_EVERY, from the first, asks for the server's timings. */
+  private sends = 0;
+
+  constructor(
+    readonly edge: EdgeLike,
+    private readonly o: SenderOptions,
+  ) {}
+
+  /** Handshaken with the edge. */
+  get ready(): boolean {
+    return this.edge.ready;
+  }
+
+  /** The head's latent at rate point index `ratePoint`, to the edge's tail. */
+  features(latent: Float32Array, ratePoint: number, opts: InferOptions): Promise<Sent> {
+    const startedAt = performance.now();
+    const m = this.o.manifest;
+    const enc = encodeFeatures(latent, m.bottleneck.shape, this.o.ratePoints[ratePoint]!, { zstd: this.zstd() });
+    return this.send(enc, { rate: ratePoint }, startedAt, opts);
+  }
+
+  /** The raw input (read by `raw`, counted in the encoding time), to the edge's full model. */
+  input(raw: () => Uint8Array | Float32Array, opts: InferOptions): Promise<Sent> {
+    const startedAt = performance.now();
+    const enc = encodeInput(raw(), this.o.manifest.input.raw.shape, this.o.inputEncoding, { zstd: this.zstd(), jpeg: this.o.jpeg });
+    return this.send(enc, { graph: pb.Graph.GRAPH_FULL, rate: 0 }, startedAt, opts);
+  }
+
+  /** zstd when the edge accepted it in the handshake. */
+  private zstd(): ZstdBackend | undefined {
+    return this.edge.terms?.zstd ? this.o.zstd : undefined;
+  }
+
+  /** Sends `enc` to the graph `to` names (and at its rate point). */
+  private async send(enc: EncodedPayload, to: Pick<Outgoing, 'graph' | 'rate'>, startedAt: number, opts: InferOptions): Promise<Sent> {
+    const encodeMs = performance.now() - startedAt;
+    const promoted = this.o.promotedNow();
+    const want = wantBits(opts, this.sends++ % TIMINGS_EVERY === 0);
+    const req: Outgoing = { ...to, payload: enc.payload, zstd: enc.zstd, want, topK: opts.scores ? 0 : (opts.topK ?? 0) };
+    const outcome = await sendWithin(this.edge, req, this.o.deadlineMs, startedAt);
+    return { outcome, startedAt, encodeMs, payloadBytes: enc.payload.length, promoted };
+  }
+}
