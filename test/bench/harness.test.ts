@@ -15,7 +15,7 @@ import { benchCommand } from '../../cli/bench.js';
 import { imageAt, loadFashionMnistTest } from '../../head/datasets/fashion-mnist.js';
 import { createDevice } from '../../head/device.js';
 import { deviceClass, RADIOS } from '../../head/devices.js';
-import { thresholdFor } from '../../head/policy.js';
+import { bundlePolicyModel } from '../../head/policy.js';
 import { LINKS, parseLink } from '../../link/profiles.js';
 import { loadBundle } from '../../protocol/bundle.js';
 import type { Manifest } from '../../protocol/manifest.js';
@@ -39,14 +39,13 @@ function expectRel(got: number, want: number, rel = 1e-12): void {
 }
 
 /**
- * The exit threshold the SDK's policy runs split-exit at (head/policy.ts): the lowest calibrated
- * one whose accuracy stays within 0.5 pt of the best rate point's (validation) accuracy, else the
- * table's last. For tiny that is 0.99: no row reaches u4's 79.2% − 0.5 pt. (The manifest's
- * recommended threshold, 0.5, is what `result.bundles[].threshold` states.)
+ * The exit threshold the SDK's policy runs split-exit at: head/policy.ts's bundlePolicyModel, the
+ * lowest calibrated threshold whose accuracy stays within 0.5 pt of the default rate point's split
+ * accuracy (the table's last if none does). The exporter calibrates at that point, so this is the
+ * manifest's recommendedThreshold.
  */
 function deviceThreshold(m: Manifest): number {
-  const best = Math.max(...m.bottleneck.ratePoints.map((rp) => rp.accuracy ?? 0));
-  return thresholdFor(m.exits[0]!, best, 0.005);
+  return bundlePolicyModel(m, { maxAccuracyLoss: 0.005 }).thresholds[0]!;
 }
 
 let result: BenchResult;
@@ -166,7 +165,7 @@ describe('runBench: each strategy does what it says', () => {
   });
 
   it('split-exit: confident images leave at the exit, the rest go to the edge', () => {
-    expect(deviceThreshold(manifest)).toBe(0.99);
+    expect(deviceThreshold(manifest)).toBe(manifest.exits[0]!.recommendedThreshold);
     const r = row('host', 'split-exit');
     const exits = Math.round(evalExit.exitRate * SAMPLES);
     expect(r.paths).toEqual({ 'exit:0': exits, edge: SAMPLES - exits });
