@@ -7,16 +7,19 @@
  * energy (head/energy.ts, the function the SDK reports with). Options whose answer would not fit
  * the edge's frame limit are out; the best ones are checked for agreement with the original on
  * real inputs (split/measure.ts) until one meets `minAgreement`.
+ *
+ * The steps: pricing (option-cost.ts), ordering (`orderOptions`), choosing with verification
+ * (`chooseOption`), explaining (`explainRecommendation`).
  */
-import { computeMs, deviceProfile, power, type DeviceProfile } from '../head/devices.js';
-import { inferenceEnergy } from '../head/energy.js';
-import { expectedBusyMs, type LinkEstimate } from '../head/policy.js';
-import { wsClientOverhead } from '../head/transport.js';
+import { deviceProfile, type DeviceProfile } from '../head/devices.js';
+import type { LinkEstimate } from '../head/policy.js';
 import type { NamedLink } from '../link/profiles.js';
 import { agreementScore, formatAgreement, type Agreement } from './agreement.js';
-import { OUTPUT_ENCODINGS, type OutputEncodingName } from './answers.js';
-import { product } from './data.js';
+import type { OutputEncodingName } from './answers.js';
+import { answerTerms, fmtBytes, linkEstimate, optionCoster, priceOptions } from './option-cost.js';
 import type { ModelProfile } from './profile.js';
+
+export { frameLimit, requestWireBytes } from './option-cost.js';
 
 /** Options of {@link recommend}. */
 export interface RecommendOptions {
@@ -74,119 +77,25 @@ export interface Recommendation {
   explanation: string[];
 }
 
-/** Bytes of a Request frame carrying `payload` bytes (id, rate, zstd flag), with the device's WebSocket header. */
-export function requestWireBytes(payload: number): number {
-  const varint = (n: number): number => (n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : n < 268435456 ? 4 : 5);
-  const inner = 2 + 1 + varint(payload) + payload + 2 + 2;
-  const frame = 1 + varint(inner) + inner;
-  return frame + wsClientOverhead(frame);
+/** Sorts `options` in place: the possible ones first, each group by the objective. */
+export function orderOptions(options: OptionCost[], objective: 'latency' | 'energy'): void {
+  const key = (x: OptionCost): number => (objective === 'latency' ? x.latencyMs : x.energyJ);
+  options.sort((a, b) => Number(a.excluded !== undefined) - Number(b.excluded !== undefined) || key(a) - key(b));
 }
 
-/** The edge's frame limit for a bundle with this bottleneck and raw sample (tail/registry.ts: the larger float32 tensor + 4 KiB). */
-export function frameLimit(bottleneckShape: readonly number[], rawShape: readonly number[]): number {
-  return Math.max(4 * product(bottleneckShape), 4 * product(rawShape)) + 4096;
-}
-
-const fmtBytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e4 ? `${(n / 1e3).toFixed(1)} kB` : `${Math.round(n)} B`);
-
-/** The answer encoding: the one asked for, or the smallest whose own error keeps the bar. */
-function pickEncoding(p: ModelProfile, asked: OutputEncodingName | 'auto', min: number): { name: OutputEncodingName; why: string } {
-  const a = p.answers.tensors;
-  const classOnly = p.outputs[0]?.kind === 'class-logits' && p.outputs.length === 1;
-  if (classOnly) return { name: 'fp32', why: `answers carry a label and its confidence (${fmtBytes(p.answers.label)})` };
-  const sizes = OUTPUT_ENCODINGS.map((e) => `${e} ${fmtBytes(a[e].bytes)}`).join(', ');
-  if (asked !== 'auto') return { name: asked, why: `${asked} answers as asked (${sizes})` };
-  const ok = OUTPUT_ENCODINGS.filter((e) => a[e].cosine >= min).sort((x, y) => a[x].bytes - a[y].bytes);
-  const name = ok[0] ?? 'fp32';
-  return { name, why: `${name} answers: the smallest whose own error keeps cos ≥ ${min} (${sizes}; ${name} cos ${a[name].cosine.toFixed(5)})` };
-}
-
-/** Costs every option and picks the best (see the module comment). */
-export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<Recommendation> {
-  const min = o.minAgreement ?? 0.99;
-  const periodMs = o.periodMs ?? 0;
-  const profile: DeviceProfile = deviceProfile(o.device, o.link.radio, periodMs);
-  const est: LinkEstimate = {
-    available: true,
-    rttMs: o.link.profile.up.delayMs + o.link.profile.down.delayMs,
-    uplinkBps: o.link.profile.up.bps,
-    downlinkBps: o.link.profile.down.bps,
-  };
-  const enc = pickEncoding(p, o.outputEncoding ?? 'auto', min);
-  const classOnly = p.outputs[0]?.kind === 'class-logits' && p.outputs.length === 1;
-  const answer = classOnly ? p.answers.label : p.answers.tensors[enc.name].bytes;
-  const answerFrame = classOnly ? p.answers.label : p.answers.tensors[enc.name].maxBytes;
-  const encAgreement: Agreement = classOnly ? { top1: 1 } : { cosine: p.answers.tensors[enc.name].cosine };
-
-  const cost = (base: Omit<OptionCost, 'latencyMs' | 'energyJ'>): OptionCost => {
-    if (base.kind === 'device') {
-      const e = inferenceEnergy(power(profile), { computeMs: base.deviceMs, totalMs: base.deviceMs });
-      return { ...base, latencyMs: base.deviceMs, energyJ: e.totalJ };
-    }
-    const busyMs = expectedBusyMs({ bytesUp: base.upBytes, bytesDown: base.downBytes, serverMs: base.edgeMs }, est);
-    const latencyMs = base.deviceMs + busyMs;
-    const promoted = periodMs > 0 && periodMs - latencyMs > profile.radio.tailMs;
-    const e = inferenceEnergy(power(profile), {
-      computeMs: base.deviceMs,
-      totalMs: latencyMs,
-      transfer: { upBytes: base.upBytes, downBytes: base.downBytes, busyMs, promoted },
-    });
-    return { ...base, latencyMs, energyJ: e.totalJ };
-  };
-  const options: OptionCost[] = [
-    cost({
-      option: 'device',
-      kind: 'device',
-      deviceMs: computeMs(profile.device, p.full.macs, p.full.ms),
-      edgeMs: 0,
-      upBytes: 0,
-      downBytes: 0,
-      agreement: classOnly ? { top1: 1 } : { cosine: 1 },
-    }),
-    cost({
-      option: 'edge',
-      kind: 'edge',
-      deviceMs: 0,
-      edgeMs: p.full.ms,
-      upBytes: requestWireBytes(p.raw.zstdBytes),
-      downBytes: answer,
-      agreement: encAgreement,
-    }),
-  ];
-  const rates = o.rates ?? Object.keys(p.cuts[0]?.rates ?? {});
-  for (const c of p.cuts) {
-    for (const r of rates) {
-      const rc = c.rates[r];
-      if (!rc) continue;
-      const opt = cost({
-        option: `${c.tensor} @ ${r}`,
-        kind: 'split',
-        cut: c.tensor,
-        rate: r,
-        deviceMs: computeMs(profile.device, c.headMacs, c.headMs),
-        edgeMs: c.tailMs,
-        upBytes: requestWireBytes(rc.bytes),
-        downBytes: answer,
-        featureCosine: rc.cosine,
-      });
-      const limit = frameLimit(c.shape, p.input.raw.shape);
-      if (answerFrame > limit) opt.excluded = `answer ${fmtBytes(answerFrame)} > frame limit ${fmtBytes(limit)}`;
-      // A tail without multiply-accumulates (a bias, a reshape) leaves all the work on the device.
-      else if (c.tailMacs === 0 && p.full.macs > 0) opt.excluded = 'the tail computes nothing: this is all on the device';
-      options.push(opt);
-    }
-  }
-  const rawLimit = frameLimit([1], p.input.raw.shape);
-  if (answerFrame > rawLimit) options[1]!.excluded = `answer ${fmtBytes(answerFrame)} > frame limit ${fmtBytes(rawLimit)} (with a small bottleneck)`;
-  const key = (x: OptionCost): number => (o.objective === 'latency' ? x.latencyMs : x.energyJ);
-  const order = (): void => {
-    options.sort((a, b) => Number(a.excluded !== undefined) - Number(b.excluded !== undefined) || key(a) - key(b));
-  };
-  order();
-
-  // The first possible option that keeps the bar wins; split options are verified on real
-  // inputs first (each cut once, all its rate points at a time). The best split is found too:
-  // a split bundle also serves full offload and local answers, and the SDK picks per request.
+/**
+ * The router: walks the ordered options; the first possible one that keeps the bar is the best.
+ * Split options are verified on real inputs first (each cut once, all its rate points at a time;
+ * at most `maxVerify` cuts), and an option below the bar is marked out. The best split is found
+ * too: a split bundle also serves full offload and local answers, and the SDK picks per request.
+ * With no option left, the device is the best.
+ */
+export async function chooseOption(
+  options: OptionCost[],
+  o: Pick<RecommendOptions, 'verify' | 'maxVerify'>,
+  rates: string[],
+  min: number,
+): Promise<{ best: OptionCost; bestSplit: OptionCost | undefined }> {
   const verified = new Set<string>();
   const maxVerify = o.maxVerify ?? 6;
   let best: OptionCost | undefined;
@@ -210,12 +119,27 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
     if (x.kind === 'split') bestSplit = x;
     if (bestSplit) break;
   }
-  best ??= options.find((x) => x.kind === 'device')!;
-  order();
+  return { best: best ?? options.find((x) => x.kind === 'device')!, bestSplit };
+}
 
-  const dev = options.find((x) => x.kind === 'device')!;
-  const edge = options.find((x) => x.kind === 'edge')!;
-  const fig = (x: OptionCost): string => `${x.latencyMs.toFixed(1)} ms, ${(x.energyJ * 1000).toFixed(1)} mJ`;
+/** What a recommendation's explanation is written from. */
+export interface ExplainInput {
+  p: ModelProfile;
+  o: RecommendOptions;
+  profile: DeviceProfile;
+  est: LinkEstimate;
+  encodingWhy: string;
+  options: OptionCost[];
+  best: OptionCost;
+  bestSplit: OptionCost | undefined;
+}
+
+/** The explanation in sentences: the setting, the answers, the best and what it beat, the best cut when it is not the best, where the figures came from. */
+export function explainRecommendation(x: ExplainInput): string[] {
+  const { p, o, profile, est, options, best, bestSplit } = x;
+  const dev = options.find((y) => y.kind === 'device')!;
+  const edge = options.find((y) => y.kind === 'edge')!;
+  const fig = (y: OptionCost): string => `${y.latencyMs.toFixed(1)} ms, ${(y.energyJ * 1000).toFixed(1)} mJ`;
   const what =
     best.kind === 'device'
       ? 'run the whole model on the device'
@@ -225,7 +149,7 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
   const cls = profile.device;
   const explanation = [
     `${o.link.profile.name} (${est.uplinkBps / 1e6} Mbps up, ${est.downlinkBps / 1e6} Mbps down, RTT ${est.rttMs} ms; ${profile.radio.name} radio), ${cls.id}: ${cls.macsPerSecond ? `${(cls.macsPerSecond / 1e9).toFixed(2)} GMAC/s modelled` : 'compute measured on this host'}, ${cls.activeW} W active; objective ${o.objective}.`,
-    `Answers: ${enc.why}.`,
+    `Answers: ${x.encodingWhy}.`,
     `Best: ${what} — ${fig(best)}` +
       (best.kind === 'device'
         ? ` (${best.deviceMs.toFixed(1)} ms of compute).`
@@ -240,7 +164,32 @@ export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<R
       `Best cut: '${bestSplit.cut}' at ${bestSplit.rate} — ${fig(bestSplit)} (${fmtBytes(bestSplit.upBytes)} up${bestSplit.agreement ? `, ${formatAgreement(bestSplit.agreement)}` : ''}); a bundle cut there still answers locally and by full offload, and the SDK's policy picks per request.`,
     );
   }
-  return { link: o.link.profile.name, device: cls.id, objective: o.objective, outputEncoding: enc.name, best, bestSplit, options, explanation };
+  return explanation;
+}
+
+/** Costs every option and picks the best (see the module comment). */
+export async function recommend(p: ModelProfile, o: RecommendOptions): Promise<Recommendation> {
+  const min = o.minAgreement ?? 0.99;
+  const periodMs = o.periodMs ?? 0;
+  const profile: DeviceProfile = deviceProfile(o.device, o.link.radio, periodMs);
+  const est = linkEstimate(o.link);
+  const answer = answerTerms(p, o.outputEncoding ?? 'auto', min);
+  const rates = o.rates ?? Object.keys(p.cuts[0]?.rates ?? {});
+  const options = priceOptions(p, profile, answer, rates, optionCoster(profile, est, periodMs));
+  orderOptions(options, o.objective);
+  const { best, bestSplit } = await chooseOption(options, o, rates, min);
+  orderOptions(options, o.objective);
+  const explanation = explainRecommendation({ p, o, profile, est, encodingWhy: answer.encoding.why, options, best, bestSplit });
+  return {
+    link: o.link.profile.name,
+    device: profile.device.id,
+    objective: o.objective,
+    outputEncoding: answer.encoding.name,
+    best,
+    bestSplit,
+    options,
+    explanation,
+  };
 }
 
 /** The options as a Markdown table (the first `top` possible ones, and the best if further down). */
