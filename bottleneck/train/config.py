@@ -44,6 +44,8 @@ class StudentConfig:
     latent_gain: float = 8.0
     # Where the decoder lands in the teacher: "stage2" (7x7 latent) or "stage1" (14x14 latent).
     split_at: str = "stage2"
+    # With split_at stage1: keep the latent at 7x7 and let the decoder upsample it to 14x14.
+    decoder_upsample: bool = False
 
 
 @dataclass

@@ -75,7 +75,7 @@ def encoder_for(kind, split_at, widths):
 
 class EntropicStudent(nn.Module):
     def __init__(self, teacher, channels=24, encoder_widths=(24, 48, 48), exit_hidden=64, decoder_width=96, latent_gain=8.0,
-                 split_at="stage2", encoder="plain"):
+                 split_at="stage2", encoder="plain", decoder_upsample=False):
         super().__init__()
         self.norm = Normalize()
         if split_at == "stage2":
@@ -86,7 +86,12 @@ class EntropicStudent(nn.Module):
             rest = [copy.deepcopy(teacher.stage2), copy.deepcopy(teacher.stage3)]
         else:
             raise ValueError(f"split_at must be stage1 or stage2, got {split_at!r}")
-        self.encoder, w2 = encoder_for(encoder, split_at, encoder_widths)
+        # decoder_upsample: the latent stays at 7x7 (the encoder as for stage2) and the decoder
+        # upsamples it to the split's 14x14 (the Entropic Student's layout: the tail keeps the
+        # teacher's stage 2 at full resolution, the wire carries a quarter of the positions).
+        if decoder_upsample and split_at != "stage1":
+            raise ValueError("decoder_upsample needs split_at: stage1")
+        self.encoder, w2 = encoder_for(encoder, "stage2" if decoder_upsample else split_at, encoder_widths)
         self.latent = nn.Conv2d(w2, channels, 1)
         # The latent is rounded to integers: at the default init it would sit within +-0.5 and
         # carry nothing (measured: std 0.2, split accuracy at chance); a fixed gain starts it wide.
@@ -94,8 +99,10 @@ class EntropicStudent(nn.Module):
         self.exit = nn.Sequential(BinPool(2), nn.Flatten(), nn.Linear(4 * w2, exit_hidden),
                                   nn.ReLU(inplace=True), nn.Linear(exit_hidden, teacher.classifier[-1].out_features))
         self.prior = FactorizedPrior(channels)
+        first = (nn.ConvTranspose2d(channels, decoder_width, 4, 2, 1) if decoder_upsample  # 7 -> 14
+                 else nn.Conv2d(channels, decoder_width, 3, 1, 1))
         self.decoder = nn.Sequential(
-            nn.Conv2d(channels, decoder_width, 3, 1, 1), nn.BatchNorm2d(decoder_width), nn.ReLU(inplace=True),
+            first, nn.BatchNorm2d(decoder_width), nn.ReLU(inplace=True),
             nn.Conv2d(decoder_width, decoder_width, 3, 1, 1), nn.BatchNorm2d(decoder_width), nn.ReLU(inplace=True),
             nn.Conv2d(decoder_width, target, 1), nn.BatchNorm2d(target), nn.ReLU(inplace=True))
         self.rest = nn.Sequential(*rest)
