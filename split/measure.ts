@@ -131,20 +131,70 @@ const outputsOf = (r: ort.InferenceSession.ReturnType, names: readonly string[],
     return d.slice(from * per, (from + 1) * per);
   });
 
+/** Names and shapes of both sides of a typed cut: the model's input, the bottleneck, the outputs. */
+interface Ports {
+  inName: string;
+  inShape: number[];
+  /** The bottleneck tensor (PACKED when the cut has several) and its per-sample shape. */
+  name: string;
+  shape: number[];
+  outNames: string[];
+}
+
+/** Head, tail and the original model, opened. */
+interface Sessions {
+  head: ort.InferenceSession;
+  tail: ort.InferenceSession;
+  full: ort.InferenceSession;
+}
+
+/** What head → tail in float gave on every sample: the bottleneck features and the original's outputs. */
+interface FloatRun {
+  features: Float32Array[];
+  reference: OutputData[][];
+  floatMaxAbsDiff: number;
+}
+
 /** Cuts the model at `at` and measures the cut (see the module comment). Throws CUT_INVALID / MODEL_INVALID with what to do. */
 export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions): Promise<CutMeasurement> {
   const progress = o.onProgress ?? (() => {});
-  const { prepared, outputs } = m;
   const inputs = m.samples.inputs;
   if (inputs.length < 2) throw new OfframpError('INVALID_ARGUMENT', 'measuring a cut needs at least 2 samples (--samples)');
-  const inName = prepared.input.name;
-  const inShape = prepared.input.sampleShape;
-  const outNames = outputs.map((d) => d.name);
-  const cut = cutModel(prepared.model, at, { widen: o.widen });
+  const cut = cutModel(m.prepared.model, at, { widen: o.widen });
+  const ports = await typeCut(m, cut);
+  const headBytes = writeModel(cut.head);
+  const tailBytes = writeModel(cut.tail);
+  const [head, tail, full] = await Promise.all([openSession(headBytes), openSession(tailBytes), openSession(m.prepared.bytes)]);
+  const s: Sessions = { head, tail, full };
+  try {
+    const run = await runFloat(s, ports, inputs, progress);
+    await checkBatches(s, ports, inputs, run);
+    const calibrate = Math.max(1, Math.min(inputs.length - 1, o.calibrate ?? Math.floor(inputs.length / 2)));
+    const rates = await measureRates(m, s.tail, ports, run, calibrate, o.rates, progress);
+    const { headMs, tailMs } = await timeCut(s, ports, inputs, run.features, o.runs ?? 10, progress);
+    return {
+      cut,
+      headBytes,
+      tailBytes,
+      bottleneck: { name: ports.name, shape: ports.shape },
+      floatMaxAbsDiff: run.floatMaxAbsDiff,
+      rates,
+      calibration: [0, calibrate - 1],
+      evaluation: [calibrate, inputs.length - 1],
+      headMs,
+      tailMs,
+    };
+  } finally {
+    await Promise.all([head.release(), tail.release(), full.release()]);
+  }
+}
 
-  // The cut tensors' shapes and types from the head as cut; then the ports are typed (packing several).
+/** The cut tensors' shapes and types from the head as cut; then the ports are typed (packing several). */
+async function typeCut(m: LoadedModel, cut: Cut): Promise<Ports> {
+  const inName = m.prepared.input.name;
+  const inShape = m.prepared.input.sampleShape;
   const probe = await openSession(writeModel(cut.head), 'basic');
-  const probed = await probe.run({ [inName]: tensor(inputs[0]!, inShape) });
+  const probed = await probe.run({ [inName]: tensor(m.samples.inputs[0]!, inShape) });
   await probe.release();
   const shapes = cut.tensors.map((t) => {
     const a = probed[t]!;
@@ -164,109 +214,108 @@ export async function measureCut(m: LoadedModel, at: string[], o: MeasureOptions
   }
   const name = cut.tensors.length > 1 ? PACKED : cut.tensors[0]!;
   const shape = cut.tensors.length > 1 ? [shapes.reduce((a, s) => a + product(s), 0)] : shapes[0]!;
-  const headBytes = writeModel(cut.head);
-  const tailBytes = writeModel(cut.tail);
-  const [head, tail, full] = await Promise.all([openSession(headBytes), openSession(tailBytes), openSession(prepared.bytes)]);
-  try {
-    const features: Float32Array[] = [];
-    const reference: OutputData[][] = [];
-    let floatMaxAbsDiff = 0;
-    for (const [i, x] of inputs.entries()) {
-      progress('head → tail in float', i, inputs.length);
-      const f = (await head.run({ [inName]: tensor(x, inShape) }))[name]!.data as Float32Array;
-      features.push(f);
-      reference.push(outputsOf(await full.run({ [inName]: tensor(x, inShape) }), outNames));
-      const d = diff(reference[i]!, outputsOf(await tail.run({ [name]: tensor(f, shape) }), outNames));
-      floatMaxAbsDiff = Math.max(floatMaxAbsDiff, d.max);
-      if (d.max > d.tol)
-        throw new OfframpError(
-          'CUT_INVALID',
-          `head then tail differs from the original model by ${d.max.toExponential(2)} on sample ${i} (tolerance ${d.tol.toExponential(1)}): the cut does not reproduce the model`,
-        );
-    }
-    await checkBatches(tail, full, name, shape, inName, inShape, features, inputs, reference, outNames);
+  return { inName, inShape, name, shape, outNames: m.outputs.map((d) => d.name) };
+}
 
-    const calibrate = Math.max(1, Math.min(inputs.length - 1, o.calibrate ?? Math.floor(inputs.length / 2)));
-    const tracker = new RangeTracker(shape);
-    for (let i = 0; i < calibrate; i++) tracker.observe(features[i]!);
-    const ranges = tracker.ranges();
-    const zstd = await loadZstd();
-    const rates: RateResult[] = [];
-    for (const choice of o.rates) {
-      const rp = ratePoint(choice, ranges);
-      const meter = new AgreementMeter(outputs.map((d) => d.kind));
-      const sizes: number[] = [];
-      for (let i = calibrate; i < inputs.length; i++) {
-        progress(`agreement at ${choice.id}`, i - calibrate, inputs.length - calibrate);
-        const r = roundTrip(features[i]!, shape, rp, zstd);
-        sizes.push(r.bytes);
-        meter.add(reference[i]!, outputsOf(await tail.run({ [name]: tensor(r.decoded, shape) }), outNames));
-      }
-      const perSample = [...sizes];
-      sizes.sort((a, b) => a - b);
-      const bytes = {
-        mean: sizes.reduce((a, b) => a + b, 0) / sizes.length,
-        p99: sizes[Math.min(sizes.length - 1, Math.ceil(0.99 * sizes.length) - 1)]!,
-        max: sizes[sizes.length - 1]!,
-      };
-      const over = `${m.samples.real ? m.samples.source.replace(/ \(.*\)$/, '') : 'seeded noise'} samples ${calibrate}–${inputs.length - 1}`;
-      rates.push({ choice, spec: ratePointSpec(choice, ranges, { bytes: { ...bytes, over } }), agreement: meter.result(), bytes, perSample });
-    }
-    const runs = o.runs ?? 10;
-    let headMs = NaN;
-    let tailMs = NaN;
-    if (runs > 0) {
-      progress('timing head and tail', 0, 1);
-      headMs = await timeSession(
-        head,
-        inputs.slice(0, 2).map((x) => ({ [inName]: tensor(x, inShape) })),
-        runs,
+/** Runs head → tail in float on every sample and checks it reproduces the original model. */
+async function runFloat(s: Sessions, p: Ports, inputs: Float32Array[], progress: Progress): Promise<FloatRun> {
+  const features: Float32Array[] = [];
+  const reference: OutputData[][] = [];
+  let floatMaxAbsDiff = 0;
+  for (const [i, x] of inputs.entries()) {
+    progress('head → tail in float', i, inputs.length);
+    const f = (await s.head.run({ [p.inName]: tensor(x, p.inShape) }))[p.name]!.data as Float32Array;
+    features.push(f);
+    reference.push(outputsOf(await s.full.run({ [p.inName]: tensor(x, p.inShape) }), p.outNames));
+    const d = diff(reference[i]!, outputsOf(await s.tail.run({ [p.name]: tensor(f, p.shape) }), p.outNames));
+    floatMaxAbsDiff = Math.max(floatMaxAbsDiff, d.max);
+    if (d.max > d.tol)
+      throw new OfframpError(
+        'CUT_INVALID',
+        `head then tail differs from the original model by ${d.max.toExponential(2)} on sample ${i} (tolerance ${d.tol.toExponential(1)}): the cut does not reproduce the model`,
       );
-      tailMs = await timeSession(
-        tail,
-        features.slice(0, 2).map((f) => ({ [name]: tensor(f, shape) })),
-        runs,
-      );
-      progress('timing head and tail', 1, 1);
-    }
-    return {
-      cut,
-      headBytes,
-      tailBytes,
-      bottleneck: { name, shape },
-      floatMaxAbsDiff,
-      rates,
-      calibration: [0, calibrate - 1],
-      evaluation: [calibrate, inputs.length - 1],
-      headMs,
-      tailMs,
-    };
-  } finally {
-    await Promise.all([head.release(), tail.release(), full.release()]);
   }
+  return { features, reference, floatMaxAbsDiff };
+}
+
+/** Ranges calibrated on the first `calibrate` samples; each rate point's agreement and payload bytes on the rest. */
+async function measureRates(
+  m: LoadedModel,
+  tail: ort.InferenceSession,
+  p: Ports,
+  run: FloatRun,
+  calibrate: number,
+  choices: RateChoice[],
+  progress: Progress,
+): Promise<RateResult[]> {
+  const n = m.samples.inputs.length;
+  const tracker = new RangeTracker(p.shape);
+  for (let i = 0; i < calibrate; i++) tracker.observe(run.features[i]!);
+  const ranges = tracker.ranges();
+  const zstd = await loadZstd();
+  const rates: RateResult[] = [];
+  for (const choice of choices) {
+    const rp = ratePoint(choice, ranges);
+    const meter = new AgreementMeter(m.outputs.map((d) => d.kind));
+    const perSample: number[] = [];
+    for (let i = calibrate; i < n; i++) {
+      progress(`agreement at ${choice.id}`, i - calibrate, n - calibrate);
+      const r = roundTrip(run.features[i]!, p.shape, rp, zstd);
+      perSample.push(r.bytes);
+      meter.add(run.reference[i]!, outputsOf(await tail.run({ [p.name]: tensor(r.decoded, p.shape) }), p.outNames));
+    }
+    const bytes = byteStats(perSample);
+    const over = `${m.samples.real ? m.samples.source.replace(/ \(.*\)$/, '') : 'seeded noise'} samples ${calibrate}–${n - 1}`;
+    rates.push({ choice, spec: ratePointSpec(choice, ranges, { bytes: { ...bytes, over } }), agreement: meter.result(), bytes, perSample });
+  }
+  return rates;
+}
+
+/** Mean, p99 and max of payload sizes. */
+function byteStats(perSample: readonly number[]): RateResult['bytes'] {
+  const sizes = [...perSample].sort((a, b) => a - b);
+  return {
+    mean: sizes.reduce((a, b) => a + b, 0) / sizes.length,
+    p99: sizes[Math.min(sizes.length - 1, Math.ceil(0.99 * sizes.length) - 1)]!,
+    max: sizes[sizes.length - 1]!,
+  };
+}
+
+/** Median ms of the real head and tail on the first two samples (NaN with `runs: 0`). */
+async function timeCut(
+  s: Sessions,
+  p: Ports,
+  inputs: Float32Array[],
+  features: Float32Array[],
+  runs: number,
+  progress: Progress,
+): Promise<{ headMs: number; tailMs: number }> {
+  if (runs <= 0) return { headMs: NaN, tailMs: NaN };
+  progress('timing head and tail', 0, 1);
+  const headMs = await timeSession(
+    s.head,
+    inputs.slice(0, 2).map((x) => ({ [p.inName]: tensor(x, p.inShape) })),
+    runs,
+  );
+  const tailMs = await timeSession(
+    s.tail,
+    features.slice(0, 2).map((f) => ({ [p.name]: tensor(f, p.shape) })),
+    runs,
+  );
+  progress('timing head and tail', 1, 1);
+  return { headMs, tailMs };
 }
 
 /** The edge runs batches: the tail and the full model must give each sample of a batch of 2 what they give it alone. */
-async function checkBatches(
-  tail: ort.InferenceSession,
-  full: ort.InferenceSession,
-  name: string,
-  shape: number[],
-  inName: string,
-  inShape: number[],
-  features: Float32Array[],
-  inputs: Float32Array[],
-  reference: OutputData[][],
-  outNames: string[],
-): Promise<void> {
+async function checkBatches(s: Sessions, p: Ports, inputs: Float32Array[], run: FloatRun): Promise<void> {
   const pairs: [string, () => Promise<ort.InferenceSession.ReturnType>][] = [
-    ['tail', () => tail.run({ [name]: tensor(concat(features.slice(0, 2)), shape, 2) })],
-    ['model', () => full.run({ [inName]: tensor(concat(inputs.slice(0, 2)), inShape, 2) })],
+    ['tail', () => s.tail.run({ [p.name]: tensor(concat(run.features.slice(0, 2)), p.shape, 2) })],
+    ['model', () => s.full.run({ [p.inName]: tensor(concat(inputs.slice(0, 2)), p.inShape, 2) })],
   ];
-  for (const [what, run] of pairs) {
+  for (const [what, runBatch] of pairs) {
     let r: ort.InferenceSession.ReturnType;
     try {
-      r = await run();
+      r = await runBatch();
     } catch (e) {
       throw new OfframpError(
         'MODEL_INVALID',
@@ -274,13 +323,13 @@ async function checkBatches(
         { cause: e },
       );
     }
-    for (let s = 0; s < 2; s++) {
-      const got = outNames.map((n, o) => outputsOf(r, [n], s, reference[s]![o]!.length)[0]!);
-      const d = diff(reference[s]!, got);
+    for (let i = 0; i < 2; i++) {
+      const got = p.outNames.map((n, o) => outputsOf(r, [n], i, run.reference[i]![o]!.length)[0]!);
+      const d = diff(run.reference[i]!, got);
       if (d.max > d.tol)
         throw new OfframpError(
           'MODEL_INVALID',
-          `the ${what} gives sample ${s} of a batch of 2 other outputs than alone (by ${d.max.toExponential(2)}): the edge batches requests, so the model must treat samples independently (is its batch dim fixed at 1 inside?)`,
+          `the ${what} gives sample ${i} of a batch of 2 other outputs than alone (by ${d.max.toExponential(2)}): the edge batches requests, so the model must treat samples independently (is its batch dim fixed at 1 inside?)`,
         );
     }
   }
