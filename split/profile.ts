@@ -11,15 +11,16 @@ import * as ort from 'onnxruntime-node';
 import { encodeInput } from '../bottleneck/input.js';
 import type { OutputData } from '../bottleneck/outputs.js';
 import { loadZstd } from '../bottleneck/zstd-native.js';
+import type { ZstdBackend } from '../bottleneck/zstd.js';
 import { sha256Hex } from '../protocol/bundle.js';
 import { tensorError } from './agreement.js';
 import { answerCosts, type AnswerCosts, type OutputDesc } from './answers.js';
-import { product, type InputSpec } from './data.js';
+import { product, type InputSpec, type RawSample } from './data.js';
 import { onnx } from './generated/onnx.js';
-import { ancestors, candidateCuts, graphIndex } from './graph.js';
-import { nodeCosts } from './node-costs.js';
+import { ancestors, candidateCuts, graphIndex, type GraphIndex, type Model } from './graph.js';
+import { nodeCosts, type NodeCosts } from './node-costs.js';
 import { loadModel, modelOptionsOf, openSession, timeSession, type ModelOptions, type Progress } from './model.js';
-import { parseRates, PROFILED_RATES, RangeTracker, ratePoint, roundTrip } from './rates.js';
+import { parseRates, PROFILED_RATES, RangeTracker, ratePoint, roundTrip, type RateChoice } from './rates.js';
 
 /** Options of {@link profileModel}. */
 export interface ProfileOptions extends ModelOptions {
@@ -65,6 +66,23 @@ export interface ModelProfile {
   seconds: number;
 }
 
+/** Feeds one sample to a session of the prepared model. */
+type Feed = (x: Float32Array) => Record<string, ort.Tensor>;
+
+/** Bytes and worst cosine of one rate point at one cut, summed over the samples. */
+interface RateTally {
+  sum: number;
+  max: number;
+  cosine: number;
+}
+
+/** What one pass over the samples with every cut tensor as an output gave: the float cuts, their ranges, the model's answers. */
+interface Calibration {
+  floatCuts: string[];
+  trackers: Map<string, RangeTracker>;
+  references: OutputData[][];
+}
+
 /** Profiles every candidate cut of the model at `path`. */
 export async function profileModel(path: string, o: ProfileOptions = {}): Promise<ModelProfile> {
   const t0 = performance.now();
@@ -74,7 +92,7 @@ export async function profileModel(path: string, o: ProfileOptions = {}): Promis
   const { prepared, input, outputs } = m;
   const inputs = m.samples.inputs;
   const dims = [1, ...input.shape];
-  const feed = (x: Float32Array): Record<string, ort.Tensor> => ({ [prepared.input.name]: new ort.Tensor('float32', x, dims) });
+  const feed: Feed = (x) => ({ [prepared.input.name]: new ort.Tensor('float32', x, dims) });
   const zstd = await loadZstd();
 
   progress('timing the whole model', 0, 2);
@@ -90,6 +108,40 @@ export async function profileModel(path: string, o: ProfileOptions = {}): Promis
   const probe = onnx.ModelProto.decode(prepared.bytes);
   probe.graph!.output = [...probe.graph!.output!, ...tensors.map((t) => onnx.ValueInfoProto.create({ name: t }))];
   const acts = await openSession(onnx.ModelProto.encode(probe).finish(), 'basic');
+  const cal = await calibrateCuts(acts, feed, tensors, inputs, outputs, progress);
+  const choices = parseRates([...PROFILED_RATES]);
+  const rates = await codeActivations(acts, feed, cal, choices, inputs, zstd, progress);
+  await acts.release();
+
+  const fullMacs = costs.macs.reduce((a, b) => a + b, 0);
+  const pricing: Pricing = { model: prepared.model, index: graphIndex(prepared.model), costs, fullMs, fullMacs, choices, samples: inputs.length };
+  const cuts = cal.floatCuts.map((t) => priceCut(pricing, t, cal.trackers.get(t)!.shape, rates.get(t)!));
+  return {
+    model: { path: resolve(path), file: basename(path), sha256: sha256Hex(m.bytes) },
+    options: modelOptionsOf(o),
+    fixes: prepared.fixes,
+    inputName: prepared.input.name,
+    input,
+    outputs,
+    samples: { source: m.samples.source, count: inputs.length, real: m.samples.real },
+    runs,
+    full: { ms: fullMs, macs: fullMacs },
+    raw: rawCosts(input, m.samples.raw, zstd),
+    answers: answerCosts(outputs, cal.references, zstd),
+    cuts,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** First pass: which cut tensors are float with the batch dim first (from sample 0), their ranges, and the model's answers. */
+async function calibrateCuts(
+  acts: ort.InferenceSession,
+  feed: Feed,
+  tensors: string[],
+  inputs: Float32Array[],
+  outputs: OutputDesc[],
+  progress: Progress,
+): Promise<Calibration> {
   const floatCuts: string[] = [];
   const trackers = new Map<string, RangeTracker>();
   const references: OutputData[][] = [];
@@ -104,8 +156,21 @@ export async function profileModel(path: string, o: ProfileOptions = {}): Promis
       trackers.get(t)!.observe(a.data as Float32Array);
     }
   }
-  const choices = parseRates([...PROFILED_RATES]);
-  const rates = new Map(floatCuts.map((t) => [t, choices.map(() => ({ sum: 0, max: 0, cosine: 1 }))]));
+  return { floatCuts, trackers, references };
+}
+
+/** Second pass: every float cut's activation through every rate point, bytes and worst cosine per cut and point. */
+async function codeActivations(
+  acts: ort.InferenceSession,
+  feed: Feed,
+  cal: Calibration,
+  choices: RateChoice[],
+  inputs: Float32Array[],
+  zstd: ZstdBackend,
+  progress: Progress,
+): Promise<Map<string, RateTally[]>> {
+  const { floatCuts, trackers } = cal;
+  const rates = new Map(floatCuts.map((t) => [t, choices.map((): RateTally => ({ sum: 0, max: 0, cosine: 1 }))]));
   const points = new Map(floatCuts.map((t) => [t, choices.map((c) => ratePoint(c, trackers.get(t)!.ranges()))]));
   for (const [i, x] of inputs.entries()) {
     progress('coding activations', i, inputs.length);
@@ -123,50 +188,50 @@ export async function profileModel(path: string, o: ProfileOptions = {}): Promis
     }
   }
   progress('coding activations', inputs.length, inputs.length);
-  await acts.release();
+  return rates;
+}
 
-  const index = graphIndex(prepared.model);
+/** What every cut is priced against: the whole model's per-node costs and totals, the rate points, the sample count. */
+interface Pricing {
+  model: Model;
+  index: GraphIndex;
+  costs: NodeCosts;
+  fullMs: number;
+  fullMacs: number;
+  choices: RateChoice[];
+  samples: number;
+}
+
+/** One cut's row: head and tail MACs and ms (the whole model's time shared out by per-node time), raw bytes, each rate point's figures. */
+function priceCut(p: Pricing, t: string, activation: readonly number[], tallies: RateTally[]): CutProfile {
+  const { costs, fullMs } = p;
   const share = (nodes: Set<number>, of: number[]): number => [...nodes].reduce((s, i) => s + of[i]!, 0);
-  const fullMacs = costs.macs.reduce((a, b) => a + b, 0);
-  const cuts: CutProfile[] = floatCuts.map((t) => {
-    const head = ancestors(prepared.model, index, [t]);
-    const headMacs = share(head, costs.macs);
-    const headMs = costs.totalMs > 0 ? (fullMs * share(head, costs.ms)) / costs.totalMs : 0;
-    const shape = [...trackers.get(t)!.shape];
-    return {
-      tensor: t,
-      shape,
-      headMacs,
-      tailMacs: fullMacs - headMacs,
-      headMs,
-      tailMs: Math.max(0, fullMs - headMs),
-      rawBytes: 4 * product(shape),
-      rates: Object.fromEntries(
-        choices.map((c, k) => {
-          const r = rates.get(t)![k]!;
-          return [c.id, { bytes: r.sum / inputs.length, maxBytes: r.max, cosine: r.cosine }];
-        }),
-      ),
-    };
-  });
-  const rawSize = product(input.raw.shape) * (input.raw.dtype === 'float32' ? 4 : 1);
-  const zstdBytes = m.samples.raw.reduce((s, r) => s + encodeInput(r, input.raw.shape, { codec: 'raw' }, { zstd }).payload.length, 0) / m.samples.raw.length;
-  const sha256 = sha256Hex(m.bytes);
+  const head = ancestors(p.model, p.index, [t]);
+  const headMacs = share(head, costs.macs);
+  const headMs = costs.totalMs > 0 ? (fullMs * share(head, costs.ms)) / costs.totalMs : 0;
+  const shape = [...activation];
   return {
-    model: { path: resolve(path), file: basename(path), sha256 },
-    options: modelOptionsOf(o),
-    fixes: prepared.fixes,
-    inputName: prepared.input.name,
-    input,
-    outputs,
-    samples: { source: m.samples.source, count: inputs.length, real: m.samples.real },
-    runs,
-    full: { ms: fullMs, macs: fullMacs },
-    raw: { bytes: rawSize, zstdBytes },
-    answers: answerCosts(outputs, references, zstd),
-    cuts,
-    seconds: (performance.now() - t0) / 1000,
+    tensor: t,
+    shape,
+    headMacs,
+    tailMacs: p.fullMacs - headMacs,
+    headMs,
+    tailMs: Math.max(0, fullMs - headMs),
+    rawBytes: 4 * product(shape),
+    rates: Object.fromEntries(
+      p.choices.map((c, k) => {
+        const r = tallies[k]!;
+        return [c.id, { bytes: r.sum / p.samples, maxBytes: r.max, cosine: r.cosine }];
+      }),
+    ),
   };
+}
+
+/** Full offload: the raw sample's bytes, and its mean size after zstd. */
+function rawCosts(input: InputSpec, raw: RawSample[], zstd: ZstdBackend): ModelProfile['raw'] {
+  const bytes = product(input.raw.shape) * (input.raw.dtype === 'float32' ? 4 : 1);
+  const zstdBytes = raw.reduce((s, r) => s + encodeInput(r, input.raw.shape, { codec: 'raw' }, { zstd }).payload.length, 0) / raw.length;
+  return { bytes, zstdBytes };
 }
 
 const kb = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e4 ? `${(n / 1e3).toFixed(1)} kB` : `${n.toFixed(0)} B`);
