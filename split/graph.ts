@@ -132,6 +132,28 @@ export interface Cut {
  */
 export function cutModel(model: Model, tensors: readonly string[], opts: { widen?: boolean } = {}): Cut {
   const index = graphIndex(model);
+  checkCutTensors(index, tensors);
+  const { cut, head } = separate(model, index, tensors, opts.widen ?? false);
+  const g = model.graph!;
+  const nodes = g.node!;
+  const headList = index.order.filter((i) => head.has(i));
+  const tailList = index.order.filter((i) => !head.has(i));
+  if (tailList.length === 0) throw new OfframpError('CUT_INVALID', `the cut at ${cut.map((t) => `'${t}'`).join(', ')} leaves nothing for the tail`);
+  const valueInfo = (t: string): onnx.IValueInfoProto =>
+    g.valueInfo?.find((v) => v.name === t) ?? g.output?.find((v) => v.name === t) ?? onnx.ValueInfoProto.create({ name: t });
+  const headInputs = (g.input ?? []).filter((v) => !index.initializers.has(v.name ?? '') && headList.some((i) => nodes[i]!.input?.includes(v.name ?? '')));
+  const cutInfo = cut.map(valueInfo);
+  return {
+    head: subModel(model, headList, headInputs, cutInfo, 'head'),
+    tail: subModel(model, tailList, cutInfo, g.output ?? [], 'tail'),
+    tensors: cut,
+    headNodes: headList.length,
+    tailNodes: tailList.length,
+  };
+}
+
+/** CUT_INVALID unless `tensors` is a non-empty list of tensors that nodes compute. */
+function checkCutTensors(index: GraphIndex, tensors: readonly string[]): void {
   if (tensors.length === 0) throw new OfframpError('CUT_INVALID', 'name at least one tensor to cut at');
   for (const t of tensors) {
     if (!index.producer.has(t))
@@ -142,13 +164,17 @@ export function cutModel(model: Model, tensors: readonly string[], opts: { widen
           : `no node computes a tensor named '${t}'`,
       );
   }
+}
+
+/** The cut (widened until it separates the graph, when `widen`) and its head's nodes; CUT_INVALID naming what the tail still needs otherwise. */
+function separate(model: Model, index: GraphIndex, tensors: readonly string[], widen: boolean): { cut: string[]; head: Set<number> } {
   const cut = [...tensors];
   let head = ancestors(model, index, cut);
   for (;;) {
     const missing = missingForCut(model, index, cut, head);
-    if (missing.length === 0) break;
+    if (missing.length === 0) return { cut, head };
     const inputs = missing.filter((t) => !index.producer.has(t));
-    if (!opts.widen || inputs.length) {
+    if (!widen || inputs.length) {
       const why = inputs.length
         ? ` (graph input${inputs.length > 1 ? 's' : ''} ${inputs.map((t) => `'${t}'`).join(', ')} cannot be widened to)`
         : '; --widen adds them to the cut';
@@ -160,42 +186,28 @@ export function cutModel(model: Model, tensors: readonly string[], opts: { widen
     cut.push(...missing);
     head = ancestors(model, index, cut);
   }
+}
+
+/** A model of the nodes in `list` (in that order) with these inputs and outputs, keeping only the initializers and value infos they use. */
+function subModel(model: Model, list: number[], inputs: onnx.IValueInfoProto[], outputs: onnx.IValueInfoProto[], name: string): Model {
   const g = model.graph!;
   const nodes = g.node!;
-  const headList = index.order.filter((i) => head.has(i));
-  const tailList = index.order.filter((i) => !head.has(i));
-  if (tailList.length === 0) throw new OfframpError('CUT_INVALID', `the cut at ${cut.map((t) => `'${t}'`).join(', ')} leaves nothing for the tail`);
-  const sub = (list: number[], inputs: onnx.IValueInfoProto[], outputs: onnx.IValueInfoProto[], name: string): Model => {
-    const used = new Set<string>();
-    for (const i of list) for (const t of [...(nodes[i]!.input ?? []), ...(nodes[i]!.output ?? [])]) used.add(t);
-    for (const o of outputs) used.add(o.name ?? '');
-    return onnx.ModelProto.create({
-      ...model,
-      graph: onnx.GraphProto.create({
-        name: `${g.name ?? 'graph'}_${name}`,
-        node: list.map((i) => nodes[i]!),
-        initializer: (g.initializer ?? []).filter((t) => used.has(t.name ?? '')),
-        sparseInitializer: (g.sparseInitializer ?? []).filter((t) => used.has(t.values?.name ?? '')),
-        input: inputs,
-        output: outputs,
-        valueInfo: (g.valueInfo ?? []).filter(
-          (v) => used.has(v.name ?? '') && !inputs.some((x) => x.name === v.name) && !outputs.some((x) => x.name === v.name),
-        ),
-        docString: g.docString ?? '',
-      }),
-    });
-  };
-  const valueInfo = (t: string): onnx.IValueInfoProto =>
-    g.valueInfo?.find((v) => v.name === t) ?? g.output?.find((v) => v.name === t) ?? onnx.ValueInfoProto.create({ name: t });
-  const headInputs = (g.input ?? []).filter((v) => !index.initializers.has(v.name ?? '') && headList.some((i) => nodes[i]!.input?.includes(v.name ?? '')));
-  const cutInfo = cut.map(valueInfo);
-  return {
-    head: sub(headList, headInputs, cutInfo, 'head'),
-    tail: sub(tailList, cutInfo, g.output ?? [], 'tail'),
-    tensors: cut,
-    headNodes: headList.length,
-    tailNodes: tailList.length,
-  };
+  const used = new Set<string>();
+  for (const i of list) for (const t of [...(nodes[i]!.input ?? []), ...(nodes[i]!.output ?? [])]) used.add(t);
+  for (const o of outputs) used.add(o.name ?? '');
+  return onnx.ModelProto.create({
+    ...model,
+    graph: onnx.GraphProto.create({
+      name: `${g.name ?? 'graph'}_${name}`,
+      node: list.map((i) => nodes[i]!),
+      initializer: (g.initializer ?? []).filter((t) => used.has(t.name ?? '')),
+      sparseInitializer: (g.sparseInitializer ?? []).filter((t) => used.has(t.values?.name ?? '')),
+      input: inputs,
+      output: outputs,
+      valueInfo: (g.valueInfo ?? []).filter((v) => used.has(v.name ?? '') && !inputs.some((x) => x.name === v.name) && !outputs.some((x) => x.name === v.name)),
+      docString: g.docString ?? '',
+    }),
+  });
 }
 
 /**
