@@ -13,7 +13,7 @@ import type { ZstdBackend } from '../bottleneck/zstd.js';
 import { OfframpError, errorCodeFromWire, errorCodeToWire, isOfframpError, isWireErrorCode } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, peekHelloVersion, peekRequestId } from '../protocol/frame.js';
 import type { FrameLimits } from '../protocol/limits.js';
-import { pb, type ErrorInit, type Hello, type MessageInit, type Request } from '../protocol/messages.js';
+import { pb, type ErrorInit, type Hello, type HelloAckInit, type MessageInit, type Request } from '../protocol/messages.js';
 import { normalizeInto } from '../protocol/normalize.js';
 import { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from '../protocol/version.js';
 import { buildAnswer, type OutputTerms } from './answer.js';
@@ -40,6 +40,9 @@ export interface ServerContext {
 
 /** The first byte of a Frame holding a Request (field 3, length-delimited). */
 const REQUEST_TAG = 0x1a;
+
+/** How a request's run ends: its outcome, and whether the model ran. */
+type End = (o: Outcome, executed: boolean) => void;
 
 /** What the handshake bound. */
 interface Terms {
@@ -151,12 +154,24 @@ export class EdgeConnection {
       const why = h.authToken ? checkToken(auth, h.authToken) : this.upgradeAuthenticated ? null : 'missing token';
       if (why) return this.refuse(new OfframpError('UNAUTHENTICATED', `Hello: ${why}`));
     }
-    let s: ServedBundle;
+    let t: Terms;
     try {
-      s = resolveBundle(this.ctx.registry, h.bundle);
+      t = this.bind(h);
     } catch (err) {
       return this.refuse(err as OfframpError);
     }
+    this.terms = t;
+    const ratePoints = [...t.ratePoints];
+    this.log.info(
+      { event: 'hello', client: `${h.clientName}/${h.clientVersion}`, bundle: t.s.key, ratePoints, inputs: [...t.inputs.keys()] },
+      'device connected',
+    );
+    this.send({ type: 'helloAck', helloAck: this.helloAck(h, t) });
+  }
+
+  /** The terms a Hello asks for, as far as this edge serves them; throws the error that refuses the connection when nothing is left to send. */
+  private bind(h: Hello): Terms {
+    const s = resolveBundle(this.ctx.registry, h.bundle);
     const ratePoints = [...new Set(h.ratePoints)].filter((i) => i < s.ratePoints.length);
     const inputs = new Map<number, InputEncoding>();
     h.inputEncodings.forEach((e, i) => {
@@ -164,47 +179,44 @@ export class EdgeConnection {
       if (typeof enc !== 'string') inputs.set(i, enc);
     });
     if (ratePoints.length === 0 && inputs.size === 0) {
-      return this.refuse(
-        new OfframpError(
-          'BAD_REQUEST',
-          `nothing to send: none of the Hello's rate points [${h.ratePoints.join(', ')}] or input encodings is served (${s.ratePoints.length} rate points)`,
-        ),
+      throw new OfframpError(
+        'BAD_REQUEST',
+        `nothing to send: none of the Hello's rate points [${h.ratePoints.join(', ')}] or input encodings is served (${s.ratePoints.length} rate points)`,
       );
     }
     const { defaultDeadlineMs, maxDeadlineMs } = this.ctx.opts;
-    const deadlineMs = Math.min(maxDeadlineMs, h.deadlineMs || defaultDeadlineMs);
-    this.terms = {
+    return {
       s,
       ratePoints: new Set(ratePoints),
       inputs,
       zstd: h.zstd,
       output: { encoding: h.outputEncoding, zstd: h.zstd ? this.ctx.zstd : undefined },
-      deadlineMs,
+      deadlineMs: Math.min(maxDeadlineMs, h.deadlineMs || defaultDeadlineMs),
       deviceId: Buffer.from(h.deviceId).toString('hex'),
     };
-    this.log.info({ event: 'hello', client: `${h.clientName}/${h.clientVersion}`, bundle: s.key, ratePoints, inputs: [...inputs.keys()] }, 'device connected');
+  }
+
+  /** The HelloAck for the bound terms: what was accepted, and this edge's limits. */
+  private helloAck(h: Hello, t: Terms): HelloAckInit {
     const o = this.ctx.opts;
-    this.send({
-      type: 'helloAck',
-      helloAck: {
-        protocolVersion: PROTOCOL_VERSION,
-        bundle: h.bundle,
-        ratePoints,
-        inputEncodings: [...inputs.keys()],
-        zstd: h.zstd,
-        outputEncoding: h.outputEncoding,
-        limits: {
-          maxFrameBytes: this.ctx.limits.maxFrameBytes,
-          maxInFlight: o.maxInFlight,
-          maxBatch: o.maxBatch,
-          deadlineMs,
-          maxDeadlineMs,
-          rateLimitPerSecond: o.rateLimitPerSecond,
-          rateBurst: o.rateLimitPerSecond > 0 ? o.rateBurst : 0,
-        },
-        serverId: o.serverId,
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      bundle: h.bundle,
+      ratePoints: [...t.ratePoints],
+      inputEncodings: [...t.inputs.keys()],
+      zstd: h.zstd,
+      outputEncoding: h.outputEncoding,
+      limits: {
+        maxFrameBytes: this.ctx.limits.maxFrameBytes,
+        maxInFlight: o.maxInFlight,
+        maxBatch: o.maxBatch,
+        deadlineMs: t.deadlineMs,
+        maxDeadlineMs: o.maxDeadlineMs,
+        rateLimitPerSecond: o.rateLimitPerSecond,
+        rateBurst: o.rateLimitPerSecond > 0 ? o.rateBurst : 0,
       },
-    });
+      serverId: o.serverId,
+    };
   }
 
   /** The features (or model input) of a request, or the error that ends it. Cheap checks first. */
@@ -258,15 +270,7 @@ export class EdgeConnection {
 
   private onRequest(r: Request, t: Terms): void {
     const t0 = performance.now();
-    if (this.inflight.has(r.id)) {
-      return this.endWithError(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was sent again while in flight; both end here`));
-    }
-    if (this.ctx.isDraining()) return this.fail(r.id, new OfframpError('SHUTTING_DOWN', 'this edge is draining', { retryAfterMs: 1000 }));
-    if (this.inflight.size >= this.ctx.opts.maxInFlight) {
-      return this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
-    }
-    const s = t.s;
-    const graph = r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail';
+    if (!this.admit(r)) return;
     let features: Float32Array;
     try {
       features = this.decode(r, t);
@@ -281,23 +285,69 @@ export class EdgeConnection {
       this.sendOutcome(r.id, o);
     };
     // With a device id, the request may be a retry of one that ran (or runs) on another connection.
-    const dedupKey = t.deviceId ? `${s.key}\0${t.deviceId}\0${r.id}` : undefined;
-    let end: (o: Outcome, executed: boolean) => void = deliver;
+    const dedupKey = t.deviceId ? `${t.s.key}\0${t.deviceId}\0${r.id}` : undefined;
+    let end: End = deliver;
     if (dedupKey) {
-      const digest = createHash('sha256').update(`${r.graph}/${r.rate}/${r.zstd}/${r.want}/${r.topK}/`).update(r.payload).digest('base64');
-      const a = this.ctx.dedup.admit(dedupKey, digest, deliver);
-      if (a.kind === 'conflict') return this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was used by this device for a different request`));
-      if (a.kind === 'done') {
-        this.countOutcome('dedup');
-        return this.sendOutcome(r.id, a.outcome);
-      }
-      // Closing this connection stops the delivery, not the execution: a retry picks it up.
-      this.inflight.set(r.id, () => this.ctx.dedup.detach(dedupKey, deliver));
-      if (a.kind === 'attached') return;
-      end = (o, executed) => this.ctx.dedup.finish(dedupKey, o, executed);
+      const e = this.throughDedup(r, dedupKey, deliver);
+      if (!e) return;
+      end = e;
     }
+    const q = this.queued(r, t, features, t0, decodeUs, end);
+    if (!dedupKey)
+      this.inflight.set(r.id, () => {
+        q.cancelled = true;
+      });
+    try {
+      this.ctx.scheduler.enqueue(graphKey(t.s.key, r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail'), q);
+    } catch (err) {
+      q.reject(asOfframpError(err, r.id));
+    }
+  }
+
+  /** Ends a request this connection takes no more of now (its id in flight, the edge draining, too many in flight); true when it may go on. */
+  private admit(r: Request): boolean {
+    if (this.inflight.has(r.id)) {
+      this.endWithError(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was sent again while in flight; both end here`));
+      return false;
+    }
+    if (this.ctx.isDraining()) {
+      this.fail(r.id, new OfframpError('SHUTTING_DOWN', 'this edge is draining', { retryAfterMs: 1000 }));
+      return false;
+    }
+    if (this.inflight.size >= this.ctx.opts.maxInFlight) {
+      this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Admits a request with a device id to the dedup window: a conflict or a finished outcome ends it
+   * here, an attached one waits for the run already going; else returns how its own run ends
+   * (undefined when there is nothing to run).
+   */
+  private throughDedup(r: Request, key: string, deliver: (o: Outcome) => void): End | undefined {
+    const digest = createHash('sha256').update(`${r.graph}/${r.rate}/${r.zstd}/${r.want}/${r.topK}/`).update(r.payload).digest('base64');
+    const a = this.ctx.dedup.admit(key, digest, deliver);
+    if (a.kind === 'conflict') {
+      this.fail(r.id, new OfframpError('DUPLICATE_ID', `request id ${r.id} was used by this device for a different request`));
+      return undefined;
+    }
+    if (a.kind === 'done') {
+      this.countOutcome('dedup');
+      this.sendOutcome(r.id, a.outcome);
+      return undefined;
+    }
+    // Closing this connection stops the delivery, not the execution: a retry picks it up.
+    this.inflight.set(r.id, () => this.ctx.dedup.detach(key, deliver));
+    if (a.kind === 'attached') return undefined;
+    return (o, executed) => this.ctx.dedup.finish(key, o, executed);
+  }
+
+  /** The scheduler's entry for a decoded request: on completion, the stage latencies observed and the answer built (or its error) handed to `end`. */
+  private queued(r: Request, t: Terms, features: Float32Array, t0: number, decodeUs: number, end: End): QueuedRequest {
     const now = performance.now();
-    const q: QueuedRequest = {
+    return {
       features,
       enqueuedAt: now,
       deadlineAt: now + this.deadlineOf(r, t),
@@ -310,7 +360,7 @@ export class EdgeConnection {
         m.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
         let answer: Outcome;
         try {
-          answer = { type: 'answer', answer: buildAnswer(r, s.outputs, outputs, { queueUs, decodeUs, computeUs, batchSize }, t.output) };
+          answer = { type: 'answer', answer: buildAnswer(r, t.s.outputs, outputs, { queueUs, decodeUs, computeUs, batchSize }, t.output) };
         } catch (err) {
           answer = errorOutcome(asOfframpError(err, r.id), this.ctx.limits.maxTextLength);
         }
@@ -318,15 +368,6 @@ export class EdgeConnection {
       },
       reject: (e) => end(errorOutcome(e, this.ctx.limits.maxTextLength), false),
     };
-    if (!dedupKey)
-      this.inflight.set(r.id, () => {
-        q.cancelled = true;
-      });
-    try {
-      this.ctx.scheduler.enqueue(graphKey(s.key, graph), q);
-    } catch (err) {
-      q.reject(asOfframpError(err, r.id));
-    }
   }
 
   /**
