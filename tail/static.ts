@@ -135,19 +135,26 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
   });
 }
 
+/** Where a request path points: the folder it is served from, and whether that is a prefix mount (not the root). */
+function locate(web: StaticSite, path: string): { dir: string; rel: string; mounted: boolean } {
+  for (const [prefix, folder] of Object.entries(web.mounts ?? {})) {
+    if (path.startsWith(prefix)) return { dir: folder, rel: path.slice(prefix.length - 1), mounted: true };
+  }
+  return { dir: web.root, rel: path === '/' ? '/index.html' : path, mounted: false };
+}
+
+/** One file to send: its stat, the headers so far, the encoding chosen, and a precompressed sibling when one is there. */
+interface Reply {
+  file: string;
+  st: Stats;
+  headers: Record<string, string | number>;
+  enc: Encoding | undefined;
+  sibling: { e: Encoding; f: string } | undefined;
+}
+
 /** Serves `path` from the mount whose prefix it starts with, else from `root` ('/' → index.html); 404 otherwise. */
 export function serveStatic(res: ServerResponse, web: StaticSite, path: string): void {
-  let dir = web.root;
-  let rel = path === '/' ? '/index.html' : path;
-  let mounted = false;
-  for (const [prefix, folder] of Object.entries(web.mounts ?? {})) {
-    if (path.startsWith(prefix)) {
-      dir = folder;
-      rel = path.slice(prefix.length - 1);
-      mounted = true;
-      break;
-    }
-  }
+  const { dir, rel, mounted } = locate(web, path);
   let decoded: string;
   try {
     decoded = decodeURIComponent(rel);
@@ -174,29 +181,31 @@ export function serveStatic(res: ServerResponse, web: StaticSite, path: string):
   const encodings = compressible ? acceptedEncodings(req?.headers['accept-encoding']) : [];
   // A sibling written at build time, else one made here.
   const sibling = encodings.map((e) => ({ e, f: `${file}${SUFFIX[e]}` })).find(({ f }) => statFile(f));
-  const enc: Encoding | undefined = sibling?.e ?? encodings[0];
-  const head = req?.method === 'HEAD';
   const fail = (): void => void (res.headersSent ? res.destroy() : res.writeHead(500).end());
-  contentHash(file, st)
-    .then(async (hash) => {
-      const etag = `"${hash}${enc ? `-${enc}` : ''}"`;
-      headers.ETag = etag;
-      if (matches(req?.headers['if-none-match'], etag)) return void res.writeHead(304, headers).end();
-      if (enc) headers['Content-Encoding'] = enc;
-      if (sibling) {
-        const sst = statFile(sibling.f)!;
-        res.writeHead(200, { ...headers, 'Content-Length': sst.size });
-        if (head) return void res.end();
-        return void createReadStream(sibling.f).on('error', fail).pipe(res);
-      }
-      if (enc) {
-        const body = await compressOnce(file, st, enc);
-        res.writeHead(200, { ...headers, 'Content-Length': body.length });
-        return void res.end(head ? undefined : body);
-      }
-      res.writeHead(200, { ...headers, 'Content-Length': st.size });
-      if (head) return void res.end();
-      createReadStream(file).on('error', fail).pipe(res);
-    })
-    .catch(fail);
+  reply(res, req, { file, st, headers, enc: sibling?.e ?? encodings[0], sibling }, fail).catch(fail);
+}
+
+/** Sends the file (its sibling, or a compressed copy) with a content ETag, or 304 when the browser has it; only headers for HEAD. */
+async function reply(res: ServerResponse, req: IncomingMessage | undefined, r: Reply, fail: () => void): Promise<void> {
+  const { file, st, headers, enc, sibling } = r;
+  const head = req?.method === 'HEAD';
+  const hash = await contentHash(file, st);
+  const etag = `"${hash}${enc ? `-${enc}` : ''}"`;
+  headers.ETag = etag;
+  if (matches(req?.headers['if-none-match'], etag)) return void res.writeHead(304, headers).end();
+  if (enc) headers['Content-Encoding'] = enc;
+  if (sibling) {
+    const sst = statFile(sibling.f)!;
+    res.writeHead(200, { ...headers, 'Content-Length': sst.size });
+    if (head) return void res.end();
+    return void createReadStream(sibling.f).on('error', fail).pipe(res);
+  }
+  if (enc) {
+    const body = await compressOnce(file, st, enc);
+    res.writeHead(200, { ...headers, 'Content-Length': body.length });
+    return void res.end(head ? undefined : body);
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': st.size });
+  if (head) return void res.end();
+  createReadStream(file).on('error', fail).pipe(res);
 }
