@@ -18,7 +18,7 @@ import { loadModel, type ModelOptions, type Progress } from '../split/model.js';
 import { parseShape } from '../split/prepare.js';
 import { profileMarkdown, profileModel, type ModelProfile } from '../split/profile.js';
 import { parseRates, PROFILED_RATES } from '../split/rates.js';
-import { recommend, recommendationTable } from '../split/recommend.js';
+import { recommend, recommendationTable, type Recommendation } from '../split/recommend.js';
 import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 
 type Out = (s: string) => void;
@@ -293,29 +293,14 @@ export async function recommendCommand(model: string | undefined, flags: Record<
     if (!model && !o.profile) throw new RangeError('give the model (offramp recommend model.onnx ...) or a profile (--profile profile.json)');
     const bar = progressBar('recommend', o.progress as boolean, err);
     try {
-      let p: ModelProfile;
-      if (o.profile) {
-        try {
-          p = JSON.parse(await readFile(o.profile as string, 'utf8')) as ModelProfile;
-        } catch (e) {
-          throw new OfframpError(
-            'INVALID_ARGUMENT',
-            `--profile ${o.profile as string}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (write one with offramp profile <model> --json <file>)`,
-          );
-        }
-        if (!Array.isArray(p.cuts) || !p.answers)
-          throw new OfframpError(
-            'INVALID_ARGUMENT',
-            `--profile ${o.profile as string} is not a profile from this version of offramp profile: profile the model again`,
-          );
-      } else {
-        p = await profileModel(model!, {
-          ...(await modelOptions(o)),
-          samples: o.samples as number,
-          runs: o.runs as number,
-          ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
-        });
-      }
+      const p = o.profile
+        ? await readProfile(o.profile as string)
+        : await profileModel(model!, {
+            ...(await modelOptions(o)),
+            samples: o.samples as number,
+            runs: o.runs as number,
+            ...(bar.onProgress ? { onProgress: bar.onProgress } : {}),
+          });
       const verify = o.verify ? await verifier(p, o.verifySamples as number, bar.onProgress) : undefined;
       const results = [];
       for (const link of links) {
@@ -332,13 +317,7 @@ export async function recommendCommand(model: string | undefined, flags: Record<
           });
           bar.stop();
           results.push(r);
-          out(`## ${r.link} × ${r.device}`);
-          out('');
-          for (const line of r.explanation) out(line);
-          out('');
-          out(recommendationTable(r, o.top as number));
-          out('');
-          if (r.bestSplit) out(`Next: ${splitCommandLine(p, r.bestSplit.cut!, r.outputEncoding)}\n`);
+          printRecommendation(p, r, o.top as number, out);
         }
       }
       if (o.json) await write(o.json as string, JSON.stringify(results, null, 1) + '\n');
@@ -346,6 +325,33 @@ export async function recommendCommand(model: string | undefined, flags: Record<
       bar.stop();
     }
   });
+}
+
+/** A profile written by `offramp profile --json`; INVALID_ARGUMENT when it cannot be read or is not one. */
+async function readProfile(file: string): Promise<ModelProfile> {
+  let p: ModelProfile;
+  try {
+    p = JSON.parse(await readFile(file, 'utf8')) as ModelProfile;
+  } catch (e) {
+    throw new OfframpError(
+      'INVALID_ARGUMENT',
+      `--profile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (write one with offramp profile <model> --json <file>)`,
+    );
+  }
+  if (!Array.isArray(p.cuts) || !p.answers)
+    throw new OfframpError('INVALID_ARGUMENT', `--profile ${file} is not a profile from this version of offramp profile: profile the model again`);
+  return p;
+}
+
+/** One link × device's recommendation: its explanation, the top rows, and the split command to run. */
+function printRecommendation(p: ModelProfile, r: Recommendation, top: number, out: Out): void {
+  out(`## ${r.link} × ${r.device}`);
+  out('');
+  for (const line of r.explanation) out(line);
+  out('');
+  out(recommendationTable(r, top));
+  out('');
+  if (r.bestSplit) out(`Next: ${splitCommandLine(p, r.bestSplit.cut!, r.outputEncoding)}\n`);
 }
 
 /** Checks cuts of the profiled model on real inputs (the model file must be the one profiled). */
