@@ -113,39 +113,8 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
       const proxy = await createLinkProxy({ host: '127.0.0.1', port: local.port }, link.profile);
       try {
         for (const device of devices) {
-          const radio = device.links.includes(link.radio) ? link.radio : device.links[0]!;
-          const run = await runLanes({
-            make: () =>
-              createDevice({
-                bundle: bundleDir,
-                edge: `ws://127.0.0.1:${proxy.port}`,
-                policy: { objective: o.objective as Objective },
-                profile: { device: device.id, link: radio },
-              }),
-            inputs,
-            warmup: 10,
-            pilot: 20,
-            parallel: 'auto',
-            connectMs: 5000,
-            onResult: () => bar?.increment({ label: `${device.id} on ${link.profile.name}` }),
-          });
-          const paths: Record<string, number> = {};
-          let correct = 0;
-          run.results.forEach((r, i) => {
-            const p = pathName(r.path, r.ratePoint);
-            paths[p] = (paths[p] ?? 0) + 1;
-            if (r.label === data.labels[i]) correct++;
-          });
-          const mean = (f: (r: (typeof run.results)[number]) => number): number => run.results.reduce((a, r) => a + f(r), 0) / n;
-          rows.push({
-            device: device.id,
-            link: link.profile.name,
-            accuracy: correct / n,
-            paths,
-            latency: mean((r) => r.timings.total),
-            energyMj: mean((r) => r.energy.totalJ) * 1000,
-            bytesUp: mean((r) => r.bytesUp),
-          });
+          const cell: Cell = { bundleDir, edgePort: proxy.port, objective: o.objective as Objective, inputs, labels: data.labels };
+          rows.push(await runCell(cell, device, link, () => bar?.increment({ label: `${device.id} on ${link.profile.name}` })));
         }
       } finally {
         await proxy.close();
@@ -155,6 +124,59 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
     bar?.stop();
     await local.close();
   }
+  printTable(rows, n, out);
+  return 0;
+}
+
+/** What every device and link of the demo share: the bundle, the edge (behind the link's proxy), the objective, the images and their labels. */
+interface Cell {
+  bundleDir: string;
+  edgePort: number;
+  objective: Objective;
+  inputs: Uint8Array[];
+  labels: ArrayLike<number>;
+}
+
+/** One device class on one link: every image through the adaptive policy, summed up as a table row. */
+async function runCell(c: Cell, device: DeviceClass, link: NamedLink, onResult: () => void): Promise<Row> {
+  const n = c.inputs.length;
+  const radio = device.links.includes(link.radio) ? link.radio : device.links[0]!;
+  const run = await runLanes({
+    make: () =>
+      createDevice({
+        bundle: c.bundleDir,
+        edge: `ws://127.0.0.1:${c.edgePort}`,
+        policy: { objective: c.objective },
+        profile: { device: device.id, link: radio },
+      }),
+    inputs: c.inputs,
+    warmup: 10,
+    pilot: 20,
+    parallel: 'auto',
+    connectMs: 5000,
+    onResult,
+  });
+  const paths: Record<string, number> = {};
+  let correct = 0;
+  run.results.forEach((r, i) => {
+    const p = pathName(r.path, r.ratePoint);
+    paths[p] = (paths[p] ?? 0) + 1;
+    if (r.label === c.labels[i]) correct++;
+  });
+  const mean = (f: (r: (typeof run.results)[number]) => number): number => run.results.reduce((a, r) => a + f(r), 0) / n;
+  return {
+    device: device.id,
+    link: link.profile.name,
+    accuracy: correct / n,
+    paths,
+    latency: mean((r) => r.timings.total),
+    energyMj: mean((r) => r.energy.totalJ) * 1000,
+    bytesUp: mean((r) => r.bytesUp),
+  };
+}
+
+/** The demo's table (each path's share of the `n` images per row) and what its columns mean. */
+function printTable(rows: Row[], n: number, out: (s: string) => void): void {
   const share = (r: Row, k: string): string => `${(((r.paths[k] ?? 0) / n) * 100).toFixed(0)}%`;
   out('');
   out('| device | link | exit | split | full offload | local | fallback | accuracy | latency ms | energy mJ | bytes up |');
@@ -171,5 +193,4 @@ export async function demoCommand(flags: Record<string, unknown>, out: (s: strin
   out(
     "Latency and energy are per image on the modelled device (compute: MACs ÷ the class's throughput; radio: Huang et al.), round trips measured through the link emulator.",
   );
-  return 0;
 }
