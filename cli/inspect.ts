@@ -21,22 +21,38 @@ function table(rows: string[][]): string[] {
 /** The human-readable summary of a loaded bundle. */
 export function formatBundle(b: LoadedBundle): string {
   const m: Manifest = b.manifest;
-  const lines: string[] = [];
-  lines.push(`${m.id} ${m.version}${m.timingOnly ? ' (timing only: no accuracy claims)' : ''}`);
-  lines.push(`  folder            ${b.dir}`);
-  lines.push(`  manifest sha256   ${b.manifestSha256}`);
+  const p = m.provenance;
+  return [
+    ...identityLines(b),
+    ...rateLines(m),
+    `  outputs           ${m.outputs.map((o) => `${o.name} (${o.kind})`).join(', ')}`,
+    ...accuracyLines(m),
+    ...exitLines(m),
+    ...graphLines(m),
+    `  provenance        ${p.weights} weights; ${p.tool}, ${p.dataset}${p.seed !== undefined ? `, seed ${p.seed}` : ''}, commit ${p.commit || '—'}, ${p.createdAt}${p.source ? `; source ${p.source}` : ''}`,
+  ].join('\n');
+}
+
+/** Id, folder, manifest hash, task and labels, input, bottleneck. */
+function identityLines(b: LoadedBundle): string[] {
+  const m = b.manifest;
   const shown = m.labels.length > 12 ? `${m.labels.slice(0, 10).join(', ')}, … ${m.labels.at(-1)}` : m.labels.join(', ');
-  lines.push(`  task              ${m.task}, ${m.labels.length} labels: ${shown}`);
   const n = m.input.normalization;
-  lines.push(
-    `  input             ${shape(m.input.shape)} ${m.input.layout} from raw ${m.input.raw.dtype} ${shape(m.input.raw.shape)} ${m.input.raw.layout}; x·${n.scale.toPrecision(4)} − [${n.mean.join(', ')}] ÷ [${n.std.join(', ')}]`,
-  );
   const bn = m.bottleneck;
-  lines.push(
+  return [
+    `${m.id} ${m.version}${m.timingOnly ? ' (timing only: no accuracy claims)' : ''}`,
+    `  folder            ${b.dir}`,
+    `  manifest sha256   ${b.manifestSha256}`,
+    `  task              ${m.task}, ${m.labels.length} labels: ${shown}`,
+    `  input             ${shape(m.input.shape)} ${m.input.layout} from raw ${m.input.raw.dtype} ${shape(m.input.raw.shape)} ${m.input.raw.layout}; x·${n.scale.toPrecision(4)} − [${n.mean.join(', ')}] ÷ [${n.std.join(', ')}]`,
     `  bottleneck        ${bn.headOutput} → ${bn.tailInput} ${shape(bn.shape)}, ${bn.ratePoints.length} rate point(s), default ${bn.ratePoints[bn.defaultRatePoint]?.id}`,
-  );
+  ];
+}
+
+/** One table row per rate point: codec, payload bytes, accuracy. */
+function rateLines(m: Manifest): string[] {
   const rateRows = [['rate point', 'codec', 'payload B mean / p99 / max', 'val accuracy', 'test accuracy']];
-  for (const rp of bn.ratePoints) {
+  for (const rp of m.bottleneck.ratePoints) {
     const codec = rp.codec === 'entropy' ? `entropy, step ${rp.step}, ${rp.tables.file}` : rp.codec === 'uniform' ? `uniform ${rp.bits} bits` : rp.codec;
     const b = rp.bytes ? `${rp.bytes.mean.toFixed(2)} / ${rp.bytes.p99} / ${rp.bytes.max}` : '—';
     rateRows.push([
@@ -47,8 +63,12 @@ export function formatBundle(b: LoadedBundle): string {
       m.accuracy?.splitByRate[rp.id] === undefined ? '—' : pct(m.accuracy.splitByRate[rp.id]!),
     ]);
   }
-  lines.push(...table(rateRows));
-  lines.push(`  outputs           ${m.outputs.map((o) => `${o.name} (${o.kind})`).join(', ')}`);
+  return table(rateRows);
+}
+
+/** The teacher's accuracy, and the agreement with the original model per rate point, where the manifest states them. */
+function accuracyLines(m: Manifest): string[] {
+  const lines: string[] = [];
   if (m.accuracy)
     lines.push(
       `  teacher accuracy  ${pct(m.accuracy.teacher)} on ${m.accuracy.samples} ${m.accuracy.split} samples${m.accuracy.withExits !== undefined ? `; with exits ${pct(m.accuracy.withExits)}` : ''}`,
@@ -60,15 +80,23 @@ export function formatBundle(b: LoadedBundle): string {
       );
     }
   }
-  m.exits.forEach((e, i) => {
-    lines.push(`  exit ${i}            ${e.output}, ${e.confidence}, recommended threshold ${e.recommendedThreshold}`);
-    lines.push(
-      ...table([
-        ['threshold', 'exit rate', 'exit acc', 'overall acc'],
-        ...e.thresholds.map((r) => [String(r.threshold), pct(r.exitRate), pct(r.exitAccuracy), pct(r.overallAccuracy)]),
-      ]),
-    );
-  });
+  return lines;
+}
+
+/** Each exit and its threshold table. */
+function exitLines(m: Manifest): string[] {
+  return m.exits.flatMap((e, i) => [
+    `  exit ${i}            ${e.output}, ${e.confidence}, recommended threshold ${e.recommendedThreshold}`,
+    ...table([
+      ['threshold', 'exit rate', 'exit acc', 'overall acc'],
+      ...e.thresholds.map((r) => [String(r.threshold), pct(r.exitRate), pct(r.exitAccuracy), pct(r.overallAccuracy)]),
+    ]),
+  ]);
+}
+
+/** MACs per sample, and each graph's ports (their hashes were checked on loading). */
+function graphLines(m: Manifest): string[] {
+  const lines: string[] = [];
   if (m.macs) {
     const head = m.macs.head + (m.macs.exits ?? 0);
     lines.push(
@@ -79,11 +107,7 @@ export function formatBundle(b: LoadedBundle): string {
     const ports = (ps: typeof g.inputs): string => ps.map((p) => `${p.name} ${p.dtype}${shape(p.shape)}`).join(', ');
     lines.push(`  ${`${name}.onnx`.padEnd(17)} sha256 ok, ${ports(g.inputs)} → ${ports(g.outputs)}`);
   }
-  const p = m.provenance;
-  lines.push(
-    `  provenance        ${p.weights} weights; ${p.tool}, ${p.dataset}${p.seed !== undefined ? `, seed ${p.seed}` : ''}, commit ${p.commit || '—'}, ${p.createdAt}${p.source ? `; source ${p.source}` : ''}`,
-  );
-  return lines.join('\n');
+  return lines;
 }
 
 /** Runs the command; resolves to the process exit code. */
