@@ -7,7 +7,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { runBench } from '../bench/harness/run.js';
+import { runBench, type BenchResult } from '../bench/harness/run.js';
 import { benchEnvironment, targetChecks, writeReport } from '../bench/harness/report.js';
 import { DEVICE_CLASSES, deviceClass } from '../head/devices.js';
 import { parseLink } from '../link/profiles.js';
@@ -115,10 +115,7 @@ export async function benchCommand(flags: Record<string, unknown>, out: (s: stri
   out(
     `bench: ${bundles.length} bundle(s) × links ${links.map((l) => l.profile.name).join(', ')} × devices ${devices.map((d) => d.id).join(', ')}; ${String(o.samples)} samples each, ${String(o.parallel)} devices side by side`,
   );
-  const bar = o.progress === false ? undefined : new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic);
-  bar?.start(1, 0, { label: '' });
-  let lastLabel = '';
-  const started = Date.now();
+  const progress = benchProgress(o.progress !== false, err);
   const result = await runBench({
     bundles,
     links,
@@ -129,17 +126,36 @@ export async function benchCommand(flags: Record<string, unknown>, out: (s: stri
     deadlineMs: o.deadlineMs as number,
     periodMs: o.periodMs as number,
     ...(o.timingSamples !== undefined ? { timingSamples: o.timingSamples as number } : {}),
+    onProgress: progress.onProgress,
+  });
+  progress.stop();
+  await writeOutputs(result, o, ['offramp', 'bench', ...argv].join(' '), out);
+  out('');
+  for (const c of targetChecks(result)) out(`${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value}`);
+  return 0;
+}
+
+/** A progress bar, or without one (logs, CI) a line on `err` as each run starts. */
+function benchProgress(bar: boolean, err: (s: string) => void): { onProgress: (done: number, total: number, label: string) => void; stop: () => void } {
+  const b = bar ? new SingleBar({ format: 'bench {bar} {value}/{total} {label}', hideCursor: true }, Presets.shades_classic) : undefined;
+  b?.start(1, 0, { label: '' });
+  let lastLabel = '';
+  const started = Date.now();
+  return {
     onProgress: (done, total, label) => {
-      bar?.setTotal(total);
-      bar?.update(done, { label });
+      b?.setTotal(total);
+      b?.update(done, { label });
       // Without a bar (logs, CI): one line as each run starts.
-      if (!bar && label !== lastLabel) err(`bench ${done}/${total} ${((Date.now() - started) / 1000).toFixed(0)} s: ${label}`);
+      if (!b && label !== lastLabel) err(`bench ${done}/${total} ${((Date.now() - started) / 1000).toFixed(0)} s: ${label}`);
       lastLabel = label;
     },
-  });
-  bar?.stop();
+    stop: () => b?.stop(),
+  };
+}
+
+/** The JSON (--json) and the report (--report) that were asked for, each with the command and the environment. */
+async function writeOutputs(result: BenchResult, o: Record<string, unknown>, command: string, out: (s: string) => void): Promise<void> {
   const env = benchEnvironment();
-  const command = ['offramp', 'bench', ...argv].join(' ');
   if (o.json) {
     const json = o.json as string;
     await mkdir(dirname(json), { recursive: true });
@@ -150,7 +166,4 @@ export async function benchCommand(flags: Record<string, unknown>, out: (s: stri
     const files = await writeReport(result, env, o.report as string, command);
     out(`wrote ${files.join(', ')}`);
   }
-  out('');
-  for (const c of targetChecks(result)) out(`${c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${c.value}`);
-  return 0;
 }
