@@ -24,6 +24,7 @@ function product(shape: readonly number[]): number {
 }
 
 /** Problems with a schema-valid manifest's internal consistency (empty when consistent). */
+// Long on purpose: a flat list of independent checks in the manifest's own order, each one line or two; read top to bottom, like the schema.
 export function manifestProblems(m: Manifest): string[] {
   const problems: string[] = [];
   const { head, tail, full } = m.graphs;

@@ -90,6 +90,8 @@ function classOf(logits: readonly number[]): { label: number; confidence: number
   return { label, confidence: Math.round(x), p };
 }
 
+/** Every conformance case, against the committed tiny bundle (see the module comment). */
+// Long on purpose: a data table — one call per case, each with its frames and expected replies; its helpers close over the bundle and fixtures set up at the top.
 export async function conformanceCases(): Promise<ConformanceCase[]> {
   const bundle: LoadedBundle = await loadBundle(TINY);
   const golden = JSON.parse(readFileSync(join(TINY, 'golden.json'), 'utf8')) as Golden;
