@@ -192,6 +192,7 @@ export async function measureLoad(url: string, proxy: { bytes(): { down: number 
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
+// Long on purpose: a benchmark script read top to bottom — arguments, page loads, head timings in Chromium and Node.js, medians, verdict, JSON.
 async function main(): Promise<void> {
   const [{ createDevice }, { imageAt, loadFashionMnistTest }, { manifestFromBytes }, { environment, percentile, r3 }] = await Promise.all([
     import('../head/index.js'),

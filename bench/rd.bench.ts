@@ -46,6 +46,7 @@ export function bestBaselineAt(points: readonly RdPoint[], bytes: number): RdPoi
   return points.filter((p) => p.kind === 'input' && p.payloadBytesMean <= bytes).sort((a, b) => b.accuracy - a.accuracy)[0];
 }
 
+// Long on purpose: a benchmark script read top to bottom — arguments, every rate point and baseline through the socket path, margins, JSON, plot, table.
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {

@@ -160,6 +160,7 @@ const PROBE_BASE = 0x80000000;
  * and accounts for every outcome: each id named must end at least once and never more often than
  * frames named it; each frame without a readable id must get one reply with id 0.
  */
+// Long on purpose: the sender, the reply handler and the report are closures over one set of per-id counters; kept together so the accounting reads in one place.
 export async function fuzzFrames(o: {
   url: string;
   bundle: LoadedBundle;

@@ -122,6 +122,7 @@ export function rssKb(pid: number): number {
 }
 
 /** Runs the load and returns the accounting. Never throws for server behaviour; only for bad options. */
+// Long on purpose: open → send open-loop → settle → close, all closures over one per-id accounting that the report reads; split, every phase would take a dozen counters.
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const t0 = performance.now();
   const rate = o.ratePoint ?? o.bundle.manifest.bottleneck.defaultRatePoint;
