@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadZstd } from '../bottleneck/zstd-native.js';
-import { evaluateBundle, type EvalResult } from '../split/eval.js';
+import { importOptional } from '../protocol/optional.js';
+import type { EvalResult } from '../split/eval.js';
 import { addOptions, resolveOptions, type OptionSpec } from './options.js';
 
 export const EVAL_OPTIONS: readonly OptionSpec[] = [
@@ -44,6 +45,8 @@ export async function evalCommand(flags: Record<string, unknown>, out: (s: strin
   try {
     const o = resolveOptions(EVAL_OPTIONS, flags);
     if (o.bundle === undefined) throw new RangeError('--bundle <dir> is required');
+    // onnxruntime-node (an optional peer) only when the command runs: the CLI starts without it.
+    const { evaluateBundle } = await importOptional('onnxruntime-node', 'offramp eval', () => import('../split/eval.js'));
     const r = await evaluateBundle({
       bundle: o.bundle as string,
       ...(o.rate !== undefined ? { rate: o.rate as string } : {}),

@@ -10,16 +10,40 @@ import { DEVICE_CLASSES } from '../head/devices.js';
 import { parseLink } from '../link/profiles.js';
 import { sha256Hex } from '../protocol/bundle.js';
 import { OfframpError } from '../protocol/errors.js';
+import { importOptional } from '../protocol/optional.js';
 import { formatAgreement, type Agreement } from '../split/agreement.js';
 import { OUTPUT_ENCODINGS } from '../split/answers.js';
-import { splitToBundle, type SplitReport, type WeightsOrigin } from '../split/bundle.js';
-import { measureCut } from '../split/measure.js';
-import { loadModel, type ModelOptions, type Progress } from '../split/model.js';
-import { parseShape } from '../split/prepare.js';
-import { profileMarkdown, profileModel, type ModelProfile } from '../split/profile.js';
+import type { SplitReport, WeightsOrigin } from '../split/bundle.js';
+import type { ModelOptions, Progress } from '../split/model.js';
+import type { ModelProfile } from '../split/profile.js';
 import { parseRates, PROFILED_RATES } from '../split/rates.js';
 import { recommend, recommendationTable, type Recommendation } from '../split/recommend.js';
 import { addOptions, resolveOptions, type OptionSpec } from './options.js';
+
+/**
+ * The parts that open models, with onnxruntime-node (an optional peer dependency), imported when
+ * a command needs them: the CLI starts without it (`offramp doctor` says what is missing), and a
+ * command that needs it fails with DEPENDENCY_MISSING naming the package to install.
+ */
+async function modelParts() {
+  return importOptional('onnxruntime-node', 'offramp profile, recommend and split', async () => {
+    const [bundle, measure, model, prepare, profile] = await Promise.all([
+      import('../split/bundle.js'),
+      import('../split/measure.js'),
+      import('../split/model.js'),
+      import('../split/prepare.js'),
+      import('../split/profile.js'),
+    ]);
+    return {
+      splitToBundle: bundle.splitToBundle,
+      measureCut: measure.measureCut,
+      loadModel: model.loadModel,
+      parseShape: prepare.parseShape,
+      profileModel: profile.profileModel,
+      profileMarkdown: profile.profileMarkdown,
+    };
+  });
+}
 
 type Out = (s: string) => void;
 
@@ -188,7 +212,7 @@ async function modelOptions(o: Record<string, unknown>): Promise<ModelOptions & 
   const mean = numbers('--mean', o.mean);
   const std = numbers('--std', o.std);
   return {
-    ...(o.shape !== undefined ? { shape: parseShape(o.shape as string).dims } : {}),
+    ...(o.shape !== undefined ? { shape: (await modelParts()).parseShape(o.shape as string).dims } : {}),
     ...(o.data !== undefined ? { data: o.data as string } : {}),
     rawDtype: o.rawDtype as 'uint8' | 'float32',
     ...(o.layout !== undefined ? { layout: o.layout as 'CHW' | 'HWC' | 'plain' } : {}),
@@ -261,6 +285,7 @@ async function write(file: string, text: string): Promise<void> {
 export async function profileCommand(model: string, flags: Record<string, unknown>, out: Out, err: Out): Promise<number> {
   return guarded('profile', err, async () => {
     const o = resolveOptions(PROFILE_OPTIONS, flags);
+    const { profileModel, profileMarkdown } = await modelParts();
     const bar = progressBar('profile', o.progress as boolean, err);
     let p: ModelProfile;
     try {
@@ -293,9 +318,10 @@ export async function recommendCommand(model: string | undefined, flags: Record<
     if (!model && !o.profile) throw new RangeError('give the model (offramp recommend model.onnx ...) or a profile (--profile profile.json)');
     const bar = progressBar('recommend', o.progress as boolean, err);
     try {
+      const parts = o.profile ? undefined : await modelParts();
       const p = o.profile
         ? await readProfile(o.profile as string)
-        : await profileModel(model!, {
+        : await parts!.profileModel(model!, {
             ...(await modelOptions(o)),
             samples: o.samples as number,
             runs: o.runs as number,
@@ -360,6 +386,7 @@ async function verifier(
   samples: number,
   onProgress: Progress | undefined,
 ): Promise<(cut: string, rates: string[]) => Promise<Record<string, Agreement>>> {
+  const { loadModel, measureCut } = await modelParts();
   const loaded = await loadModel(p.model.path, p.options, samples).catch((e: unknown) => {
     throw e instanceof OfframpError && e.code === 'MODEL_INVALID' && /cannot read/.test(e.message)
       ? new OfframpError('INVALID_ARGUMENT', `${e.message}: the profiled model moved; give it (offramp recommend <model> ...) or pass --no-verify`)
@@ -439,7 +466,9 @@ export async function splitCommand(model: string, flags: Record<string, unknown>
     const bar = progressBar('split', o.progress as boolean, err);
     let r: SplitReport;
     try {
-      r = await splitToBundle({
+      r = await (
+        await modelParts()
+      ).splitToBundle({
         ...(await modelOptions(o)),
         model,
         at: o.at as string[],
