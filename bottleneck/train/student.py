@@ -30,7 +30,9 @@ def ste_round(y):
 class BinPool(nn.Module):
     """Adaptive average pooling to `out` x `out` bins, written with slices so that it exports to
     ONNX for any input size (torch's adaptive pooling exports only when the size divides). Same
-    bins as torch: [floor(j*n/out), ceil((j+1)*n/out))."""
+    bins as torch: [floor(j*n/out), ceil((j+1)*n/out)). The ceiling is written with non-negative
+    operands only ((k + out - 1) // out): traced with a symbolic n, `//` exports as ONNX Div, which
+    truncates, so -(-k // out) gave floor, not ceil, in the ONNX graph (overlapping bins lost)."""
 
     def __init__(self, out):
         super().__init__()
@@ -41,8 +43,8 @@ class BinPool(nn.Module):
         o = self.out
         rows = []
         for a in range(o):
-            r0, r1 = (a * n) // o, -(-((a + 1) * n) // o)
-            cols = [x[:, :, r0:r1, (b * n) // o:-(-((b + 1) * n) // o)].mean(dim=(2, 3)) for b in range(o)]
+            r0, r1 = (a * n) // o, ((a + 1) * n + o - 1) // o
+            cols = [x[:, :, r0:r1, (b * n) // o:((b + 1) * n + o - 1) // o].mean(dim=(2, 3)) for b in range(o)]
             rows.append(torch.stack(cols, -1))
         return torch.stack(rows, -2)
 
