@@ -92,30 +92,36 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
   let low = 0;
   let high = TOP;
   let pending = 0;
-  for (let i = 0; i < symbols.length; i++) {
-    const t = tables[(i / perChannel) | 0]!;
-    const s = symbols[i]! - t.offset;
-    if (!(s >= 0 && s < t.cdf.length - 1))
-      throw new RangeError(`symbol ${symbols[i]} at ${i} is outside its table's support [${t.offset}, ${t.offset + t.cdf.length - 2}]`);
-    const range = high - low + 1;
-    high = low + Math.floor((range * t.cdf[s + 1]!) / TOTAL) - 1;
-    low = low + Math.floor((range * t.cdf[s]!) / TOTAL);
-    for (;;) {
-      if (high < HALF) {
-        out.put(0, pending);
-        pending = 0;
-      } else if (low >= HALF) {
-        out.put(1, pending);
-        pending = 0;
-        low -= HALF;
-        high -= HALF;
-      } else if (low >= QUARTER && high < HALF + QUARTER) {
-        pending++;
-        low -= QUARTER;
-        high -= QUARTER;
-      } else break;
-      low *= 2;
-      high = high * 2 + 1;
+  if (!(perChannel >= 1) && symbols.length > 0) throw new RangeError(`perChannel must be at least 1, got ${perChannel}`);
+  // Channel by channel: one table lookup per channel, not per symbol.
+  for (let start = 0; start < symbols.length; start += perChannel) {
+    const t = tables[(start / perChannel) | 0]!;
+    const cdf = t.cdf;
+    const last = cdf.length - 1;
+    const end = Math.min(start + perChannel, symbols.length);
+    for (let i = start; i < end; i++) {
+      const s = symbols[i]! - t.offset;
+      if (!(s >= 0 && s < last)) throw new RangeError(`symbol ${symbols[i]} at ${i} is outside its table's support [${t.offset}, ${t.offset + last - 1}]`);
+      const range = high - low + 1;
+      high = low + Math.floor((range * cdf[s + 1]!) / TOTAL) - 1;
+      low = low + Math.floor((range * cdf[s]!) / TOTAL);
+      for (;;) {
+        if (high < HALF) {
+          out.put(0, pending);
+          pending = 0;
+        } else if (low >= HALF) {
+          out.put(1, pending);
+          pending = 0;
+          low -= HALF;
+          high -= HALF;
+        } else if (low >= QUARTER && high < HALF + QUARTER) {
+          pending++;
+          low -= QUARTER;
+          high -= QUARTER;
+        } else break;
+        low *= 2;
+        high = high * 2 + 1;
+      }
     }
   }
   // The shortest v = m * 2^(32-k) inside [low, high]; with pending bits, at least one bit goes out.
@@ -135,47 +141,50 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
  * in-support symbols; the caller bounds `bytes.length` ({@link maxEncodedBytes}).
  */
 export function rangeDecode(bytes: Uint8Array, tables: readonly CdfTable[], perChannel: number, out: Int32Array): Int32Array {
+  if (!(perChannel >= 1) && out.length > 0) throw new RangeError(`perChannel must be at least 1, got ${perChannel}`);
+  // Bits are read inline (pos: the next bit; zero past the end).
   const nbits = bytes.length * 8;
   let pos = 0;
-  const bit = (): number => {
-    const i = pos++;
-    return i < nbits ? (bytes[i >> 3]! >> (7 - (i & 7))) & 1 : 0;
-  };
   let value = 0;
-  for (let i = 0; i < 32; i++) value = value * 2 + bit();
+  for (; pos < 32; pos++) value = value * 2 + (pos < nbits ? (bytes[pos >> 3]! >> (7 - (pos & 7))) & 1 : 0);
   let low = 0;
   let high = TOP;
-  for (let i = 0; i < out.length; i++) {
-    const t = tables[(i / perChannel) | 0]!;
+  for (let start = 0; start < out.length; start += perChannel) {
+    const t = tables[(start / perChannel) | 0]!;
     const cdf = t.cdf;
-    const range = high - low + 1;
-    const target = Math.floor(((value - low + 1) * TOTAL - 1) / range);
-    // The s with cdf[s] <= target < cdf[s + 1].
-    let lo = 0;
-    let hi = cdf.length - 2;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (cdf[mid]! <= target) lo = mid;
-      else hi = mid - 1;
-    }
-    out[i] = lo + t.offset;
-    high = low + Math.floor((range * cdf[lo + 1]!) / TOTAL) - 1;
-    low = low + Math.floor((range * cdf[lo]!) / TOTAL);
-    for (;;) {
-      if (high < HALF) {
-        // nothing to subtract
-      } else if (low >= HALF) {
-        value -= HALF;
-        low -= HALF;
-        high -= HALF;
-      } else if (low >= QUARTER && high < HALF + QUARTER) {
-        value -= QUARTER;
-        low -= QUARTER;
-        high -= QUARTER;
-      } else break;
-      low *= 2;
-      high = high * 2 + 1;
-      value = value * 2 + bit();
+    const offset = t.offset;
+    const end = Math.min(start + perChannel, out.length);
+    for (let i = start; i < end; i++) {
+      const range = high - low + 1;
+      const target = Math.floor(((value - low + 1) * TOTAL - 1) / range);
+      // The s with cdf[s] <= target < cdf[s + 1].
+      let lo = 0;
+      let hi = cdf.length - 2;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (cdf[mid]! <= target) lo = mid;
+        else hi = mid - 1;
+      }
+      out[i] = lo + offset;
+      high = low + Math.floor((range * cdf[lo + 1]!) / TOTAL) - 1;
+      low = low + Math.floor((range * cdf[lo]!) / TOTAL);
+      for (;;) {
+        if (high < HALF) {
+          // nothing to subtract
+        } else if (low >= HALF) {
+          value -= HALF;
+          low -= HALF;
+          high -= HALF;
+        } else if (low >= QUARTER && high < HALF + QUARTER) {
+          value -= QUARTER;
+          low -= QUARTER;
+          high -= QUARTER;
+        } else break;
+        low *= 2;
+        high = high * 2 + 1;
+        value = value * 2 + (pos < nbits ? (bytes[pos >> 3]! >> (7 - (pos & 7))) & 1 : 0);
+        pos++;
+      }
     }
   }
   return out;
