@@ -171,8 +171,13 @@ describe('decide: objectives', () => {
     expect(chosen(decide(model, unsure, costs(17), link, device, energy))).toBe('local');
   });
 
-  it('energy: a promotion (radio idle past its tail) or the tail itself tips it to local', () => {
-    expect(chosen(decide(model, unsure, costs(18, { sinceTransferMs: 1001 }), link, device, energy))).toBe('local');
+  it('energy: a promotion (radio idle past its tail, offloads too sparse to keep it up) or the tail itself tips it to local', () => {
+    // Offloading half the inferences, back to back (each ≥ the 10 ms head), sends every 20 ms: the
+    // radio stays up, so the promotion a run of offloads shares is not charged to this one.
+    expect(chosen(decide(model, unsure, costs(18, { sinceTransferMs: 1001 }), link, device, energy))).toBe('offload:0');
+    // Exiting 99.5%, an offload every 10 / 0.005 = 2,000 ms, past the 1,000 ms tail: each one pays the 50 mJ promotion.
+    expect(chosen(decide({ ...model, exitRate: 0.995 }, unsure, costs(18, { sinceTransferMs: 1001 }), link, device, energy))).toBe('local');
+    expect(chosen(decide({ ...model, exitRate: 0.995 }, unsure, costs(18, { sinceTransferMs: 999 }), link, device, energy))).toBe('offload:0');
     expect(chosen(decide(model, unsure, costs(20), link, device, energy))).toBe('offload:0');
     expect(chosen(decide(model, unsure, costs(20), link, { ...device, periodMs: 100 }, energy))).toBe('local');
   });
