@@ -15,6 +15,8 @@ import {
   type InferResult,
 } from '../../head/index.js';
 import { TIMINGS_EVERY } from '../../head/device.js';
+import { CostTracker } from '../../head/costs.js';
+import { deviceClass } from '../../head/devices.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { pb, type RequestInit } from '../../protocol/messages.js';
 import type { Manifest } from '../../protocol/manifest.js';
@@ -226,7 +228,7 @@ describe('adaptive', () => {
     ]);
   });
 
-  it('on a very slow device, sends the raw input before the head, and re-times the head and the local model once every STALE_AFTER requests', async () => {
+  it('on a very slow modelled device, sends the raw input before the head every time: its compute is modelled from MACs, so nothing is re-timed', async () => {
     const d = await device({ edge: edge.url, profile: SLOW, policy: { exitThreshold: 0.99 } });
     const paths: string[] = [];
     const points = new Set<string | undefined>();
@@ -236,11 +238,24 @@ describe('adaptive', () => {
       if (r.path === 'edge') points.add(r.ratePoint);
     }
     expect(STALE_AFTER).toBe(50);
-    // Raw sends until the head is 50 requests old; then the head runs (image 2 exits), raw sends
-    // again; at the next turn image 1 does not exit and the local model, 102 requests old, runs.
-    const edge50 = new Array<string>(50).fill('edge');
-    expect(paths).toEqual([...edge50, 'exit:0', ...edge50, 'local', ...new Array<string>(8).fill('edge')]);
+    expect(paths).toEqual(new Array<string>(2 * STALE_AFTER + 10).fill('edge'));
     expect([...points]).toEqual(['input']);
+  });
+});
+
+describe('CostTracker.stale', () => {
+  const sizes = { split: new Map([[0, 40]]), full: 500, down: 12 };
+  it('a measured path is stale after STALE_AFTER requests without it; a path modelled from MACs never is', () => {
+    const measured = new CostTracker(deviceClass('host'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
+    const modelled = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
+    const noMacs = new CostTracker(deviceClass('mcu'), {}, { headMs: 1, localMs: 5 }, sizes);
+    for (const t of [measured, modelled, noMacs]) t.sinceLocal = t.sinceHead = STALE_AFTER - 1;
+    expect([measured.stale('local'), modelled.stale('local'), noMacs.stale('local')]).toEqual([false, false, false]);
+    for (const t of [measured, modelled, noMacs]) t.sinceLocal = t.sinceHead = STALE_AFTER;
+    expect([measured.stale('local'), measured.stale('head')]).toEqual([true, true]);
+    expect([modelled.stale('local'), modelled.stale('head')]).toEqual([false, false]);
+    // Without the bundle's MACs even a class with a throughput uses the measured time: re-timing it counts.
+    expect([noMacs.stale('local'), noMacs.stale('head')]).toEqual([true, true]);
   });
 });
 
