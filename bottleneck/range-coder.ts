@@ -92,7 +92,8 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
   let low = 0;
   let high = TOP;
   let pending = 0;
-  if (!(perChannel >= 1) && symbols.length > 0) throw new RangeError(`perChannel must be at least 1, got ${perChannel}`);
+  if (!(Number.isInteger(perChannel) && perChannel >= 1) && symbols.length > 0)
+    throw new RangeError(`perChannel must be a positive integer, got ${perChannel}`);
   // Channel by channel: one table lookup per channel, not per symbol.
   for (let start = 0; start < symbols.length; start += perChannel) {
     const t = tables[(start / perChannel) | 0]!;
@@ -141,7 +142,7 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
  * in-support symbols; the caller bounds `bytes.length` ({@link maxEncodedBytes}).
  */
 export function rangeDecode(bytes: Uint8Array, tables: readonly CdfTable[], perChannel: number, out: Int32Array): Int32Array {
-  if (!(perChannel >= 1) && out.length > 0) throw new RangeError(`perChannel must be at least 1, got ${perChannel}`);
+  if (!(Number.isInteger(perChannel) && perChannel >= 1) && out.length > 0) throw new RangeError(`perChannel must be a positive integer, got ${perChannel}`);
   // Bits are read inline (pos: the next bit; zero past the end).
   const nbits = bytes.length * 8;
   let pos = 0;

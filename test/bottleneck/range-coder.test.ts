@@ -80,6 +80,15 @@ describe('rangeEncode / rangeDecode: hand-worked vectors', () => {
     expect(() => rangeEncode([-1], [table(0, [0, 100, TOTAL])], 1)).toThrow(RangeError);
   });
 
+  it('refuses a per-channel count that is not a positive integer (it steps channel by channel)', () => {
+    const t = [table(0, [0, 100, TOTAL])];
+    for (const n of [0, -1, 1.5, NaN]) {
+      expect(() => rangeEncode([0, 1], t, n)).toThrow(new RangeError(`perChannel must be a positive integer, got ${n}`));
+      expect(() => rangeDecode(new Uint8Array(1), t, n, new Int32Array(2))).toThrow(new RangeError(`perChannel must be a positive integer, got ${n}`));
+    }
+    expect(rangeEncode([], t, 0)).toEqual(new Uint8Array(0));
+  });
+
   it('tableProblem names what is wrong with a table', () => {
     expect(CDF_PRECISION).toBe(16);
     expect(tableProblem(table(0, [0, 1, TOTAL]))).toBeUndefined();
