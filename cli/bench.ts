@@ -26,7 +26,7 @@ export const BENCH_OPTIONS: readonly OptionSpec[] = [
     flag: '--links <names>',
     kind: { type: 'list' },
     default: ['3g', 'lte', 'wifi', '5g'],
-    help: 'link profiles (3g, lte, wifi, 5g, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]',
+    help: 'link profiles (3g, lte, wifi, 5g, wifi-lan, lte-edge-of-cell, offline) or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]',
   },
   {
     key: 'device',

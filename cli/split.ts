@@ -108,7 +108,7 @@ export const RECOMMEND_OPTIONS: readonly OptionSpec[] = [
     flag: '--link <names>',
     kind: { type: 'list' },
     default: ['lte'],
-    help: 'link profile(s): 3g, lte, wifi, 5g, lte-edge-of-cell, or name:upMbps:downMbps:rttMs',
+    help: 'link profile(s): 3g, lte, wifi, 5g, wifi-lan, lte-edge-of-cell, or name:upMbps:downMbps:rttMs',
   },
   { key: 'device', flag: '--device <ids>', kind: { type: 'list' }, default: ['host'], help: `device class(es): ${Object.keys(DEVICE_CLASSES).join(', ')}` },
   { key: 'objective', flag: '--objective <o>', kind: { type: 'enum', values: ['latency', 'energy'] }, default: 'latency', help: 'what to minimise' },

@@ -86,11 +86,13 @@ export interface PolicyModel {
   localAccuracy: number;
   /** Share of inputs expected to leave by some exit at these thresholds (validation calibration). */
   exitRate: number;
+  /** Accuracy of the inputs that leave there (validation calibration; absent: unknown, taken as the split's). */
+  exitAccuracy?: number;
 }
 
 /** The threshold table rows of one exit. */
 export interface ExitCalibration {
-  thresholds: { threshold: number; exitRate: number; overallAccuracy: number }[];
+  thresholds: { threshold: number; exitRate: number; exitAccuracy?: number; overallAccuracy: number }[];
 }
 
 /**
@@ -117,8 +119,9 @@ export function policyModel(
 ): PolicyModel {
   const thresholds = exits.map((e) => exitThreshold ?? thresholdFor(e, reference, maxAccuracyLoss));
   // The first exit's calibrated rate (later exits only add to it: a lower bound).
-  const exitRate = exits[0]?.thresholds.find((r) => r.threshold >= thresholds[0]! - 1e-12)?.exitRate ?? 0;
-  return { thresholds, exitRate, splitAccuracy, localAccuracy };
+  const row = exits[0]?.thresholds.find((r) => r.threshold >= thresholds[0]! - 1e-12);
+  const exitRate = row?.exitRate ?? 0;
+  return { thresholds, exitRate, splitAccuracy, localAccuracy, ...(row?.exitAccuracy !== undefined ? { exitAccuracy: row.exitAccuracy } : {}) };
 }
 
 /** What {@link bundlePolicyModel} reads of a manifest. */
@@ -225,19 +228,21 @@ export function decide(
 /**
  * Before running the head: is sending the raw input to the edge's full model expected to beat
  * running the head and deciding after it (exit with the calibrated probability, else the better
- * of offloading the bottleneck and finishing locally)? Only for the latency and energy objectives
- * and a reachable edge; the head path stays the default otherwise.
+ * of offloading the bottleneck and finishing locally)? For the accuracy objective the head path's
+ * accuracy blends the exits' (calibrated) with what follows them, so the full model on the edge
+ * wins when it fits the latency budget and is more accurate. Never when forced, at a fixed rate
+ * point or without a reachable edge.
  */
 export function fullOffloadFirst(model: PolicyModel, costs: CostInputs, link: LinkEstimate, device: DeviceProfile, opts: PolicyOptions): boolean {
-  if (opts.force !== undefined || opts.objective === 'accuracy' || !link.available || opts.ratePoint !== undefined) return false;
+  if (opts.force !== undefined || !link.available || opts.ratePoint !== undefined) return false;
   const after = decide(model, [], costs, link, device, { ...opts, force: undefined });
   if (after.kind === 'exit') return false;
   const p = model.exitRate;
   const head: OptionCost = {
     latencyMs: costs.headMs + (1 - p) * after.expected.latencyMs,
     energyJ: inferenceEnergy(power(device), { computeMs: costs.headMs, totalMs: costs.headMs }).totalJ + (1 - p) * after.expected.energyJ,
-    accuracy: after.expected.accuracy,
+    accuracy: p * (model.exitAccuracy ?? after.expected.accuracy) + (1 - p) * after.expected.accuracy,
   };
   const raw = sendCost(costs.full, link, device, steadySinceTransferMs(costs, device, 1), model.localAccuracy);
-  return better(opts.objective, raw, head, Infinity);
+  return better(opts.objective, raw, head, opts.latencyBudgetMs ?? Infinity);
 }

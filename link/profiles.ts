@@ -67,6 +67,14 @@ export const LINKS: Readonly<Record<string, NamedLink>> = Object.freeze({
     'uplink 18.88 Mbps: Neurosurgeon measured Wi-Fi average; downlink 50 Mbps and RTT 10 ms: assumed (home 802.11n/ac)',
   ),
   '5g': link('5g', 50, 300, 20, '5g', 'assumed mid-band 5G (uplink 50 Mbps, downlink 300 Mbps, RTT 20 ms); radio: the 5G model of DEVICES.md'),
+  'wifi-lan': link(
+    'wifi-lan',
+    18.88,
+    50,
+    2,
+    'wifi',
+    'assumed: Wi-Fi to an edge box on the same local network, one hop (rates as wifi, RTT 2 ms); radio: the Wi-Fi model',
+  ),
   'lte-edge-of-cell': link(
     'lte-edge-of-cell',
     0.5,

@@ -79,6 +79,8 @@ class StageConfig:
     lr: float = 0.003
     batch_size: int = 256
     weight_decay: float = 1e-4
+    # The encoder's learning rate relative to the stage's (below 1 keeps a pretrained head's features).
+    encoder_lr_scale: float = 1.0
 
 
 @dataclass
@@ -96,6 +98,10 @@ class StudentExperiment:
     student: StudentConfig = field(default_factory=StudentConfig)
     rate: RateConfig = field(default_factory=RateConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    # Stage 0 (optional, epochs > 0): the encoder and the exit alone learn to classify from the
+    # teacher's logits, for many cheap epochs (no tail, no rate); cached under cache_dir and shared
+    # by every rate point with the same encoder, so each rate point starts from a trained head.
+    pretrain: StageConfig = field(default_factory=lambda: StageConfig(epochs=0, lr=0.003))
     # Stage 1: everything end to end against the teacher's logits and features + lambda * rate.
     joint: StageConfig = field(default_factory=lambda: StageConfig(epochs=12, lr=0.002))
     # Stage 2: encoder and entropy model frozen; decoder, tail and exit adapt to the rounded latent.

@@ -75,6 +75,7 @@ def cache_file(cfg, n, flipped=False):
 
 
 STAGE_MODULES = {
+    "pretrain": ("encoder", "exit"),
     "joint": ("encoder", "latent", "exit", "prior", "decoder", "rest", "classifier"),
     "finetune": ("exit", "decoder", "rest", "classifier"),
 }
@@ -101,18 +102,46 @@ def validate(student, x, y, steps):
     return {"val_split_acc": acc, "val_bytes": est, "val_exit_acc": (ex.argmax(1) == y).float().mean().item()}
 
 
+@torch.no_grad()
+def validate_exit(student, x, y):
+    student.eval()
+    ex = batched(lambda b: student.head(b)[1], x)
+    return {"val_exit_acc": (ex.argmax(1) == y).float().mean().item()}
+
+
+def pretrained_head(student, data, val, cfg, log):
+    """Stage 0: trains the encoder and the exit alone (cached: every rate point with the same
+    teacher, encoder, seed and pretrain stage shares one run)."""
+    key = json.dumps({"teacher": cache_file(cfg, len(data[0])), "student": as_dict(cfg.student), "pretrain": as_dict(cfg.pretrain),
+                      "loss": as_dict(cfg.loss), "flip": cfg.augment_flip, "seed": cfg.seed, "subset": cfg.subset}, sort_keys=True)
+    path = os.path.join(resolve(cfg.cache_dir), f"head-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt")
+    if os.path.exists(path):
+        state = torch.load(path)
+        student.encoder.load_state_dict(state["encoder"])
+        student.exit.load_state_dict(state["exit"])
+        print(json.dumps({"pretrained_head": path}), flush=True)
+        return
+    run_stage("pretrain", student, data, val, cfg, 0.0, log)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save({"encoder": student.encoder.state_dict(), "exit": student.exit.state_dict(), "key": key}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def run_stage(name, student, data, val, cfg, lam, log):
     """One stage; returns the final lambda."""
     stage = getattr(cfg, name)
     x, feats, t_logits, labels, mirrored = data
     for p in student.parameters():
         p.requires_grad_(False)
-    params = [p for m in STAGE_MODULES[name] if m != "prior" for p in getattr(student, m).parameters()]
+    params = [p for m in STAGE_MODULES[name] if m not in ("prior", "encoder") for p in getattr(student, m).parameters()]
+    enc = list(student.encoder.parameters()) if "encoder" in STAGE_MODULES[name] else []
     prior = list(student.prior.parameters()) if "prior" in STAGE_MODULES[name] else []
-    for p in params + prior:
+    for p in params + enc + prior:
         p.requires_grad_(True)
-    # The prior starts wide and must narrow fast (a few epochs, not hundreds): a higher step size.
     groups = [{"params": params, "lr": stage.lr, "weight_decay": stage.weight_decay}]
+    if enc:
+        groups.append({"params": enc, "lr": stage.lr * stage.encoder_lr_scale, "weight_decay": stage.weight_decay})
+    # The prior starts wide and must narrow fast (a few epochs, not hundreds): a higher step size.
     if prior:
         groups.append({"params": prior, "lr": stage.lr * cfg.rate.prior_lr_scale, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups)
@@ -126,7 +155,7 @@ def run_stage(name, student, data, val, cfg, lam, log):
     for epoch in range(stage.epochs):
         t0 = time.time()
         student.train()
-        if not prior:
+        if not enc:
             student.encoder.eval()  # frozen: its batch-norm statistics stay as the rate was set
         perm = torch.randperm(len(x))
         sums = {"loss": 0.0, "bytes": 0.0, "feature": 0.0}
@@ -138,6 +167,13 @@ def run_stage(name, student, data, val, cfg, lam, log):
                 xb, fb, tb = (torch.where(m.view(-1, *[1] * (a.dim() - 1)), b[idx], a) for a, b in zip((xb, fb, tb), mirrored))
             y, exit_logits = student.head(xb)
             loss = lc.exit_weight * classification_loss(exit_logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
+            if name == "pretrain":  # the head alone: no latent, tail or rate yet
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                sums["loss"] += loss.item() * len(idx)
+                continue
             if prior:
                 # One likelihood pass serves two terms: the encoder pays lambda * rate, and the
                 # prior also fits the latent on its own (weight 1), so the rate lambda reacts to
@@ -166,8 +202,9 @@ def run_stage(name, student, data, val, cfg, lam, log):
             sums["loss"] += loss.item() * len(idx)
             sums["bytes"] += hard * len(idx)
             sums["feature"] += feat.item() * len(idx)
+        checks = validate_exit(student, *val) if name == "pretrain" else validate(student, *val, rc.steps)
         rec = {"stage": name, "epoch": epoch, **{k: v / len(x) for k, v in sums.items()}, "lambda": lam,
-               **validate(student, *val, rc.steps), "seconds": round(time.time() - t0, 1)}
+               **checks, "seconds": round(time.time() - t0, 1)}
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
@@ -195,6 +232,8 @@ def train(cfg):
     os.makedirs(out, exist_ok=True)
     lam = cfg.rate.lambda_init
     with open(os.path.join(out, "log.jsonl"), "a") as log:
+        if cfg.pretrain.epochs > 0:
+            pretrained_head(student, (xtr, feats, t_logits, ytr, mirrored), (xva, yva), cfg, log)
         for stage in ("joint", "finetune"):
             if getattr(cfg, stage).epochs > 0:
                 lam = run_stage(stage, student, (xtr, feats, t_logits, ytr, mirrored), (xva, yva), cfg, lam, log)

@@ -418,7 +418,7 @@ describe('offramp bench (benchCommand) refuses bad flags before running anything
       [{ timingSamples: '0' }, 'offramp bench: --timing-samples must be a positive integer, got "0"'],
       [
         { links: 'moon' },
-        "offramp bench: unknown link 'moon': use one of 3g, lte, wifi, 5g, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]",
+        "offramp bench: unknown link 'moon': use one of 3g, lte, wifi, 5g, wifi-lan, lte-edge-of-cell, offline or name:upMbps:downMbps:rttMs[:jitterMs[:loss]]",
       ],
       [{ links: 'lte,x:0:1:5' }, "offramp bench: bad link 'x:0:1:5': rates must be > 0, times ≥ 0, loss in [0, 1)"],
       [{ device: 'host,toaster' }, "offramp bench: unknown device class 'toaster': use one of host, mcu, phone-low, phone-mid, rpi4, laptop"],

@@ -244,13 +244,24 @@ describe('fullOffloadFirst (before the head)', () => {
     expect(fullOffloadFirst(model, costs(30, { headMs: 25 }), link, device, energy)).toBe(true); // 50 + 17.16 = 67.16 mJ
   });
 
-  it('never when forced, for the accuracy objective, with a fixed rate point or no edge', () => {
+  it('accuracy: the full model (95%) when it fits the budget, else the head path', () => {
+    const accuracy: PolicyOptions = { objective: 'accuracy', maxAccuracyLoss: 0.005 };
+    // After the head: local (30 ms, 95%) within no budget; the head path: half exit at 85%, half local at 95% = 90%.
+    const exits85 = { ...model, exitAccuracy: 0.85 };
+    expect(fullOffloadFirst(exits85, costs(30), link, device, accuracy)).toBe(true);
+    // Within a 30.2 ms budget raw (30.2 ms) still fits; with 25 ms only the head path (10 + 0.5 · 22.2 = 21.1 ms) does.
+    expect(fullOffloadFirst(exits85, costs(30), link, device, { ...accuracy, latencyBudgetMs: 30.2 })).toBe(true);
+    expect(fullOffloadFirst(exits85, costs(30), link, device, { ...accuracy, latencyBudgetMs: 25 })).toBe(false);
+    // Exits as accurate as the full model, and no slower after the head: equal accuracy, the faster head path.
+    expect(fullOffloadFirst({ ...model, exitAccuracy: 0.95 }, costs(30), link, device, accuracy)).toBe(false);
+  });
+
+  it('never when forced, with a fixed rate point or no edge', () => {
     const slowHead = costs(30, { headMs: 1000 });
     expect(fullOffloadFirst(model, slowHead, link, device, latency)).toBe(true);
     for (const force of ['always-offload', 'always-local', 'exit-then-offload', 'full-offload'] as const) {
       expect(fullOffloadFirst(model, slowHead, link, device, { ...latency, force })).toBe(false);
     }
-    expect(fullOffloadFirst(model, slowHead, link, device, { ...latency, objective: 'accuracy' })).toBe(false);
     expect(fullOffloadFirst(model, slowHead, link, device, { ...latency, ratePoint: 0 })).toBe(false);
     expect(fullOffloadFirst(model, slowHead, { ...link, available: false }, device, latency)).toBe(false);
   });
@@ -277,10 +288,15 @@ describe('thresholdFor / policyModel on the tiny bundle’s calibration', () => 
     expect(policyModel(m.exits, split, m.accuracy!.teacher, best, 0.005)).toEqual({
       thresholds: [0.99],
       exitRate: 0.107,
+      exitAccuracy: m.exits[0]!.thresholds.find((r) => r.threshold === 0.99)!.exitAccuracy,
       splitAccuracy: split,
       localAccuracy: m.accuracy!.teacher,
     });
-    expect(policyModel(m.exits, split, 0.8, best, 1)).toMatchObject({ thresholds: [0.5], exitRate: 0.846 });
+    expect(policyModel(m.exits, split, 0.8, best, 1)).toMatchObject({
+      thresholds: [0.5],
+      exitRate: 0.846,
+      exitAccuracy: m.exits[0]!.thresholds[0]!.exitAccuracy,
+    });
     expect(policyModel([], split, 0.8, best, 0.005)).toMatchObject({ thresholds: [], exitRate: 0 });
   });
 });
