@@ -23,21 +23,40 @@ export interface WorkerContext {
   post: (m: FromWorker) => void;
   mark: (name: string) => void;
   progress: (p: Progress) => void;
-  wasm: Promise<Uint8Array>;
+  /** onnxruntime's wasm: its address and the response the entry already asked for. */
+  wasm: { url: string; response: Promise<Response> };
 }
 
-/** Compiles onnxruntime's wasm (the bytes the entry fetched) by opening a one-node model. */
-async function loadRuntime(binary: Uint8Array, mark: WorkerContext['mark']): Promise<void> {
-  // zstd (wasm too) loads meanwhile, not while the runtime downloads: the device asks for it when it opens.
+/**
+ * Compiles onnxruntime's wasm by opening a one-node model. onnxruntime fetches the wasm itself and
+ * compiles it while it streams in (WebAssembly.instantiateStreaming); its one fetch of that
+ * address is handed the response the worker's entry started at once, so nothing downloads twice.
+ */
+async function loadRuntime(wasm: WorkerContext['wasm'], mark: WorkerContext['mark']): Promise<void> {
+  // zstd (wasm too) loads meanwhile: the device asks for it when it opens.
   void loadZstdWasm().catch(() => undefined);
-  // onnxruntime compiles these bytes instead of fetching its wasm again.
-  ort.env.wasm.wasmBinary = binary;
+  ort.env.wasm.wasmPaths = { wasm: wasm.url };
   ort.env.wasm.numThreads = 1;
-  const warm = await ort.InferenceSession.create(
-    Uint8Array.from(IDENTITY_ONNX.match(/../g)!, (h) => parseInt(h, 16)),
-    { executionProviders: ['wasm'] },
-  );
-  await warm.release();
+  const realFetch = globalThis.fetch;
+  let pending: Promise<Response> | undefined = wasm.response;
+  globalThis.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (pending && url === wasm.url) {
+      const r = pending;
+      pending = undefined;
+      return r;
+    }
+    return realFetch(input, init);
+  };
+  try {
+    const warm = await ort.InferenceSession.create(
+      Uint8Array.from(IDENTITY_ONNX.match(/../g)!, (h) => parseInt(h, 16)),
+      { executionProviders: ['wasm'] },
+    );
+    await warm.release();
+  } finally {
+    globalThis.fetch = realFetch;
+  }
   mark('offramp:runtime-compiled');
 }
 
@@ -66,7 +85,7 @@ export function start(context: WorkerContext): (m: ToWorker) => void {
   countSockets();
   const fail = (e: unknown): void => post({ type: 'failed', message: e instanceof Error ? e.message : String(e) });
   /** The runtime loads from the start; the bundle once the page names it. A device waits for both. */
-  const runtime = wasm.then((binary) => loadRuntime(binary, mark));
+  const runtime = loadRuntime(wasm, mark);
   let gotBundleUrl: (url: string) => void = () => {};
   const bundle = new Promise<string>((resolve) => (gotBundleUrl = resolve)).then((url) => loadBundle(url, context));
   runtime.catch(fail);
@@ -76,7 +95,7 @@ export function start(context: WorkerContext): (m: ToWorker) => void {
     post,
     open: async (s) => {
       const [files] = await Promise.all([bundle, runtime]);
-      return createDevice({
+      const device = await createDevice({
         bundle: files,
         edge: s.edge,
         backend: 'onnxruntime-web',
@@ -84,6 +103,8 @@ export function start(context: WorkerContext): (m: ToWorker) => void {
         profile: { device: s.device, link: s.radio },
         deadlineMs: 1000,
       });
+      mark('offramp:device-opened');
+      return device;
     },
     sockets: () => ({ sockets: openSockets(), mostSockets: mostSockets() }),
   });

@@ -4,7 +4,7 @@
  * SDK, onnxruntime-web) loads beside it. Its messages wait until the page listens.
  */
 import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import { fetchBytes } from './fetch-bytes.js';
+import { countBytes } from './fetch-bytes.js';
 import type { FromWorker, Progress, ToWorker } from './messages.js';
 
 /** Messages wait here until the page says hello (index.html starts this worker before the page's script runs). */
@@ -23,13 +23,19 @@ function progress(p: Progress): void {
   post({ type: 'progress', ...p });
 }
 
-let loaded = 0;
-const wasm = fetchBytes(new URL(wasmUrl, location.href).href, (n) => progress({ part: 'runtime', loaded: (loaded += n), total: __ORT_WASM_BYTES__ })).then(
-  (bytes) => {
-    mark('offramp:runtime-fetched');
-    return bytes;
-  },
-);
+// The runtime's response goes to onnxruntime as it arrives (streaming compile, overlapping the
+// download, and Chromium's code cache for the next visit need the real response, not bytes); a
+// clone of its body is only counted, for the progress bar.
+const wasmUrlHref = new URL(wasmUrl, location.href).href;
+const wasm = fetch(wasmUrlHref).then((res) => {
+  if (!res.ok || !res.body) throw new Error(`${wasmUrlHref}: HTTP ${res.status}`);
+  let loaded = 0;
+  void countBytes(res.clone(), (n) => progress({ part: 'runtime', loaded: (loaded += n), total: __ORT_WASM_BYTES__ })).then(
+    () => mark('offramp:runtime-fetched'),
+    () => undefined,
+  );
+  return res;
+});
 
 // Messages for the device wait until its code has loaded; the page's hello is answered at once.
 const early: ToWorker[] = [];
@@ -41,7 +47,7 @@ onmessage = (e: MessageEvent<ToWorker>) => {
 };
 import('./device-core.js').then(
   (core) => {
-    handle = core.start({ post, mark, progress, wasm });
+    handle = core.start({ post, mark, progress, wasm: { url: wasmUrlHref, response: wasm } });
     for (const m of early.splice(0)) handle(m);
   },
   (err: unknown) => post({ type: 'failed', message: `the device's code did not load: ${String(err)}` }),

@@ -23,6 +23,16 @@ export async function fetchBytes(url: string, onBytes: (n: number) => void, res?
   return out;
 }
 
+/** Reads a response's body to its end, calling `onBytes` with each chunk's size; keeps nothing. */
+export async function countBytes(res: Response, onBytes: (n: number) => void): Promise<void> {
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    onBytes(value.length);
+  }
+}
+
 /**
  * The decoded size of an answer when the server says it: Content-Length, unless the body is
  * transfer-compressed (then Content-Length counts the compressed bytes).
