@@ -4,6 +4,7 @@
  * that was read ends in exactly one Answer or one Error (docs/PROTOCOL.md, "Outcomes").
  */
 import { createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { decodeFeatures } from '../bottleneck/features.js';
@@ -67,15 +68,22 @@ export class EdgeConnection {
   private refusedSince = performance.now();
   private refused = 0;
   private closed = false;
+  /** The socket is corked until this event-loop turn ends. */
+  private corked = false;
   private readonly helloTimer: NodeJS.Timeout;
   alive = true;
 
-  /** `upgradeAuthenticated`: the upgrade request carried a valid token (or none was needed). */
+  /**
+   * `upgradeAuthenticated`: the upgrade request carried a valid token (or none was needed).
+   * `socket`: the connection's TCP socket, to send the replies to frames that arrived together in
+   * one write.
+   */
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: ServerContext,
     private readonly log: Logger,
     private readonly upgradeAuthenticated: boolean,
+    private readonly socket?: Pick<Writable, 'cork' | 'uncork'>,
   ) {
     this.tokens = ctx.opts.rateBurst;
     ws.on('message', (data: Buffer, isBinary) => this.onMessage(data, isBinary));
@@ -109,7 +117,24 @@ export class EdgeConnection {
     this.ws.terminate();
   }
 
+  /**
+   * Holds this turn's replies on this connection until the turn ends, then sends them in one
+   * write. Frames that arrive together (a loop that fell behind reads many per socket) are then
+   * answered with one system call, not one each: under overload, writing refusals one by one was
+   * a third of the event loop (measured at 3x capacity).
+   */
+  private corkForTurn(): void {
+    if (this.corked || !this.socket) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      this.socket!.uncork();
+    });
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.corkForTurn();
     this.ctx.metrics.bytes.inc({ direction: 'in' }, data.length);
     if (!this.terms) return this.beforeHello(data, isBinary);
     if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
@@ -259,8 +284,8 @@ export class EdgeConnection {
 
   /** QUEUE_FULL before the payload is decoded: under overload, refusing must stay cheap. */
   private shedIfFull(key: string, id: number, deadlineMs: number): void {
-    const refused = this.ctx.scheduler.full(key, deadlineMs);
-    if (refused) throw new OfframpError('QUEUE_FULL', refused.message, { requestId: id, retryAfterMs: refused.retryAfterMs });
+    const refused = this.ctx.scheduler.full(key, deadlineMs, id);
+    if (refused) throw refused;
   }
 
   /** The request's deadline, ms: its own, else the connection's, capped. */
@@ -293,10 +318,7 @@ export class EdgeConnection {
       end = e;
     }
     const q = this.queued(r, t, features, t0, decodeUs, end);
-    if (!dedupKey)
-      this.inflight.set(r.id, () => {
-        q.cancelled = true;
-      });
+    if (!dedupKey) this.inflight.set(r.id, () => this.ctx.scheduler.cancel(q));
     try {
       this.ctx.scheduler.enqueue(graphKey(t.s.key, r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail'), q);
     } catch (err) {
@@ -315,7 +337,7 @@ export class EdgeConnection {
       return false;
     }
     if (this.inflight.size >= this.ctx.opts.maxInFlight) {
-      this.fail(r.id, new OfframpError('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
+      this.fail(r.id, OfframpError.unstacked('TOO_MANY_IN_FLIGHT', `${this.inflight.size} requests in flight; the limit is ${this.ctx.opts.maxInFlight}`));
       return false;
     }
     return true;

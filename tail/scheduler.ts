@@ -1,7 +1,9 @@
 /**
  * The dynamic batcher (Triton's semantics): one bounded queue per model graph; a batch is formed
  * when a worker is idle and either `maxBatch` requests wait or the oldest has waited
- * `maxQueueDelayUs`. Requests whose deadline passed are answered DEADLINE_EXCEEDED and never run.
+ * `maxQueueDelayUs`. A full batch also goes to a busy worker with room in its pipeline (the pool's
+ * depth), so that under load the next batch waits in the worker, not on this thread. Requests
+ * whose deadline passed are answered DEADLINE_EXCEEDED and never run.
  */
 import { OfframpError } from '../protocol/errors.js';
 import type { WorkerPool } from './pool.js';
@@ -51,6 +53,8 @@ export class Scheduler {
   private rr = 0;
   /** Recent batch compute time (µs), to suggest retry_after_ms on QUEUE_FULL. */
   private lastComputeUs = 1000;
+  /** Requests cancelled since the queues were last swept of them (a refusal sweeps only then). */
+  private cancelledSinceSweep = 0;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -84,13 +88,16 @@ export class Scheduler {
    * in the queue is refused at once, and the queue stays as long as its work fits the deadline);
    * else null. Checked before a request's payload is decoded, so shedding load stays cheap.
    */
-  full(key: string, deadlineMs?: number): OfframpError | null {
+  full(key: string, deadlineMs?: number, requestId?: number): OfframpError | null {
     const q = this.queues.get(key);
     if (!q) return new OfframpError('INTERNAL', `no queue for ${key}`);
     const wait = this.expectedWaitMs(key);
     if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || wait <= deadlineMs)) return null;
     // Requests ended while queued (their connection closed, a duplicate id) hold no slot.
-    q.items = q.items.filter((r) => !r.cancelled);
+    if (this.cancelledSinceSweep > 0) {
+      for (const other of this.queues.values()) other.items = other.items.filter((r) => !r.cancelled);
+      this.cancelledSinceSweep = 0;
+    }
     const waitNow = this.expectedWaitMs(key);
     if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || waitNow <= deadlineMs)) return null;
     const retryAfterMs = Math.max(1, Math.ceil(deadlineMs !== undefined && waitNow > deadlineMs ? waitNow - deadlineMs : waitNow));
@@ -98,7 +105,14 @@ export class Scheduler {
       q.items.length >= this.opts.maxQueue
         ? `holds ${q.items.length} requests`
         : `would keep this request ${Math.round(waitNow)} ms, past its deadline of ${deadlineMs} ms`;
-    return new OfframpError('QUEUE_FULL', `queue for ${key} ${why}`, { retryAfterMs });
+    return OfframpError.unstacked('QUEUE_FULL', `queue for ${key} ${why}`, { retryAfterMs, ...(requestId !== undefined ? { requestId } : {}) });
+  }
+
+  /** Ends a request's wait: it is skipped when its batch forms, and frees its slot at the next refusal. */
+  cancel(r: QueuedRequest): void {
+    if (r.cancelled) return;
+    r.cancelled = true;
+    this.cancelledSinceSweep++;
   }
 
   /** Queues a request, or throws QUEUE_FULL at once. */
@@ -131,6 +145,15 @@ export class Scheduler {
         nextDue = Math.min(nextDue, due);
         turn++;
       }
+    }
+    // Full batches queue behind a busy worker's batch while its pipeline has room.
+    for (let turn = 0; turn < queues.length && this.pool.roomCount() > 0;) {
+      const q = queues[(this.rr + turn) % queues.length]!;
+      if (q.items.length >= this.opts.maxBatch) {
+        this.dispatch(q, now);
+        this.rr = (this.rr + turn + 1) % queues.length;
+        turn = 0;
+      } else turn++;
     }
     if (this.pool.idleCount() > 0) {
       for (const q of queues) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + this.opts.maxQueueDelayUs / 1000);

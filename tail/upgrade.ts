@@ -64,7 +64,7 @@ export function acceptUpgrades(server: Server, wss: WebSocketServer, ctx: Server
       return reject(socket, verdict.refuse, verdict.text);
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const conn = new EdgeConnection(ws, ctx, log.child({ remote: req.socket.remoteAddress }), verdict.authenticated);
+      const conn = new EdgeConnection(ws, ctx, log.child({ remote: req.socket.remoteAddress }), verdict.authenticated, socket);
       state.connections.add(conn);
       ws.on('close', () => state.connections.delete(conn));
       ws.on('error', (err) => log.debug({ event: 'socket-error', err: err.message }, 'socket error'));

@@ -41,7 +41,7 @@ async function start(): Promise<void> {
   parentPort!.postMessage({ type: 'ready' } satisfies WorkerReply);
 }
 
-/** The batch in hand (a stop waits for it). */
+/** The batches in hand, chained (a stop waits for them). */
 let current: Promise<void> = Promise.resolve();
 
 parentPort!.on('message', (m: WorkerMessage) => {
@@ -53,7 +53,8 @@ parentPort!.on('message', (m: WorkerMessage) => {
     });
     return;
   }
-  current = run(m);
+  // In order, one at a time: the pool may queue a batch behind the one running.
+  current = current.then(() => run(m));
 });
 
 async function run(job: WorkerJob): Promise<void> {
