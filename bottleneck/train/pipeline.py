@@ -22,6 +22,7 @@ def smoke(cfg, tcfg):
     name = cfg.bundle.id
     cfg = dataclasses.replace(
         cfg, subset=2000, out=f"runs/smoke/{name}", export_dir=f"runs/smoke/{name}-bundle",
+        pretrain=dataclasses.replace(cfg.pretrain, epochs=min(cfg.pretrain.epochs, 1)),
         joint=dataclasses.replace(cfg.joint, epochs=1), finetune=dataclasses.replace(cfg.finetune, epochs=1),
         teacher=dataclasses.replace(cfg.teacher, checkpoint="runs/smoke/teacher/teacher.pt"))
     tcfg = dataclasses.replace(tcfg, epochs=1, subset=2000, out="runs/smoke/teacher")

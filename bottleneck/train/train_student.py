@@ -1,5 +1,8 @@
-"""Trains an entropic student (student.py) from a trained teacher, in two stages:
+"""Trains an entropic student (student.py) from a trained teacher, in up to three stages:
 
+0. pretrain (when `pretrain.epochs` > 0): the encoder and the exit alone learn to classify from
+   the teacher's logits (no latent, tail or rate), cached under cache_dir and shared by every rate
+   point with the same encoder, so each rate point starts from a trained head;
 1. joint: everything (encoder, entropy model, exit, decoder, the teacher's copied stage 3 and
    classifier) learns from the teacher's logits (KD), its stage-2 features and the labels, plus
    lambda * rate;
