@@ -29,6 +29,19 @@ describe('WorkerPool', () => {
     expect(pool.idleCount()).toBe(2);
   });
 
+  it('queues a second batch behind the one a worker runs (two per worker), and refuses a fifth', async () => {
+    expect(pool.roomCount()).toBe(4);
+    const batches = [1, 2, 3, 4].map((n) => pool.run(key, n, new Float32Array(n * 98).fill(0.25 * n)));
+    expect(pool.idleCount()).toBe(0);
+    expect(pool.roomCount()).toBe(0);
+    await expect(pool.run(key, 1, new Float32Array(98))).rejects.toMatchObject({ code: 'INTERNAL', message: 'no inference worker has room' });
+    const results = await Promise.all(batches);
+    // Each batch's own answer: 10 logits per sample, in the order the batches were sent.
+    expect(results.map((r) => r.outputs[0]!.length)).toEqual([10, 20, 30, 40]);
+    expect(pool.roomCount()).toBe(4);
+    expect(pool.idleCount()).toBe(2);
+  });
+
   it('ends the batch of a dying worker with INTERNAL and replaces the worker', async () => {
     const respawned = new Promise<string>((resolve) => {
       pool.onRespawn = resolve;
