@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LINKS, type RadioName } from '../link/profiles.js';
+import { LINKS, linkFigures, type RadioName } from '../link/profiles.js';
 import { createLinkProxy, type LinkProxy } from '../link/proxy.js';
 import { manifestFromBytes } from '../protocol/bundle.js';
 import type { Manifest } from '../protocol/manifest.js';
@@ -70,8 +70,7 @@ export async function startWebDemo(web: NonNullable<EdgeServerOptions['web']>, m
     for (const [name, l] of Object.entries(LINKS)) {
       const p = await createLinkProxy({ host: '127.0.0.1', port }, l.profile, lan ? '0.0.0.0' : '127.0.0.1');
       proxies.push(p);
-      const { up, down } = l.profile;
-      links[name] = { port: p.port, radio: l.radio, upMbps: up.bps / 1e6, downMbps: down.bps / 1e6, rttMs: up.delayMs + down.delayMs, source: l.source };
+      links[name] = { port: p.port, ...linkFigures(l), source: l.source };
     }
   } catch (err) {
     await Promise.all(proxies.map((p) => p.close()));

@@ -28,6 +28,11 @@ export async function timeWarm(run: () => Promise<unknown>): Promise<number> {
   return ms.sort((a, b) => a - b)[1]!;
 }
 
+/** Does `device` model a model's time from its MAC count (a class with a throughput, a known count)? */
+export function modelledFromMacs(device: DeviceClass, macs: number | undefined): boolean {
+  return device.macsPerSecond !== undefined && macs !== undefined;
+}
+
 /** Static sizes the estimates start from. */
 export interface SendSizes {
   /** Per rate point index: expected wire bytes up (payload + framing). */
@@ -106,7 +111,7 @@ export class CostTracker {
    * 1-2% of its answers, to learn nothing).
    */
   stale(path: 'head' | 'local'): boolean {
-    if (this.device.macsPerSecond !== undefined && (path === 'head' ? this.macs.head : this.macs.full) !== undefined) return false;
+    if (modelledFromMacs(this.device, path === 'head' ? this.macs.head : this.macs.full)) return false;
     return (path === 'head' ? this.sinceHead : this.sinceLocal) >= STALE_AFTER;
   }
 

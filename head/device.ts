@@ -12,6 +12,7 @@ import { resolveRatePoints } from '../bottleneck/rate-points.js';
 import { openDeviceBundle } from './bundle-source.js';
 import { checkDeviceOptions, checkInputEncoding, checkPolicy } from './device-options.js';
 import type { Device, DeviceOptions } from './device-types.js';
+import { modelledFromMacs } from './costs.js';
 import { costTrackerFor } from './estimates.js';
 import { Inference } from './inference.js';
 import { LinkEstimator } from './link.js';
@@ -57,8 +58,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
         link,
       })
     : undefined;
-  // A class with a throughput models both times from the bundle's MACs: timing them here would change nothing.
-  const modelled = profile.device.macsPerSecond !== undefined && m.macs?.head !== undefined && m.macs.full !== undefined;
+  // A class that models both times from the bundle's MACs: timing them here would change nothing.
+  const modelled = modelledFromMacs(profile.device, m.macs?.head) && modelledFromMacs(profile.device, m.macs?.full);
   const measured = modelled ? { headMs: 0, localMs: 0 } : await sessions.timeWarm();
   const costs = costTrackerFor(m, ratePoints, profile, measured, policy, options.outputEncoding);
   const promotedNow = (): boolean => costs.inputs(performance.now()).sinceTransferMs > profile.radio.tailMs;

@@ -19,6 +19,12 @@ export interface NamedLink {
   source: string;
 }
 
+/** A link's figures as the policy reads them: its radio, rates in Mbit/s and round trip in ms. */
+export function linkFigures(l: NamedLink): { radio: RadioName; upMbps: number; downMbps: number; rttMs: number } {
+  const { up, down } = l.profile;
+  return { radio: l.radio, upMbps: up.bps / 1e6, downMbps: down.bps / 1e6, rttMs: up.delayMs + down.delayMs };
+}
+
 function link(
   name: string,
   upMbps: number,

@@ -125,43 +125,46 @@ export class Scheduler {
     this.pump();
   }
 
-  /** Forms and dispatches every batch that is due while workers are idle. */
+  /**
+   * Forms and dispatches every batch that is due while workers are idle, then every full batch a
+   * busy worker has room to queue behind its own.
+   */
   pump(): void {
     const now = performance.now();
-    let nextDue = Infinity;
     const queues = [...this.queues.values()];
-    for (let turn = 0; turn < queues.length && this.pool.idleCount() > 0;) {
-      const q = queues[(this.rr + turn) % queues.length]!;
-      if (q.items.length === 0) {
-        turn++;
-        continue;
-      }
-      const due = q.items[0]!.enqueuedAt + this.opts.maxQueueDelayUs / 1000;
-      if (q.items.length >= this.opts.maxBatch || now >= due) {
-        this.dispatch(q, now);
-        this.rr = (this.rr + turn + 1) % queues.length;
-        turn = 0; // start over: another queue may be due too
-      } else {
-        nextDue = Math.min(nextDue, due);
-        turn++;
-      }
-    }
-    // Full batches queue behind a busy worker's batch while its pipeline has room.
-    for (let turn = 0; turn < queues.length && this.pool.roomCount() > 0;) {
-      const q = queues[(this.rr + turn) % queues.length]!;
-      if (q.items.length >= this.opts.maxBatch) {
-        this.dispatch(q, now);
-        this.rr = (this.rr + turn + 1) % queues.length;
-        turn = 0;
-      } else turn++;
-    }
+    const delayMs = this.opts.maxQueueDelayUs / 1000;
+    this.roundRobin(
+      queues,
+      now,
+      () => this.pool.idleCount() > 0,
+      (q) => q.items.length >= this.opts.maxBatch || now >= q.items[0]!.enqueuedAt + delayMs,
+    );
+    this.roundRobin(
+      queues,
+      now,
+      () => this.pool.roomCount() > 0,
+      (q) => q.items.length >= this.opts.maxBatch,
+    );
+    let nextDue = Infinity;
     if (this.pool.idleCount() > 0) {
-      for (const q of queues) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + this.opts.maxQueueDelayUs / 1000);
+      for (const q of queues) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + delayMs);
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (nextDue !== Infinity && this.pool.idleCount() > 0) {
       this.timer = setTimeout(() => this.pump(), Math.max(0, nextDue - performance.now()));
+    }
+  }
+
+  /** Dispatches from the queues in turn, starting after the last one served, while `room()` and some queue is `ready`. */
+  private roundRobin(queues: Queue[], now: number, room: () => boolean, ready: (q: Queue) => boolean): void {
+    for (let turn = 0; turn < queues.length && room();) {
+      const q = queues[(this.rr + turn) % queues.length]!;
+      if (q.items.length > 0 && ready(q)) {
+        this.dispatch(q, now);
+        this.rr = (this.rr + turn + 1) % queues.length;
+        turn = 0; // start over: another queue may be ready too
+      } else turn++;
     }
   }
 

@@ -5,16 +5,11 @@ export async function fetchBytes(url: string, onBytes: (n: number) => void, res?
   const r = res ?? (await fetch(url));
   if (!r.ok || !r.body) throw new Error(`${url}: HTTP ${r.status}`);
   const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = r.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    onBytes(value.length);
-  }
-  const out = new Uint8Array(size);
+  await eachChunk(r, (c) => {
+    chunks.push(c);
+    onBytes(c.length);
+  });
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
     out.set(c, at);
@@ -24,12 +19,16 @@ export async function fetchBytes(url: string, onBytes: (n: number) => void, res?
 }
 
 /** Reads a response's body to its end, calling `onBytes` with each chunk's size; keeps nothing. */
-export async function countBytes(res: Response, onBytes: (n: number) => void): Promise<void> {
+export function countBytes(res: Response, onBytes: (n: number) => void): Promise<void> {
+  return eachChunk(res, (c) => onBytes(c.length));
+}
+
+async function eachChunk(res: Response, fn: (chunk: Uint8Array) => void): Promise<void> {
   const reader = res.body!.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return;
-    onBytes(value.length);
+    fn(value);
   }
 }
 

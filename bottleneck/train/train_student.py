@@ -152,6 +152,13 @@ def run_stage(name, student, data, val, cfg, lam, log):
     steps = max(1, stage.epochs * ((len(x) + bs - 1) // bs))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=steps, pct_start=0.15)
     lc, rc = cfg.loss, cfg.rate
+
+    def step(loss):
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+
     step_no = 0
     hard = rc.target_bytes
     smooth = None  # EWMA of the rounded latent's bytes: the controller reacts to the trend, not to one batch
@@ -171,10 +178,7 @@ def run_stage(name, student, data, val, cfg, lam, log):
             y, exit_logits = student.head(xb)
             loss = lc.exit_weight * classification_loss(exit_logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
             if name == "pretrain":  # the head alone: no latent, tail or rate yet
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
+                step(loss)
                 sums["loss"] += loss.item() * len(idx)
                 continue
             if prior:
@@ -189,10 +193,7 @@ def run_stage(name, student, data, val, cfg, lam, log):
             feat = feature_loss(decoded, fb.float())
             logits = student.finish(decoded)
             loss = loss + lc.feature_weight * feat + classification_loss(logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+            step(loss)
             step_no += 1
             if prior and step_no % 4 == 1:
                 with torch.no_grad():

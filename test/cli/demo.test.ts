@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultBundle, demoCommand, DEMO_OPTIONS } from '../../cli/demo.js';
 import { resolveOptions } from '../../cli/options.js';
-import { LINKS } from '../../link/profiles.js';
+import { LINKS, linkFigures } from '../../link/profiles.js';
 import { manifestFromBytes } from '../../protocol/bundle-files.js';
 import { expectedWay } from '../../web/preview.js';
 import { TINY } from '../tail/client.js';
@@ -96,14 +96,7 @@ describe('offramp demo (demoCommand)', () => {
     const ways = new Map<string, string[]>();
     for (const name of o.links)
       for (const device of o.devices) {
-        const l = LINKS[name]!;
-        const figures = {
-          radio: l.radio,
-          upMbps: l.profile.up.bps / 1e6,
-          downMbps: l.profile.down.bps / 1e6,
-          rttMs: l.profile.up.delayMs + l.profile.down.delayMs,
-        };
-        const w = expectedWay(m, device, figures, 0.005)!;
+        const w = expectedWay(m, device, linkFigures(LINKS[name]!), 0.005)!;
         if (w.margin >= 1.3) ways.set(w.way, [...(ways.get(w.way) ?? []), `${device}/${name}`]);
       }
     expect(Object.fromEntries(ways)).toEqual({

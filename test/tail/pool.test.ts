@@ -74,7 +74,7 @@ describe('WorkerPool', () => {
 });
 
 describe('WorkerPool.close()', () => {
-  it('lets a worker finish the batch in hand and exit (terminating it mid-run would abort the process)', async () => {
+  it('lets a worker finish the batches in hand and exit (terminating it mid-run would abort the process)', async () => {
     const graphs = workerGraphs(await loadRegistry(MODELS));
     const full = graphs.find((g) => g.key.endsWith('/full'))!;
     const pool = await WorkerPool.start({ graphs: [full], intraOpThreads: 1, spinning: false }, 1);
@@ -82,7 +82,9 @@ describe('WorkerPool.close()', () => {
     const exitCode = new Promise<number>((resolve) => worker!.once('exit', resolve));
     // 8,192 images take the worker a while; the stop is queued behind the batch, so it arrives mid-run.
     const running = pool.run(full.key, 8192, new Float32Array(8192 * full.sampleSize).fill(0.5));
-    const ended = expect(running).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+    // A second batch waits in the worker's inbox behind the first: it ends the same way.
+    const queued = pool.run(full.key, 16, new Float32Array(16 * full.sampleSize).fill(0.5));
+    const ended = Promise.all([running, queued].map((p) => expect(p).rejects.toMatchObject({ code: 'SHUTTING_DOWN' })));
     await pool.close();
     await ended;
     expect(await exitCode).toBe(0); // exited by itself, not terminated (terminate gives 1)

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { InferResult } from '../../head/device.js';
-import { LINKS } from '../../link/profiles.js';
+import { LINKS, linkFigures } from '../../link/profiles.js';
 import { manifestFromBytes } from '../../protocol/bundle-files.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { idxHead } from '../../web/build-plugins.js';
@@ -19,12 +19,7 @@ import { kindOf, summarize, type Answer } from '../../web/summary.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const tiny = manifestFromBytes(readFileSync(join(ROOT, 'test', 'fixtures', 'tiny', 'manifest.json')));
-const links: Record<string, LinkFigures> = Object.fromEntries(
-  Object.entries(LINKS).map(([k, l]) => [
-    k,
-    { radio: l.radio, upMbps: l.profile.up.bps / 1e6, downMbps: l.profile.down.bps / 1e6, rttMs: l.profile.up.delayMs + l.profile.down.delayMs },
-  ]),
-);
+const links: Record<string, LinkFigures> = Object.fromEntries(Object.entries(LINKS).map(([k, l]) => [k, linkFigures(l)]));
 
 /** tiny with a real Fashion-MNIST CNN's MAC counts (fmnist-b32's) and exits that take most images. */
 const large: Manifest = {
