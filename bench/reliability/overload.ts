@@ -7,8 +7,11 @@
  * With `--server-cpus 1 --client-cpus 0` the server and this client run on separate cores (taskset),
  * so the client's own work does not take the server's CPU (the capacity is then one core's).
  *
+ * With `--capacity <rps>` the ramp is skipped and that figure is taken as the capacity (a quick,
+ * repeatable probe of one change: the same 3x step at a fixed offered rate).
+ *
  * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
- *        [--bundle models/fmnist-b32] [--json out.json]
+ *        [--capacity <rps>] [--bundle models/fmnist-b32] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ const { values: a } = parseArgs({
     'deadline-ms': { type: 'string', default: '2000' },
     'server-cpus': { type: 'string' },
     'client-cpus': { type: 'string' },
+    capacity: { type: 'string' },
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
     json: { type: 'string' },
   },
@@ -36,8 +40,8 @@ const { server, bundle, close } = await serveBundleCopy(a.bundle, [], { cpus: a[
 const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
 try {
   const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
-  let capacity = 0;
-  for (let rps = 200; rps <= 4000; rps += 200) {
+  let capacity = Number(a.capacity ?? 0);
+  for (let rps = 200; a.capacity === undefined && rps <= 4000; rps += 200) {
     const r = await runLoad({ url: server.url, bundle, connections, rate: rps / connections, seconds: 5, deadlineMs });
     const step = { offeredRps: rps, answeredRps: r.answered / 5, errorShare: errors(r) / r.sent };
     ramp.push(step);
