@@ -57,6 +57,8 @@ function checkValues(o: DeviceOptions): void {
   };
   positive('deadlineMs', o.deadlineMs);
   positive('fetchTimeoutMs', o.fetchTimeoutMs);
+  if (o.connectWaitMs !== undefined && !(Number.isFinite(o.connectWaitMs) && o.connectWaitMs >= 0))
+    invalid(`connectWaitMs must be 0 or a positive number of ms, got ${o.connectWaitMs}`);
   if (o.outputEncoding !== undefined && !(o.outputEncoding in OUTPUT_ENCODING_TO_WIRE))
     invalid(`outputEncoding must be fp32, fp16 or int8, got ${JSON.stringify(o.outputEncoding)}`);
   if (o.inputEncoding !== undefined && !(o.inputEncoding?.codec in INPUT_CODEC_TO_WIRE))

@@ -40,6 +40,12 @@ export interface DeviceOptions {
   fetchTimeoutMs?: number;
   /** Every infer() answers within this many ms of the head finishing (edge or fallback). Default 1000. */
   deadlineMs?: number;
+  /**
+   * ms `createDevice` waits for the edge's handshake before it resolves (default min(1000,
+   * `deadlineMs`)); 0 resolves at once and the device connects in the background (until then its
+   * requests are answered locally, as with an unreachable edge). `whenConnected` waits for it.
+   */
+  connectWaitMs?: number;
   /** 16..64 bytes naming this device across reconnects (the edge then answers retried ids once). */
   deviceId?: Uint8Array;
   /** How full offload sends the raw input. Default `{ codec: 'raw' }` (zstd-wrapped when smaller). */

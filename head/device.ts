@@ -67,7 +67,8 @@ export async function createDevice(options: DeviceOptions): Promise<Device> {
   const results = new ResultBuilder(m, profile, zstd);
   const inference = new Inference({ manifest: m, profile, policy, model: bundlePolicyModel(m, policy), sessions, costs, link, sender, results });
   // Give the handshake a moment, without making a device whose edge is absent wait long.
-  await transport?.whenReady(Math.min(1000, deadlineMs));
+  const connectWaitMs = options.connectWaitMs ?? Math.min(1000, deadlineMs);
+  if (connectWaitMs > 0) await transport?.whenReady(connectWaitMs);
   return {
     manifest: m,
     backend: sessions.backend,

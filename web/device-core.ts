@@ -102,6 +102,9 @@ export function start(context: WorkerContext): (m: ToWorker) => void {
         policy: s.policy,
         profile: { device: s.device, link: s.radio },
         deadlineMs: 1000,
+        // The page is ready once the device can answer; the edge's handshake finishes meanwhile
+        // (a run waits for it: main.ts).
+        connectWaitMs: 0,
       });
       mark('offramp:device-opened');
       return device;

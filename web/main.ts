@@ -181,11 +181,21 @@ function describe(): string {
 }
 
 /** Runs images 0 … n−1 through each policy in turn, one table row each. */
+/**
+ * The device opens without waiting for the edge's handshake (the page is usable sooner): a run
+ * waits for the connection first (up to 3 s), unless the edge is away or the link is offline.
+ */
+async function ready(policy: string): Promise<Configured> {
+  const c = await ensure(policy);
+  if (c.outcome === 'ready' && !edgeAway && settings.link !== 'offline') await client.whenConnection(true, 3000);
+  return c;
+}
+
 function runPolicies(policies: readonly string[], indices: number[]): Promise<Run[] | undefined> {
   return activity(async (t) => {
     const done: Run[] = [];
     for (const policy of policies) {
-      const c = await ensure(policy);
+      const c = await ready(policy);
       if (t.cancelled || c.outcome !== 'ready') break;
       const run: Run = { policy, label: POLICY_NAMES[policy] ?? policy, setting: describe(), total: indices.length, answers: [] };
       runs.push(run);
@@ -212,7 +222,7 @@ function runPolicies(policies: readonly string[], indices: number[]): Promise<Ru
 /** Answers one image with the current settings and shows it up close. */
 function inspect(pixels: Uint8Array, truth: number | undefined, note: string): Promise<InferResult | undefined> {
   return activity(async (t) => {
-    await ensure(settings.policy);
+    await ready(settings.policy);
     let result: InferResult | undefined;
     t.job = client.infer([pixels], Math.min(5, labels.length), (_, r) => (result = r));
     await t.job.done;
@@ -228,7 +238,9 @@ function status(extra = ''): void {
     ? 'the edge is away: offloads fall back'
     : c.connected
       ? `connected to the edge through the ${settings.link} link`
-      : 'not connected to the edge: offloads fall back';
+      : settings.link === 'offline'
+        ? 'not connected to the edge: offloads fall back'
+        : `connecting to the edge through the ${settings.link} link (offloads fall back until connected)`;
   $('status').textContent =
     `${manifest.id} ${manifest.version} · ${conn} · ${c.sockets} WebSocket${c.sockets === 1 ? '' : 's'} open${extra ? ` · ${extra}` : ''}`;
 }

@@ -112,12 +112,22 @@ def validate_exit(student, x, y):
     return {"val_exit_acc": (ex.argmax(1) == y).float().mean().item()}
 
 
+def head_cache(cfg, n):
+    """(path, key) of the cached stage-0 head. The key holds only what stage 0 reads: the latent,
+    decoder, tail and the other loss weights may change between experiments and still share it."""
+    st, lc = cfg.student, cfg.loss
+    encoder = {"encoder": st.encoder, "encoder_widths": list(st.encoder_widths), "exit_hidden": st.exit_hidden,
+               "split_at": "stage2" if st.decoder_upsample else st.split_at}
+    loss = {"kd_temperature": lc.kd_temperature, "kd_alpha": lc.kd_alpha, "exit_weight": lc.exit_weight}
+    key = json.dumps({"teacher": cache_file(cfg, n), "encoder": encoder, "pretrain": as_dict(cfg.pretrain),
+                      "loss": loss, "flip": cfg.augment_flip, "seed": cfg.seed, "subset": cfg.subset}, sort_keys=True)
+    return os.path.join(resolve(cfg.cache_dir), f"head-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"), key
+
+
 def pretrained_head(student, data, val, cfg, log):
     """Stage 0: trains the encoder and the exit alone (cached: every rate point with the same
     teacher, encoder, seed and pretrain stage shares one run)."""
-    key = json.dumps({"teacher": cache_file(cfg, len(data[0])), "student": as_dict(cfg.student), "pretrain": as_dict(cfg.pretrain),
-                      "loss": as_dict(cfg.loss), "flip": cfg.augment_flip, "seed": cfg.seed, "subset": cfg.subset}, sort_keys=True)
-    path = os.path.join(resolve(cfg.cache_dir), f"head-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt")
+    path, key = head_cache(cfg, len(data[0]))
     if os.path.exists(path):
         state = torch.load(path)
         student.encoder.load_state_dict(state["encoder"])

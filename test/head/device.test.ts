@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInput } from '../../bottleneck/input.js';
@@ -314,6 +314,29 @@ describe('topK, scores and outputs', () => {
 });
 
 describe('fallback: every infer() resolves', () => {
+  it('connectWaitMs 0: resolves before the handshake, answers locally meanwhile, then offloads once connected', async () => {
+    // A proxy that holds every connection until released: the handshake cannot finish before.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const held = createServer((client) => {
+      client.pause();
+      void released.then(() => {
+        const up = createConnection(Number(new URL(edge.url).port), "127.0.0.1");
+        client.pipe(up).pipe(client);
+        client.resume();
+        for (const s of [client, up]) s.on('error', () => (client.destroy(), up.destroy()));
+      });
+    });
+    await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
+    stoppers.push(() => new Promise((r) => held.close(() => r())));
+    const d = await device({ edge: `ws://127.0.0.1:${(held.address() as { port: number }).port}`, connectWaitMs: 0, policy: { force: 'always-offload', ratePoint: 0 } });
+    expect(d.connected).toBe(false);
+    expect(await d.infer(image(0))).toMatchObject({ path: 'fallback', reason: 'disconnected' });
+    release();
+    expect(await d.whenConnected(10_000)).toBe(true);
+    expect(await d.infer(image(1))).toMatchObject({ path: 'edge', ratePoint: 's1', label: golden.splitPredictions.s1[1] });
+  });
+
   it("edge taken away: 'disconnected', answered by the local model", async () => {
     const server = await createEdgeServer({ models: MODELS, port: 0, workers: 1 });
     const d = await device({ edge: server.url, policy: { force: 'always-offload', ratePoint: 0 } });
