@@ -9,10 +9,13 @@
  * worker thread) against raw onnxruntime's CPU per inference at the same batch size (this
  * process's cpuUsage while only the raw workers run), and the load client's own CPU apart. Each
  * point is repeated (--repeats, default 3): the JSON keeps every run, the table the median and
- * the spread.
+ * the spread. Then the transport floor (bench/serve-floor.ts; --skip-floor leaves it out): a
+ * server answering each request with a canned frame under the same clients, whose CPU per answer
+ * is what one WebSocket message each way costs here (floorCpuRatio: the CPU ratio a server with
+ * no other cost than that would reach).
  *
  * Usage: npm run bench:serve -- [--bundle models/fmnist-b32] [--clients 1,16,256] [--seconds 5]
- *        [--workers 2] [--repeats 3] [--rate-point <index>] [--dist] [--json out.json]
+ *        [--workers 2] [--repeats 3] [--skip-floor] [--rate-point <index>] [--dist] [--json out.json]
  * The server runs from source (tsx) unless --dist asks for the build (dist/cli).
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -25,7 +28,8 @@ import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { loadBundle, type LoadedBundle } from '../protocol/bundle.js';
 import { decodeFrame, encodeFrame, errorCodeFromWire, WANT } from '../protocol/index.js';
-import { fixedPayload, helloFrame, protocols } from './reliability/load.js';
+import { benchPayloads, helloFrame, protocols } from './reliability/load.js';
+import { captureFrames, startFloorServer } from './serve-floor.js';
 import { spawnServe } from './reliability/spawn.js';
 import { environment, percentile, r2 } from './stats.js';
 
@@ -40,6 +44,7 @@ const { values: args } = parseArgs({
     'max-batch': { type: 'string', default: '64' },
     'rate-point': { type: 'string' },
     repeats: { type: 'string', default: '3' },
+    'skip-floor': { type: 'boolean', default: false },
     dist: { type: 'boolean', default: false },
     json: { type: 'string' },
   },
@@ -83,7 +88,7 @@ async function client(
   url: string,
   b: LoadedBundle,
   rate: number,
-  payload: Uint8Array,
+  payloads: Uint8Array[],
   until: () => number,
   record: (ms: number, batch: number) => void,
 ): Promise<void> {
@@ -93,9 +98,11 @@ async function client(
     ws.once('error', reject);
   });
   let id = 0;
+  let sent = 0;
   let sentAt = 0;
   const sendNext = (): void => {
     sentAt = performance.now();
+    const payload = payloads[sent++ % payloads.length]!;
     // Ids are scoped to the connection and one is in flight at a time: id 1 every time (one byte).
     id = 1;
     ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: 60_000, want: WANT.timings } }));
@@ -166,6 +173,58 @@ async function rawThroughput(b: LoadedBundle, batch: number, secs: number): Prom
   return { rps, cpuPerSample: (cpu.user + cpu.system) / 1e6 / (rps * secs) };
 }
 
+/**
+ * One measured window: `k` closed-loop clients against the server at `target`; the answers that
+ * arrive inside the window (after a warm-up long enough for the queue to reach its steady state),
+ * and the server's and this process's CPU seconds read at the window's edges.
+ */
+async function measure(
+  target: { url: string; pid: number },
+  k: number,
+  b: LoadedBundle,
+  rate: number,
+  payloads: Uint8Array[],
+): Promise<{ latencies: number[]; batches: number; serverCpu: number; clientCpu: number }> {
+  const latencies: number[] = [];
+  let batches = 0;
+  const from = performance.now() + warmup * 1000;
+  const end = from + seconds * 1000;
+  let serverCpu0 = NaN;
+  let clientCpu0: NodeJS.CpuUsage | undefined;
+  const startTimer = setTimeout(() => {
+    serverCpu0 = processCpuSeconds(target.pid);
+    clientCpu0 = process.cpuUsage();
+  }, from - performance.now());
+  let serverCpu = NaN;
+  let clientCpu = NaN;
+  const endTimer = setTimeout(() => {
+    serverCpu = processCpuSeconds(target.pid) - serverCpu0;
+    const c = process.cpuUsage(clientCpu0);
+    clientCpu = (c.user + c.system) / 1e6;
+  }, end - performance.now());
+  await Promise.all(
+    Array.from({ length: k }, () =>
+      client(
+        target.url,
+        b,
+        rate,
+        payloads,
+        () => end,
+        (ms, batch) => {
+          const at = performance.now();
+          if (at < from || at > end) return;
+          latencies.push(ms);
+          batches += 1 / batch;
+        },
+      ),
+    ),
+  );
+  clearTimeout(startTimer);
+  clearTimeout(endTimer);
+  latencies.sort((a, c) => a - c);
+  return { latencies, batches, serverCpu, clientCpu };
+}
+
 const rows: Record<string, unknown>[] = [];
 for (const dir of bundles) {
   const b = await loadBundle(dir);
@@ -174,7 +233,7 @@ for (const dir of bundles) {
   const rate = args['rate-point'] !== undefined ? Number(args['rate-point']) : b.manifest.bottleneck.defaultRatePoint;
   const ratePoint = b.manifest.bottleneck.ratePoints[rate]?.id;
   if (ratePoint === undefined) throw new RangeError(`--rate-point ${rate}: ${b.manifest.id} has rate points 0..${b.manifest.bottleneck.ratePoints.length - 1}`);
-  const payload = fixedPayload(b, rate);
+  const payloads = benchPayloads(b, rate);
   let raw = { rps: 0, cpuPerSample: 0 };
   let bestBatch = 1;
   for (const batch of [1, 8, 32, maxBatch]) {
@@ -182,52 +241,14 @@ for (const dir of bundles) {
     if (r.rps > raw.rps) [raw, bestBatch] = [r, batch];
   }
   const server = await startServer(models);
+  const floor = !args['skip-floor'] ? await startFloorServer(await captureFrames(server.url, b, rate, payloads[0]!)) : undefined;
   try {
     for (const k of clientCounts) {
       const runs: Record<string, number>[] = [];
       for (let rep = 0; rep < repeats; rep++) {
         // The raw baseline again each time: the ratio compares runs taken next to each other.
         const rawNow = rep === 0 ? raw : await rawThroughput(b, bestBatch, Math.min(3, seconds));
-        // Throughput counts the answers that arrive inside the measurement window, after a warm-up
-        // long enough for the queue to reach its steady state; CPU is read at the window's edges.
-        const latencies: number[] = [];
-        let batches = 0;
-        const t0 = performance.now();
-        const from = t0 + warmup * 1000;
-        const end = from + seconds * 1000;
-        let serverCpu0 = NaN;
-        let clientCpu0: NodeJS.CpuUsage | undefined;
-        const startTimer = setTimeout(() => {
-          serverCpu0 = processCpuSeconds(server.pid);
-          clientCpu0 = process.cpuUsage();
-        }, from - performance.now());
-        let serverCpu = NaN;
-        let clientCpu = NaN;
-        const endTimer = setTimeout(() => {
-          serverCpu = processCpuSeconds(server.pid) - serverCpu0;
-          const c = process.cpuUsage(clientCpu0);
-          clientCpu = (c.user + c.system) / 1e6;
-        }, end - performance.now());
-        await Promise.all(
-          Array.from({ length: k }, () =>
-            client(
-              server.url,
-              b,
-              rate,
-              payload,
-              () => end,
-              (ms, batch) => {
-                const at = performance.now();
-                if (at < from || at > end) return;
-                latencies.push(ms);
-                batches += 1 / batch;
-              },
-            ),
-          ),
-        );
-        clearTimeout(startTimer);
-        clearTimeout(endTimer);
-        latencies.sort((a, c) => a - c);
+        const { latencies, batches, serverCpu, clientCpu } = await measure(server, k, b, rate, payloads);
         const rps = latencies.length / seconds;
         const serverCpuPerAnswer = serverCpu / latencies.length;
         runs.push({
@@ -243,13 +264,16 @@ for (const dir of bundles) {
           clientCpuMsPerAnswer: (clientCpu / latencies.length) * 1000,
         });
       }
+      // The transport floor under the same clients: one window against the canned server.
+      const f = floor && (await measure(floor, k, b, rate, payloads));
+      const floorCpuPerAnswer = f ? f.serverCpu / f.latencies.length : NaN;
       const med = (key: string): number => spread(runs.map((r) => r[key]!)).median;
       const ratio = spread(runs.map((r) => r.ratio!));
       const cpuRatio = spread(runs.map((r) => r.cpuRatio!));
       const row = {
         bundle: b.manifest.id,
         ratePoint,
-        payloadBytes: payload.length,
+        payloadBytes: r2(payloads.reduce((a, p) => a + p.length, 0) / payloads.length),
         clients: k,
         repeats,
         rps: r2(med('rps')),
@@ -267,6 +291,12 @@ for (const dir of bundles) {
         cpuRatioMin: Number(cpuRatio.min.toPrecision(3)),
         cpuRatioMax: Number(cpuRatio.max.toPrecision(3)),
         clientCpuMsPerAnswer: Number(med('clientCpuMsPerAnswer').toPrecision(3)),
+        ...(f && {
+          floorRps: r2(f.latencies.length / seconds),
+          floorCpuMsPerAnswer: Number((floorCpuPerAnswer * 1000).toPrecision(3)),
+          // The CPU ratio of a server whose only cost beyond onnxruntime were one message each way.
+          floorCpuRatio: Number((1 + floorCpuPerAnswer / (med('rawCpuMsPerInference') / 1000)).toPrecision(3)),
+        }),
         workers,
         runs,
       };
@@ -275,6 +305,7 @@ for (const dir of bundles) {
       console.log(JSON.stringify(shown));
     }
   } finally {
+    await floor?.stop();
     await server.stop();
     await rm(models, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
  * percentiles, and the server's RSS over time (from /proc/<pid>/status).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { resolveRatePoints } from '../../bottleneck/rate-points.js';
@@ -72,12 +73,25 @@ export function helloFrame(bundle: LoadedBundle, over: Partial<HelloInit> = {}):
   return encodeFrame({ type: 'hello', hello: helloFor(bundle, over) });
 }
 
-/** One fixed sample's features coded at rate point `rate` (its content does not matter to the accounting). */
-export function fixedPayload(bundle: LoadedBundle, rate: number): Uint8Array {
+/**
+ * Payloads the load sends at rate point `rate`: what a device sends, i.e. the exporter's golden
+ * payloads of real test images (golden.json beside the manifest) when the bundle has them, so
+ * their size and decoding cost are a real image's; otherwise one synthetic feature map coded at
+ * that rate point (a bundle without golden outputs: the sizes are then not a real image's).
+ */
+export function benchPayloads(bundle: LoadedBundle, rate: number): Uint8Array[] {
   const m = bundle.manifest;
+  const point = resolveRatePoints(m, bundle.tables)[rate]!;
+  try {
+    const golden = JSON.parse(readFileSync(join(bundle.dir, 'golden.json'), 'utf8')) as { rates?: Record<string, { payloads?: string[] }> };
+    const hex = golden.rates?.[m.bottleneck.ratePoints[rate]!.id]?.payloads;
+    if (hex?.length) return hex.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
   const n = m.bottleneck.shape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 100) / 100);
-  return encodeFeatures(x, m.bottleneck.shape, resolveRatePoints(m, bundle.tables)[rate]!).payload;
+  return [encodeFeatures(x, m.bottleneck.shape, point).payload];
 }
 
 /** The subprotocols a client offers: offramp.v2, and the token as `bearer.<token>` when given. */
@@ -126,7 +140,7 @@ export function rssKb(pid: number): number {
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const t0 = performance.now();
   const rate = o.ratePoint ?? o.bundle.manifest.bottleneck.defaultRatePoint;
-  const payload = fixedPayload(o.bundle, rate);
+  const payloads = benchPayloads(o.bundle, rate);
   /** Per connection: request id → when it was sent. Ids count up from 1 on each connection. */
   const pending: Map<number, number>[] = [];
   const done: Set<number>[] = [];
@@ -220,6 +234,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
             id++;
             pending[c]!.set(id, performance.now());
             sent++;
+            const payload = payloads[(c + id) % payloads.length]!;
             ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
             timers.push(setTimeout(tick, interval));
           };
