@@ -53,7 +53,7 @@ export async function startFloorServer(frames: { helloAck: Buffer; answer: Buffe
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [helloAck, answer] = process.argv.slice(2, 4).map((h) => Buffer.from(h!, 'hex'));
+  const [helloAck, answer] = process.argv.slice(2, 4).map((h) => Buffer.from(h, 'hex'));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, handleProtocols: (p) => [...p][0] ?? false });
   wss.on('connection', (ws) => {
     let hello = true;
