@@ -46,6 +46,9 @@ class StudentConfig:
     split_at: str = "stage2"
     # With split_at stage1: keep the latent at 7x7 and let the decoder upsample it to 14x14.
     decoder_upsample: bool = False
+    # > 0: the tail also classifies the rounded latent directly (2x2 bins, a hidden layer this
+    # wide) and adds those logits to the teacher path's; 0: the teacher path alone.
+    tail_shortcut: int = 0
 
 
 @dataclass

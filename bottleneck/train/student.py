@@ -77,7 +77,7 @@ def encoder_for(kind, split_at, widths):
 
 class EntropicStudent(nn.Module):
     def __init__(self, teacher, channels=24, encoder_widths=(24, 48, 48), exit_hidden=64, decoder_width=96, latent_gain=8.0,
-                 split_at="stage2", encoder="plain", decoder_upsample=False):
+                 split_at="stage2", encoder="plain", decoder_upsample=False, tail_shortcut=0):
         super().__init__()
         self.norm = Normalize()
         if split_at == "stage2":
@@ -109,6 +109,14 @@ class EntropicStudent(nn.Module):
             nn.Conv2d(decoder_width, target, 1), nn.BatchNorm2d(target), nn.ReLU(inplace=True))
         self.rest = nn.Sequential(*rest)
         self.classifier = copy.deepcopy(teacher.classifier)
+        # tail_shortcut > 0: a small classifier on the rounded latent itself (the exit's shape: 2x2
+        # bins, one hidden layer), its logits added to the teacher path's. The tail then starts
+        # from what a cheap classifier reads off the latent, and the deep path adds what it can.
+        self.shortcut = None
+        if tail_shortcut:
+            n = teacher.classifier[-1].out_features
+            self.shortcut = nn.Sequential(BinPool(2), nn.Flatten(), nn.BatchNorm1d(4 * channels), nn.Linear(4 * channels, tail_shortcut),
+                                          nn.ReLU(inplace=True), nn.Linear(tail_shortcut, n))
         self.channels = channels
         self.split_at = split_at
 
@@ -121,12 +129,14 @@ class EntropicStudent(nn.Module):
         """The teacher's features at the split rebuilt from the rounded latent."""
         return self.decoder(yhat)
 
-    def finish(self, decoded):
-        """Logits from decoded features: the teacher's remaining stages and classifier."""
-        return self.classifier(self.rest(decoded))
+    def finish(self, decoded, yhat):
+        """Logits from decoded features: the teacher's remaining stages and classifier (plus the
+        shortcut's logits from the rounded latent `yhat`, when there is one)."""
+        logits = self.classifier(self.rest(decoded))
+        return logits if self.shortcut is None else logits + self.shortcut(yhat)
 
     def tail(self, yhat):
-        return self.finish(self.decoder(yhat))
+        return self.finish(self.decoder(yhat), yhat)
 
 
 class HeadGraph(nn.Module):

@@ -79,8 +79,8 @@ def cache_file(cfg, n, flipped=False):
 
 STAGE_MODULES = {
     "pretrain": ("encoder", "exit"),
-    "joint": ("encoder", "latent", "exit", "prior", "decoder", "rest", "classifier"),
-    "finetune": ("exit", "decoder", "rest", "classifier"),
+    "joint": ("encoder", "latent", "exit", "prior", "decoder", "rest", "classifier", "shortcut"),
+    "finetune": ("exit", "decoder", "rest", "classifier", "shortcut"),
 }
 
 
@@ -146,7 +146,9 @@ def run_stage(name, student, data, val, cfg, lam, log):
     x, feats, t_logits, labels, mirrored = data
     for p in student.parameters():
         p.requires_grad_(False)
-    params = [p for m in STAGE_MODULES[name] if m not in ("prior", "encoder") for p in getattr(student, m).parameters()]
+    # (A module the student does not have, e.g. no shortcut, is None and adds nothing.)
+    params = [p for m in STAGE_MODULES[name] if m not in ("prior", "encoder") and getattr(student, m) is not None
+              for p in getattr(student, m).parameters()]
     enc = list(student.encoder.parameters()) if "encoder" in STAGE_MODULES[name] else []
     prior = list(student.prior.parameters()) if "prior" in STAGE_MODULES[name] else []
     for p in params + enc + prior:
@@ -199,9 +201,10 @@ def run_stage(name, student, data, val, cfg, lam, log):
                 noisy = scale_grad(y, lam / (lam + 1)) + torch.rand_like(y) - 0.5
                 rate = rate_bytes(student.prior, noisy)
                 loss = loss + (lam + 1) * rate
-            decoded = student.decode(ste_round(y))
+            yhat = ste_round(y)
+            decoded = student.decode(yhat)
             feat = feature_loss(decoded, fb.float())
-            logits = student.finish(decoded)
+            logits = student.finish(decoded, yhat)
             loss = loss + lc.feature_weight * feat + classification_loss(logits, tb, labels[idx], lc.kd_temperature, lc.kd_alpha)
             step(loss)
             step_no += 1

@@ -29,3 +29,13 @@ def test_shapes_and_head_cost_of_every_committed_config():
         assert tuple(s.tail(torch.round(y)).shape) == (2, 10)
         head = count_macs(torch.nn.Sequential(s.norm, s.encoder, s.latent), x) + count_macs(s.exit, s.encoder(s.norm(x)))
         assert head <= 0.05 * full, f"{c}: head + exit {head} MACs > 5% of {full}"
+
+
+def test_tail_shortcut_adds_its_logits_from_the_rounded_latent():
+    torch.manual_seed(0)
+    s = EntropicStudent(Teacher(), channels=8, encoder="separable", encoder_widths=[8, 8, 8, 8], tail_shortcut=16).eval()
+    y, _ = s.head(torch.rand(3, 1, 28, 28))
+    yhat = torch.round(y)
+    deep = s.classifier(s.rest(s.decoder(yhat)))
+    assert torch.allclose(s.tail(yhat), deep + s.shortcut(yhat), atol=1e-6)
+    assert EntropicStudent(Teacher(), channels=8, encoder="separable", encoder_widths=[8, 8, 8, 8]).shortcut is None
