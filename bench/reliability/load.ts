@@ -135,6 +135,26 @@ export function rssKb(pid: number): number {
   }
 }
 
+/**
+ * The ids a connection has seen an outcome for. Ids count up from 1, so a growable bitmap holds
+ * them in a few kB (a Set of 100,000 numbers made the client's own major GCs pause it for tens of
+ * ms under overload, which its latencies then counted).
+ */
+class IdBits {
+  private bits = new Uint8Array(1024);
+  has(id: number): boolean {
+    return (id >>> 3 < this.bits.length && (this.bits[id >>> 3]! & (1 << (id & 7))) !== 0);
+  }
+  add(id: number): void {
+    if (id >>> 3 >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(this.bits.length * 2, (id >>> 3) + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[id >>> 3]! |= 1 << (id & 7);
+  }
+}
+
 /** Runs the load and returns the accounting. Never throws for server behaviour; only for bad options. */
 // Long on purpose: open → send open-loop → settle → close, all closures over one per-id accounting that the report reads; split, every phase would take a dozen counters.
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
@@ -143,7 +163,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const payloads = benchPayloads(o.bundle, rate);
   /** Per connection: request id → when it was sent. Ids count up from 1 on each connection. */
   const pending: Map<number, number>[] = [];
-  const done: Set<number>[] = [];
+  const done: IdBits[] = [];
   const latencies: number[] = [];
   const errorLatencies: Record<string, number[]> = {};
   const errored: Record<string, number> = {};
@@ -181,7 +201,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const open = (c: number): Promise<WebSocket | undefined> =>
     new Promise((resolve) => {
       pending[c] = new Map();
-      done[c] = new Set();
+      done[c] = new IdBits();
       const ws = new WebSocket(o.url, protocols(o.token), { perMessageDeflate: false });
       ws.binaryType = 'nodebuffer';
       const fail = (): void => resolve(undefined);
