@@ -143,7 +143,7 @@ export function rssKb(pid: number): number {
 class IdBits {
   private bits = new Uint8Array(1024);
   has(id: number): boolean {
-    return (id >>> 3 < this.bits.length && (this.bits[id >>> 3]! & (1 << (id & 7))) !== 0);
+    return id >>> 3 < this.bits.length && (this.bits[id >>> 3]! & (1 << (id & 7))) !== 0;
   }
   add(id: number): void {
     if (id >>> 3 >= this.bits.length) {

@@ -321,7 +321,7 @@ describe('fallback: every infer() resolves', () => {
     const held = createServer((client) => {
       client.pause();
       void released.then(() => {
-        const up = createConnection(Number(new URL(edge.url).port), "127.0.0.1");
+        const up = createConnection(Number(new URL(edge.url).port), '127.0.0.1');
         client.pipe(up).pipe(client);
         client.resume();
         for (const s of [client, up]) s.on('error', () => (client.destroy(), up.destroy()));
@@ -329,7 +329,11 @@ describe('fallback: every infer() resolves', () => {
     });
     await new Promise<void>((r) => held.listen(0, '127.0.0.1', r));
     stoppers.push(() => new Promise((r) => held.close(() => r())));
-    const d = await device({ edge: `ws://127.0.0.1:${(held.address() as { port: number }).port}`, connectWaitMs: 0, policy: { force: 'always-offload', ratePoint: 0 } });
+    const d = await device({
+      edge: `ws://127.0.0.1:${(held.address() as { port: number }).port}`,
+      connectWaitMs: 0,
+      policy: { force: 'always-offload', ratePoint: 0 },
+    });
     expect(d.connected).toBe(false);
     expect(await d.infer(image(0))).toMatchObject({ path: 'fallback', reason: 'disconnected' });
     release();
