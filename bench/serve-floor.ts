@@ -12,23 +12,35 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { LoadedBundle } from '../protocol/bundle.js';
-import { encodeFrame, WANT } from '../protocol/index.js';
+import { decodeFrame, encodeFrame, WANT } from '../protocol/index.js';
 import { helloFrame, protocols } from './reliability/load.js';
 import { waitForListening } from '../scenario/serve-process.js';
 
-/** The real server's HelloAck and its answer to one request (wanting timings, as the bench's clients do). */
+/**
+ * The real server's HelloAck and its answer to one request (wanting timings, as the bench's
+ * clients do). Rejects when the server answers anything else (an error frame would make the
+ * floor a server of refusals) or closes first.
+ */
 export function captureFrames(url: string, b: LoadedBundle, rate: number, payload: Uint8Array): Promise<{ helloAck: Buffer; answer: Buffer }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols(), { perMessageDeflate: false });
     const frames: Buffer[] = [];
+    const expected = ['helloAck', 'answer'] as const;
     ws.once('error', reject);
+    ws.once('close', () => reject(new Error(`${url} closed after ${frames.length} of the 2 frames the floor replays`)));
     ws.on('open', () => ws.send(helloFrame(b, { clientName: 'bench-floor', ratePoints: [rate] })));
     ws.on('message', (d: Buffer) => {
+      const got = decodeFrame(d);
+      const want = expected[frames.length]!;
+      if (!got.ok || got.message.type !== want) {
+        ws.terminate();
+        return reject(new Error(`expected ${want} from ${url}, got ${got.ok ? JSON.stringify(got.message).slice(0, 200) : 'an undecodable frame'}`));
+      }
       frames.push(Buffer.from(d));
       if (frames.length === 1) ws.send(encodeFrame({ type: 'request', request: { id: 1, payload, rate, deadlineMs: 60_000, want: WANT.timings } }));
       else {
-        ws.close();
         resolve({ helloAck: frames[0]!, answer: frames[1]! });
+        ws.close();
       }
     });
   });

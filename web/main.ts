@@ -180,17 +180,23 @@ function describe(): string {
   return `${settings.device} · ${settings.link}${edgeAway ? ' (edge away)' : ''} · ${$<HTMLSelectElement>('objective').selectedOptions[0]?.text ?? settings.objective} · budget ${settings.budgetPct}%${settings.rate === 'auto' ? '' : ` · rate point ${manifest.bottleneck.ratePoints[Number(settings.rate)]?.id}`}`;
 }
 
-/** Runs images 0 … n−1 through each policy in turn, one table row each. */
 /**
- * The device opens without waiting for the edge's handshake (the page is usable sooner): a run
- * waits for the connection first (up to 3 s), unless the edge is away or the link is offline.
+ * The device opens without waiting for the edge's handshake (the page is usable sooner), so work
+ * waits for the connection first: up to 3 s, not at all when the edge is away or the link is
+ * offline. Resolves whether it is connected.
  */
+function connected(): Promise<boolean> {
+  return client.whenConnection(true, edgeAway || settings.link === 'offline' ? 0 : 3000);
+}
+
+/** The device for `policy`, connected when it can be (see `connected`). */
 async function ready(policy: string): Promise<Configured> {
   const c = await ensure(policy);
-  if (c.outcome === 'ready' && !edgeAway && settings.link !== 'offline') await client.whenConnection(true, 3000);
+  if (c.outcome === 'ready') await connected();
   return c;
 }
 
+/** Runs images 0 … n−1 through each policy in turn, one table row each. */
 function runPolicies(policies: readonly string[], indices: number[]): Promise<Run[] | undefined> {
   return activity(async (t) => {
     const done: Run[] = [];
@@ -403,7 +409,7 @@ Object.assign(window, {
       showSettings();
       changed();
       const r = await settled();
-      return r.outcome === 'ready' && (await client.whenConnection(true, edgeAway || settings.link === 'offline' ? 0 : 3000));
+      return r.outcome === 'ready' && (await connected());
     },
     settled: async (): Promise<Configured> => settled(),
     /** Every run in the table, answer by answer. */

@@ -140,7 +140,7 @@ export function rssKb(pid: number): number {
  * them in a few kB (a Set of 100,000 numbers made the client's own major GCs pause it for tens of
  * ms under overload, which its latencies then counted).
  */
-class IdBits {
+export class IdBits {
   private bits = new Uint8Array(1024);
   has(id: number): boolean {
     return id >>> 3 < this.bits.length && (this.bits[id >>> 3]! & (1 << (id & 7))) !== 0;

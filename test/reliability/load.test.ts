@@ -3,9 +3,14 @@
  * exactly one answer or one typed error — under steady load and under overload.
  * (Full sizes: `npm run soak`, `npm run storm`.)
  */
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionStorm, runLoad } from '../../bench/reliability/load.js';
-import type { LoadedBundle } from '../../protocol/bundle.js';
+import { benchPayloads, connectionStorm, IdBits, runLoad } from '../../bench/reliability/load.js';
+import { captureFrames } from '../../bench/serve-floor.js';
+import { loadBundle, type LoadedBundle } from '../../protocol/bundle.js';
+import { decodeFrame } from '../../protocol/frame.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels } from '../tail/client.js';
 
@@ -56,4 +61,49 @@ describe('every request id ends in exactly one outcome', () => {
     expect(r.answered).toBeGreaterThan(0);
     expect(r.answered + Object.values(r.errored).reduce((a, b) => a + b, 0)).toBe(r.sent);
   }, 60_000);
+});
+
+describe('the load tools themselves', () => {
+  it("send the exporter's golden payloads when the bundle has them, else one synthetic feature map", async () => {
+    const golden = JSON.parse(await readFile(join(bundle.dir, 'golden.json'), 'utf8')) as { rates: Record<string, { payloads: string[] }> };
+    const rate = bundle.manifest.bottleneck.defaultRatePoint;
+    const hex = golden.rates[bundle.manifest.bottleneck.ratePoints[rate]!.id]!.payloads;
+    expect(benchPayloads(bundle, rate).map((p) => Buffer.from(p).toString('hex'))).toEqual(hex);
+    const bare = await mkdtemp(join(tmpdir(), 'offramp-bare-'));
+    try {
+      await cp(bundle.dir, bare, { recursive: true });
+      await rm(join(bare, 'golden.json'));
+      const synthetic = benchPayloads(await loadBundle(bare), rate);
+      expect(synthetic).toHaveLength(1);
+      expect(synthetic[0]!.length).toBeGreaterThan(0);
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('count an id seen twice as a duplicate, across the bitmap growing', () => {
+    const ids = new IdBits();
+    for (const id of [1, 7, 8, 8191, 8192, 100_000]) {
+      expect(ids.has(id)).toBe(false);
+      ids.add(id);
+      expect(ids.has(id)).toBe(true);
+    }
+    expect([0, 2, 9, 8193, 99_999, 1_000_000].some((id) => ids.has(id))).toBe(false);
+    expect([1, 7, 8, 8191, 8192, 100_000].every((id) => ids.has(id))).toBe(true);
+  });
+
+  it("the serve bench's floor replays a real HelloAck and answer, and refuses to replay anything else", async () => {
+    const rate = bundle.manifest.bottleneck.defaultRatePoint;
+    const [payload] = benchPayloads(bundle, rate);
+    await withServer({}, async (s) => {
+      const frames = await captureFrames(s.url, bundle, rate, payload!);
+      const ack = decodeFrame(frames.helloAck);
+      const answer = decodeFrame(frames.answer);
+      expect(ack.ok && ack.message.type).toBe('helloAck');
+      expect(answer.ok && answer.message.type === 'answer' && answer.message.answer.id).toBe(1);
+      // A request at a rate point the handshake did not agree (the edge answers BAD_REQUEST), then one over its frame limit.
+      await expect(captureFrames(s.url, bundle, 99, payload!)).rejects.toThrow(/expected answer from .*"code":"BAD_REQUEST"/);
+      await expect(captureFrames(s.url, bundle, rate, new Uint8Array(70_000).fill(0xff))).rejects.toThrow(/closed after 1 of the 2 frames/);
+    });
+  });
 });
