@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { resolveRatePoint } from '../../bottleneck/rate-points.js';
 import { nodeSocket } from '../../head/socket-node.js';
+import { CLOSED, type SocketLike } from '../../head/socket.js';
 import { EdgeTransport, wsClientOverhead, wsServerOverhead, type RequestOutcome, type TransportOptions } from '../../head/transport.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import type { EntropyTables } from '../../protocol/manifest.js';
@@ -23,10 +24,12 @@ beforeAll(async () => {
   sha = sha256;
   version = manifest.version;
 });
-afterAll(async () => {
-  await Promise.all(transports.map((t) => t.close()));
-  await Promise.all(servers.map((s) => s.close()));
-});
+/** Closes every transport and server the tests made so far (their reconnect timers and sockets with them). */
+async function closeAll(): Promise<void> {
+  await Promise.all(transports.splice(0).map((t) => t.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+}
+afterAll(closeAll);
 
 async function edge(over: Partial<EdgeServerOptions> = {}): Promise<EdgeServer> {
   const s = await createEdgeServer({ models: MODELS, port: 0, workers: 1, ...over });
@@ -353,15 +356,45 @@ describe('reconnection', () => {
 
 describe('close()', () => {
   it('leaves no timers or sockets behind', async () => {
+    // The process's resource list holds the edge's and the test runner's timers too, which come and
+    // go on their own: the timers counted here are the ones made from the transport's code (by the
+    // stack that created them), the sockets the ones its factory made. The earlier tests' transports
+    // (some still reconnecting to edges that stopped) are closed first: their timers would count.
+    await closeAll();
     const server = await edge();
-    const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
-    const before = count();
-    const t = new EdgeTransport({ url: server.url, socket: nodeSocket, bundle: { id: 'tiny', version, manifestSha256: sha }, ratePoints: [0] });
-    await t.whenReady(5000);
-    await t.request(s1Request(0), 5000);
-    await t.close();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(count()).toBeLessThanOrEqual(before);
+    const live = new Map<ReturnType<typeof setTimeout>, boolean>();
+    const fromTransport = (): boolean => /head[/\\]transport\.ts/.test(new Error().stack ?? '');
+    const real = { setTimeout, clearTimeout, setInterval, clearInterval };
+    const track = <H extends ReturnType<typeof setTimeout>>(h: H): H => (fromTransport() && live.set(h, true), h);
+    globalThis.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+      const h: ReturnType<typeof setTimeout> = real.setTimeout((...a: unknown[]) => (live.delete(h), fn(...a)), ms, ...args);
+      return track(h);
+    }) as typeof setTimeout;
+    globalThis.setInterval = ((fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+      track(real.setInterval(fn, ms, ...args))) as typeof setInterval;
+    globalThis.clearTimeout = ((h?: ReturnType<typeof setTimeout>) => (h && live.delete(h), real.clearTimeout(h))) as typeof clearTimeout;
+    globalThis.clearInterval = ((h?: ReturnType<typeof setInterval>) => (h && live.delete(h), real.clearInterval(h))) as typeof clearInterval;
+    const sockets: SocketLike[] = [];
+    try {
+      const t = new EdgeTransport({
+        url: server.url,
+        socket: (...a) => {
+          const ws = nodeSocket(...a);
+          sockets.push(ws);
+          return ws;
+        },
+        bundle: { id: 'tiny', version, manifestSha256: sha },
+        ratePoints: [0],
+      });
+      await t.whenReady(5000);
+      expect(await t.request(s1Request(0), 5000)).toMatchObject({ ok: true });
+      expect(live.size).toBeGreaterThan(0); // the heartbeat at least: the tracking sees the transport's timers
+      await t.close();
+      expect(sockets.map((ws) => ws.readyState)).toEqual([CLOSED]);
+      expect(live.size).toBe(0);
+    } finally {
+      Object.assign(globalThis, real);
+    }
   });
 });
 
