@@ -1,6 +1,9 @@
 /**
  * The remodel-per-device-class step: a run's host-measured results as they would be on a device
- * class, with the SDK's own functions (head/devices.ts, head/energy.ts).
+ * class, with the SDK's own functions (head/devices.ts, head/energy.ts), on one modelled timeline
+ * (the run's inferences one after another on one device): a transfer pays the radio's promotion
+ * when the modelled time since the previous transfer passed the radio's tail, for every strategy
+ * alike (the host's wall clock, which the SDK's own report uses, runs at the host's speed).
  */
 import { computeMs, deviceProfile, power, type DeviceClass, type LinkName } from '../../head/devices.js';
 import type { InferResult } from '../../head/device.js';
@@ -35,7 +38,14 @@ export function bundleMacs(m: Manifest): Macs {
  * A host-measured result as it would be on `device` on `link` (the same functions the SDK uses):
  * compute from MACs (or as measured, for `host`), the round trip as measured, energy re-modelled.
  */
-export function remodel(r: InferResult, device: DeviceClass, link: LinkName, periodMs: number, macs: Macs): { latencyMs: number; energyJ: number } {
+export function remodel(
+  r: InferResult,
+  device: DeviceClass,
+  link: LinkName,
+  periodMs: number,
+  macs: Macs,
+  promoted = false,
+): { latencyMs: number; energyJ: number } {
   const m = r.measured;
   const head = m.head > 0 ? computeMs(device, macs.head, m.head) : 0;
   const local = m.local > 0 ? computeMs(device, macs.full, m.local) : 0;
@@ -44,24 +54,54 @@ export function remodel(r: InferResult, device: DeviceClass, link: LinkName, per
   const e = inferenceEnergy(power(deviceProfile(device.id, link, periodMs)), {
     computeMs: compute,
     totalMs: latencyMs,
-    ...(m.busy > 0 ? { transfer: { upBytes: r.bytesUp, downBytes: r.bytesDown, busyMs: m.busy, promoted: false } } : {}),
+    ...(m.busy > 0 ? { transfer: { upBytes: r.bytesUp, downBytes: r.bytesDown, busyMs: m.busy, promoted } } : {}),
   });
   return { latencyMs, energyJ: e.totalJ };
 }
 
-/** How a run's samples are taken on a device class: as reported (the run modelled this class), or re-modelled from host measurements. */
-export type ModelFrom = { asReported: true } | { asReported: false; device: DeviceClass; link: LinkName; periodMs: number; macs: Macs };
+/**
+ * Whether each result's transfer wakes the radio, on the modelled timeline: inference i starts
+ * when i-1 ended (or a period after i-1 started, whichever is later); a transfer is promoted when
+ * the time since the previous transfer ended passed the radio's tail (the first always is: the
+ * SDK's rule, head/costs.ts, on the modelled clock instead of the host's).
+ */
+export function promotions(results: readonly InferResult[], device: DeviceClass, link: LinkName, periodMs: number, macs: Macs): boolean[] {
+  const tailMs = deviceProfile(device.id, link, periodMs).radio.tailMs;
+  let clock = 0;
+  let lastTransferEnd = -Infinity;
+  return results.map((r) => {
+    const { latencyMs } = remodel(r, device, link, periodMs, macs);
+    const crossed = r.measured.busy > 0;
+    const promoted = crossed && clock - lastTransferEnd > tailMs;
+    if (crossed) lastTransferEnd = clock + latencyMs;
+    clock += Math.max(latencyMs, periodMs);
+    return promoted;
+  });
+}
+
+/**
+ * How a run's samples are taken on a device class: its latency as reported (the run modelled this
+ * class) or re-modelled from host measurements; its energy re-modelled either way, on the timeline.
+ */
+export interface ModelFrom {
+  asReported: boolean;
+  device: DeviceClass;
+  link: LinkName;
+  periodMs: number;
+  macs: Macs;
+}
 
 /**
  * A run's samples on a device class, scored against `labels` (null: not scored). Only requests
  * that left the device count their payload (`crossed`).
  */
 export function modelSamples(run: LaneRun, labels: readonly (number | null)[], from: ModelFrom): Modelled[] {
+  const promoted = promotions(run.results, from.device, from.link, from.periodMs, from.macs);
   return run.results.map((r, i) => {
     const lab = labels[i]!;
-    const { latencyMs, energyJ } = from.asReported
-      ? { latencyMs: r.timings.total, energyJ: r.energy.totalJ }
-      : remodel(r, from.device, from.link, from.periodMs, from.macs);
+    const modelled = remodel(r, from.device, from.link, from.periodMs, from.macs, promoted[i]);
+    const latencyMs = from.asReported ? r.timings.total : modelled.latencyMs;
+    const energyJ = modelled.energyJ;
     return {
       correct: lab === null ? null : r.label === lab,
       path: r.path,

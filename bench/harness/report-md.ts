@@ -104,7 +104,7 @@ export function radiosSection(radios: BenchResult['radios']): string[] {
     '',
     '## Radio power models',
     '',
-    'While busy (request sent until the answer or the failure): α up · megabits up + α down · megabits down + β · busy seconds (Huang et al., MobiSys 2012, integrated); then the tail until the next inference or the tail timer; a promotion after the radio went idle.',
+    "While busy (request sent until the answer or the failure): α up · megabits up + α down · megabits down + β · busy seconds (Huang et al., MobiSys 2012, integrated); then the tail until the next inference or the tail timer; a promotion after the radio went idle — decided on one modelled timeline per class and link for every strategy (inference i starts when i − 1 ended, or a period after it started), not on the host's clock.",
     '',
     '| radio | α up mW/Mbps | α down mW/Mbps | β mW | tail mW / ms | promotion mW / ms | source |',
     '|---|---|---|---|---|---|---|',

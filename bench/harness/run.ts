@@ -134,6 +134,7 @@ async function benchOnLink(
   const rows: BenchRow[] = [];
   for (const device of [...devices.filter((d) => d.id === 'host'), ...devices.filter((d) => d.id !== 'host')]) {
     // The baselines decide the same way everywhere: their host runs, re-modelled for this class.
+    // The adaptive runs decided as this class: their latency as reported; every energy on the same timeline.
     const remodelled = { asReported: false, device, link: link.radio, periodMs, macs } as const;
     const baseRows = BASELINES.map((s) => summarize(m.id, link, device, s, base[s], modelSamples(base[s], b.labels, remodelled)));
     rows.push(...baseRows);
@@ -142,7 +143,7 @@ async function benchOnLink(
       ['adaptive:energy', 'energy'],
     ] as [Strategy, Objective][]) {
       const run = await measure(b, { objective }, device, link, proxy, `${name} ${device.id} ${strategy}`);
-      rows.push(summarize(m.id, link, device, strategy, run, modelSamples(run, b.labels, { asReported: true })));
+      rows.push(summarize(m.id, link, device, strategy, run, modelSamples(run, b.labels, { ...remodelled, asReported: true })));
     }
     rows.push(oracleRow(baseRows));
   }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkFidelity } from '../../bench/harness/measure.js';
 import { exitPoints, plotRows, reportPlots } from '../../bench/harness/plots.js';
-import { bundleMacs, modelSamples, remodel, type Modelled } from '../../bench/harness/remodel.js';
+import { bundleMacs, modelSamples, promotions, remodel, type Modelled } from '../../bench/harness/remodel.js';
 import { devicesSection, headerSection, linksSection, reportMarkdown, resultRow, resultsSection, targetsSection } from '../../bench/harness/report-md.js';
 import type { BenchResult, BenchRow } from '../../bench/harness/run.js';
 import { oracleRow, summarize, tally } from '../../bench/harness/summarise.js';
@@ -94,25 +94,54 @@ describe('bundleMacs', () => {
 describe('modelSamples', () => {
   const results = [
     result({ label: 1 }),
-    result({ label: 3, path: 'exit:0', bytesUp: 0, payloadBytes: 0 }),
+    result({ label: 3, path: 'exit:0', bytesUp: 0, payloadBytes: 0 }, { busy: 0 }),
     result({ label: 0, path: 'fallback', reason: 'timeout', ratePoint: 's1', bytesUp: 0, payloadBytes: 33 }),
   ];
-  it('takes what the run reported, scores against the labels, and counts only payloads that left the device', () => {
-    expect(modelSamples(run(results), [1, 2, null], { asReported: true })).toEqual([
-      { correct: true, path: 'edge', payloadBytes: 40, crossed: true, latencyMs: 11.5, energyJ: 0.003 },
-      { correct: false, path: 'exit:0', payloadBytes: 0, crossed: false, latencyMs: 11.5, energyJ: 0.003 },
-      { correct: null, path: 'fallback', reason: 'timeout', ratePoint: 's1', payloadBytes: 0, crossed: false, latencyMs: 11.5, energyJ: 0.003 },
+  const macs = bundleMacs(tiny);
+  it('takes the latency the run reported, scores against the labels, and counts only payloads that left the device', () => {
+    const got = modelSamples(run(results), [1, 2, null], { asReported: true, device: mcu, link: 'lte', periodMs: 0, macs });
+    expect(got.map(({ energyJ: _, ...rest }) => rest)).toEqual([
+      { correct: true, path: 'edge', payloadBytes: 40, crossed: true, latencyMs: 11.5 },
+      { correct: false, path: 'exit:0', payloadBytes: 0, crossed: false, latencyMs: 11.5 },
+      { correct: null, path: 'fallback', reason: 'timeout', ratePoint: 's1', payloadBytes: 0, crossed: false, latencyMs: 11.5 },
     ]);
+    // Its energy is re-modelled all the same (the run's own report is not read).
+    expect(got.map((g) => g.energyJ)).toEqual(
+      modelSamples(run(results), [1, 2, null], { asReported: false, device: mcu, link: 'lte', periodMs: 0, macs }).map((g) => g.energyJ),
+    );
   });
-  it('re-models host measurements for a device class with the same function as remodel()', () => {
-    const macs = bundleMacs(tiny);
+  it('re-models host measurements for a device class with the same function as remodel(), the first transfer waking the radio', () => {
     const got = modelSamples(run(results), [1, 2, null], { asReported: false, device: mcu, link: 'lte', periodMs: 0, macs });
     for (const [i, r] of results.entries()) {
-      const want = remodel(r, mcu, 'lte', 0, macs);
+      const want = remodel(r, mcu, 'lte', 0, macs, i === 0);
       expect([got[i]!.latencyMs, got[i]!.energyJ]).toEqual([want.latencyMs, want.energyJ]);
     }
     // mcu: the head's compute is its MACs at the class's throughput, plus encoding and the round trip.
     expect(got[0]!.latencyMs).toBeCloseTo((12544 / mcu.macsPerSecond!) * 1000 + 0.5 + 10, 9);
+  });
+});
+
+describe('promotions: the radio wakes on the modelled timeline', () => {
+  const edge = result();
+  const exit = result({ path: 'exit:0', bytesUp: 0, bytesDown: 0 }, { busy: 0 });
+  const macs = bundleMacs(tiny);
+  const wifiTail = RADIOS.wifi!.tailMs;
+  it('the first transfer, and the next only once the idle time since the last one passed the tail', () => {
+    // Back to back on mcu: each exit is the head's MACs at its throughput, so count how many fill the tail.
+    const exitMs = remodel(exit, mcu, 'wifi', 0, macs).latencyMs;
+    const fill = Math.ceil(wifiTail / exitMs);
+    expect(promotions([edge, edge, exit, edge], mcu, 'wifi', 0, macs)).toEqual([true, false, false, false]);
+    expect(promotions([edge, ...new Array<InferResult>(fill - 1).fill(exit), edge], mcu, 'wifi', 0, macs).filter(Boolean)).toEqual([true]);
+    expect(promotions([edge, ...new Array<InferResult>(fill + 1).fill(exit), edge], mcu, 'wifi', 0, macs).filter(Boolean)).toEqual([true, true]);
+  });
+  it('an app that infers once per period longer than the tail wakes the radio every time', () => {
+    expect(promotions([edge, edge, edge], mcu, 'wifi', wifiTail + 1000, macs)).toEqual([true, true, true]);
+    expect(promotions([edge, exit, edge], mcu, 'lte', 1000, macs)).toEqual([true, false, false]); // LTE's tail is seconds long
+  });
+  it('charges the promotion in the energy: promotion power × time, on top of the same transfer', () => {
+    const radio = RADIOS.wifi!;
+    const d = remodel(edge, mcu, 'wifi', 0, macs, true).energyJ - remodel(edge, mcu, 'wifi', 0, macs, false).energyJ;
+    expect(d).toBeCloseTo((radio.promotionMw * radio.promotionMs) / 1e6, 12);
   });
 });
 
