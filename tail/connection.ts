@@ -116,7 +116,7 @@ export class EdgeConnection {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.socket) corkForTurn(this.socket);
+    if (this.socket) corkForRead(this.socket);
     this.ctx.metrics.bytes.inc({ direction: 'in' }, data.length);
     if (!this.terms) return this.beforeHello(data, isBinary);
     if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
@@ -489,25 +489,27 @@ function errorOutcome(e: OfframpError, maxText: number): Outcome {
 }
 
 type Corkable = Pick<Writable, 'cork' | 'uncork'>;
-/** Sockets corked in this event-loop turn; one immediate uncorks them all when it ends. */
-const corkedThisTurn = new Set<Corkable>();
+/** Sockets corked while the frames of the chunk just read are handled. */
+const corked = new Set<Corkable>();
 
 /**
- * Holds this turn's replies on `socket` until the turn ends, then sends them in one write. Frames
- * that arrive together (a loop that fell behind reads many per socket) are then answered with
- * one system call, not one each: under overload, writing refusals one by one was a third of the
- * event loop (measured at 3x capacity). Costs a set insertion per frame.
+ * Holds the replies to the frames of the chunk being read on `socket` until they are all handled,
+ * then sends them in one write: a loop that fell behind reads many frames per socket at once, and
+ * under overload writing refusals one by one was a third of the event loop (measured at 3x
+ * capacity). Uncorked on the next tick — when ws has dispatched the whole chunk, before the loop
+ * reads the next socket — not at the end of the loop's turn, so a reply does not wait for every
+ * other socket read in the same turn. Costs a set insertion per frame.
  */
-function corkForTurn(socket: Corkable): void {
-  if (corkedThisTurn.has(socket)) return;
-  if (corkedThisTurn.size === 0) setImmediate(uncorkAll);
-  corkedThisTurn.add(socket);
+function corkForRead(socket: Corkable): void {
+  if (corked.has(socket)) return;
+  corked.add(socket);
   socket.cork();
+  process.nextTick(uncork, socket);
 }
 
-function uncorkAll(): void {
-  for (const s of corkedThisTurn) s.uncork();
-  corkedThisTurn.clear();
+function uncork(socket: Corkable): void {
+  corked.delete(socket);
+  socket.uncork();
 }
 
 function asOfframpError(err: unknown, id?: number): OfframpError {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { resolveRatePoints } from '../../bottleneck/rate-points.js';
@@ -51,6 +52,11 @@ export interface LoadReport {
   rssKb: number[];
   /** How connections that the server closed were closed (code → count); ours at the end are not counted. */
   closeCodes: Record<string, number>;
+  /**
+   * This client's own event-loop delay while it sent (perf_hooks, 1 ms resolution): a reply that
+   * arrives while the loop is busy is timed late by up to this much, whatever the server did.
+   */
+  clientLoopDelayMs: { p50: number; p99: number; max: number };
   seconds: number;
 }
 
@@ -242,7 +248,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
 
   const interval = 1000 / o.rate;
   const end = performance.now() + o.seconds * 1000;
-  const timers: NodeJS.Timeout[] = [];
+  /** One live timer per connection (an array of every tick's timer kept 100,000s alive for the GC to walk). */
+  const timers: (NodeJS.Timeout | undefined)[] = [];
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   await Promise.all(
     sockets.map(
       (ws, c) =>
@@ -256,12 +265,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
             sent++;
             const payload = payloads[(c + id) % payloads.length]!;
             ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
-            timers.push(setTimeout(tick, interval));
+            timers[c] = setTimeout(tick, interval);
           };
-          timers.push(setTimeout(tick, Math.random() * interval));
+          timers[c] = setTimeout(tick, Math.random() * interval);
         }),
     ),
   );
+  loopDelay.disable();
   // Every id gets its outcome by its deadline (or the server's default) plus a margin.
   const margin = (o.deadlineMs || 10_000) + 2000;
   const settleBy = performance.now() + margin;
@@ -299,6 +309,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     ),
     rssKb: rss,
     closeCodes,
+    clientLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     seconds: (performance.now() - t0) / 1000,
   };
 }

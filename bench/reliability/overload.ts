@@ -11,7 +11,7 @@
  * repeatable probe of one change: the same 3x step at a fixed offered rate).
  *
  * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
- *        [--capacity <rps>] [--bundle models/fmnist-b32] [--json out.json]
+ *        [--capacity <rps>] [--bundle models/fmnist-b32] [--serve-args="--worker-nice 10"] [--node-args="--cpu-prof"] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ const { values: a } = parseArgs({
     'server-cpus': { type: 'string' },
     'client-cpus': { type: 'string' },
     capacity: { type: 'string' },
+    'serve-args': { type: 'string', default: '' },
+    'node-args': { type: 'string', default: '' },
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
     json: { type: 'string' },
   },
@@ -36,12 +38,22 @@ const { values: a } = parseArgs({
 if (a['client-cpus']) pinSelf(a['client-cpus']);
 const connections = Number(a.connections);
 const deadlineMs = Number(a['deadline-ms']);
-const { server, bundle, close } = await serveBundleCopy(a.bundle, [], { cpus: a['server-cpus'] });
+const { server, bundle, close } = await serveBundleCopy(a.bundle, a['serve-args'].split(' ').filter(Boolean), {
+  cpus: a['server-cpus'],
+  nodeArgs: a['node-args'].split(' ').filter(Boolean),
+});
+/** The server's event-loop lag since the last scrape (prom-client's default metrics, 10 ms resolution), from /metrics. */
+async function serverLoopLag(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url.replace(/^ws/, 'http')}/metrics`)).text();
+  const lag: Record<string, number> = {};
+  for (const m of text.matchAll(/^offramp_nodejs_eventloop_lag_(p50|p99|max)_seconds (\S+)$/gm)) lag[m[1]!] = Number(m[2]) * 1000;
+  return lag;
+}
 const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
 try {
   const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
   let capacity = Number(a.capacity ?? 0);
-  for (let rps = 200; a.capacity === undefined && rps <= 4000; rps += 200) {
+  for (let rps = 200; a.capacity === undefined && rps <= 20_000; rps += rps < 4000 ? 200 : 500) {
     const r = await runLoad({ url: server.url, bundle, connections, rate: rps / connections, seconds: 5, deadlineMs });
     const step = { offeredRps: rps, answeredRps: r.answered / 5, errorShare: errors(r) / r.sent };
     ramp.push(step);
@@ -50,10 +62,12 @@ try {
     capacity = step.answeredRps;
   }
   const seconds = Number(a.seconds);
+  await serverLoopLag(server.url); // a scrape resets the server's lag histogram: the next one covers only the 3x run
   const r = await runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid });
   const out = {
     bundle: bundle.manifest.id,
     cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' },
+    serveArgs: a['serve-args'],
     capacityRps: capacity,
     ramp,
     overload: {
@@ -67,6 +81,9 @@ try {
       duplicates: r.duplicates,
       latencyMs: r.latencyMs,
       errorLatencyMs: r.errorLatencyMs,
+      // Where a slow refusal was held: the server's event loop, or this client's own.
+      serverLoopLagMs: await serverLoopLag(server.url),
+      clientLoopDelayMs: r.clientLoopDelayMs,
       deadlineMs,
     },
     serverExitCode: await close(),

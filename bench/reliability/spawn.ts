@@ -23,12 +23,18 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/**
- * `cpus` (e.g. '1'): pin the server to these cores with taskset, so that a load client pinned to
- * the others does not take its CPU.
- */
-export async function spawnServe(models: string, args: string[] = [], o: { fromSource?: boolean; cpus?: string } = {}): Promise<ServeProcess> {
-  const entry = o.fromSource ? ['--import', 'tsx', join(ROOT, 'cli', 'serve-main.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')];
+/** How to start the server process. */
+export interface SpawnOptions {
+  /** From source through tsx (tests) instead of dist. */
+  fromSource?: boolean;
+  /** e.g. '1': pin the server to these cores with taskset, so that a load client pinned to the others does not take its CPU. */
+  cpus?: string;
+  /** Node.js flags for the server (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
+}
+
+export async function spawnServe(models: string, args: string[] = [], o: SpawnOptions = {}): Promise<ServeProcess> {
+  const entry = [...(o.nodeArgs ?? []), ...(o.fromSource ? ['--import', 'tsx', join(ROOT, 'cli', 'serve-main.ts')] : [join(ROOT, 'dist', 'cli', 'index.js')])];
   const argv = [...entry, 'serve', '--models', models, '--port', '0', '--log-level', 'warn', ...args];
   // taskset execs the command: the pid stays the server's.
   const child = o.cpus
@@ -64,7 +70,7 @@ export interface ServedCopy {
 }
 
 /** Copies `bundleDir` into a temporary models folder and serves it (see {@link spawnServe}). */
-export async function serveBundleCopy(bundleDir: string, args: string[] = [], o: { fromSource?: boolean; cpus?: string } = {}): Promise<ServedCopy> {
+export async function serveBundleCopy(bundleDir: string, args: string[] = [], o: SpawnOptions = {}): Promise<ServedCopy> {
   const models = await mkdtemp(join(tmpdir(), 'offramp-serve-'));
   const dir = join(models, basename(bundleDir));
   try {

@@ -42,6 +42,9 @@ describe('every request id ends in exactly one outcome', () => {
     expect(r.duplicates).toBe(0);
     expect(r.errored).toEqual({});
     expect(r.answered).toBe(r.sent);
+    // Its own event-loop delay was sampled over the sending window (what it adds to every latency).
+    expect(r.clientLoopDelayMs.max).toBeGreaterThan(0);
+    expect(r.clientLoopDelayMs.p50).toBeLessThanOrEqual(r.clientLoopDelayMs.p99);
   }, 90_000);
 
   it('connection storm: 2,000 handshakes (upgrade + Hello), none refused or dropped', async () => {

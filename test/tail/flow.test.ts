@@ -3,6 +3,7 @@
  * default, the operator's rate limit (RATE_LIMITED with a retry_after_ms that works when
  * honoured; a peer that ignores it is closed with 1008), and QUEUE_FULL.
  */
+import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedBundle } from '../../protocol/bundle.js';
 import { encodeFrame } from '../../protocol/index.js';
@@ -112,5 +113,43 @@ describe('queue full', () => {
     expect(e.retryAfterMs).toBeGreaterThanOrEqual(1);
     expect((await c.outcome(1)).type).toBe('answer');
     c.close();
+  });
+});
+
+describe('replies to the frames of one read', () => {
+  it('leave in one write (refusing frame by frame cost a system call each under overload)', async () => {
+    const s = await pool.start({ maxQueue: 1, maxQueueDelayUs: 1_000_000 });
+    const { c } = await connect(s.url, bundle);
+    c.request(splitRequest(bundle, 1, golden.latent[0]!, 0)); // queued (its batch waits a second): the queue is full
+    const socket = (c.ws as unknown as { _socket: Socket })._socket;
+    const port = socket.localPort;
+    // The edge's writes on this connection (its socket's remote port is this client's): chunks per system call.
+    type Write = (this: Socket, ...args: unknown[]) => unknown;
+    const proto = Socket.prototype as unknown as { _write: Write; _writev: Write };
+    const { _write, _writev } = proto;
+    const writes: number[] = [];
+    proto._writev = function (this: Socket, ...args: unknown[]) {
+      if (this.remotePort === port) writes.push((args[0] as unknown[]).length);
+      return _writev.apply(this, args);
+    };
+    proto._write = function (this: Socket, ...args: unknown[]) {
+      if (this.remotePort === port) writes.push(1);
+      return _write.apply(this, args);
+    };
+    try {
+      // Three requests in one TCP write: the edge reads them in one chunk and refuses each.
+      socket.cork();
+      for (const id of [2, 3, 4]) c.request(splitRequest(bundle, id, golden.latent[1]!, 0));
+      socket.uncork();
+      const refused = await Promise.all([2, 3, 4].map(async (id) => errorOf(await c.outcome(id)).name));
+      expect(refused).toEqual(['QUEUE_FULL', 'QUEUE_FULL', 'QUEUE_FULL']);
+      expect(writes).toHaveLength(1); // one system call for the three refusals (each a header and a body)
+      expect(writes[0]).toBeGreaterThanOrEqual(3);
+      expect((await c.outcome(1)).type).toBe('answer');
+    } finally {
+      proto._write = _write;
+      proto._writev = _writev;
+      c.close();
+    }
   });
 });
