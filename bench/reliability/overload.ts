@@ -42,9 +42,11 @@ const { server, bundle, close } = await serveBundleCopy(a.bundle, a['serve-args'
   cpus: a['server-cpus'],
   nodeArgs: a['node-args'].split(' ').filter(Boolean),
 });
-/** The server's event-loop lag since the last scrape (prom-client's default metrics, 10 ms resolution), from /metrics. */
+/** The server's event-loop lag since the last scrape (prom-client's default metrics, 10 ms resolution), from /metrics; {} when it cannot be read. */
 async function serverLoopLag(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url.replace(/^ws/, 'http')}/metrics`)).text();
+  const text = await fetch(`${url.replace(/^ws/, 'http')}/metrics`)
+    .then((r) => (r.ok ? r.text() : ''))
+    .catch(() => '');
   const lag: Record<string, number> = {};
   for (const m of text.matchAll(/^offramp_nodejs_eventloop_lag_(p50|p99|max)_seconds (\S+)$/gm)) lag[m[1]!] = Number(m[2]) * 1000;
   return lag;
