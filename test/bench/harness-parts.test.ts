@@ -125,7 +125,7 @@ describe('promotions: the radio wakes on the modelled timeline', () => {
   const edge = result();
   const exit = result({ path: 'exit:0', bytesUp: 0, bytesDown: 0 }, { busy: 0 });
   const macs = bundleMacs(tiny);
-  const wifiTail = RADIOS.wifi!.tailMs;
+  const wifiTail = RADIOS.wifi.tailMs;
   it('the first transfer, and the next only once the idle time since the last one passed the tail', () => {
     // Back to back on mcu: each exit is the head's MACs at its throughput, so count how many fill the tail.
     const exitMs = remodel(exit, mcu, 'wifi', 0, macs).latencyMs;
@@ -139,7 +139,7 @@ describe('promotions: the radio wakes on the modelled timeline', () => {
     expect(promotions([edge, exit, edge], mcu, 'lte', 1000, macs)).toEqual([true, false, false]); // LTE's tail is seconds long
   });
   it('charges the promotion in the energy: promotion power × time, on top of the same transfer', () => {
-    const radio = RADIOS.wifi!;
+    const radio = RADIOS.wifi;
     const d = remodel(edge, mcu, 'wifi', 0, macs, true).energyJ - remodel(edge, mcu, 'wifi', 0, macs, false).energyJ;
     expect(d).toBeCloseTo((radio.promotionMw * radio.promotionMs) / 1e6, 12);
   });
