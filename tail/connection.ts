@@ -22,7 +22,7 @@ import { checkToken } from './auth.js';
 import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { graphKey, inputEncodingFromWire, maxInputPayload, product, resolveBundle, type ServedBundle } from './registry.js';
+import { graphKey, inputEncodingFromWire, maxInputPayload, resolveBundle, type ServedBundle } from './registry.js';
 import type { QueuedRequest, Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
@@ -241,7 +241,8 @@ export class EdgeConnection {
           id,
         );
       this.shedIfFull(graphKey(s.key, 'tail'), r.id, this.deadlineOf(r, t));
-      return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd }), r.id);
+      const out = this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'tail'));
+      return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd, out }), r.id);
     }
     const enc = t.inputs.get(r.rate);
     if (!enc)
@@ -257,10 +258,10 @@ export class EdgeConnection {
       const m = s.bundle.manifest;
       if (m.input.raw.dtype === 'float32') {
         const x = decodeFeatures(r.payload, r.zstd, s.rawShape, { codec: 'float32' }, { zstd: this.ctx.zstd });
-        return normalizeInto(x, m.input, new Float32Array(product(s.inputShape)));
+        return normalizeInto(x, m.input, this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'full')));
       }
       const raw = decodeInput(r.payload, r.zstd, s.rawShape, enc, { zstd: this.ctx.zstd, jpeg: this.ctx.jpeg });
-      return normalizeInto(raw, m.input, new Float32Array(product(s.inputShape)));
+      return normalizeInto(raw, m.input, this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'full')));
     }, r.id);
   }
 

@@ -9,10 +9,12 @@ import { OfframpError } from '../protocol/errors.js';
 import { spawnModuleWorker } from '../protocol/worker.js';
 import type { OutputData, WorkerInit, WorkerMessage, WorkerReply } from './worker-protocol.js';
 
-/** A batch's outputs (each for all samples, back to back) and its compute time. */
+/** A batch's outputs (each for all samples, back to back), its compute time, and its input buffer handed back. */
 export interface BatchResult {
   outputs: OutputData[];
   computeUs: number;
+  /** The batch as sent (a view of the whole buffer that was transferred), free to be filled again. */
+  input?: Float32Array;
 }
 
 interface Pending {
@@ -123,7 +125,7 @@ export class WorkerPool {
   private settle(slot: Slot, m: Extract<WorkerReply, { type: 'result' }>): void {
     const p = slot.pending.shift();
     if (p) {
-      if (m.ok) p.resolve({ outputs: m.outputs, computeUs: m.computeUs });
+      if (m.ok) p.resolve({ outputs: m.outputs, computeUs: m.computeUs, input: m.input });
       else p.reject(new OfframpError('INTERNAL', `inference failed: ${m.message}`));
     }
     this.onIdle();

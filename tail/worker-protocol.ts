@@ -47,5 +47,6 @@ export type { OutputData };
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; ok: true; outputs: OutputData[]; computeUs: number }
+  /** `input`: the batch's own buffer, handed back (transferred) for the scheduler to fill again. */
+  | { type: 'result'; id: number; ok: true; outputs: OutputData[]; computeUs: number; input: Float32Array }
   | { type: 'result'; id: number; ok: false; message: string };

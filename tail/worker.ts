@@ -68,10 +68,11 @@ async function run(job: WorkerJob): Promise<void> {
     const out = await s.session.run({ [s.graph.input]: new ort.Tensor('float32', job.data, [job.n, ...s.graph.sampleShape]) });
     const outputs = s.graph.outputs.map((name) => (out[name]!.data as OutputData).slice());
     const computeUs = Math.round((performance.now() - t0) * 1000);
-    parentPort!.postMessage(
-      { type: 'result', id: job.id, ok: true, outputs, computeUs } satisfies WorkerReply,
-      outputs.map((o) => o.buffer),
-    );
+    // The batch's buffer goes back too: onnxruntime is done with it, and the scheduler refills it.
+    parentPort!.postMessage({ type: 'result', id: job.id, ok: true, outputs, computeUs, input: job.data } satisfies WorkerReply, [
+      ...outputs.map((o) => o.buffer),
+      job.data.buffer as ArrayBuffer,
+    ]);
   } catch (err) {
     parentPort!.postMessage({ type: 'result', id: job.id, ok: false, message: (err as Error).message } satisfies WorkerReply);
   }

@@ -1,0 +1,101 @@
+/**
+ * The batcher's sample buffers: a request decodes into a buffer the queue hands it, and once its
+ * sample is copied into a batch that buffer serves the next request. The worker pool is a stand-in
+ * here (what it computes does not matter, only what it is given); the real pool and onnxruntime
+ * run in every server test, whose answers equal the exporter's golden numbers with these buffers
+ * recycled between requests (test/tail/answers.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type { WorkerPool } from '../../tail/pool.js';
+import { Scheduler, type QueuedRequest } from '../../tail/scheduler.js';
+
+/**
+ * A pool with one idle worker that records each batch it is given (a copy, and the buffer itself)
+ * and answers every sample with no outputs, handing the batch's buffer back as a worker does.
+ */
+function fakePool(): { pool: WorkerPool; batches: Float32Array[]; sent: Float32Array[] } {
+  const batches: Float32Array[] = [];
+  const sent: Float32Array[] = [];
+  const pool = {
+    onIdle: () => {},
+    size: 1,
+    idleCount: () => 1,
+    roomCount: () => 1,
+    run: (_key: string, _n: number, data: Float32Array) => {
+      batches.push(data.slice());
+      sent.push(data);
+      return Promise.resolve({ outputs: [], computeUs: 10, input: data });
+    },
+  };
+  return { pool: pool as unknown as WorkerPool, batches, sent };
+}
+
+function request(features: Float32Array): QueuedRequest & { done: Promise<void> } {
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { features, enqueuedAt: performance.now(), deadlineAt: Infinity, cancelled: false, resolve, reject: resolve, done };
+}
+
+describe('sample buffers', () => {
+  it('a buffer whose sample went into a batch is the next one handed out; the batch holds what it held', async () => {
+    const { pool, batches } = fakePool();
+    const s = new Scheduler(pool, { maxBatch: 2, maxQueueDelayUs: 1e9, maxQueue: 8 }); // a batch when two wait
+    s.addGraph('g', 3);
+    const a = s.sampleBuffer('g');
+    const b = s.sampleBuffer('g');
+    expect(a).not.toBe(b);
+    a.set([1, 2, 3]);
+    b.set([4, 5, 6]);
+    const [ra, rb] = [request(a), request(b)];
+    s.enqueue('g', ra);
+    s.enqueue('g', rb);
+    await Promise.all([ra.done, rb.done]);
+    expect(batches.map((x) => [...x])).toEqual([[1, 2, 3, 4, 5, 6]]);
+    const next = [s.sampleBuffer('g'), s.sampleBuffer('g')];
+    expect(next).toContain(a);
+    expect(next).toContain(b);
+    expect(s.sampleBuffer('g')).not.toBe(a); // none left: a new one
+  });
+
+  it('keeps at most 8 MiB of spare buffers per queue (a 224×224 RGB sample: 13 of them)', async () => {
+    const { pool } = fakePool();
+    const size = 3 * 224 * 224;
+    const s = new Scheduler(pool, { maxBatch: 32, maxQueueDelayUs: 0, maxQueue: 64 });
+    s.addGraph('img', size);
+    const rs = Array.from({ length: 32 }, () => request(s.sampleBuffer('img')));
+    for (const r of rs) s.enqueue('img', r);
+    await Promise.all(rs.map((r) => r.done));
+    const handed = new Set(rs.map((r) => r.features));
+    let recycled = 0;
+    for (let i = 0; i < 32; i++) if (handed.has(s.sampleBuffer('img'))) recycled++;
+    expect(recycled).toBe(Math.floor((8 * 1024 * 1024) / (size * 4)));
+  });
+
+  it("a batch's buffer handed back by the worker carries the next batch (a view as long as that batch)", async () => {
+    const { pool, batches, sent } = fakePool();
+    const s = new Scheduler(pool, { maxBatch: 2, maxQueueDelayUs: 1e9, maxQueue: 8 });
+    s.addGraph('g', 2);
+    const fill = async (values: number[][]): Promise<void> => {
+      const rs = values.map((v) => {
+        const f = s.sampleBuffer('g');
+        f.set(v);
+        return request(f);
+      });
+      for (const r of rs) s.enqueue('g', r);
+      await Promise.all(rs.map((r) => r.done));
+    };
+    await fill([
+      [1, 2],
+      [3, 4],
+    ]);
+    await fill([
+      [5, 6],
+      [7, 8],
+    ]);
+    expect(batches.map((x) => [...x])).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+    expect(sent[1]!.buffer).toBe(sent[0]!.buffer);
+  });
+});
