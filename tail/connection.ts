@@ -22,7 +22,7 @@ import { checkToken } from './auth.js';
 import type { DedupWindow, Outcome } from './dedup.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { graphKey, inputEncodingFromWire, maxInputPayload, resolveBundle, type ServedBundle } from './registry.js';
+import { inputEncodingFromWire, maxInputPayload, resolveBundle, type ServedBundle } from './registry.js';
 import type { QueuedRequest, Scheduler } from './scheduler.js';
 
 /** What every connection shares. */
@@ -240,8 +240,8 @@ export class EdgeConnection {
           `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`,
           id,
         );
-      this.shedIfFull(graphKey(s.key, 'tail'), r.id, this.deadlineOf(r, t));
-      const out = this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'tail'));
+      this.shedIfFull(s.graphKeys.tail, r.id, this.deadlineOf(r, t));
+      const out = this.ctx.scheduler.sampleBuffer(s.graphKeys.tail);
       return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd, out }), r.id);
     }
     const enc = t.inputs.get(r.rate);
@@ -253,15 +253,15 @@ export class EdgeConnection {
       );
     if (r.payload.length > maxInputPayload(s, enc))
       throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
-    this.shedIfFull(graphKey(s.key, 'full'), r.id, this.deadlineOf(r, t));
+    this.shedIfFull(s.graphKeys.full, r.id, this.deadlineOf(r, t));
     return withId(() => {
       const m = s.bundle.manifest;
       if (m.input.raw.dtype === 'float32') {
         const x = decodeFeatures(r.payload, r.zstd, s.rawShape, { codec: 'float32' }, { zstd: this.ctx.zstd });
-        return normalizeInto(x, m.input, this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'full')));
+        return normalizeInto(x, m.input, this.ctx.scheduler.sampleBuffer(s.graphKeys.full));
       }
       const raw = decodeInput(r.payload, r.zstd, s.rawShape, enc, { zstd: this.ctx.zstd, jpeg: this.ctx.jpeg });
-      return normalizeInto(raw, m.input, this.ctx.scheduler.sampleBuffer(graphKey(s.key, 'full')));
+      return normalizeInto(raw, m.input, this.ctx.scheduler.sampleBuffer(s.graphKeys.full));
     }, r.id);
   }
 
@@ -303,7 +303,7 @@ export class EdgeConnection {
     const q = this.queued(r, t, features, t0, decodeUs, end);
     if (!dedupKey) this.inflight.set(r.id, () => this.ctx.scheduler.cancel(q));
     try {
-      this.ctx.scheduler.enqueue(graphKey(t.s.key, r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail'), q);
+      this.ctx.scheduler.enqueue(t.s.graphKeys[r.graph === pb.Graph.GRAPH_FULL ? 'full' : 'tail'], q);
     } catch (err) {
       q.reject(asOfframpError(err, r.id));
     }

@@ -10,7 +10,7 @@ import { importOptional } from '../protocol/optional.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { WorkerPool } from './pool.js';
-import { graphKey, loadRegistry, product, workerGraphs, type ServedBundle } from './registry.js';
+import { loadRegistry, product, workerGraphs, type ServedBundle } from './registry.js';
 import { Scheduler } from './scheduler.js';
 
 /** What `startInference` started. */
@@ -43,8 +43,8 @@ export async function startInference(opts: ResolvedOptions): Promise<Inference> 
     onDepth: (key, depth) => metrics.queueDepth.set({ graph: key }, depth),
   });
   for (const s of registry.values()) {
-    scheduler.addGraph(graphKey(s.key, 'tail'), product(s.featureShape));
-    scheduler.addGraph(graphKey(s.key, 'full'), product(s.inputShape));
+    scheduler.addGraph(s.graphKeys.tail, product(s.featureShape));
+    scheduler.addGraph(s.graphKeys.full, product(s.inputShape));
   }
   return { registry, limits, zstd, metrics, pool, scheduler };
 }

@@ -27,6 +27,8 @@ export interface ServedBundle {
   inputShape: number[];
   rawShape: number[];
   names: Record<RequestGraph, string>;
+  /** The scheduler's queue of each graph (`${key}/${graph}`), built once here rather than per request. */
+  graphKeys: Record<RequestGraph, string>;
   outputs: OutputInfo[];
   /** Largest payload of each rate point (bytes). */
   maxPayload: number[];
@@ -43,10 +45,6 @@ export function product(shape: readonly number[]): number {
   return n;
 }
 
-export function graphKey(key: string, graph: RequestGraph): string {
-  return `${key}/${graph}`;
-}
-
 function serve(bundle: LoadedBundle): ServedBundle {
   const m = bundle.manifest;
   const ratePoints = resolveRatePoints(m, bundle.tables);
@@ -56,14 +54,16 @@ function serve(bundle: LoadedBundle): ServedBundle {
     return { name: o.name, kind: o.kind, dtype: spec.dtype, shape: spec.shape.slice(1).map((d) => (d < 0 ? 0 : d)) };
   });
   const largest = Math.max(4 * product(featureShape), 4 * product(m.input.raw.shape));
+  const key = `${m.id}@${m.version}`;
   return {
     bundle,
-    key: `${m.id}@${m.version}`,
+    key,
     ratePoints,
     featureShape,
     inputShape: [...m.input.shape],
     rawShape: [...m.input.raw.shape],
     names: { tail: m.bottleneck.tailInput, full: m.graphs.full.inputs[0]!.name },
+    graphKeys: { tail: `${key}/tail`, full: `${key}/full` },
     outputs,
     maxPayload: ratePoints.map((rp) => maxPayloadBytes(featureShape, rp)),
     maxFrameBytes: largest + FRAME_MARGIN,
@@ -142,7 +142,7 @@ export function workerGraphs(registry: Map<string, ServedBundle>): WorkerGraph[]
       const spec = m.graphs[g];
       const sampleShape = g === 'tail' ? s.featureShape : s.inputShape;
       out.push({
-        key: graphKey(s.key, g),
+        key: s.graphKeys[g],
         path: s.bundle.paths[g],
         input: spec.inputs[0]!.name,
         outputs: m.outputs.map((o) => o.name),

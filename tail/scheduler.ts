@@ -31,8 +31,9 @@ interface Queue {
   key: string;
   sampleSize: number;
   items: QueuedRequest[];
-  /** Sample buffers whose features went into a batch, for the next requests to decode into. */
+  /** Sample buffers whose features went into a batch, for the next requests to decode into (at most `maxSpare`). */
   spare: Float32Array[];
+  maxSpare: number;
   /** Batch buffers the workers handed back, for the next batches. */
   spareBatches: Float32Array[];
   /** Compute time per sample, µs (EWMA over batches): how long the queue takes to drain. */
@@ -72,7 +73,7 @@ export class Scheduler {
   }
 
   addGraph(key: string, sampleSize: number): void {
-    this.queues.set(key, { key, sampleSize, items: [], spare: [], spareBatches: [], perSampleUs: 0 });
+    this.queues.set(key, { key, sampleSize, items: [], spare: [], maxSpare: Math.floor(SPARE_BYTES / (4 * sampleSize)), spareBatches: [], perSampleUs: 0 });
   }
 
   /**
@@ -204,7 +205,7 @@ export class Scheduler {
     const data = this.batchBuffer(q, n);
     batch.forEach((r, i) => data.set(r.features, i * q.sampleSize));
     // Copied: the sample buffers serve the next requests (at most SPARE_BYTES of them per queue).
-    for (const r of batch) if (r.features.length === q.sampleSize && (q.spare.length + 1) * q.sampleSize * 4 <= SPARE_BYTES) q.spare.push(r.features);
+    for (const r of batch) if (q.spare.length < q.maxSpare && r.features.length === q.sampleSize) q.spare.push(r.features);
     const queueUs = batch.map((r) => Math.round((now - r.enqueuedAt) * 1000));
     this.pool.run(q.key, n, data).then(
       ({ outputs, computeUs, input }) => {

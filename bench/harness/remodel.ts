@@ -60,22 +60,29 @@ export function remodel(
 }
 
 /**
- * Whether each result's transfer wakes the radio, on the modelled timeline: inference i starts
- * when i-1 ended (or a period after i-1 started, whichever is later); a transfer is promoted when
- * the time since the previous transfer ended passed the radio's tail (the first always is: the
- * SDK's rule, head/costs.ts, on the modelled clock instead of the host's).
+ * A run's results on one modelled timeline: inference i starts when i-1 ended (or a period after
+ * i-1 started, whichever is later); a transfer is promoted when the time since the previous
+ * transfer ended passed the radio's tail (the first always is: the SDK's rule, head/costs.ts, on
+ * the modelled clock instead of the host's). Each result's latency, energy and whether it woke the
+ * radio; one remodel() each (two for a promoted one).
  */
-export function promotions(results: readonly InferResult[], device: DeviceClass, link: LinkName, periodMs: number, macs: Macs): boolean[] {
+export function modelTimeline(
+  results: readonly InferResult[],
+  device: DeviceClass,
+  link: LinkName,
+  periodMs: number,
+  macs: Macs,
+): { latencyMs: number; energyJ: number; promoted: boolean }[] {
   const tailMs = deviceProfile(device.id, link, periodMs).radio.tailMs;
   let clock = 0;
   let lastTransferEnd = -Infinity;
   return results.map((r) => {
-    const { latencyMs } = remodel(r, device, link, periodMs, macs);
+    const plain = remodel(r, device, link, periodMs, macs);
     const crossed = r.measured.busy > 0;
     const promoted = crossed && clock - lastTransferEnd > tailMs;
-    if (crossed) lastTransferEnd = clock + latencyMs;
-    clock += Math.max(latencyMs, periodMs);
-    return promoted;
+    if (crossed) lastTransferEnd = clock + plain.latencyMs;
+    clock += Math.max(plain.latencyMs, periodMs);
+    return { ...(promoted ? remodel(r, device, link, periodMs, macs, true) : plain), promoted };
   });
 }
 
@@ -96,10 +103,10 @@ export interface ModelFrom {
  * that left the device count their payload (`crossed`).
  */
 export function modelSamples(run: LaneRun, labels: readonly (number | null)[], from: ModelFrom): Modelled[] {
-  const promoted = promotions(run.results, from.device, from.link, from.periodMs, from.macs);
+  const timeline = modelTimeline(run.results, from.device, from.link, from.periodMs, from.macs);
   return run.results.map((r, i) => {
     const lab = labels[i]!;
-    const modelled = remodel(r, from.device, from.link, from.periodMs, from.macs, promoted[i]);
+    const modelled = timeline[i]!;
     const latencyMs = from.asReported ? r.timings.total : modelled.latencyMs;
     const energyJ = modelled.energyJ;
     return {

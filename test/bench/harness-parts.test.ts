@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkFidelity } from '../../bench/harness/measure.js';
 import { exitPoints, plotRows, reportPlots } from '../../bench/harness/plots.js';
-import { bundleMacs, modelSamples, promotions, remodel, type Modelled } from '../../bench/harness/remodel.js';
+import { bundleMacs, modelSamples, modelTimeline, remodel, type Modelled } from '../../bench/harness/remodel.js';
 import { devicesSection, headerSection, linksSection, reportMarkdown, resultRow, resultsSection, targetsSection } from '../../bench/harness/report-md.js';
 import type { BenchResult, BenchRow } from '../../bench/harness/run.js';
 import { oracleRow, summarize, tally } from '../../bench/harness/summarise.js';
@@ -121,7 +121,8 @@ describe('modelSamples', () => {
   });
 });
 
-describe('promotions: the radio wakes on the modelled timeline', () => {
+describe('modelTimeline: the radio wakes on the modelled timeline', () => {
+  const promotions = (...args: Parameters<typeof modelTimeline>): boolean[] => modelTimeline(...args).map((t) => t.promoted);
   const edge = result();
   const exit = result({ path: 'exit:0', bytesUp: 0, bytesDown: 0 }, { busy: 0 });
   const macs = bundleMacs(tiny);

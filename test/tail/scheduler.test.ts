@@ -98,4 +98,19 @@ describe('sample buffers', () => {
     ]);
     expect(sent[1]!.buffer).toBe(sent[0]!.buffer);
   });
+
+  it('does not keep a handed-back batch buffer larger than 8 MiB (32 samples of 224×224 RGB: 19 MB)', async () => {
+    const { pool, sent } = fakePool();
+    const size = 3 * 224 * 224;
+    const s = new Scheduler(pool, { maxBatch: 32, maxQueueDelayUs: 1e9, maxQueue: 64 });
+    s.addGraph('img', size);
+    for (let round = 0; round < 2; round++) {
+      const rs = Array.from({ length: 32 }, () => request(s.sampleBuffer('img')));
+      for (const r of rs) s.enqueue('img', r);
+      await Promise.all(rs.map((r) => r.done));
+    }
+    expect(sent).toHaveLength(2);
+    expect(sent[0]!.byteLength).toBe(32 * size * 4);
+    expect(sent[1]!.buffer === sent[0]!.buffer, "the second batch reused the first one's buffer").toBe(false); // (a 19 MB buffer in a failure message would sink the runner)
+  });
 });
