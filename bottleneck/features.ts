@@ -183,9 +183,7 @@ export function decodeFeatures(payload: Uint8Array, zstdFlag: boolean, shape: re
     case 'entropy': {
       if (zstdFlag) throw new OfframpError('BAD_REQUEST', 'entropy-coded payloads are never zstd-wrapped');
       const bytes = unwrap(payload, false, { max: maxEncodedBytes(n) }, undefined);
-      const q = rangeDecode(bytes, rp.tables, n / rp.tables.length, symbolScratch(n));
-      for (let i = 0; i < n; i++) out[i] = q[i]! * rp.step;
-      return out;
+      return rangeDecode(bytes, rp.tables, n / rp.tables.length, out, rp.step);
     }
     case 'uniform': {
       const bytes = unwrap(payload, zstdFlag, { exact: Math.ceil((n * rp.bits) / 8) }, options.zstd);
@@ -199,17 +197,6 @@ export function decodeFeatures(payload: Uint8Array, zstdFlag: boolean, shape: re
       new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(unwrap(payload, zstdFlag, { exact: 4 * n }, options.zstd));
       return rejectNonFinite(out);
   }
-}
-
-/**
- * The range decoder's symbols, in one array reused while the size stays the same: decoding is
- * synchronous and the symbols are read only to fill the output, so every call may share it (a
- * 6 KiB array per request was half of what the edge allocated outside V8's heap per request).
- */
-let scratch = new Int32Array(0);
-function symbolScratch(n: number): Int32Array {
-  if (scratch.length !== n) scratch = new Int32Array(n);
-  return scratch;
 }
 
 function rejectNonFinite(x: Float32Array): Float32Array {

@@ -138,10 +138,19 @@ export function rangeEncode(symbols: ArrayLike<number>, tables: readonly CdfTabl
 }
 
 /**
- * Decodes `out.length` symbols from `bytes` (zero bits past the end). Every byte string decodes to
- * in-support symbols; the caller bounds `bytes.length` ({@link maxEncodedBytes}).
+ * Decodes `out.length` symbols from `bytes` (zero bits past the end), writing symbol × `step` (1:
+ * the symbols themselves; the feature codec passes its quantization step and a Float32Array, so
+ * the features come out without a second pass). Every byte string decodes to in-support symbols;
+ * the caller bounds `bytes.length` ({@link maxEncodedBytes}).
+ *
+ * Two shortcuts leave every result as the textbook decoder's (the Python reference's): a channel
+ * whose table has one symbol moves neither end of the interval and reads no bit, so it is filled
+ * without arithmetic; and the most probable symbol is tried first by comparing the value with its
+ * interval, `low + floor(range × cdf[s] / 2^16) <= value`, which holds exactly when
+ * `cdf[s] <= floor(((value − low + 1) × 2^16 − 1) / range)` (the textbook's target), so the
+ * division and the search run only for the other symbols.
  */
-export function rangeDecode(bytes: Uint8Array, tables: readonly CdfTable[], perChannel: number, out: Int32Array): Int32Array {
+export function rangeDecode<T extends Int32Array | Float32Array>(bytes: Uint8Array, tables: readonly CdfTable[], perChannel: number, out: T, step = 1): T {
   if (!(Number.isInteger(perChannel) && perChannel >= 1) && out.length > 0) throw new RangeError(`perChannel must be a positive integer, got ${perChannel}`);
   // Bits are read inline (pos: the next bit; zero past the end).
   const nbits = bytes.length * 8;
@@ -155,20 +164,35 @@ export function rangeDecode(bytes: Uint8Array, tables: readonly CdfTable[], perC
     const cdf = t.cdf;
     const offset = t.offset;
     const end = Math.min(start + perChannel, out.length);
+    if (cdf.length === 2) {
+      out.fill(offset * step, start, end);
+      continue;
+    }
+    const mode = modeOf(t);
+    const modeLow = cdf[mode]! / TOTAL;
+    const modeHigh = cdf[mode + 1]! / TOTAL;
+    const modeValue = (mode + offset) * step;
     for (let i = start; i < end; i++) {
       const range = high - low + 1;
-      const target = Math.floor(((value - low + 1) * TOTAL - 1) / range);
-      // The s with cdf[s] <= target < cdf[s + 1].
-      let lo = 0;
-      let hi = cdf.length - 2;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (cdf[mid]! <= target) lo = mid;
-        else hi = mid - 1;
+      let nextLow = low + Math.floor(range * modeLow);
+      let nextHigh = low + Math.floor(range * modeHigh) - 1;
+      if (value >= nextLow && value <= nextHigh) out[i] = modeValue;
+      else {
+        const target = Math.floor(((value - low + 1) * TOTAL - 1) / range);
+        // The s with cdf[s] <= target < cdf[s + 1].
+        let lo = 0;
+        let hi = cdf.length - 2;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (cdf[mid]! <= target) lo = mid;
+          else hi = mid - 1;
+        }
+        out[i] = (lo + offset) * step;
+        nextHigh = low + Math.floor((range * cdf[lo + 1]!) / TOTAL) - 1;
+        nextLow = low + Math.floor((range * cdf[lo]!) / TOTAL);
       }
-      out[i] = lo + offset;
-      high = low + Math.floor((range * cdf[lo + 1]!) / TOTAL) - 1;
-      low = low + Math.floor((range * cdf[lo]!) / TOTAL);
+      low = nextLow;
+      high = nextHigh;
       for (;;) {
         if (high < HALF) {
           // nothing to subtract
@@ -189,4 +213,16 @@ export function rangeDecode(bytes: Uint8Array, tables: readonly CdfTable[], perC
     }
   }
   return out;
+}
+
+/** Each table's most probable symbol (an index into its cdf; the lowest of equals), found once per table object. */
+const modes = new WeakMap<CdfTable, number>();
+function modeOf(t: CdfTable): number {
+  let m = modes.get(t);
+  if (m === undefined) {
+    m = 0;
+    for (let s = 1; s < t.cdf.length - 1; s++) if (t.cdf[s + 1]! - t.cdf[s]! > t.cdf[m + 1]! - t.cdf[m]!) m = s;
+    modes.set(t, m);
+  }
+  return m;
 }

@@ -216,13 +216,18 @@ describe('cross-language: bottleneck/train/rangecoder.py and the TypeScript code
     expect(vectors).toBe(300);
   });
 
-  it('read arbitrary bytes as the same symbols', () => {
+  it('read arbitrary bytes as the same symbols (the TypeScript shortcuts for one-symbol tables and the most probable symbol included)', () => {
     const r = rng(6);
-    const tables = [randomTable(r, 'laplace'), randomTable(r, 'random')];
-    const per = 30;
-    const payloads = Array.from({ length: 100 }, () => hex(Uint8Array.from({ length: int(r, 0, maxEncodedBytes(60)) }, () => int(r, 0, 255))));
+    const tables = [randomTable(r, 'laplace'), randomTable(r, 'certain'), randomTable(r, 'peaked'), randomTable(r, 'random')];
+    const per = 15;
+    const payloads = Array.from({ length: 200 }, () => hex(Uint8Array.from({ length: int(r, 0, maxEncodedBytes(60)) }, () => int(r, 0, 255))));
     const py = python<{ symbols: number[][] }>({ op: 'decode', tables: pyTables(tables), payloads, count: 60 }).symbols;
     payloads.forEach((p, i) => expect(decode(fromHex(p), tables, per)).toEqual(py[i]));
+    // The feature codec's form: symbol × step into float32, the same symbols.
+    const step = 0.37;
+    payloads.forEach((p, i) =>
+      expect(Array.from(rangeDecode(fromHex(p), tables, per, new Float32Array(60), step))).toEqual(py[i]!.map((s) => Math.fround(s * step))),
+    );
   });
 
   it("agree on the tiny bundle's tables and the golden symbols", () => {
