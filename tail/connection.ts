@@ -117,7 +117,7 @@ export class EdgeConnection {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.socket) corkForRead(this.socket);
-    this.ctx.metrics.bytes.inc({ direction: 'in' }, data.length);
+    this.ctx.metrics.bytes.add('in', data.length);
     if (!this.terms) return this.beforeHello(data, isBinary);
     if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
     if (!this.withinRate()) {
@@ -226,8 +226,12 @@ export class EdgeConnection {
     };
   }
 
-  /** The features (or model input) of a request, or the error that ends it. Cheap checks first. */
-  private decode(r: Request, t: Terms): Float32Array {
+  /**
+   * The features (or model input) of a request; the QUEUE_FULL that refuses it, returned (under
+   * overload the common case, where a throw cost more than the rest of the refusal's checks); or a
+   * thrown error that ends a bad request. Cheap checks first, admission before decoding.
+   */
+  private decode(r: Request, t: Terms): Float32Array | OfframpError {
     const id = { requestId: r.id };
     const s = t.s;
     if (r.zstd && !t.zstd) throw new OfframpError('UNSUPPORTED_CODEC', 'zstd payloads were not agreed in the handshake', id);
@@ -240,7 +244,8 @@ export class EdgeConnection {
           `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`,
           id,
         );
-      this.shedIfFull(s.graphKeys.tail, r.id, this.deadlineOf(r, t));
+      const refused = this.ctx.scheduler.full(s.graphKeys.tail, this.deadlineOf(r, t), r.id);
+      if (refused) return refused;
       const out = this.ctx.scheduler.sampleBuffer(s.graphKeys.tail);
       return withId(() => decodeFeatures(r.payload, r.zstd, s.featureShape, s.ratePoints[r.rate]!, { zstd: this.ctx.zstd, out }), r.id);
     }
@@ -253,7 +258,8 @@ export class EdgeConnection {
       );
     if (r.payload.length > maxInputPayload(s, enc))
       throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
-    this.shedIfFull(s.graphKeys.full, r.id, this.deadlineOf(r, t));
+    const refused = this.ctx.scheduler.full(s.graphKeys.full, this.deadlineOf(r, t), r.id);
+    if (refused) return refused;
     return withId(() => {
       const m = s.bundle.manifest;
       if (m.input.raw.dtype === 'float32') {
@@ -265,12 +271,6 @@ export class EdgeConnection {
     }, r.id);
   }
 
-  /** QUEUE_FULL before the payload is decoded: under overload, refusing must stay cheap. */
-  private shedIfFull(key: string, id: number, deadlineMs: number): void {
-    const refused = this.ctx.scheduler.full(key, deadlineMs, id);
-    if (refused) throw refused;
-  }
-
   /** The request's deadline, ms: its own, else the connection's, capped. */
   private deadlineOf(r: Request, t: Terms): number {
     return Math.min(this.ctx.opts.maxDeadlineMs, r.deadlineMs || t.deadlineMs);
@@ -279,12 +279,13 @@ export class EdgeConnection {
   private onRequest(r: Request, t: Terms): void {
     const t0 = performance.now();
     if (!this.admit(r)) return;
-    let features: Float32Array;
+    let features: Float32Array | OfframpError;
     try {
       features = this.decode(r, t);
     } catch (err) {
       return this.fail(r.id, asOfframpError(err, r.id));
     }
+    if (features instanceof OfframpError) return this.fail(r.id, features);
     const decodeUs = Math.round((performance.now() - t0) * 1000);
     // This connection's end of the request: exactly once, and only while it is still in flight here.
     const deliver = (o: Outcome): void => {
@@ -423,7 +424,7 @@ export class EdgeConnection {
   }
 
   private countOutcome(outcome: string): void {
-    this.ctx.metrics.requests.inc({ outcome });
+    this.ctx.metrics.requests.add(outcome);
   }
 
   private sendError(id: number, e: OfframpError): void {
@@ -465,7 +466,7 @@ export class EdgeConnection {
         ),
       });
     }
-    this.ctx.metrics.bytes.inc({ direction: 'out' }, bytes.length);
+    this.ctx.metrics.bytes.add('out', bytes.length);
     this.ws.send(bytes);
   }
 

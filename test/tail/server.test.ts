@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedBundle } from '../../protocol/bundle.js';
-import { isOfframpError, WANT } from '../../protocol/index.js';
+import { encodeFrame, isOfframpError, WANT } from '../../protocol/index.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import {
   answerOf,
@@ -23,6 +23,7 @@ import {
   edges,
   errorOf,
   FIXTURES,
+  helloFor,
   httpBase,
   loadBundle,
   metric,
@@ -66,6 +67,37 @@ describe('HTTP on the WebSocket port', () => {
     expect(text).toContain('offramp_batch_size_bucket');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('counts requests by outcome and WebSocket bytes each way exactly, whenever /metrics is read', async () => {
+    const fresh = await pool.start();
+    const count = async (): Promise<number[]> =>
+      Promise.all(
+        [
+          /^offramp_requests_total\{outcome="ok"\} (\d+)/m,
+          /^offramp_requests_total\{outcome="BAD_REQUEST"\} (\d+)/m,
+          /^offramp_bytes_total\{direction="in"\} (\d+)/m,
+          /^offramp_bytes_total\{direction="out"\} (\d+)/m,
+        ].map((re) => metric(fresh, re)),
+      );
+    const { c } = await connect(fresh.url, bundle);
+    const sent = (r: Parameters<TestClient['request']>[0]): number => encodeFrame({ type: 'request', request: r }).length;
+    let bytesIn = encodeFrame({ type: 'hello', hello: helloFor(bundle) }).length;
+    for (const id of [1, 2]) {
+      const r = splitRequest(bundle, id, golden.latent[0]!, 0);
+      bytesIn += sent(r);
+      await c.call(r);
+    }
+    bytesIn += sent({ id: 3, rate: 63 });
+    await barrier(c, 3);
+    const bytesOut = (): number => c.received.reduce((n, f) => n + f.bytes.length, 0);
+    expect(await count()).toEqual([2, 1, bytesIn, bytesOut()]);
+    // Read again with nothing new: the same totals (what was gathered is not added twice).
+    expect(await count()).toEqual([2, 1, bytesIn, bytesOut()]);
+    const r = splitRequest(bundle, 4, golden.latent[1]!, 0);
+    await c.call(r);
+    expect(await count()).toEqual([3, 1, bytesIn + sent(r), bytesOut()]);
+    c.close();
   });
 
   it('serves bundle files with their sha256 as a strong ETag, 304 on a match, 404 for anything else', async () => {
