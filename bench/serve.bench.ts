@@ -19,7 +19,7 @@
  * The server runs from source (tsx) unless --dist asks for the build (dist/cli).
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -31,7 +31,7 @@ import { decodeFrame, encodeFrame, errorCodeFromWire, WANT } from '../protocol/i
 import { benchPayloads, helloFrame, protocols } from './reliability/load.js';
 import { captureFrames, startFloorServer } from './serve-floor.js';
 import { spawnServe } from './reliability/spawn.js';
-import { environment, percentile, r2 } from './stats.js';
+import { environment, percentile, processCpuSeconds, r2 } from './stats.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values: args } = parseArgs({
@@ -55,16 +55,6 @@ const workers = Number(args.workers);
 const maxBatch = Number(args['max-batch']);
 const clientCounts = args.clients.split(',').map(Number);
 const repeats = Number(args.repeats);
-
-/** CPU seconds (user + system, every thread) a process has used, from /proc/<pid>/stat. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command (which may hold spaces) start after the last ')'.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-}
-/** Linux's USER_HZ. */
-const CLOCK_TICKS = 100;
 
 /** Median, min and max. */
 function spread(xs: number[]): { median: number; min: number; max: number } {

@@ -1,4 +1,5 @@
 /** Timing helpers shared by the benchmarks: warm up, time each call, report percentiles. */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Percentile (0..100) of already-sorted samples, by nearest rank. */
@@ -36,3 +37,16 @@ export const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Rounds to 3 decimals for reports. */
 export const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux): every thread's, or with
+ * `tid` one thread's (the main thread's tid is the pid).
+ */
+export function processCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+  // Fields after the command (which may hold spaces) start after the last ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+/** Linux's USER_HZ. */
+const CLOCK_TICKS = 100;

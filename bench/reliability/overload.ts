@@ -16,7 +16,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { environment } from '../stats.js';
+import { environment, processCpuSeconds } from '../stats.js';
 import { runLoad, type LoadReport } from './load.js';
 import { pinSelf, serveBundleCopy } from './spawn.js';
 
@@ -52,20 +52,53 @@ async function serverLoopLag(url: string): Promise<Record<string, number>> {
   return lag;
 }
 const errors = (r: LoadReport): number => Object.values(r.errored).reduce((x, y) => x + y, 0);
+
+interface Cores {
+  client: number;
+  serverLoop: number;
+  serverRest: number;
+}
+
+/**
+ * Where the machine's CPU went during `run`, in cores (CPU seconds per second): this load client,
+ * the server's event loop (its main thread) and the rest of the server (inference threads, GC).
+ * With both on the same cores, the client's share is taken from the server's.
+ */
+async function cpuDuring<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cores: Cores }> {
+  const server0 = processCpuSeconds(pid);
+  const loop0 = processCpuSeconds(pid, pid);
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await run();
+  const secs = (performance.now() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  const loop = processCpuSeconds(pid, pid) - loop0;
+  const r = (x: number): number => Math.round((x / secs) * 100) / 100;
+  return {
+    result,
+    cores: { client: r((client.user + client.system) / 1e6), serverLoop: r(loop), serverRest: r(processCpuSeconds(pid) - server0 - loop) },
+  };
+}
 try {
-  const ramp: { offeredRps: number; answeredRps: number; errorShare: number }[] = [];
+  const ramp: { offeredRps: number; answeredRps: number; errorShare: number; cores: Cores }[] = [];
   let capacity = Number(a.capacity ?? 0);
+  let capacityCores: Cores | undefined;
   for (let rps = 200; a.capacity === undefined && rps <= 20_000; rps += rps < 4000 ? 200 : 500) {
-    const r = await runLoad({ url: server.url, bundle, connections, rate: rps / connections, seconds: 5, deadlineMs });
-    const step = { offeredRps: rps, answeredRps: r.answered / 5, errorShare: errors(r) / r.sent };
+    const { result: r, cores } = await cpuDuring(server.pid, () =>
+      runLoad({ url: server.url, bundle, connections, rate: rps / connections, seconds: 5, deadlineMs }),
+    );
+    const step = { offeredRps: rps, answeredRps: r.answered / 5, errorShare: errors(r) / r.sent, cores };
     ramp.push(step);
     console.error(JSON.stringify(step));
     if (step.errorShare >= 0.01 || r.lost > 0) break;
     capacity = step.answeredRps;
+    capacityCores = cores;
   }
   const seconds = Number(a.seconds);
   await serverLoopLag(server.url); // a scrape resets the server's lag histogram: the next one covers only the 3x run
-  const r = await runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid });
+  const { result: r, cores } = await cpuDuring(server.pid, () =>
+    runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid }),
+  );
   const out = {
     bundle: bundle.manifest.id,
     cpus: { server: a['server-cpus'] ?? 'any', client: a['client-cpus'] ?? 'any' },
@@ -87,6 +120,9 @@ try {
       serverLoopLagMs: await serverLoopLag(server.url),
       clientLoopDelayMs: r.clientLoopDelayMs,
       deadlineMs,
+      // Cores busy (CPU s per s) over the 3x run, and over the ramp step that set the capacity.
+      cores,
+      capacityCores,
     },
     serverExitCode: await close(),
     environment: environment(),
