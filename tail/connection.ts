@@ -68,6 +68,8 @@ export class EdgeConnection {
   private refusedSince = performance.now();
   private refused = 0;
   private closed = false;
+  /** A frame read from the socket is being handled: a reply sent now waits for the others of its read (corkForRead). */
+  private reading = false;
   private readonly helloTimer: NodeJS.Timeout;
   alive = true;
 
@@ -116,7 +118,15 @@ export class EdgeConnection {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.socket) corkForRead(this.socket);
+    this.reading = true;
+    try {
+      this.onFrame(data, isBinary);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
     this.ctx.metrics.bytes.add('in', data.length);
     if (!this.terms) return this.beforeHello(data, isBinary);
     if (!isBinary) return this.sendError(0, new OfframpError('BAD_REQUEST', 'text frames are not part of the protocol; send binary frames'));
@@ -467,6 +477,7 @@ export class EdgeConnection {
       });
     }
     this.ctx.metrics.bytes.add('out', bytes.length);
+    if (this.reading && this.socket) corkForRead(this.socket);
     this.ws.send(bytes);
   }
 
@@ -500,7 +511,8 @@ const corked = new Set<Corkable>();
  * under overload writing refusals one by one was a third of the event loop (measured at 3x
  * capacity). Uncorked on the next tick — when ws has dispatched the whole chunk, before the loop
  * reads the next socket — not at the end of the loop's turn, so a reply does not wait for every
- * other socket read in the same turn. Costs a set insertion per frame.
+ * other socket read in the same turn. Corked at the first reply sent while a read is handled, so a
+ * read of requests that all go to the queue costs nothing here.
  */
 function corkForRead(socket: Corkable): void {
   if (corked.has(socket)) return;
