@@ -2,7 +2,9 @@
  * Overload against a spawned `offramp serve` (from dist): first the capacity, measured in the same
  * run as the highest open-loop rate answered with < 1% errors (a ramp), then 3× that rate. Reports
  * goodput against capacity, how fast the excess is shed (time to QUEUE_FULL), and the slowest
- * answer against the request deadline (an answer computed past its deadline would be slower).
+ * answer against the request deadline (an answer computed past its deadline would be slower),
+ * and where the CPU went (cores used by this client, the server's event loop and its inference
+ * threads, over the 3x run and over the ramp step that set the capacity).
  *
  * With `--server-cpus 1 --client-cpus 0` the server and this client run on separate cores (taskset),
  * so the client's own work does not take the server's CPU (the capacity is then one core's).
