@@ -113,13 +113,15 @@ export class Inference {
     const o = s.outcome;
     const { costs, link } = this.p;
     if (!o.ok) {
-      costs.observeTransfer(performance.now());
+      // Nothing left the device (held by the edge's retry-after, or its own window full): no transfer.
+      const went = o.bytesUp > 0;
+      if (went) costs.observeTransfer(performance.now());
       return this.local(
         'fallback',
         { ...c, encodeMs: s.encodeMs },
         {
           fallback: { reason: o.reason, ratePoint, payloadBytes: s.payloadBytes, bytesUp: o.bytesUp },
-          transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - s.startedAt - s.encodeMs, promoted: s.promoted },
+          ...(went && { transfer: { up: o.bytesUp, down: o.bytesDown ?? 0, busyMs: performance.now() - s.startedAt - s.encodeMs, promoted: s.promoted } }),
         },
       );
     }

@@ -3,7 +3,8 @@
  * options), and the Sender, which encodes one request (the head's latent at a rate point, or the
  * raw input for full offload), asks for what the app wants (scores, outputs, and the server's
  * timings on one request in TIMINGS_EVERY) and sends it within the deadline, once more after
- * QUEUE_FULL when the edge's retry-after still fits. What came of it is a {@link Sent}.
+ * QUEUE_FULL when the edge's retry-after still fits; other requests wait out that retry-after
+ * unsent. What came of it is a {@link Sent}.
  */
 import { encodeFeatures, type EncodedPayload, type RatePoint } from '../bottleneck/features.js';
 import { encodeInput, type InputEncoding } from '../bottleneck/input.js';
@@ -69,16 +70,25 @@ export function openEdge(o: {
 /**
  * Sends `req` within `deadlineMs` counted from `startedAt`; after QUEUE_FULL, waits the edge's
  * retry-after and sends once more when time is left, with what is left. Both attempts' bytes count.
+ * `onQueueFull` hears every QUEUE_FULL's retry-after.
  */
-export async function sendWithin(edge: Pick<EdgeLike, 'request'>, req: Outgoing, deadlineMs: number, startedAt: number): Promise<RequestOutcome> {
+export async function sendWithin(
+  edge: Pick<EdgeLike, 'request'>,
+  req: Outgoing,
+  deadlineMs: number,
+  startedAt: number,
+  onQueueFull: (retryAfterMs: number) => void = () => {},
+): Promise<RequestOutcome> {
   let o = await edge.request(req, deadlineMs);
   if (!o.ok && o.reason === 'server-error:QUEUE_FULL') {
+    onQueueFull(o.retryAfterMs);
     const wait = o.retryAfterMs;
     const left = deadlineMs - (performance.now() - startedAt) - wait;
     if (left > 0) {
       const first = o;
       await new Promise((resolve) => setTimeout(resolve, wait));
       o = await edge.request(req, left);
+      if (!o.ok && o.reason === 'server-error:QUEUE_FULL') onQueueFull(o.retryAfterMs);
       // Both attempts crossed the link.
       o = {
         ...o,
@@ -124,6 +134,8 @@ export interface SenderOptions {
 export class Sender {
   /** Requests sent so far: one in TIMINGS_EVERY, from the first, asks for the server's timings. */
   private sends = 0;
+  /** performance.now() until which the edge asked not to be sent to: its latest QUEUE_FULL's retry-after. */
+  private heldUntil = 0;
 
   constructor(
     readonly edge: EdgeLike,
@@ -138,6 +150,8 @@ export class Sender {
   /** The head's latent at rate point index `ratePoint`, to the edge's tail. */
   features(latent: Float32Array, ratePoint: number, opts: InferOptions): Promise<Sent> {
     const startedAt = performance.now();
+    const held = this.held(startedAt);
+    if (held) return Promise.resolve(held);
     const m = this.o.manifest;
     const enc = encodeFeatures(latent, m.bottleneck.shape, this.o.ratePoints[ratePoint]!, { zstd: this.zstd() });
     return this.send(enc, { rate: ratePoint }, startedAt, opts);
@@ -146,8 +160,34 @@ export class Sender {
   /** The raw input (read by `raw`, counted in the encoding time), to the edge's full model. */
   input(raw: () => Uint8Array | Float32Array, opts: InferOptions): Promise<Sent> {
     const startedAt = performance.now();
+    const held = this.held(startedAt);
+    if (held) return Promise.resolve(held);
     const enc = encodeInput(raw(), this.o.manifest.input.raw.shape, this.o.inputEncoding, { zstd: this.zstd(), jpeg: this.o.jpeg });
     return this.send(enc, { graph: pb.Graph.GRAPH_FULL, rate: 0 }, startedAt, opts);
+  }
+
+  /**
+   * While the edge's latest QUEUE_FULL retry-after runs, a request is neither encoded nor sent: it
+   * ends QUEUE_FULL at once with nothing sent (the device answers locally). An edge refusing
+   * request by request spends, on each refusal, about what an answer costs it in system calls;
+   * devices that keep sending into a full queue take that from the answers (docs/RELIABILITY.md).
+   */
+  private held(now: number): Sent | undefined {
+    const left = Math.ceil(this.heldUntil - now);
+    if (left <= 0) return undefined;
+    return {
+      outcome: {
+        ok: false,
+        reason: 'server-error:QUEUE_FULL',
+        message: `not sent: the edge's queue was full, and its retry-after has ${left} ms to run`,
+        retryAfterMs: left,
+        bytesUp: 0,
+      },
+      startedAt: now,
+      encodeMs: 0,
+      payloadBytes: 0,
+      promoted: false,
+    };
   }
 
   /** zstd when the edge accepted it in the handshake. */
@@ -161,7 +201,9 @@ export class Sender {
     const promoted = this.o.promotedNow();
     const want = wantBits(opts, this.sends++ % TIMINGS_EVERY === 0);
     const req: Outgoing = { ...to, payload: enc.payload, zstd: enc.zstd, want, topK: opts.scores ? 0 : (opts.topK ?? 0) };
-    const outcome = await sendWithin(this.edge, req, this.o.deadlineMs, startedAt);
+    const outcome = await sendWithin(this.edge, req, this.o.deadlineMs, startedAt, (ms) => {
+      this.heldUntil = Math.max(this.heldUntil, performance.now() + ms);
+    });
     return { outcome, startedAt, encodeMs, payloadBytes: enc.payload.length, promoted };
   }
 }

@@ -34,12 +34,20 @@ export interface LoadOptions {
   /** Opening connections at most this many at a time. Default 200. */
   openConcurrency?: number;
   token?: string;
+  /**
+   * Behave as the device SDK does after a QUEUE_FULL: a connection sends nothing until that
+   * refusal's retry_after_ms has run, and the requests due meanwhile are `held` (a device answers
+   * them locally). Off: open loop, every request goes to the edge whatever it said.
+   */
+  honorRetryAfter?: boolean;
 }
 
 export interface LoadReport {
   connections: number;
   connected: number;
   sent: number;
+  /** Requests not sent because an earlier QUEUE_FULL's retry-after was running (`honorRetryAfter`). */
+  held: number;
   answered: number;
   /** Outcomes by error code; `closed-<code>` for ids still in flight when the server closed the socket. */
   errored: Record<string, number>;
@@ -174,6 +182,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const errorLatencies: Record<string, number[]> = {};
   const errored: Record<string, number> = {};
   let sent = 0;
+  let held = 0;
+  /** Per connection: performance.now() until which the edge's latest QUEUE_FULL asked for quiet. */
+  const quietUntil: number[] = [];
   let answered = 0;
   let duplicates = 0;
   let connected = 0;
@@ -225,6 +236,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
         } else if (msg.type === 'answer') outcome(c, msg.answer.id);
         else if (msg.type === 'error') {
           const code = errorCodeFromWire(msg.error.code) ?? 'INTERNAL';
+          if (o.honorRetryAfter && code === 'QUEUE_FULL') quietUntil[c] = Math.max(quietUntil[c] ?? 0, performance.now() + msg.error.retryAfterMs);
           // id 0: a refusal or a frame whose id could not be read (never expected from this client).
           if (msg.error.id === 0) count(`id0:${code}`);
           else outcome(c, msg.error.id, code);
@@ -260,12 +272,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
           let id = 0;
           const tick = (): void => {
             if (performance.now() >= end || ws.readyState !== WebSocket.OPEN) return resolve();
+            timers[c] = setTimeout(tick, interval);
+            if (performance.now() < (quietUntil[c] ?? 0)) {
+              held++;
+              return;
+            }
             id++;
             pending[c]!.set(id, performance.now());
             sent++;
             const payload = payloads[(c + id) % payloads.length]!;
             ws.send(encodeFrame({ type: 'request', request: { id, payload, rate, deadlineMs: o.deadlineMs ?? 0 } }));
-            timers[c] = setTimeout(tick, interval);
           };
           timers[c] = setTimeout(tick, Math.random() * interval);
         }),
@@ -296,6 +312,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     connections: o.connections,
     connected,
     sent,
+    held,
     answered,
     errored,
     lost: inFlight(),

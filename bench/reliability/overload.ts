@@ -9,11 +9,16 @@
  * With `--server-cpus 1 --client-cpus 0` the server and this client run on separate cores (taskset),
  * so the client's own work does not take the server's CPU (the capacity is then one core's).
  *
+ * With `--honor-retry-after` the 3x load's clients behave as the device SDK does: after a
+ * QUEUE_FULL a connection sends nothing until its retry_after_ms has run, and the requests due
+ * meanwhile are `held` (a device answers them locally). The offered rate is the same; what
+ * reaches the edge is less. Without it every request is sent whatever the edge said (open loop).
+ *
  * With `--capacity <rps>` the ramp is skipped and that figure is taken as the capacity (a quick,
  * repeatable probe of one change: the same 3x step at a fixed offered rate).
  *
  * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
- *        [--capacity <rps>] [--bundle models/fmnist-b32] [--serve-args="--worker-nice 10"] [--node-args="--cpu-prof"] [--json out.json]
+ *        [--capacity <rps>] [--honor-retry-after] [--bundle models/fmnist-b32] [--serve-args="--worker-nice 10"] [--node-args="--cpu-prof"] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +38,7 @@ const { values: a } = parseArgs({
     capacity: { type: 'string' },
     'serve-args': { type: 'string', default: '' },
     'node-args': { type: 'string', default: '' },
+    'honor-retry-after': { type: 'boolean', default: false },
     bundle: { type: 'string', default: join(ROOT, 'models', 'fmnist-b32') },
     json: { type: 'string' },
   },
@@ -99,7 +105,16 @@ try {
   const seconds = Number(a.seconds);
   await serverLoopLag(server.url); // a scrape resets the server's lag histogram: the next one covers only the 3x run
   const { result: r, cores } = await cpuDuring(server.pid, () =>
-    runLoad({ url: server.url, bundle, connections, rate: (3 * capacity) / connections, seconds, deadlineMs, pid: server.pid }),
+    runLoad({
+      url: server.url,
+      bundle,
+      connections,
+      rate: (3 * capacity) / connections,
+      seconds,
+      deadlineMs,
+      pid: server.pid,
+      honorRetryAfter: a['honor-retry-after'],
+    }),
   );
   const out = {
     bundle: bundle.manifest.id,
@@ -111,7 +126,10 @@ try {
       offeredRps: 3 * capacity,
       answeredRps: r.answered / seconds,
       goodputShare: r.answered / seconds / capacity,
+      // Clients holding requests back while a QUEUE_FULL's retry-after runs, as the SDK does (--honor-retry-after).
+      honorRetryAfter: a['honor-retry-after'],
       sent: r.sent,
+      held: r.held,
       answered: r.answered,
       errored: r.errored,
       lost: r.lost,

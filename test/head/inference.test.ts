@@ -112,6 +112,20 @@ describe('Inference', () => {
     expect(r.runs).toEqual(['head 784', 'full 784']);
   });
 
+  it("a request the device did not send (bytesUp 0: held by the edge's retry-after) costs no radio and leaves the radio's idle time as it was", async () => {
+    // Refused with a retry-after past the deadline: that request went (30 B), the next is held.
+    const r = rig({ force: 'always-offload', ratePoint: 0 }, UNSURE, [
+      { ok: false, reason: 'server-error:QUEUE_FULL', message: 'full', retryAfterMs: 5000, bytesUp: 30 },
+    ]);
+    expect(await r.inference.infer(image)).toMatchObject({ path: 'fallback', reason: 'server-error:QUEUE_FULL', bytesUp: 30 });
+    const idleBefore = r.costs.inputs(performance.now()).sinceTransferMs;
+    const res = await r.inference.infer(image);
+    expect(r.requests).toHaveLength(1);
+    expect(res).toMatchObject({ path: 'fallback', reason: 'server-error:QUEUE_FULL', bytesUp: 0, bytesDown: 0, label: 7 });
+    expect(res.energy.radioJ).toBe(0);
+    expect(r.costs.inputs(performance.now()).sinceTransferMs).toBeGreaterThanOrEqual(idleBefore);
+  });
+
   it('full offload sends the raw sample, skipping the head', async () => {
     const r = rig({ force: 'full-offload' }, SURE, [{ ok: true, answer: ANSWER, bytesUp: 800, bytesDown: 12, ms: 9 }]);
     expect(await r.inference.infer(image)).toMatchObject({ path: 'edge', ratePoint: 'input', payloadBytes: 784, label: 5 });

@@ -1,10 +1,10 @@
 /**
  * head/sender.ts without an edge: the QUEUE_FULL retry within the deadline (both attempts'
- * bytes counted), the Want bits (server timings on one send in TIMINGS_EVERY), and the requests
+ * bytes counted), nothing sent while the edge's retry-after runs, the Want bits (server timings on one send in TIMINGS_EVERY), and the requests
  * the Sender builds: the codec's payload at a rate point or the raw input, zstd only when the
  * edge accepted it, the promotion read once per send.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RatePoint } from '../../bottleneck/features.js';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { encodeInput } from '../../bottleneck/input.js';
@@ -135,6 +135,36 @@ describe('Sender', () => {
       expect(enc.zstd).toBe(accepted);
       expect(edge.calls[0]!.req).toMatchObject({ graph: pb.Graph.GRAPH_FULL, rate: 0, payload: enc.payload, zstd: enc.zstd });
       expect(sent.payloadBytes).toBe(accepted ? enc.payload.length : 784);
+    }
+  });
+
+  it("after QUEUE_FULL sends nothing until the edge's retry-after has run: those requests end QUEUE_FULL at once, unencoded, nothing sent", async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      // A retry-after longer than the deadline: the refused request ends at once too (no retry).
+      const edge = fakeEdge([queueFull(1500)]);
+      const s = sender(edge);
+      expect((await s.features(latent(), 0, {})).outcome).toEqual(queueFull(1500));
+      expect(edge.calls).toHaveLength(1);
+      vi.advanceTimersByTime(1000);
+      let raw = 0;
+      for (const sent of [await s.features(latent(), 0, {}), await s.input(() => (raw++, new Uint8Array(784)), {})]) {
+        expect(sent).toMatchObject({ encodeMs: 0, payloadBytes: 0, promoted: false });
+        expect(sent.outcome).toEqual({
+          ok: false,
+          reason: 'server-error:QUEUE_FULL',
+          message: expect.stringContaining('500 ms') as string,
+          retryAfterMs: 500,
+          bytesUp: 0,
+        });
+      }
+      expect(raw).toBe(0);
+      expect(edge.calls).toHaveLength(1);
+      vi.advanceTimersByTime(500);
+      expect((await s.features(latent(), 0, {})).outcome).toEqual(answered(1, 1));
+      expect(edge.calls).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

@@ -5,12 +5,15 @@
  */
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchPayloads, connectionStorm, IdBits, runLoad } from '../../bench/reliability/load.js';
 import { captureFrames } from '../../bench/serve-floor.js';
 import { loadBundle, type LoadedBundle } from '../../protocol/bundle.js';
-import { decodeFrame } from '../../protocol/frame.js';
+import { errorCodeToWire } from '../../protocol/errors.js';
+import { decodeFrame, encodeFrame } from '../../protocol/frame.js';
 import { createEdgeServer, type EdgeServer } from '../../tail/index.js';
 import { tinyModels } from '../tail/client.js';
 
@@ -63,6 +66,44 @@ describe('every request id ends in exactly one outcome', () => {
     expect(r.errored.QUEUE_FULL ?? 0).toBeGreaterThan(0);
     expect(r.answered).toBeGreaterThan(0);
     expect(r.answered + Object.values(r.errored).reduce((a, b) => a + b, 0)).toBe(r.sent);
+    expect(r.held).toBe(0);
+  }, 60_000);
+
+  it("clients that honor QUEUE_FULL's retry-after, as the SDK does, send nothing while it runs: the requests due meanwhile are held", async () => {
+    // An edge that refuses every request with a retry-after of 1 s: its real HelloAck, then QUEUE_FULL.
+    const rate = bundle.manifest.bottleneck.defaultRatePoint;
+    const { helloAck } = await withServer({}, (s) => captureFrames(s.url, bundle, rate, benchPayloads(bundle, rate)[0]!));
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, handleProtocols: (p) => [...p][0] ?? false });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    wss.on('connection', (ws) => {
+      let first = true;
+      ws.on('message', (data: Buffer) => {
+        if (first) {
+          first = false;
+          return ws.send(helloAck);
+        }
+        const r = decodeFrame(data);
+        const id = r.ok && r.message.type === 'request' ? r.message.request.id : 0;
+        ws.send(encodeFrame({ type: 'error', error: { id, code: errorCodeToWire('QUEUE_FULL'), message: 'full', retryAfterMs: 1000 } }));
+      });
+    });
+    try {
+      const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+      const connections = 20;
+      const r = await runLoad({ url, bundle, connections, rate: 100, seconds: 2, deadlineMs: 2000, honorRetryAfter: true });
+      // Each connection sends at once, then once a second at most: two or three sends in 2 s, not ~200.
+      expect(r.sent).toBeGreaterThanOrEqual(connections);
+      expect(r.sent).toBeLessThanOrEqual(3 * connections);
+      expect(r.errored).toEqual({ QUEUE_FULL: r.sent });
+      expect(r.held).toBeGreaterThan(10 * r.sent);
+      expect(r.lost).toBe(0);
+      // The same edge, clients that ignore it: every tick is sent.
+      const open = await runLoad({ url, bundle, connections, rate: 100, seconds: 1, deadlineMs: 2000 });
+      expect(open.held).toBe(0);
+      expect(open.sent).toBeGreaterThan(10 * connections);
+    } finally {
+      await new Promise((resolve) => wss.close(resolve));
+    }
   }, 60_000);
 });
 
