@@ -242,18 +242,17 @@ export class EdgeConnection {
    * thrown error that ends a bad request. Cheap checks first, admission before decoding.
    */
   private decode(r: Request, t: Terms): Float32Array | OfframpError {
-    const id = { requestId: r.id };
     const s = t.s;
-    if (r.zstd && !t.zstd) throw new OfframpError('UNSUPPORTED_CODEC', 'zstd payloads were not agreed in the handshake', id);
+    if (r.zstd && !t.zstd) throw new OfframpError('UNSUPPORTED_CODEC', 'zstd payloads were not agreed in the handshake', { requestId: r.id });
     if (r.graph === pb.Graph.GRAPH_TAIL) {
       if (!t.ratePoints.has(r.rate))
-        throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, id);
+        throw new OfframpError('BAD_REQUEST', `rate point ${r.rate} was not agreed in the handshake (agreed: ${[...t.ratePoints].join(', ') || 'none'})`, {
+          requestId: r.id,
+        });
       if (r.payload.length > s.maxPayload[r.rate]!)
-        throw new OfframpError(
-          'TOO_LARGE',
-          `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`,
-          id,
-        );
+        throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than rate point ${r.rate} can produce (${s.maxPayload[r.rate]})`, {
+          requestId: r.id,
+        });
       const refused = this.ctx.scheduler.full(s.graphKeys.tail, this.deadlineOf(r, t), r.id);
       if (refused) return refused;
       const out = this.ctx.scheduler.sampleBuffer(s.graphKeys.tail);
@@ -261,13 +260,11 @@ export class EdgeConnection {
     }
     const enc = t.inputs.get(r.rate);
     if (!enc)
-      throw new OfframpError(
-        'BAD_REQUEST',
-        `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`,
-        id,
-      );
+      throw new OfframpError('BAD_REQUEST', `input encoding ${r.rate} was not agreed in the handshake (agreed: ${[...t.inputs.keys()].join(', ') || 'none'})`, {
+        requestId: r.id,
+      });
     if (r.payload.length > maxInputPayload(s, enc))
-      throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, id);
+      throw new OfframpError('TOO_LARGE', `payload of ${r.payload.length} bytes is larger than input encoding ${r.rate} can produce`, { requestId: r.id });
     const refused = this.ctx.scheduler.full(s.graphKeys.full, this.deadlineOf(r, t), r.id);
     if (refused) return refused;
     return withId(() => {
@@ -370,10 +367,10 @@ export class EdgeConnection {
       cancelled: false,
       resolve: ({ outputs, queueUs, computeUs, batchSize }) => {
         const m = this.ctx.metrics;
-        m.latency.observe({ stage: 'queue' }, queueUs);
-        m.latency.observe({ stage: 'decode' }, decodeUs);
-        m.latency.observe({ stage: 'compute' }, computeUs);
-        m.latency.observe({ stage: 'total' }, Math.round((performance.now() - t0) * 1000));
+        m.latency.observe('queue', queueUs);
+        m.latency.observe('decode', decodeUs);
+        m.latency.observe('compute', computeUs);
+        m.latency.observe('total', Math.round((performance.now() - t0) * 1000));
         let answer: Outcome;
         try {
           answer = { type: 'answer', answer: buildAnswer(r, t.s.outputs, outputs, { queueUs, decodeUs, computeUs, batchSize }, t.output) };

@@ -40,8 +40,8 @@ export async function startInference(opts: ResolvedOptions): Promise<Inference> 
   pool.onRespawn = (reason) => log.warn({ event: 'worker-respawn', reason }, 'an inference worker died and was replaced');
   const scheduler = new Scheduler(pool, opts, {
     onBatch: (_key, size) => metrics.batchSize.observe(size),
-    onDepth: (key, depth) => metrics.queueDepth.set({ graph: key }, depth),
   });
+  metrics.readQueueDepths(() => scheduler.depths());
   for (const s of registry.values()) {
     scheduler.addGraph(s.graphKeys.tail, product(s.featureShape));
     scheduler.addGraph(s.graphKeys.full, product(s.inputShape));

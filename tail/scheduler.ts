@@ -49,7 +49,6 @@ export interface SchedulerOptions {
 /** Observations for metrics. */
 export interface SchedulerHooks {
   onBatch?(key: string, size: number, computeUs: number): void;
-  onDepth?(key: string, depth: number): void;
 }
 
 /** Bytes of spare buffers a queue keeps, of samples and of batches each (fmnist-b32: 1,300 samples; a 224×224 RGB image: 13). */
@@ -57,6 +56,8 @@ const SPARE_BYTES = 8 * 1024 * 1024;
 
 export class Scheduler {
   private readonly queues = new Map<string, Queue>();
+  /** The same queues in the order added, for the batcher's round robin. */
+  private readonly queueList: Queue[] = [];
   private timer: NodeJS.Timeout | undefined;
   private rr = 0;
   /** Recent batch compute time (µs), to suggest retry_after_ms on QUEUE_FULL. */
@@ -73,7 +74,9 @@ export class Scheduler {
   }
 
   addGraph(key: string, sampleSize: number): void {
-    this.queues.set(key, { key, sampleSize, items: [], spare: [], maxSpare: Math.floor(SPARE_BYTES / (4 * sampleSize)), spareBatches: [], perSampleUs: 0 });
+    const q: Queue = { key, sampleSize, items: [], spare: [], maxSpare: Math.floor(SPARE_BYTES / (4 * sampleSize)), spareBatches: [], perSampleUs: 0 };
+    this.queues.set(key, q);
+    this.queueList.push(q);
   }
 
   /**
@@ -91,8 +94,13 @@ export class Scheduler {
   /** Queued requests across all graphs. */
   depth(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.items.length;
+    for (const q of this.queueList) n += q.items.length;
     return n;
+  }
+
+  /** Queued requests per graph. */
+  depths(): [string, number][] {
+    return this.queueList.map((q) => [q.key, q.items.length]);
   }
 
   /** How long `key`'s queue takes to drain with every worker on it, ms (0 before a batch ran). */
@@ -141,7 +149,6 @@ export class Scheduler {
     if (refused) throw refused;
     const q = this.queues.get(key)!;
     q.items.push(r);
-    this.hooks.onDepth?.(key, q.items.length);
     this.pump();
   }
 
@@ -151,23 +158,12 @@ export class Scheduler {
    */
   pump(): void {
     const now = performance.now();
-    const queues = [...this.queues.values()];
     const delayMs = this.opts.maxQueueDelayUs / 1000;
-    this.roundRobin(
-      queues,
-      now,
-      () => this.pool.idleCount() > 0,
-      (q) => q.items.length >= this.opts.maxBatch || now >= q.items[0]!.enqueuedAt + delayMs,
-    );
-    this.roundRobin(
-      queues,
-      now,
-      () => this.pool.roomCount() > 0,
-      (q) => q.items.length >= this.opts.maxBatch,
-    );
+    this.roundRobin(now, delayMs);
+    this.roundRobin(now, Infinity);
     let nextDue = Infinity;
     if (this.pool.idleCount() > 0) {
-      for (const q of queues) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + delayMs);
+      for (const q of this.queueList) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + delayMs);
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -176,11 +172,18 @@ export class Scheduler {
     }
   }
 
-  /** Dispatches from the queues in turn, starting after the last one served, while `room()` and some queue is `ready`. */
-  private roundRobin(queues: Queue[], now: number, room: () => boolean, ready: (q: Queue) => boolean): void {
-    for (let turn = 0; turn < queues.length && room();) {
+  /**
+   * Dispatches from the queues in turn, starting after the last one served. With `delayMs` finite:
+   * while a worker is idle, from a queue holding a full batch or whose oldest request waited
+   * `delayMs`; with Infinity: while a busy worker has room for its next batch, full batches only.
+   */
+  private roundRobin(now: number, delayMs: number): void {
+    const queues = this.queueList;
+    const idleOnly = delayMs !== Infinity;
+    for (let turn = 0; turn < queues.length && (idleOnly ? this.pool.idleCount() : this.pool.roomCount()) > 0;) {
       const q = queues[(this.rr + turn) % queues.length]!;
-      if (q.items.length > 0 && ready(q)) {
+      const n = q.items.length;
+      if (n > 0 && (n >= this.opts.maxBatch || now >= q.items[0]!.enqueuedAt + delayMs)) {
         this.dispatch(q, now);
         this.rr = (this.rr + turn + 1) % queues.length;
         turn = 0; // start over: another queue may be ready too
@@ -199,7 +202,6 @@ export class Scheduler {
       else batch.push(r);
     }
     q.items.splice(0, taken);
-    this.hooks.onDepth?.(q.key, q.items.length);
     const n = batch.length;
     if (n === 0) return;
     const data = this.batchBuffer(q, n);

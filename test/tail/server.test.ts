@@ -97,6 +97,34 @@ describe('HTTP on the WebSocket port', () => {
     const r = splitRequest(bundle, 4, golden.latent[1]!, 0);
     await c.call(r);
     expect(await count()).toEqual([3, 1, bytesIn + sent(r), bytesOut()]);
+    // Each answered request is one observation per stage; buckets are cumulative, +Inf is the count.
+    const text = await (await fetch(`${httpBase(fresh)}/metrics`)).text();
+    for (const stage of ['queue', 'decode', 'compute', 'total']) {
+      const buckets = [...text.matchAll(new RegExp(`^offramp_request_duration_us_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\d+)$`, 'gm'))];
+      expect(buckets.map((b) => b[1])).toEqual([
+        '50',
+        '100',
+        '250',
+        '500',
+        '1000',
+        '2500',
+        '5000',
+        '10000',
+        '25000',
+        '50000',
+        '100000',
+        '250000',
+        '1000000',
+        '+Inf',
+      ]);
+      const counts = buckets.map((b) => Number(b[2]));
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      expect(counts.at(-1)).toBe(3);
+      expect(text).toMatch(new RegExp(`^offramp_request_duration_us_count\\{stage="${stage}"\\} 3$`, 'm'));
+      const sum = Number(new RegExp(`^offramp_request_duration_us_sum\\{stage="${stage}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(sum).toBeGreaterThanOrEqual(0);
+    }
+    expect(text).toMatch(/^offramp_queue_depth\{graph="tiny@0\.2\.0\/tail"\} 0$/m);
     c.close();
   });
 
