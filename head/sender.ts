@@ -18,6 +18,9 @@ import type { LinkEstimator } from './link.js';
 import type { SocketFactory } from './socket.js';
 import { EdgeTransport, type RequestOutcome } from './transport.js';
 
+/** The longest a QUEUE_FULL's retry-after holds the device's requests back, ms. */
+export const MAX_HOLD_MS = 5000;
+
 /** The device asks for server timings on one request in this many (they cost bytes down). */
 export const TIMINGS_EVERY = 8;
 
@@ -136,6 +139,8 @@ export class Sender {
   private sends = 0;
   /** performance.now() until which the edge asked not to be sent to: its latest QUEUE_FULL's retry-after. */
   private heldUntil = 0;
+  /** The handshake (HelloAck) that hold came on: a reconnection, to a restarted edge perhaps, ends it. */
+  private heldOn: unknown;
 
   constructor(
     readonly edge: EdgeLike,
@@ -174,7 +179,7 @@ export class Sender {
    */
   private held(now: number): Sent | undefined {
     const left = Math.ceil(this.heldUntil - now);
-    if (left <= 0) return undefined;
+    if (left <= 0 || this.edge.terms !== this.heldOn) return undefined;
     return {
       outcome: {
         ok: false,
@@ -202,7 +207,9 @@ export class Sender {
     const want = wantBits(opts, this.sends++ % TIMINGS_EVERY === 0);
     const req: Outgoing = { ...to, payload: enc.payload, zstd: enc.zstd, want, topK: opts.scores ? 0 : (opts.topK ?? 0) };
     const outcome = await sendWithin(this.edge, req, this.o.deadlineMs, startedAt, (ms) => {
-      this.heldUntil = Math.max(this.heldUntil, performance.now() + ms);
+      // At most MAX_HOLD_MS: one wrong retry-after (a u32 on the wire) must not stop offloading for long.
+      const until = performance.now() + Math.min(ms, MAX_HOLD_MS);
+      if (this.edge.terms !== this.heldOn || until > this.heldUntil) [this.heldUntil, this.heldOn] = [until, this.edge.terms];
     });
     return { outcome, startedAt, encodeMs, payloadBytes: enc.payload.length, promoted };
   }

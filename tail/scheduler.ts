@@ -159,8 +159,8 @@ export class Scheduler {
   pump(): void {
     const now = performance.now();
     const delayMs = this.opts.maxQueueDelayUs / 1000;
-    this.roundRobin(now, delayMs);
-    this.roundRobin(now, Infinity);
+    this.roundRobin(now, delayMs, true);
+    this.roundRobin(now, Infinity, false);
     let nextDue = Infinity;
     if (this.pool.idleCount() > 0) {
       for (const q of this.queueList) if (q.items.length) nextDue = Math.min(nextDue, q.items[0]!.enqueuedAt + delayMs);
@@ -173,14 +173,13 @@ export class Scheduler {
   }
 
   /**
-   * Dispatches from the queues in turn, starting after the last one served. With `delayMs` finite:
-   * while a worker is idle, from a queue holding a full batch or whose oldest request waited
-   * `delayMs`; with Infinity: while a busy worker has room for its next batch, full batches only.
+   * Dispatches from the queues in turn, starting after the last one served, from a queue holding
+   * a full batch or whose oldest request waited `delayMs`: while a worker is idle (`idle`), or
+   * while a busy worker has room for its next batch.
    */
-  private roundRobin(now: number, delayMs: number): void {
+  private roundRobin(now: number, delayMs: number, idle: boolean): void {
     const queues = this.queueList;
-    const idleOnly = delayMs !== Infinity;
-    for (let turn = 0; turn < queues.length && (idleOnly ? this.pool.idleCount() : this.pool.roomCount()) > 0;) {
+    for (let turn = 0; turn < queues.length && (idle ? this.pool.idleCount() : this.pool.roomCount()) > 0;) {
       const q = queues[(this.rr + turn) % queues.length]!;
       const n = q.items.length;
       if (n > 0 && (n >= this.opts.maxBatch || now >= q.items[0]!.enqueuedAt + delayMs)) {

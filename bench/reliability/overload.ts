@@ -70,7 +70,7 @@ interface Cores {
 /**
  * Where the machine's CPU went during `run`, in cores (CPU seconds per second): this load client,
  * the server's event loop (its main thread) and the rest of the server (inference threads, GC).
- * With both on the same cores, the client's share is taken from the server's.
+ * With both on the same cores, what the client uses the server cannot.
  */
 async function cpuDuring<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cores: Cores }> {
   const server0 = processCpuSeconds(pid);

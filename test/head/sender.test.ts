@@ -13,7 +13,7 @@ import type { ZstdBackend } from '../../bottleneck/zstd.js';
 import { loadZstd } from '../../bottleneck/zstd-native.js';
 import { openDeviceBundle } from '../../head/bundle-source.js';
 import { folderReader } from '../../head/folder.js';
-import { Sender, sendWithin, TIMINGS_EVERY, wantBits, type EdgeLike, type Outgoing } from '../../head/sender.js';
+import { MAX_HOLD_MS, Sender, sendWithin, TIMINGS_EVERY, wantBits, type EdgeLike, type Outgoing } from '../../head/sender.js';
 import type { RequestOutcome } from '../../head/transport.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { pb, type Answer, type HelloAck } from '../../protocol/messages.js';
@@ -163,6 +163,26 @@ describe('Sender', () => {
       vi.advanceTimersByTime(500);
       expect((await s.features(latent(), 0, {})).outcome).toEqual(answered(1, 1));
       expect(edge.calls).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('holds at most MAX_HOLD_MS whatever the retry-after says, and not past a reconnection (a new handshake)', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const edge = fakeEdge([queueFull(2 ** 32 - 1), queueFull(1500)], { zstd: false });
+      const s = sender(edge);
+      await s.features(latent(), 0, {});
+      vi.advanceTimersByTime(MAX_HOLD_MS - 1);
+      expect((await s.features(latent(), 0, {})).outcome).toMatchObject({ bytesUp: 0, retryAfterMs: 1 });
+      vi.advanceTimersByTime(1);
+      expect((await s.features(latent(), 0, {})).outcome).toEqual(queueFull(1500));
+      expect(edge.calls).toHaveLength(2);
+      // The edge restarted: a new HelloAck, and the hold from the old connection no longer applies.
+      Object.assign(edge, { terms: { zstd: false } });
+      expect((await s.features(latent(), 0, {})).outcome).toEqual(answered(1, 1));
+      expect(edge.calls).toHaveLength(3);
     } finally {
       vi.useRealTimers();
     }
