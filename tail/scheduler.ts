@@ -60,8 +60,6 @@ export class Scheduler {
   private readonly queueList: Queue[] = [];
   private timer: NodeJS.Timeout | undefined;
   private rr = 0;
-  /** Recent batch compute time (µs), to suggest retry_after_ms on QUEUE_FULL. */
-  private lastComputeUs = 1000;
   /** Requests cancelled since the queues were last swept of them (a refusal sweeps only then). */
   private cancelledSinceSweep = 0;
 
@@ -69,6 +67,8 @@ export class Scheduler {
     private readonly pool: WorkerPool,
     private readonly opts: SchedulerOptions,
     private readonly hooks: SchedulerHooks = {},
+    /** Uniform in [0, 1): spreads retry_after_ms (tests pass a fixed one). */
+    private readonly random: () => number = Math.random,
   ) {
     pool.onIdle = () => this.pump();
   }
@@ -128,7 +128,11 @@ export class Scheduler {
     }
     const waitNow = this.expectedWaitMs(key);
     if (q.items.length < this.opts.maxQueue && (deadlineMs === undefined || waitNow <= deadlineMs)) return null;
-    const retryAfterMs = Math.max(1, Math.ceil(deadlineMs !== undefined && waitNow > deadlineMs ? waitNow - deadlineMs : waitNow));
+    // The time the queue takes to drain what it holds (past the deadline: until the request would
+    // fit), spread at random over half to one and a half of it: devices refused in the same burst
+    // then come back one by one, not all at once into a queue that fills again.
+    const drainMs = deadlineMs !== undefined && waitNow > deadlineMs ? waitNow - deadlineMs : waitNow;
+    const retryAfterMs = Math.max(1, Math.round(drainMs * (0.5 + this.random())));
     const why =
       q.items.length >= this.opts.maxQueue
         ? `holds ${q.items.length} requests`
@@ -211,7 +215,6 @@ export class Scheduler {
     this.pool.run(q.key, n, data).then(
       ({ outputs, computeUs, input }) => {
         if (input) this.recycleBatch(q, input);
-        this.lastComputeUs = computeUs;
         q.perSampleUs = q.perSampleUs === 0 ? computeUs / n : q.perSampleUs + 0.2 * (computeUs / n - q.perSampleUs);
         this.hooks.onBatch?.(q.key, n, computeUs);
         batch.forEach((r, i) => {

@@ -15,7 +15,8 @@
  * reaches the edge is less. Without it every request is sent whatever the edge said (open loop).
  *
  * With `--capacity <rps>` the ramp is skipped and that figure is taken as the capacity (a quick,
- * repeatable probe of one change: the same 3x step at a fixed offered rate).
+ * repeatable probe of one change: 5 s at that rate to warm the server, then the same 3x step at a
+ * fixed offered rate).
  *
  * Usage: npm run overload -- [--connections 200] [--seconds 15] [--deadline-ms 2000] [--server-cpus 1 --client-cpus 0]
  *        [--capacity <rps>] [--honor-retry-after] [--bundle models/fmnist-b32] [--serve-args="--worker-nice 10"] [--node-args="--cpu-prof"] [--json out.json]
@@ -102,6 +103,8 @@ try {
     capacity = step.answeredRps;
     capacityCores = cores;
   }
+  // A given capacity: 5 s at it first, as the ramp's last step would have run (JIT-compiled code, a grown heap).
+  if (a.capacity !== undefined) await runLoad({ url: server.url, bundle, connections, rate: capacity / connections, seconds: 5, deadlineMs });
   const seconds = Number(a.seconds);
   await serverLoopLag(server.url); // a scrape resets the server's lag histogram: the next one covers only the 3x run
   const { result: r, cores } = await cpuDuring(server.pid, () =>

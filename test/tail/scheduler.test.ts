@@ -114,3 +114,53 @@ describe('sample buffers', () => {
     expect(sent[1]!.buffer === sent[0]!.buffer, "the second batch reused the first one's buffer").toBe(false); // (a 19 MB buffer in a failure message would sink the runner)
   });
 });
+
+describe('QUEUE_FULL', () => {
+  /**
+   * A scheduler whose queue `g` has seen one batch of one sample take 10 ms (so it drains 10 ms
+   * per queued request, one worker), then whose worker stays busy: what is enqueued stays queued.
+   */
+  async function busyAfterOneBatch(maxQueue: number, random: () => number): Promise<Scheduler> {
+    let busy = false;
+    const pool = {
+      onIdle: () => {},
+      size: 1,
+      idleCount: () => (busy ? 0 : 1),
+      roomCount: () => (busy ? 0 : 1),
+      run: (_key: string, _n: number, data: Float32Array) => Promise.resolve({ outputs: [], computeUs: 10_000, input: data }),
+    } as unknown as WorkerPool;
+    const s = new Scheduler(pool, { maxBatch: 1, maxQueueDelayUs: 0, maxQueue }, {}, random);
+    s.addGraph('g', 1);
+    const first = request(s.sampleBuffer('g'));
+    s.enqueue('g', first);
+    await first.done;
+    busy = true;
+    return s;
+  }
+
+  it("suggests the queue's drain time as retry_after_ms, spread at random over half to one and a half of it", async () => {
+    const draws = [0, 0.5, 0.9999];
+    const s = await busyAfterOneBatch(4, () => draws.shift()!);
+    for (let i = 0; i < 4; i++) s.enqueue('g', request(s.sampleBuffer('g')));
+    // 4 queued × 10 ms on one worker: drains in 40 ms.
+    const refusals = [s.full('g', undefined, 7), s.full('g'), s.full('g')];
+    expect(refusals.map((e) => [e?.code, e?.retryAfterMs])).toEqual([
+      ['QUEUE_FULL', 20],
+      ['QUEUE_FULL', 40],
+      ['QUEUE_FULL', 60],
+    ]);
+    expect(refusals[0]).toMatchObject({ requestId: 7, message: 'queue for g holds 4 requests' });
+    expect(() => s.enqueue('g', request(s.sampleBuffer('g')))).toThrow('queue for g holds 4 requests');
+  });
+
+  it('past a deadline: the time until the request would fit it, spread the same way', async () => {
+    const s = await busyAfterOneBatch(64, () => 0);
+    for (let i = 0; i < 4; i++) s.enqueue('g', request(s.sampleBuffer('g')));
+    expect(s.full('g', 40)).toBeNull(); // a 40 ms wait fits a 40 ms deadline
+    expect(s.full('g', 30)).toMatchObject({
+      code: 'QUEUE_FULL',
+      retryAfterMs: 5,
+      message: 'queue for g would keep this request 40 ms, past its deadline of 30 ms',
+    });
+  });
+});
