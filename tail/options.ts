@@ -30,9 +30,9 @@ export interface EdgeServerOptions {
   /** How long the oldest queued request may wait for a batch to fill, µs. Default 2000. */
   maxQueueDelayUs?: number;
   /**
-   * Queued requests per model graph before QUEUE_FULL. Default 256 (8 batches of 32: under overload
-   * a request waits ~40 ms for fmnist-b32 here, not ~150 ms, and fewer queued objects outlive a
-   * young-generation collection).
+   * Queued requests per model graph before QUEUE_FULL. Default 256 (8 batches of 32: under 3×
+   * overload an fmnist-b32 answer took p50 ~55 ms here, not ~160 ms as with 1,024, and fewer queued
+   * requests outlive a young-generation collection; docs/RELIABILITY.md).
    */
   maxQueue?: number;
   /** In-flight requests per connection (announced in HelloAck). Default 64. */

@@ -140,7 +140,7 @@ describe('QUEUE_FULL', () => {
 
   it("suggests the queue's drain time as retry_after_ms, spread at random over half to one and a half of it", async () => {
     const draws = [0, 0.5, 0.9999];
-    const s = await busyAfterOneBatch(4, () => draws.shift()!);
+    const s = await busyAfterOneBatch(4, () => draws.shift() ?? 0);
     for (let i = 0; i < 4; i++) s.enqueue('g', request(s.sampleBuffer('g')));
     // 4 queued × 10 ms on one worker: drains in 40 ms.
     const refusals = [s.full('g', undefined, 7), s.full('g'), s.full('g')];
