@@ -140,7 +140,7 @@ export class Sender {
   /** performance.now() until which the edge asked not to be sent to: its latest QUEUE_FULL's retry-after. */
   private heldUntil = 0;
   /** The handshake (HelloAck) that hold came on: a reconnection, to a restarted edge perhaps, ends it. */
-  private heldOn: unknown;
+  private heldOn: EdgeLike['terms'];
 
   constructor(
     readonly edge: EdgeLike,
@@ -209,7 +209,10 @@ export class Sender {
     const outcome = await sendWithin(this.edge, req, this.o.deadlineMs, startedAt, (ms) => {
       // At most MAX_HOLD_MS: one wrong retry-after (a u32 on the wire) must not stop offloading for long.
       const until = performance.now() + Math.min(ms, MAX_HOLD_MS);
-      if (this.edge.terms !== this.heldOn || until > this.heldUntil) [this.heldUntil, this.heldOn] = [until, this.edge.terms];
+      if (this.edge.terms !== this.heldOn || until > this.heldUntil) {
+        this.heldUntil = until;
+        this.heldOn = this.edge.terms;
+      }
     });
     return { outcome, startedAt, encodeMs, payloadBytes: enc.payload.length, promoted };
   }

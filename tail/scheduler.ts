@@ -147,11 +147,18 @@ export class Scheduler {
     this.cancelledSinceSweep++;
   }
 
-  /** Queues a request, or throws QUEUE_FULL at once. */
+  /**
+   * Queues a request, or throws QUEUE_FULL at once. A connection has just admitted it with
+   * `full()` (its deadline included); here only the cap is checked again, for direct callers, so
+   * the request path computes its admission once.
+   */
   enqueue(key: string, r: QueuedRequest): void {
-    const refused = this.full(key);
-    if (refused) throw refused;
-    const q = this.queues.get(key)!;
+    const q = this.queues.get(key);
+    if (!q) throw new OfframpError('INTERNAL', `no queue for ${key}`);
+    if (q.items.length >= this.opts.maxQueue) {
+      const refused = this.full(key);
+      if (refused) throw refused;
+    }
     q.items.push(r);
     this.pump();
   }

@@ -13,21 +13,22 @@ import { Scheduler, type QueuedRequest } from '../../tail/scheduler.js';
  * A pool with one idle worker that records each batch it is given (a copy, and the buffer itself)
  * and answers every sample with no outputs, handing the batch's buffer back as a worker does.
  */
-function fakePool(): { pool: WorkerPool; batches: Float32Array[]; sent: Float32Array[] } {
+function fakePool(computeUs = 10): { pool: WorkerPool; batches: Float32Array[]; sent: Float32Array[]; setBusy: (busy: boolean) => void } {
   const batches: Float32Array[] = [];
   const sent: Float32Array[] = [];
+  let busy = false;
   const pool = {
     onIdle: () => {},
     size: 1,
-    idleCount: () => 1,
-    roomCount: () => 1,
+    idleCount: () => (busy ? 0 : 1),
+    roomCount: () => (busy ? 0 : 1),
     run: (_key: string, _n: number, data: Float32Array) => {
       batches.push(data.slice());
       sent.push(data);
-      return Promise.resolve({ outputs: [], computeUs: 10, input: data });
+      return Promise.resolve({ outputs: [], computeUs, input: data });
     },
   };
-  return { pool: pool as unknown as WorkerPool, batches, sent };
+  return { pool: pool as unknown as WorkerPool, batches, sent, setBusy: (b) => (busy = b) };
 }
 
 function request(features: Float32Array): QueuedRequest & { done: Promise<void> } {
@@ -121,20 +122,13 @@ describe('QUEUE_FULL', () => {
    * per queued request, one worker), then whose worker stays busy: what is enqueued stays queued.
    */
   async function busyAfterOneBatch(maxQueue: number, random: () => number): Promise<Scheduler> {
-    let busy = false;
-    const pool = {
-      onIdle: () => {},
-      size: 1,
-      idleCount: () => (busy ? 0 : 1),
-      roomCount: () => (busy ? 0 : 1),
-      run: (_key: string, _n: number, data: Float32Array) => Promise.resolve({ outputs: [], computeUs: 10_000, input: data }),
-    } as unknown as WorkerPool;
+    const { pool, setBusy } = fakePool(10_000);
     const s = new Scheduler(pool, { maxBatch: 1, maxQueueDelayUs: 0, maxQueue }, {}, random);
     s.addGraph('g', 1);
     const first = request(s.sampleBuffer('g'));
     s.enqueue('g', first);
     await first.done;
-    busy = true;
+    setBusy(true);
     return s;
   }
 
