@@ -3,13 +3,16 @@
  * (timed warm at start, then followed by an EWMA; modelled from MACs when the profile's device
  * class gives a throughput), the server time and the request-to-answer time of each way of
  * sending, and how long ago the radio last transferred. A path the adaptive policy keeps avoiding
- * is never re-measured, so a high estimate would stick: `stale()` says when to take it once.
+ * is never re-measured, so a high estimate would stick: `stale()` says when to take the head or
+ * the local model once, and what a way of sending measured (its round trip, the server time it
+ * reported) expires when not renewed for STALE_AFTER requests, giving way to the estimate from
+ * the link's current figures.
  */
 import type { DeviceClass } from './devices.js';
 import { computeMs } from './devices.js';
 import type { CostInputs, SendCost } from './policy.js';
 
-/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model). */
+/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model), and a send's measured round trip expires. */
 export const STALE_AFTER = 50;
 
 function ewma(old: number | undefined, sample: number, alpha = 0.2): number {
@@ -33,6 +36,25 @@ export function modelledFromMacs(device: DeviceClass, macs: number | undefined):
   return device.macsPerSecond !== undefined && macs !== undefined;
 }
 
+/**
+ * Per way of sending, an EWMA (weight 0.3) of a measured figure that expires STALE_AFTER requests
+ * after its last sample: one slow sample (the first request to a cold edge, a pause) must not keep
+ * a way unused for good. The next sample after expiry starts the average afresh. Ages count in
+ * requests begun (`now`).
+ */
+class Expiring {
+  private readonly m = new Map<string, { value: number; at: number }>();
+
+  observe(key: string, sample: number, now: number): void {
+    this.m.set(key, { value: ewma(this.get(key, now), sample, 0.3), at: now });
+  }
+
+  get(key: string, now: number): number | undefined {
+    const e = this.m.get(key);
+    return e !== undefined && now - e.at < STALE_AFTER ? e.value : undefined;
+  }
+}
+
 /** Static sizes the estimates start from. */
 export interface SendSizes {
   /** Per rate point index: expected wire bytes up (payload + framing). */
@@ -46,8 +68,9 @@ export interface SendSizes {
 export class CostTracker {
   private headMs: number;
   private localMs: number;
-  private readonly busy = new Map<string, number>();
-  private readonly server = new Map<string, number>();
+  /** Per way of sending: request-to-answer time, and the server time its answers reported. */
+  private readonly busy = new Expiring();
+  private readonly server = new Expiring();
   /** Wire bytes each way as measured per way of sending (EWMA): a compressed raw input, a tensor answer. */
   private readonly up = new Map<string, number>();
   private readonly down = new Map<string, number>();
@@ -55,6 +78,8 @@ export class CostTracker {
   /** Requests since the head, and since the local model, last ran. */
   sinceHead = 0;
   sinceLocal = 0;
+  /** Requests begun so far: what a way of sending measured ages by these. */
+  private requests = 0;
 
   constructor(
     private readonly device: DeviceClass,
@@ -80,6 +105,12 @@ export class CostTracker {
     this.sinceHead = 0;
   }
 
+  /** A request begins: what it does not run or send ages by one. */
+  begin(): void {
+    this.requests++;
+    this.sinceLocal++;
+  }
+
   observeLocal(ms: number): void {
     this.localMs = ewma(this.localMs, ms);
     this.sinceLocal = 0;
@@ -90,12 +121,12 @@ export class CostTracker {
    * from the answer's timings when it had them, the wire bytes it took each way.
    */
   observeSend(key: string, busyMs: number, serverMs: number | undefined, now: number, bytes?: { up: number; down: number }): void {
-    this.busy.set(key, ewma(this.busy.get(key), busyMs, 0.3));
+    this.busy.observe(key, busyMs, this.requests);
     if (bytes) {
       this.up.set(key, ewma(this.up.get(key), bytes.up, 0.3));
       this.down.set(key, ewma(this.down.get(key), bytes.down, 0.3));
     }
-    if (serverMs !== undefined) this.server.set(key, ewma(this.server.get(key), serverMs, 0.3));
+    if (serverMs !== undefined) this.server.observe(key, serverMs, this.requests);
     this.lastTransferAt = now;
   }
 
@@ -116,11 +147,11 @@ export class CostTracker {
   }
 
   private send(key: string, bytesUp: number): SendCost {
-    const busyMs = this.busy.get(key);
+    const busyMs = this.busy.get(key, this.requests);
     return {
       bytesUp: this.up.get(key) ?? bytesUp,
       bytesDown: this.down.get(key) ?? this.sizes.down,
-      serverMs: this.server.get(key) ?? 1,
+      serverMs: this.server.get(key, this.requests) ?? 1,
       ...(busyMs !== undefined ? { busyMs } : {}),
     };
   }

@@ -48,7 +48,7 @@ export class Inference {
     const t0 = performance.now();
     const { x, raw } = checkSample(sample, m);
     checkInferOptions(opts);
-    costs.sinceLocal++;
+    costs.begin();
     const inputs = costs.inputs(performance.now());
     // The adaptive policy may skip the head, when sending the raw input is expected to win. A
     // path it keeps avoiding is never re-timed, so a high estimate would stick: every

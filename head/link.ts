@@ -35,13 +35,19 @@ export class LinkEstimator {
     return old + this.alpha * (sample - old);
   }
 
-  private measuredRtt = false;
+  /** The RTT estimate is the prior or a provisional sample: the next measured one replaces it. */
+  private provisional = true;
 
-  /** A ping's (or the handshake's) round trip, ms. The first one replaces the prior outright. */
-  observeRtt(ms: number): void {
+  /**
+   * A round trip, ms. A measured one (a ping's) replaces a provisional estimate outright and
+   * moves a measured one by alpha. A `provisional` one (the handshake's: it includes the edge's
+   * handling of the Hello) replaces the estimate until the next measured one: after a reconnect
+   * it is the first word on what may be another network.
+   */
+  observeRtt(ms: number, provisional = false): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    this.rtt = this.measuredRtt ? this.ewma(this.rtt, ms) : ms;
-    this.measuredRtt = true;
+    this.rtt = this.provisional || provisional ? ms : this.ewma(this.rtt, ms);
+    this.provisional = provisional;
   }
 
   /**
@@ -60,7 +66,8 @@ export class LinkEstimator {
         this.down = this.ewma(this.down, bps);
       }
     } else {
-      this.rtt = this.ewma(this.rtt, networkMs);
+      this.rtt = this.provisional ? networkMs : this.ewma(this.rtt, networkMs);
+      this.provisional = false;
     }
   }
 

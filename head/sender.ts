@@ -65,7 +65,7 @@ export function openEdge(o: {
       },
     ],
     outputEncoding: OUTPUT_ENCODING_TO_WIRE[o.outputEncoding ?? 'fp32'],
-    onRtt: (ms) => o.link.observeRtt(ms),
+    onRtt: (ms, source) => o.link.observeRtt(ms, source === 'handshake'),
     onState: (ready) => o.link.setAvailable(ready),
   });
 }

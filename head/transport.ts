@@ -47,11 +47,20 @@ export interface TransportOptions {
   token?: string;
   /** Ping interval, ms (Node only). Default 5000. */
   heartbeatMs?: number;
+  /**
+   * Pings sent one after another right after each handshake (Node only); the least of their round
+   * trips is the connection's first measured RTT. Default 3; 0 waits for the heartbeat.
+   */
+  probePings?: number;
   /** First reconnect delay, ms, doubling up to `maxBackoffMs`, with full jitter. Default 100 / 5000. */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** Called with each ping RTT (ms) for the link estimate. */
-  onRtt?: (ms: number) => void;
+  /**
+   * Called with each round trip measured (ms) for the link estimate: the handshake's (`'handshake'`:
+   * Hello → HelloAck, which includes the edge's handling of the Hello, so an upper bound), the
+   * least of the probe's pings after it, then each heartbeat ping's (`'ping'`).
+   */
+  onRtt?: (ms: number, source: 'handshake' | 'ping') => void;
   /** Called when the connection becomes usable (true) or stops being usable (false). */
   onState?: (ready: boolean) => void;
   limits?: FrameLimits;
@@ -90,6 +99,9 @@ export class EdgeTransport {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private pingSentAt = 0;
+  /** Probe pings still to come on this connection, and the least round trip of those back. */
+  private probeLeft = 0;
+  private probeBest = Infinity;
   private helloSentAt = 0;
   private nextId = 1;
   private readyWaiters: ((ready: boolean) => void)[] = [];
@@ -137,7 +149,7 @@ export class EdgeTransport {
       );
     });
     ws.on('message', (data: Uint8Array) => this.onFrame(data));
-    ws.on('pong', () => this.opts.onRtt?.(performance.now() - this.pingSentAt));
+    ws.on('pong', () => this.onPong());
     ws.on('unexpected-response', (_req, res) => {
       if (res.statusCode === 401 || res.statusCode === 403) this.refusal = `HTTP ${res.statusCode}`;
     });
@@ -173,11 +185,15 @@ export class EdgeTransport {
     const m = r.message;
     if (m.type === 'helloAck') {
       // Hello → HelloAck is one round trip: the first RTT sample, and the only one where the
-      // platform cannot ping (browsers).
-      this.opts.onRtt?.(performance.now() - this.helloSentAt);
+      // platform cannot ping (browsers). It includes the edge's handling of the Hello (and, on a
+      // device starting up, its own busy event loop), so pings measure the link at once.
+      this.opts.onRtt?.(performance.now() - this.helloSentAt, 'handshake');
       this.ack = m.helloAck;
       this.attempt = 0;
       this.startHeartbeat();
+      this.probeLeft = this.opts.probePings ?? 3;
+      this.probeBest = Infinity;
+      if (this.probeLeft > 0) this.ping();
       this.opts.onState?.(true);
       this.settleWaiters(true);
       return;
@@ -219,12 +235,29 @@ export class EdgeTransport {
     p.resolve(o.ok ? o : { ...o, bytesUp: p.bytesUp });
   }
 
+  private ping(): void {
+    if (this.ws?.readyState !== OPEN) return;
+    this.pingSentAt = performance.now();
+    this.ws.ping();
+  }
+
+  private onPong(): void {
+    const ms = performance.now() - this.pingSentAt;
+    if (this.probeLeft > 0) {
+      // One ping at a time, so each pong answers the last ping sent.
+      this.probeBest = Math.min(this.probeBest, ms);
+      if (--this.probeLeft > 0) return this.ping();
+      this.opts.onRtt?.(this.probeBest, 'ping');
+      return;
+    }
+    this.opts.onRtt?.(ms, 'ping');
+  }
+
   private startHeartbeat(): void {
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
-      if (this.ws?.readyState !== OPEN) return;
-      this.pingSentAt = performance.now();
-      this.ws.ping();
+      this.probeLeft = 0; // a probe still waiting by now lost a pong: the heartbeat takes over
+      this.ping();
     }, this.opts.heartbeatMs ?? 5000);
     (this.heartbeat as { unref?: () => void }).unref?.(); // Node: do not keep the process alive
   }

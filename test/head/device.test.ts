@@ -259,6 +259,36 @@ describe('CostTracker.stale', () => {
   });
 });
 
+describe('CostTracker: what a way of sending measured expires', () => {
+  const sizes = { split: new Map([[0, 40]]), full: 500, down: 12 };
+  it('not renewed for STALE_AFTER requests, its round trip and server time give way to the estimate from the link; the next sample starts afresh', () => {
+    const t = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
+    expect(t.inputs(0).full).toEqual({ bytesUp: 500, bytesDown: 12, serverMs: 1 }); // nothing measured: the sizes and 1 ms
+    t.begin();
+    t.observeSend('full', 30, 10, 0, { up: 400, down: 14 }); // one slow round trip, a cold edge's server time
+    for (let i = 0; i < STALE_AFTER - 1; i++) t.begin();
+    expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 10, busyMs: 30 });
+    t.observeSend('full', 10, undefined, 0); // renewed (no timings asked): the round trip's average goes on
+    expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 10, busyMs: 30 + 0.3 * (10 - 30) });
+    t.begin();
+    // The server time was measured STALE_AFTER requests ago: expired, though the round trip was renewed.
+    expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 1, busyMs: 30 + 0.3 * (10 - 30) });
+    for (let i = 0; i < STALE_AFTER - 1; i++) t.begin();
+    // Both expired: the policy estimates from the link (rtt + transfers + 1 ms); the bytes stay.
+    expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 1 });
+    t.observeSend('full', 6, 2, 0);
+    expect(t.inputs(0).full).toMatchObject({ busyMs: 6, serverMs: 2 });
+    // A way of sending it keeps taking never expires.
+    for (let i = 0; i < 3 * STALE_AFTER; i++) {
+      t.begin();
+      t.observeSend('full', 6, 2, 0);
+    }
+    expect(t.inputs(0).full).toMatchObject({ busyMs: 6, serverMs: 2 });
+    // Each way ages on its own: the split way was never measured.
+    expect(t.inputs(0).split.get(0)).toEqual({ bytesUp: 40, bytesDown: 12, serverMs: 1 });
+  });
+});
+
 describe('topK, scores and outputs', () => {
   it('local answers always carry every score; topK ranks them (at most the label count)', async () => {
     const d = await device({ policy: { force: 'always-local' } });

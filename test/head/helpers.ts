@@ -115,13 +115,20 @@ export class FakeEdge {
     readonly url: string,
   ) {}
 
-  static async start(options: { ack?: (h: Hello) => HelloAckInit; refuse?: ErrorInit } = {}): Promise<FakeEdge> {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (p) => (p.has(SUBPROTOCOL) ? SUBPROTOCOL : false) });
+  /** `onPing`: called with each ping instead of answering it (the test sends the pong itself). */
+  static async start(options: { ack?: (h: Hello) => HelloAckInit; refuse?: ErrorInit; onPing?: (ws: WebSocket) => void } = {}): Promise<FakeEdge> {
+    const wss = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      handleProtocols: (p) => (p.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+      autoPong: options.onPing === undefined,
+    });
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const edge = new FakeEdge(wss, `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
     wss.on('connection', (ws) => {
       edge.sockets.add(ws);
       ws.on('close', () => edge.sockets.delete(ws));
+      if (options.onPing) ws.on('ping', () => options.onPing!(ws));
       ws.on('message', (data: Buffer) => {
         const r = decodeFrame(new Uint8Array(data));
         if (!r.ok) throw r.error;

@@ -106,14 +106,83 @@ describe('handshake with a real edge', () => {
     expect(b.terms!.limits.deadlineMs).toBe(60_000);
   });
 
-  it('takes its first RTT sample from the handshake, before any ping (browsers cannot ping)', async () => {
-    const rtts: number[] = [];
+  it('takes its first RTT sample from the handshake (provisional: browsers cannot ping), then one from a probe of pings', async () => {
+    const rtts: [number, string][] = [];
     const states: boolean[] = [];
-    const t = transport((await edge()).url, { heartbeatMs: 3_600_000, onRtt: (ms) => rtts.push(ms), onState: (ready) => states.push(ready) });
+    let probed!: () => void;
+    const probe = new Promise<void>((resolve) => (probed = resolve));
+    const onRtt = (ms: number, source: 'handshake' | 'ping'): void => {
+      rtts.push([ms, source]);
+      if (source === 'ping') probed();
+    };
+    const t = transport((await edge()).url, { heartbeatMs: 3_600_000, onRtt, onState: (ready) => states.push(ready) });
     expect(await t.whenReady(5000)).toBe(true);
-    expect(rtts).toHaveLength(1);
-    expect(rtts[0]).toBeGreaterThan(0);
+    expect(rtts).toEqual([[expect.any(Number), 'handshake']]);
+    expect(rtts[0]![0]).toBeGreaterThan(0);
     expect(states).toEqual([true]);
+    await probe;
+    expect(rtts).toEqual([
+      [expect.any(Number), 'handshake'],
+      [expect.any(Number), 'ping'],
+    ]);
+    expect(rtts[1]![0]).toBeGreaterThan(0);
+  });
+
+  it("reports the least of the probe's round trips once, its pings sent one at a time", async () => {
+    // The fake edge holds the first and last pongs 200 ms and answers the second at once. Times
+    // are on the one clock both ends share (one process), so the bounds hold at any speed: the
+    // second ping left after the first pong and came back before the third ping arrived.
+    const HOLD = [200, 0, 200];
+    const pings: number[] = [];
+    const pongs: number[] = [];
+    let outstanding = 0;
+    let most = 0;
+    const f = await fake({
+      onPing: (ws) => {
+        pings.push(performance.now());
+        most = Math.max(most, ++outstanding);
+        setTimeout(
+          () => {
+            outstanding--;
+            pongs.push(performance.now());
+            ws.pong();
+          },
+          HOLD[pings.length - 1] ?? 0,
+        );
+      },
+    });
+    const rtts: [number, string][] = [];
+    let probed!: () => void;
+    const probe = new Promise<void>((resolve) => (probed = resolve));
+    transport(f.url, {
+      heartbeatMs: 3_600_000,
+      onRtt: (ms, source) => {
+        rtts.push([ms, source]);
+        if (source === 'ping') probed();
+      },
+    });
+    await probe;
+    expect(pings).toHaveLength(3);
+    expect(most).toBe(1);
+    expect(rtts.map(([, s]) => s)).toEqual(['handshake', 'ping']);
+    const reported = rtts[1]![0];
+    expect(reported).toBeGreaterThanOrEqual(Math.min(...pings.map((p, i) => pongs[i]! - p)));
+    expect(reported).toBeLessThanOrEqual(pings[2]! - pongs[0]!);
+  });
+
+  it('sends no probe with probePings: 0 (the heartbeat measures)', async () => {
+    let pinged = 0;
+    const f = await fake({ onPing: () => pinged++ });
+    const rtts: string[] = [];
+    const t = transport(f.url, { heartbeatMs: 3_600_000, probePings: 0, onRtt: (_ms, source) => rtts.push(source) });
+    expect(await t.whenReady(5000)).toBe(true);
+    // A request answered after the handshake: any probe ping would have reached the edge first.
+    const r = t.request(tiny, 5000);
+    await f.requests(1);
+    f.answer(f.received[0]!);
+    expect((await r).ok).toBe(true);
+    expect(pinged).toBe(0);
+    expect(rtts).toEqual(['handshake']);
   });
 
   it('gets the split answers the exporter predicted, with wire byte counts', async () => {
