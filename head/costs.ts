@@ -12,7 +12,7 @@ import type { DeviceClass } from './devices.js';
 import { computeMs } from './devices.js';
 import type { CostInputs, SendCost } from './policy.js';
 
-/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model), and a send's measured round trip expires. */
+/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model), and what a way of sending measured expires. */
 export const STALE_AFTER = 50;
 
 function ewma(old: number | undefined, sample: number, alpha = 0.2): number {
