@@ -36,22 +36,29 @@ export function modelledFromMacs(device: DeviceClass, macs: number | undefined):
   return device.macsPerSecond !== undefined && macs !== undefined;
 }
 
+/** The longest a way of sending's figure stands unrenewed, after re-tries that did not win: 16 × STALE_AFTER. */
+export const STALE_AFTER_MAX = 16 * STALE_AFTER;
+
 /**
- * Per way of sending, an EWMA (weight 0.3) of a measured figure that expires STALE_AFTER requests
- * after its last sample: one slow sample (the first request to a cold edge, a pause) must not keep
- * a way unused for good. The next sample after expiry starts the average afresh. Ages count in
- * requests begun (`now`).
+ * Per way of sending, an EWMA (weight 0.3) of a measured figure that expires when not renewed for
+ * a while: one slow sample (the first request to a cold edge, a pause) must not keep a way unused
+ * for good. The next sample after expiry starts the average afresh. The while is STALE_AFTER
+ * requests, doubled (up to STALE_AFTER_MAX) each time a sample comes only after expiry — a way
+ * re-tried that did not win, or one taken rarely — and back to STALE_AFTER when one comes before
+ * it: a way that keeps losing is re-tried ever less often. Ages count in requests begun (`now`).
  */
 class Expiring {
-  private readonly m = new Map<string, { value: number; at: number }>();
+  private readonly m = new Map<string, { value: number; at: number; life: number }>();
 
   observe(key: string, sample: number, now: number): void {
-    this.m.set(key, { value: ewma(this.get(key, now), sample, 0.3), at: now });
+    const e = this.m.get(key);
+    if (e !== undefined && now - e.at < e.life) this.m.set(key, { value: ewma(e.value, sample, 0.3), at: now, life: STALE_AFTER });
+    else this.m.set(key, { value: sample, at: now, life: e === undefined ? STALE_AFTER : Math.min(2 * e.life, STALE_AFTER_MAX) });
   }
 
   get(key: string, now: number): number | undefined {
     const e = this.m.get(key);
-    return e !== undefined && now - e.at < STALE_AFTER ? e.value : undefined;
+    return e !== undefined && now - e.at < e.life ? e.value : undefined;
   }
 }
 

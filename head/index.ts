@@ -21,7 +21,7 @@ export {
 } from './device.js';
 export { fetchBundle, openDeviceBundle, readerFor, type BundleSource } from './bundle-source.js';
 export { checkSample, type Sample, type CheckedSample } from './input.js';
-export { STALE_AFTER, CostTracker, timeWarm, type SendSizes } from './costs.js';
+export { STALE_AFTER, STALE_AFTER_MAX, CostTracker, timeWarm, type SendSizes } from './costs.js';
 export {
   decide,
   fullOffloadFirst,

@@ -15,7 +15,7 @@ import {
   type InferResult,
 } from '../../head/index.js';
 import { TIMINGS_EVERY } from '../../head/device.js';
-import { CostTracker } from '../../head/costs.js';
+import { CostTracker, STALE_AFTER_MAX } from '../../head/costs.js';
 import { deviceClass } from '../../head/devices.js';
 import { encodeFrame } from '../../protocol/frame.js';
 import { pb, type RequestInit } from '../../protocol/messages.js';
@@ -286,6 +286,36 @@ describe('CostTracker: what a way of sending measured expires', () => {
     expect(t.inputs(0).full).toMatchObject({ busyMs: 6, serverMs: 2 });
     // Each way ages on its own: the split way was never measured.
     expect(t.inputs(0).split.get(0)).toEqual({ bytesUp: 40, bytesDown: 12, serverMs: 1 });
+  });
+
+  it('stands twice as long after each sample that came only after expiry (a re-try that lost), up to STALE_AFTER_MAX; a renewal resets it', () => {
+    const t = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
+    const begin = (n: number): void => {
+      for (let i = 0; i < n; i++) t.begin();
+    };
+    /** How many requests the round trip measured now stands for. */
+    const stands = (): number => {
+      let n = 0;
+      while (t.inputs(0).full.busyMs !== undefined) {
+        t.begin();
+        n++;
+      }
+      return n;
+    };
+    t.observeSend('full', 30, undefined, 0);
+    expect(stands()).toBe(STALE_AFTER);
+    const lives: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      t.observeSend('full', 30, undefined, 0); // the re-try, after expiry: the way lost again
+      lives.push(stands());
+    }
+    expect(lives).toEqual([2, 4, 8, 16, 16, 16].map((k) => k * STALE_AFTER));
+    expect(STALE_AFTER_MAX).toBe(16 * STALE_AFTER);
+    t.observeSend('full', 30, undefined, 0); // a re-try that won: taken again at once
+    begin(1);
+    t.observeSend('full', 6, undefined, 0);
+    expect(t.inputs(0).full.busyMs).toBe(30 + 0.3 * (6 - 30));
+    expect(stands()).toBe(STALE_AFTER);
   });
 });
 
