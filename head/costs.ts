@@ -12,7 +12,7 @@ import type { DeviceClass } from './devices.js';
 import { computeMs } from './devices.js';
 import type { CostInputs, SendCost } from './policy.js';
 
-/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model), and what a way of sending measured expires. */
+/** Requests after which the adaptive policy re-times a path it has been avoiding (the head, the local model); decisions weighing a way of sending after which what it measured expires. */
 export const STALE_AFTER = 50;
 
 function ewma(old: number | undefined, sample: number, alpha = 0.2): number {
@@ -36,16 +36,16 @@ export function modelledFromMacs(device: DeviceClass, macs: number | undefined):
   return device.macsPerSecond !== undefined && macs !== undefined;
 }
 
-/** The longest a way of sending's figure stands unrenewed, after re-tries that did not win: 16 × STALE_AFTER. */
+/** The most decisions a way of sending's figure stands unrenewed, after re-tries: 16 × STALE_AFTER. */
 export const STALE_AFTER_MAX = 16 * STALE_AFTER;
 
 /**
  * Per way of sending, an EWMA (weight 0.3) of a measured figure that expires when not renewed for
  * a while: one slow sample (the first request to a cold edge, a pause) must not keep a way unused
  * for good. The next sample after expiry starts the average afresh. The while is STALE_AFTER
- * requests, doubled (up to STALE_AFTER_MAX) each time a sample comes only after expiry — a way
- * re-tried that did not win, or one taken rarely — and back to STALE_AFTER when one comes before
- * it: a way that keeps losing is re-tried ever less often. Ages count in requests begun (`now`).
+ * decisions that weighed the way, doubled (up to STALE_AFTER_MAX) each time a sample comes only
+ * after expiry — a re-try, which may have lost — and back to STALE_AFTER when one comes before
+ * it: a way that keeps losing is re-tried ever less often. `now` counts those decisions.
  */
 class Expiring {
   private readonly m = new Map<string, { value: number; at: number; life: number }>();
@@ -85,8 +85,12 @@ export class CostTracker {
   /** Requests since the head, and since the local model, last ran. */
   sinceHead = 0;
   sinceLocal = 0;
-  /** Requests begun so far: what a way of sending measured ages by these. */
-  private requests = 0;
+  /**
+   * Decisions that weighed each kind of way of sending so far: full offload (before the head) and
+   * a split (after a head that did not exit). What a way measured ages by these: a split way is
+   * not passed over by the images that exit.
+   */
+  private readonly weighed = { full: 0, split: 0 };
 
   constructor(
     private readonly device: DeviceClass,
@@ -112,10 +116,14 @@ export class CostTracker {
     this.sinceHead = 0;
   }
 
-  /** A request begins: what it does not run or send ages by one. */
-  begin(): void {
-    this.requests++;
-    this.sinceLocal++;
+  /** A decision weighed this kind of way of sending (every rate point is a 'split'): what it measured ages by one. */
+  weigh(way: 'full' | 'split'): void {
+    this.weighed[way]++;
+  }
+
+  /** The decision count what `key` ('full' or a rate point index) measured ages by. */
+  private age(key: string): number {
+    return key === 'full' ? this.weighed.full : this.weighed.split;
   }
 
   observeLocal(ms: number): void {
@@ -128,12 +136,12 @@ export class CostTracker {
    * from the answer's timings when it had them, the wire bytes it took each way.
    */
   observeSend(key: string, busyMs: number, serverMs: number | undefined, now: number, bytes?: { up: number; down: number }): void {
-    this.busy.observe(key, busyMs, this.requests);
+    this.busy.observe(key, busyMs, this.age(key));
     if (bytes) {
       this.up.set(key, ewma(this.up.get(key), bytes.up, 0.3));
       this.down.set(key, ewma(this.down.get(key), bytes.down, 0.3));
     }
-    if (serverMs !== undefined) this.server.observe(key, serverMs, this.requests);
+    if (serverMs !== undefined) this.server.observe(key, serverMs, this.age(key));
     this.lastTransferAt = now;
   }
 
@@ -154,11 +162,11 @@ export class CostTracker {
   }
 
   private send(key: string, bytesUp: number): SendCost {
-    const busyMs = this.busy.get(key, this.requests);
+    const busyMs = this.busy.get(key, this.age(key));
     return {
       bytesUp: this.up.get(key) ?? bytesUp,
       bytesDown: this.down.get(key) ?? this.sizes.down,
-      serverMs: this.server.get(key, this.requests) ?? 1,
+      serverMs: this.server.get(key, this.age(key)) ?? 1,
       ...(busyMs !== undefined ? { busyMs } : {}),
     };
   }

@@ -48,13 +48,15 @@ export class Inference {
     const t0 = performance.now();
     const { x, raw } = checkSample(sample, m);
     checkInferOptions(opts);
-    costs.begin();
+    costs.sinceLocal++;
     const inputs = costs.inputs(performance.now());
     // The adaptive policy may skip the head, when sending the raw input is expected to win. A
     // path it keeps avoiding is never re-timed, so a high estimate would stick: every
     // STALE_AFTER requests without running the head, take it once.
     const estimate = this.p.link.estimate();
-    const rawFirst = sender?.ready === true && !costs.stale('head') && fullOffloadFirst(this.p.model, inputs, estimate, profile, policy);
+    const weighRaw = sender?.ready === true && !costs.stale('head');
+    const rawFirst = weighRaw && fullOffloadFirst(this.p.model, inputs, estimate, profile, policy);
+    if (weighRaw) costs.weigh('full');
     const first = routeFirst(policy.force, sender !== undefined, rawFirst);
     if (first.kind !== 'head') {
       if (rawFirst) costs.sinceHead++;
@@ -69,6 +71,7 @@ export class Inference {
     // With an edge configured, decide as if it were reachable: when it is not, an offload
     // decision becomes a local answer with the reason (path 'fallback').
     const d = decide(this.p.model, exits, costs.inputs(performance.now()), sender ? { ...estimate, available: true } : estimate, profile, policy);
+    if (sender && d.kind !== 'exit') costs.weigh('split');
     const route = routeDecision(d, policy.force, costs.stale('local'), sender !== undefined);
     return this.follow(route, { x, raw, opts, t0, headMs, headMeasured, head: { out, exits } });
   }

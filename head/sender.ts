@@ -16,7 +16,7 @@ import { INPUT_CODEC_TO_WIRE, OUTPUT_ENCODING_TO_WIRE } from './device-options.j
 import type { InferOptions } from './device-types.js';
 import type { LinkEstimator } from './link.js';
 import type { SocketFactory } from './socket.js';
-import { EdgeTransport, type RequestOutcome } from './transport.js';
+import { EdgeTransport, type RequestOutcome, type TransportOptions } from './transport.js';
 
 /** The longest a QUEUE_FULL's retry-after holds the device's requests back, ms. */
 export const MAX_HOLD_MS = 5000;
@@ -29,6 +29,11 @@ export type Outgoing = Omit<RequestInit, 'id' | 'deadlineMs'>;
 
 /** What the Sender needs of an EdgeTransport. */
 export type EdgeLike = Pick<EdgeTransport, 'request' | 'ready' | 'terms'>;
+
+/** The transport's round trips into `link`: the handshake's is provisional (it includes the edge's handling of the Hello), a ping's measured. */
+export function feedRtt(link: LinkEstimator): NonNullable<TransportOptions['onRtt']> {
+  return (ms, source) => link.observeRtt(ms, source === 'handshake');
+}
 
 /** Opens the device's connection to the edge; its round trips and its state feed `link`. */
 export function openEdge(o: {
@@ -65,7 +70,7 @@ export function openEdge(o: {
       },
     ],
     outputEncoding: OUTPUT_ENCODING_TO_WIRE[o.outputEncoding ?? 'fp32'],
-    onRtt: (ms, source) => o.link.observeRtt(ms, source === 'handshake'),
+    onRtt: feedRtt(o.link),
     onState: (ready) => o.link.setAvailable(ready),
   });
 }

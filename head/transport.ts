@@ -98,7 +98,8 @@ export class EdgeTransport {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private pingSentAt = 0;
+  /** When the ping awaiting its pong left (undefined: none awaits one; one ping at a time, so each pong answers it). */
+  private pingSentAt: number | undefined;
   /** Probe pings still to come on this connection, and the least round trip of those back. */
   private probeLeft = 0;
   private probeBest = Infinity;
@@ -191,6 +192,7 @@ export class EdgeTransport {
       this.ack = m.helloAck;
       this.attempt = 0;
       this.startHeartbeat();
+      this.pingSentAt = undefined;
       this.probeLeft = this.opts.probePings ?? 3;
       this.probeBest = Infinity;
       if (this.probeLeft > 0) this.ping();
@@ -235,16 +237,18 @@ export class EdgeTransport {
     p.resolve(o.ok ? o : { ...o, bytesUp: p.bytesUp });
   }
 
+  /** Pings unless a ping still awaits its pong: a pong then always answers the ping it is timed against. */
   private ping(): void {
-    if (this.ws?.readyState !== OPEN) return;
+    if (this.ws?.readyState !== OPEN || this.pingSentAt !== undefined) return;
     this.pingSentAt = performance.now();
     this.ws.ping();
   }
 
   private onPong(): void {
+    if (this.pingSentAt === undefined) return;
     const ms = performance.now() - this.pingSentAt;
+    this.pingSentAt = undefined;
     if (this.probeLeft > 0) {
-      // One ping at a time, so each pong answers the last ping sent.
       this.probeBest = Math.min(this.probeBest, ms);
       if (--this.probeLeft > 0) return this.ping();
       this.opts.onRtt?.(this.probeBest, 'ping');
@@ -253,12 +257,13 @@ export class EdgeTransport {
     this.opts.onRtt?.(ms, 'ping');
   }
 
+  /**
+   * Pings every `heartbeatMs` (a tick while a ping still awaits its pong — a probe on a link slower
+   * than the interval, a browser that cannot ping — sends nothing).
+   */
   private startHeartbeat(): void {
     clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => {
-      this.probeLeft = 0; // a probe still waiting by now lost a pong: the heartbeat takes over
-      this.ping();
-    }, this.opts.heartbeatMs ?? 5000);
+    this.heartbeat = setInterval(() => this.ping(), this.opts.heartbeatMs ?? 5000);
     (this.heartbeat as { unref?: () => void }).unref?.(); // Node: do not keep the process alive
   }
 

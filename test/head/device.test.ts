@@ -264,23 +264,23 @@ describe('CostTracker: what a way of sending measured expires', () => {
   it('not renewed for STALE_AFTER requests, its round trip and server time give way to the estimate from the link; the next sample starts afresh', () => {
     const t = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
     expect(t.inputs(0).full).toEqual({ bytesUp: 500, bytesDown: 12, serverMs: 1 }); // nothing measured: the sizes and 1 ms
-    t.begin();
+    t.weigh('full');
     t.observeSend('full', 30, 10, 0, { up: 400, down: 14 }); // one slow round trip, a cold edge's server time
-    for (let i = 0; i < STALE_AFTER - 1; i++) t.begin();
+    for (let i = 0; i < STALE_AFTER - 1; i++) t.weigh('full');
     expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 10, busyMs: 30 });
     t.observeSend('full', 10, undefined, 0); // renewed (no timings asked): the round trip's average goes on
     expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 10, busyMs: 30 + 0.3 * (10 - 30) });
-    t.begin();
+    t.weigh('full');
     // The server time was measured STALE_AFTER requests ago: expired, though the round trip was renewed.
     expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 1, busyMs: 30 + 0.3 * (10 - 30) });
-    for (let i = 0; i < STALE_AFTER - 1; i++) t.begin();
+    for (let i = 0; i < STALE_AFTER - 1; i++) t.weigh('full');
     // Both expired: the policy estimates from the link (rtt + transfers + 1 ms); the bytes stay.
     expect(t.inputs(0).full).toEqual({ bytesUp: 400, bytesDown: 14, serverMs: 1 });
     t.observeSend('full', 6, 2, 0);
     expect(t.inputs(0).full).toMatchObject({ busyMs: 6, serverMs: 2 });
     // A way of sending it keeps taking never expires.
     for (let i = 0; i < 3 * STALE_AFTER; i++) {
-      t.begin();
+      t.weigh('full');
       t.observeSend('full', 6, 2, 0);
     }
     expect(t.inputs(0).full).toMatchObject({ busyMs: 6, serverMs: 2 });
@@ -288,16 +288,28 @@ describe('CostTracker: what a way of sending measured expires', () => {
     expect(t.inputs(0).split.get(0)).toEqual({ bytesUp: 40, bytesDown: 12, serverMs: 1 });
   });
 
-  it('stands twice as long after each sample that came only after expiry (a re-try that lost), up to STALE_AFTER_MAX; a renewal resets it', () => {
+  it('a split way ages only by the decisions that weighed a split (heads that did not exit), not by full offload', () => {
+    const t = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
+    t.weigh('split');
+    t.observeSend('0', 12, 3, 0);
+    for (let i = 0; i < 10 * STALE_AFTER; i++) t.weigh('full'); // exits and full-offload decisions
+    expect(t.inputs(0).split.get(0)).toMatchObject({ busyMs: 12, serverMs: 3 });
+    for (let i = 0; i < STALE_AFTER - 1; i++) t.weigh('split');
+    expect(t.inputs(0).split.get(0)).toMatchObject({ busyMs: 12, serverMs: 3 });
+    t.weigh('split');
+    expect(t.inputs(0).split.get(0)).toEqual({ bytesUp: 40, bytesDown: 12, serverMs: 1 });
+  });
+
+  it('stands twice as long after each sample that came only after expiry (a re-try), up to STALE_AFTER_MAX; a renewal before expiry resets it', () => {
     const t = new CostTracker(deviceClass('mcu'), { head: 1e6, full: 3e7 }, { headMs: 1, localMs: 5 }, sizes);
     const begin = (n: number): void => {
-      for (let i = 0; i < n; i++) t.begin();
+      for (let i = 0; i < n; i++) t.weigh('full');
     };
     /** How many requests the round trip measured now stands for. */
     const stands = (): number => {
       let n = 0;
       while (t.inputs(0).full.busyMs !== undefined) {
-        t.begin();
+        t.weigh('full');
         n++;
       }
       return n;

@@ -13,7 +13,8 @@ import type { ZstdBackend } from '../../bottleneck/zstd.js';
 import { loadZstd } from '../../bottleneck/zstd-native.js';
 import { openDeviceBundle } from '../../head/bundle-source.js';
 import { folderReader } from '../../head/folder.js';
-import { MAX_HOLD_MS, Sender, sendWithin, TIMINGS_EVERY, wantBits, type EdgeLike, type Outgoing } from '../../head/sender.js';
+import { LinkEstimator } from '../../head/link.js';
+import { feedRtt, MAX_HOLD_MS, Sender, sendWithin, TIMINGS_EVERY, wantBits, type EdgeLike, type Outgoing } from '../../head/sender.js';
 import type { RequestOutcome } from '../../head/transport.js';
 import type { Manifest } from '../../protocol/manifest.js';
 import { pb, type Answer, type HelloAck } from '../../protocol/messages.js';
@@ -192,5 +193,19 @@ describe('Sender', () => {
     const edge = fakeEdge([]);
     expect(sender(edge).ready).toBe(true);
     expect(sender({ ...edge, ready: false }).ready).toBe(false);
+  });
+});
+
+describe('feedRtt (what openEdge gives the transport as onRtt)', () => {
+  it("takes the handshake's round trip as provisional and a ping's as measured", () => {
+    const link = new LinkEstimator({ alpha: 0.5, initial: { rttMs: 100 } });
+    const onRtt = feedRtt(link);
+    onRtt(8, 'handshake');
+    onRtt(2, 'ping'); // replaces the handshake's outright
+    onRtt(4, 'ping'); // moves a measured one by alpha
+    expect(link.estimate().rttMs).toBe(3);
+    onRtt(30, 'handshake'); // a reconnect: provisional again
+    onRtt(10, 'ping');
+    expect(link.estimate().rttMs).toBe(10);
   });
 });

@@ -170,6 +170,37 @@ describe('handshake with a real edge', () => {
     expect(reported).toBeLessThanOrEqual(pings[2]! - pongs[0]!);
   });
 
+  it('times every pong against its own ping: a heartbeat tick while a ping awaits its pong sends nothing', async () => {
+    // Every pong held 150 ms, the heartbeat every 20 ms: ticks fall while the probe's pings wait.
+    const HOLD = 150;
+    let outstanding = 0;
+    let most = 0;
+    const f = await fake({
+      onPing: (ws) => {
+        most = Math.max(most, ++outstanding);
+        setTimeout(() => {
+          outstanding--;
+          ws.pong();
+        }, HOLD);
+      },
+    });
+    const rtts: number[] = [];
+    let twice!: () => void;
+    const done = new Promise<void>((resolve) => (twice = resolve));
+    transport(f.url, {
+      heartbeatMs: 20,
+      onRtt: (ms, source) => {
+        if (source !== 'ping') return;
+        rtts.push(ms);
+        if (rtts.length === 2) twice();
+      },
+    });
+    await done; // the probe's report, then a heartbeat ping's
+    expect(most).toBe(1);
+    // A pong timed against a later ping would read under the hold (timers fire at most a millisecond early).
+    for (const ms of rtts) expect(ms).toBeGreaterThanOrEqual(HOLD - 1);
+  });
+
   it('sends no probe with probePings: 0 (the heartbeat measures)', async () => {
     let pinged = 0;
     const f = await fake({ onPing: () => pinged++ });
