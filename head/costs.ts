@@ -52,8 +52,14 @@ class Expiring {
 
   observe(key: string, sample: number, now: number): void {
     const e = this.m.get(key);
-    if (e !== undefined && now - e.at < e.life) this.m.set(key, { value: ewma(e.value, sample, 0.3), at: now, life: STALE_AFTER });
-    else this.m.set(key, { value: sample, at: now, life: e === undefined ? STALE_AFTER : Math.min(2 * e.life, STALE_AFTER_MAX) });
+    if (e === undefined) {
+      this.m.set(key, { value: sample, at: now, life: STALE_AFTER });
+      return;
+    }
+    const renewed = now - e.at < e.life;
+    e.value = renewed ? ewma(e.value, sample, 0.3) : sample;
+    e.life = renewed ? STALE_AFTER : Math.min(2 * e.life, STALE_AFTER_MAX);
+    e.at = now;
   }
 
   get(key: string, now: number): number | undefined {

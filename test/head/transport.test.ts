@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import type { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFeatures } from '../../bottleneck/features.js';
 import { resolveRatePoint } from '../../bottleneck/rate-points.js';
@@ -199,6 +200,37 @@ describe('handshake with a real edge', () => {
     expect(most).toBe(1);
     // A pong timed against a later ping would read under the hold (timers fire at most a millisecond early).
     for (const ms of rtts) expect(ms).toBeGreaterThanOrEqual(HOLD - 1);
+  });
+
+  it('probes again on a new connection when a reconnect cut the last probe short', async () => {
+    // The first connection's pongs never come; the edge drops it while its first probe ping waits.
+    const pings: WebSocket[] = [];
+    let pinged!: () => void;
+    const first = new Promise<void>((resolve) => (pinged = resolve));
+    const f = await fake({
+      onPing: (ws) => {
+        pings.push(ws);
+        if (pings.length === 1) pinged();
+        else ws.pong();
+      },
+    });
+    const rtts: string[] = [];
+    let probed!: () => void;
+    const done = new Promise<void>((resolve) => (probed = resolve));
+    transport(f.url, {
+      heartbeatMs: 3_600_000,
+      onRtt: (_ms, source) => {
+        rtts.push(source);
+        if (source === 'ping') probed();
+      },
+    });
+    await first;
+    f.dropAll();
+    await done;
+    expect(rtts).toEqual(['handshake', 'handshake', 'ping']);
+    expect(pings).toHaveLength(4); // 1 unanswered, then the new connection's 3
+    expect(new Set(pings.slice(1)).size).toBe(1);
+    expect(pings[1]).not.toBe(pings[0]);
   });
 
   it('sends no probe with probePings: 0 (the heartbeat measures)', async () => {
